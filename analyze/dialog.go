@@ -1,0 +1,64 @@
+package analyze
+
+import (
+	"net/netip"
+	"time"
+)
+
+// Dialog is one SIP dialog: Call-ID plus the two tags. The caller is the
+// side whose tag was the From tag of the dialog-creating INVITE (or of the
+// first request seen, when the capture started mid-call).
+type Dialog struct {
+	CallID    string
+	CallerTag string
+	CalleeTag string
+
+	Caller, Callee           netip.AddrPort
+	CallerURI, CalleeURI     string
+	CallerAgent, CalleeAgent string
+
+	Invited   time.Time // initial INVITE sent (zero when not seen)
+	Confirmed time.Time // 2xx to an INVITE seen
+	IsCall    bool      // confirmed by a 2xx to an INVITE
+	MidCall   bool      // first seen through an in-dialog request
+	Ended     time.Time // BYE seen
+	EndedBy   string    // "caller" or "callee"
+	ByeCode   int       // final response to the BYE
+	LastSeen  time.Time
+
+	Transactions []*Transaction // in-dialog requests, in order
+	Timer        *SessionTimer
+	Frames       []FrameRef
+
+	// The INVITE that created the dialog and its 2xx.
+	invite *Transaction
+}
+
+// matchTags reports whether the two tags name this dialog, either way round.
+func (d *Dialog) matchTags(a, b []byte) bool {
+	return (string(a) == d.CallerTag && string(b) == d.CalleeTag) ||
+		(string(a) == d.CalleeTag && string(b) == d.CallerTag)
+}
+
+// fromCaller reports whether a request with this From tag came from the
+// caller.
+func (d *Dialog) fromCaller(fromTag []byte) bool { return string(fromTag) == d.CallerTag }
+
+// KeepAlives returns the dialog's session keep-alive transactions.
+func (d *Dialog) KeepAlives() []*Transaction {
+	var ka []*Transaction
+	for _, t := range d.Transactions {
+		if t.Class == ClassSessionKeepAlive {
+			ka = append(ka, t)
+		}
+	}
+	return ka
+}
+
+// side names the party that sent a transaction.
+func (d *Dialog) side(t *Transaction) string {
+	if t.FromTag == d.CallerTag {
+		return "caller"
+	}
+	return "callee"
+}

@@ -1,0 +1,150 @@
+package render
+
+import (
+	"fmt"
+	"html"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/sipalive/sipalive/analyze"
+)
+
+// colWidth is the distance between two parties' lifelines in the ladder.
+const colWidth = 34
+
+// FlowText draws a call flow as a text ladder: one column per party, one
+// arrow per message with its time offset; keep-alives are marked with ◆.
+func FlowText(w io.Writer, f *analyze.Flow) error {
+	idx := partyIndex(f)
+	fmt.Fprintf(w, "Call-ID: %s\n\n", f.CallID)
+	head := strings.Repeat(" ", 11)
+	agents := strings.Repeat(" ", 11)
+	for i, p := range f.Parties {
+		head += pad(p, colWidth)
+		agents += pad(orDash(f.Agents[i]), colWidth)
+	}
+	fmt.Fprintln(w, strings.TrimRight(head, " "))
+	fmt.Fprintln(w, strings.TrimRight(agents, " "))
+	if len(f.Messages) == 0 {
+		return nil
+	}
+	t0 := f.Messages[0].Time
+	lifelines := func() []rune {
+		line := []rune(strings.Repeat(" ", colWidth*len(f.Parties)))
+		for i := range f.Parties {
+			line[i*colWidth] = '│'
+		}
+		return line
+	}
+	for _, m := range f.Messages {
+		line := lifelines()
+		a, b := idx[m.Src.String()], idx[m.Dst.String()]
+		label := m.Label
+		if m.SDP {
+			label += " +SDP"
+		}
+		if m.KeepAlive {
+			label = "◆ " + label
+		}
+		lo, hi := min(a, b)*colWidth, max(a, b)*colWidth
+		if a == b {
+			hi = lo + colWidth - 2
+		}
+		for i := lo + 1; i < hi; i++ {
+			line[i] = '─'
+		}
+		if b > a || a == b {
+			line[hi-1] = '▶'
+		} else {
+			line[lo+1] = '◀'
+		}
+		// put the label in the middle of the arrow
+		lr := []rune(" " + label + " ")
+		start := lo + 1 + max(0, (hi-lo-1-len(lr))/2)
+		for i, r := range lr {
+			if start+i < hi-1 && start+i > lo+1 || (start+i < hi && len(lr) >= hi-lo-2) {
+				line[start+i] = r
+			}
+		}
+		fmt.Fprintf(w, "%9.3fs  %s\n", m.Time.Sub(t0).Seconds(), strings.TrimRight(string(line), " "))
+	}
+	fmt.Fprintln(w, "\n◆ session keep-alive (in-dialog request without SDP) and its answer")
+	return nil
+}
+
+func partyIndex(f *analyze.Flow) map[string]int {
+	idx := map[string]int{}
+	for i, p := range f.Parties {
+		idx[p] = i
+	}
+	return idx
+}
+
+func pad(s string, n int) string {
+	if c := utf8.RuneCountInString(s); c < n {
+		return s + strings.Repeat(" ", n-c)
+	}
+	return s[:n-2] + "… "
+}
+
+// FlowSVG draws the same ladder as an SVG picture.
+func FlowSVG(w io.Writer, f *analyze.Flow) error {
+	const (
+		colW   = 260
+		rowH   = 28
+		top    = 70
+		left   = 110
+		margin = 40
+	)
+	width := left + colW*max(1, len(f.Parties)-1) + margin*3
+	height := top + rowH*(len(f.Messages)+1) + margin
+	idx := partyIndex(f)
+	var b strings.Builder
+	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="monospace" font-size="12">`+"\n", width, height)
+	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
+	fmt.Fprintf(&b, `<text x="10" y="20" font-size="14" font-weight="bold">Call-ID: %s</text>`+"\n", html.EscapeString(f.CallID))
+	fmt.Fprintf(&b, `<defs><marker id="arrow" markerWidth="10" markerHeight="8" refX="9" refY="4" orient="auto"><path d="M0,0 L10,4 L0,8 z" fill="#333"/></marker>`+
+		`<marker id="karrow" markerWidth="10" markerHeight="8" refX="9" refY="4" orient="auto"><path d="M0,0 L10,4 L0,8 z" fill="#c0392b"/></marker></defs>`+"\n")
+	for i, p := range f.Parties {
+		x := left + i*colW
+		fmt.Fprintf(&b, `<text x="%d" y="42" text-anchor="middle" font-weight="bold">%s</text>`+"\n", x, html.EscapeString(p))
+		fmt.Fprintf(&b, `<text x="%d" y="58" text-anchor="middle" fill="#555">%s</text>`+"\n", x, html.EscapeString(orDash(f.Agents[i])))
+		fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="#999" stroke-dasharray="4,3"/>`+"\n", x, top, x, height-margin)
+	}
+	if len(f.Messages) > 0 {
+		t0 := f.Messages[0].Time
+		for i, m := range f.Messages {
+			y := top + rowH*(i+1)
+			x1, x2 := left+idx[m.Src.String()]*colW, left+idx[m.Dst.String()]*colW
+			if x1 == x2 {
+				x2 = x1 + colW/2
+			}
+			color, marker := "#333", "arrow"
+			label := m.Label
+			if m.SDP {
+				label += " +SDP"
+			}
+			if m.KeepAlive {
+				color, marker = "#c0392b", "karrow"
+				label = "◆ " + label
+			}
+			fmt.Fprintf(&b, `<text x="10" y="%d" fill="#555">%.3fs</text>`+"\n", y, m.Time.Sub(t0).Seconds())
+			fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="1.5" marker-end="url(#%s)"/>`+"\n", x1, y, x2, y, color, marker)
+			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" fill="%s">%s</text>`+"\n", (x1+x2)/2, y-5, color, html.EscapeString(label))
+		}
+	}
+	b.WriteString("</svg>\n")
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+// FlowHTML wraps the SVG in a page.
+func FlowHTML(w io.Writer, f *analyze.Flow) error {
+	fmt.Fprintf(w, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>sipalive flow %s</title></head><body>\n", html.EscapeString(f.CallID))
+	if err := FlowSVG(w, f); err != nil {
+		return err
+	}
+	_, err := io.WriteString(w, "</body></html>\n")
+	return err
+}

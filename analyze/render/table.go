@@ -1,0 +1,428 @@
+// Package render prints an analyze.Report as tables, JSON or CSV.
+package render
+
+import (
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/olekukonko/tablewriter"
+	"github.com/olekukonko/tablewriter/renderer"
+	"github.com/olekukonko/tablewriter/tw"
+
+	"github.com/sipalive/sipalive/analyze"
+)
+
+// Sections names the table sections, in print order.
+var Sections = []string{"overview", "keepalives", "dialogs", "not-keepalives", "devices", "timers", "vendors", "findings"}
+
+// Tables prints the report as text tables. Empty sections are left out.
+func Tables(w io.Writer, r *analyze.Report) error {
+	for _, s := range []func(io.Writer, *analyze.Report) error{
+		overview, keepAlives, dialogs, notKeepAlives, devices, timers, vendors, findings,
+	} {
+		if err := s(w, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// table starts one titled table. align gives each column's alignment.
+func table(w io.Writer, title string, header []string, align []tw.Align) *tablewriter.Table {
+	fmt.Fprintf(w, "\n%s\n", title)
+	opts := []tablewriter.Option{
+		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})),
+		tablewriter.WithHeaderAutoFormat(tw.Off),
+		tablewriter.WithHeaderAlignment(tw.AlignLeft),
+		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
+		tablewriter.WithRowAutoWrap(tw.WrapNone),
+	}
+	if header != nil {
+		opts = append(opts, tablewriter.WithHeader(header))
+	}
+	return tablewriter.NewTable(w, opts...)
+}
+
+func render(t *tablewriter.Table, rows [][]string) error {
+	if err := t.Bulk(rows); err != nil {
+		return err
+	}
+	return t.Render()
+}
+
+const (
+	l = tw.AlignLeft
+	r = tw.AlignRight
+)
+
+func overview(w io.Writer, rep *analyze.Report) error {
+	o := &rep.Overview
+	c := &o.Capture
+	rows := [][]string{
+		{"files", strconv.Itoa(o.Files)},
+		{"packets read", u(o.Packets)},
+		{"SIP messages", u(o.SIPMessages) + fmt.Sprintf(" (%d requests, %d responses)", o.Requests, o.Responses)},
+		{"packets that were not SIP", u(o.NotSIP)},
+		{"malformed SIP messages", u(o.Malformed) + malformedDetail(o.MalformedReasons)},
+		{"calls (INVITE dialogs confirmed by 2xx)", strconv.Itoa(o.Calls)},
+		{"dialogs", strconv.Itoa(o.Dialogs)},
+	}
+	if !o.Start.IsZero() {
+		rows = append(rows, []string{"time span", fmt.Sprintf("%s → %s (%s)",
+			o.Start.UTC().Format("2006-01-02 15:04:05.000"), o.End.UTC().Format("15:04:05.000"), dur(o.DurationSeconds))})
+	}
+	extra := []struct {
+		name string
+		v    uint64
+	}{
+		{"UDP datagrams with SIP", c.UDPSIP},
+		{"NAT keep-alive datagrams (CRLF, blank)", c.UDPKeepAlive},
+		{"TCP segments", c.TCPSegments},
+		{"TCP streams", c.TCPStreams},
+		{"SIP messages framed from TCP/WebSocket", c.TCPMessages},
+		{"CRLF keep-alives on TCP", c.TCPKeepAlives},
+		{"IP fragments (reassembled into datagrams)", c.Fragments},
+		{"datagrams rebuilt from fragments", c.FragmentsReassembled},
+		{"fragmented datagrams never completed", c.FragmentsPending},
+		{"TCP bytes skipped (not SIP)", c.TCPBytesSkipped},
+		{"TCP bytes missing from the capture", c.TCPBytesMissing},
+		{"TLS streams (encrypted: not readable)", c.TLSStreams},
+		{"WebSocket streams", c.WSStreams},
+		{"undecodable frames", c.Undecodable},
+		{"frames of unsupported link types", c.UnsupportedLin},
+		{"responses without their request", o.OrphanResponses},
+	}
+	for _, e := range extra {
+		if e.v > 0 {
+			rows = append(rows, []string{e.name, u(e.v)})
+		}
+	}
+	if len(c.LinkTypes) > 0 {
+		var names []string
+		for k, v := range c.LinkTypes {
+			names = append(names, fmt.Sprintf("%s ×%d", k, v))
+		}
+		sort.Strings(names)
+		rows = append(rows, []string{"unsupported link types", strings.Join(names, ", ")})
+	}
+	for _, in := range rep.Inputs {
+		if in.Truncated {
+			rows = append(rows, []string{"truncated input", in.Path + ": " + in.Error})
+		}
+	}
+	return render(table(w, "OVERVIEW", nil, []tw.Align{l, r}), rows)
+}
+
+func malformedDetail(m map[string]uint64) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var parts []string
+	for k, v := range m {
+		parts = append(parts, fmt.Sprintf("%s ×%d", strings.TrimPrefix(k, "sip: "), v))
+	}
+	sort.Strings(parts)
+	return " (" + strings.Join(parts, "; ") + ")"
+}
+
+func keepAlives(w io.Writer, rep *analyze.Report) error {
+	if len(rep.KeepAlives) == 0 {
+		return nil
+	}
+	var rows [][]string
+	var tot analyze.Outcomes
+	for _, m := range rep.KeepAlives {
+		rows = append(rows, outcomeRow(m.Method, &m.Outcomes))
+		addOutcomes(&tot, &m.Outcomes)
+	}
+	if len(rep.KeepAlives) > 1 {
+		rows = append(rows, outcomeRow("all", &tot))
+	}
+	t := table(w, "SESSION KEEP-ALIVES (in-dialog requests without SDP)",
+		[]string{"method", "sent", "2xx", "481 lost", "405", "501", "other", "unanswered"},
+		[]tw.Align{l, r, r, r, r, r, r, r})
+	return render(t, rows)
+}
+
+func outcomeRow(name string, o *analyze.Outcomes) []string {
+	return []string{name, strconv.Itoa(o.Sent), strconv.Itoa(o.OK), strconv.Itoa(o.C481), strconv.Itoa(o.C405),
+		strconv.Itoa(o.C501), strconv.Itoa(o.OtherFinal), strconv.Itoa(o.Unanswered)}
+}
+
+func addOutcomes(dst, o *analyze.Outcomes) {
+	dst.Sent += o.Sent
+	dst.OK += o.OK
+	dst.C481 += o.C481
+	dst.C405 += o.C405
+	dst.C501 += o.C501
+	dst.OtherFinal += o.OtherFinal
+	dst.Unanswered += o.Unanswered
+}
+
+func dialogs(w io.Writer, rep *analyze.Report) error {
+	if len(rep.Dialogs) == 0 {
+		return nil
+	}
+	var rows [][]string
+	for _, d := range rep.Dialogs {
+		var methods []string
+		for _, m := range d.Methods {
+			methods = append(methods, fmt.Sprintf("%s×%d", m.Method, m.Count))
+		}
+		interval := "-"
+		if d.Count > 1 {
+			interval = fmt.Sprintf("%s/%s/%s", secs(d.IntervalMin), secs(d.IntervalAvg), secs(d.IntervalMax))
+		}
+		last := fmt.Sprintf("%s %s", d.LastMethod, code(d.LastCode))
+		rows = append(rows, []string{ShortCallID(d.CallID), d.Caller + " → " + d.Callee,
+			d.CallerAgent, d.CalleeAgent, strings.Join(methods, " "), strconv.Itoa(d.Count),
+			interval, last, d.Verdict, d.Ended})
+	}
+	t := table(w, "DIALOGS WITH KEEP-ALIVES",
+		[]string{"call-id", "caller → callee", "caller agent", "callee agent", "methods", "n", "interval min/avg/max", "last", "verdict", "ended"},
+		[]tw.Align{l, l, l, l, l, r, r, l, l, l})
+	return render(t, rows)
+}
+
+func notKeepAlives(w io.Writer, rep *analyze.Report) error {
+	if len(rep.NotKeepAlives) == 0 {
+		return nil
+	}
+	var rows [][]string
+	for _, n := range rep.NotKeepAlives {
+		rows = append(rows, []string{clock(n.Time), ShortCallID(n.CallID), n.Method, n.From + " → " + n.To, n.Agent, code(n.Code), n.Why})
+	}
+	t := table(w, "REQUESTS THAT ARE NOT KEEP-ALIVES",
+		[]string{"time", "call-id", "method", "from → to", "sender agent", "answer", "why"},
+		[]tw.Align{l, l, l, l, l, r, l})
+	return render(t, rows)
+}
+
+func devices(w io.Writer, rep *analyze.Report) error {
+	if len(rep.Devices) > 0 {
+		var rows [][]string
+		for _, d := range rep.Devices {
+			interval := "-"
+			if d.IntervalMed > 0 {
+				interval = secs(d.IntervalMed)
+			}
+			notes := ""
+			if len(d.DownWindows) > 0 {
+				notes = fmt.Sprintf("%d down window(s)", len(d.DownWindows))
+			}
+			if d.Method == "REGISTER" && d.Expires > 0 {
+				notes = join(notes, fmt.Sprintf("Expires %d s", d.Expires))
+			}
+			if d.LateRefresh > 0 {
+				notes = join(notes, fmt.Sprintf("%d late refresh(es)", d.LateRefresh))
+			}
+			rows = append(rows, []string{d.Method, d.From + " → " + d.To, d.FromAgent, d.ToAgent,
+				strconv.Itoa(d.Sent), strconv.Itoa(d.Answered), strconv.Itoa(d.Unanswered), codes(d.Codes), interval, notes})
+		}
+		t := table(w, "DEVICE KEEP-ALIVES (out-of-dialog OPTIONS and REGISTER)",
+			[]string{"method", "from → to", "pinger", "target", "sent", "answered", "unanswered", "codes", "interval", "notes"},
+			[]tw.Align{l, l, l, l, r, r, r, l, r, l})
+		if err := render(t, rows); err != nil {
+			return err
+		}
+	}
+	if len(rep.NAT) > 0 {
+		var rows [][]string
+		for _, n := range rep.NAT {
+			interval := "-"
+			if n.IntervalAvg > 0 {
+				interval = secs(n.IntervalAvg)
+			}
+			rows = append(rows, []string{n.From + " → " + n.To, n.Transport, n.Kind, strconv.Itoa(n.Count), interval})
+		}
+		t := table(w, "NAT KEEP-ALIVES (not SIP: CRLF and blank packets)",
+			[]string{"from → to", "transport", "kind", "count", "interval"}, []tw.Align{l, l, l, r, r})
+		if err := render(t, rows); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func timers(w io.Writer, rep *analyze.Report) error {
+	if len(rep.Timers) == 0 {
+		return nil
+	}
+	var rows [][]string
+	for _, t := range rep.Timers {
+		ref := t.Refresher
+		if ref == "" {
+			ref = "-"
+		}
+		rows = append(rows, []string{ShortCallID(t.CallID), strconv.Itoa(int(t.SessionExpires)), ref,
+			strconv.Itoa(int(t.MinSE)), strconv.Itoa(t.Rounds422), strconv.Itoa(t.Refreshes),
+			strings.Join(t.Methods, ", "), secs(round1(t.LongestGap)), t.Verdict})
+	}
+	tb := table(w, "SESSION TIMERS (RFC 4028)",
+		[]string{"call-id", "Session-Expires", "refresher", "Min-SE", "422s", "refreshes", "refresh methods", "longest gap", "verdict"},
+		[]tw.Align{l, r, l, r, r, r, l, r, l})
+	return render(tb, rows)
+}
+
+func vendors(w io.Writer, rep *analyze.Report) error {
+	if len(rep.Vendors) == 0 {
+		return nil
+	}
+	var rows [][]string
+	for _, v := range rep.Vendors {
+		var sends []string
+		for _, m := range sortedMethods(v.Sent) {
+			s := fmt.Sprintf("%s×%d", m, v.Sent[m])
+			if iv, ok := v.Interval[m]; ok {
+				s += " every " + secs(iv)
+			}
+			sends = append(sends, s)
+		}
+		var answers []string
+		for _, m := range sortedMethods(v.Answered) {
+			answers = append(answers, m+": "+outcomeList(v.Answered[m]))
+		}
+		var notes []string
+		if v.ReinviteNoSDP > 0 {
+			notes = append(notes, fmt.Sprintf("re-INVITE without SDP ×%d", v.ReinviteNoSDP))
+		}
+		if v.MessageOutOfDialog > 0 {
+			notes = append(notes, fmt.Sprintf("MESSAGE outside dialog ×%d", v.MessageOutOfDialog))
+		}
+		if v.UnknownDialogAnswers != "" {
+			notes = append(notes, "unknown dialog: "+v.UnknownDialogAnswers)
+		}
+		if v.Recommendation != "" {
+			notes = append(notes, v.Recommendation)
+		}
+		rows = append(rows, []string{v.Agent, orDash(strings.Join(sends, ", ")), orDash(strings.Join(answers, "; ")), strings.Join(notes, "; ")})
+	}
+	t := table(w, "VENDORS (by User-Agent / Server)",
+		[]string{"agent", "keep-alives sent", "answers to keep-alives received", "notes"}, []tw.Align{l, l, l, l})
+	if err := render(t, rows); err != nil {
+		return err
+	}
+	if len(rep.Matrix) == 0 {
+		return nil
+	}
+	rows = rows[:0]
+	for _, c := range rep.Matrix {
+		rows = append(rows, []string{c.Sender, c.Receiver, c.Method, strconv.Itoa(c.Sent), outcomeList(&c.Outcomes)})
+	}
+	t = table(w, "INTEROP MATRIX (sender × receiver × method)",
+		[]string{"sender", "receiver", "method", "sent", "outcomes"}, []tw.Align{l, l, l, r, l})
+	return render(t, rows)
+}
+
+func findings(w io.Writer, rep *analyze.Report) error {
+	if len(rep.Findings) == 0 {
+		return nil
+	}
+	var rows [][]string
+	for _, f := range rep.Findings {
+		rows = append(rows, []string{clock(f.Time), f.Kind, ShortCallID(f.CallID), f.Detail})
+	}
+	t := table(w, "FINDINGS", []string{"time", "kind", "call-id", "detail"}, []tw.Align{l, l, l, l})
+	return render(t, rows)
+}
+
+func outcomeList(o *analyze.Outcomes) string {
+	var parts []string
+	for _, p := range []struct {
+		name string
+		n    int
+	}{{"2xx", o.OK}, {"481", o.C481}, {"405", o.C405}, {"501", o.C501}, {"other", o.OtherFinal}, {"none", o.Unanswered}} {
+		if p.n > 0 {
+			parts = append(parts, fmt.Sprintf("%s ×%d", p.name, p.n))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+func sortedMethods[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+func codes(m map[string]int) string {
+	keys := sortedMethods(m)
+	var parts []string
+	for _, k := range keys {
+		parts = append(parts, fmt.Sprintf("%s×%d", k, m[k]))
+	}
+	return strings.Join(parts, " ")
+}
+
+// ShortCallID keeps a Call-ID readable in a table column.
+func ShortCallID(id string) string {
+	if len(id) <= 24 {
+		return id
+	}
+	return id[:23] + "…"
+}
+
+func code(c int) string {
+	if c == 0 {
+		return "none"
+	}
+	return strconv.Itoa(c)
+}
+
+func secs(s float64) string {
+	if s >= 100 {
+		return fmt.Sprintf("%.0fs", s)
+	}
+	return strconv.FormatFloat(s, 'f', -1, 64) + "s"
+}
+
+func dur(s float64) string {
+	return (time.Duration(s * float64(time.Second))).Round(time.Millisecond).String()
+}
+
+func clock(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("15:04:05.000")
+}
+
+func u(v uint64) string { return strconv.FormatUint(v, 10) }
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func join(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// Audit prints the vendor audit: vendors, the interop matrix, session
+// timers and the findings.
+func Audit(w io.Writer, r *analyze.Report) error {
+	for _, s := range []func(io.Writer, *analyze.Report) error{vendors, timers, findings} {
+		if err := s(w, r); err != nil {
+			return err
+		}
+	}
+	if len(r.Vendors) == 0 {
+		_, err := fmt.Fprintln(w, "no session keep-alives or vendor-identifying requests found")
+		return err
+	}
+	return nil
+}
+
+func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }

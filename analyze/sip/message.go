@@ -1,0 +1,161 @@
+// Package sip scans SIP messages in place. Parse fills a Message whose byte
+// slices alias the input: nothing is copied and nothing is allocated, so a
+// caller that keeps a value past the life of the packet buffer must copy it.
+//
+// Only the fields the keep-alive analysis needs are extracted; the scanner
+// tolerates what real stacks send (compact header forms, LF-only line ends,
+// folded lines, repeated and comma-separated headers, unknown methods).
+package sip
+
+import "bytes"
+
+// Address is the part of a From or To header the analysis needs.
+type Address struct {
+	URI []byte // addr-spec, without angle brackets
+	Tag []byte // tag parameter; empty when absent
+}
+
+// Via is the topmost Via value.
+type Via struct {
+	Transport []byte // UDP, TCP, TLS, WS, WSS, SCTP
+	SentBy    []byte // host[:port]
+	Branch    []byte // branch parameter
+}
+
+// Message is one SIP request or response, scanned in place.
+type Message struct {
+	Request bool
+	Method  []byte // request method; empty for responses
+	URI     []byte // Request-URI
+	Status  int    // status code; 0 for requests
+	Reason  []byte // status reason phrase
+
+	CallID     []byte
+	From, To   Address
+	CSeq       uint32
+	CSeqMethod []byte
+	Via        Via // topmost Via value
+	Vias       int // Via values in all Via headers
+
+	ContentType   []byte
+	ContentLength int // -1 when absent
+	UserAgent     []byte
+	Server        []byte
+
+	SessionExpires uint32 // seconds; 0 when absent or invalid
+	Refresher      []byte // "uac", "uas" or empty
+	MinSE          uint32 // seconds; 0 when absent
+	Expires        int    // -1 when absent
+	Supported      Tokens
+	Require        Tokens
+	Allow          Tokens
+	ReasonHeader   []byte // Reason header (RFC 3326), first value
+
+	Body []byte
+}
+
+// Tokens holds the raw values of a header that carries a comma-separated
+// token list and may repeat (Supported, Require, Allow).
+type Tokens struct {
+	vals [8][]byte
+	n    int
+}
+
+func (t *Tokens) add(v []byte) {
+	if t.n < len(t.vals) {
+		t.vals[t.n] = v
+		t.n++
+	}
+}
+
+// Present reports whether the header appeared at all.
+func (t *Tokens) Present() bool { return t.n > 0 }
+
+// Has reports whether tok is one of the tokens, case-insensitively.
+func (t *Tokens) Has(tok string) bool {
+	for i := 0; i < t.n; i++ {
+		v := t.vals[i]
+		for len(v) > 0 {
+			var item []byte
+			if c := bytes.IndexByte(v, ','); c >= 0 {
+				item, v = v[:c], v[c+1:]
+			} else {
+				item, v = v, nil
+			}
+			if equalFoldString(trimLWS(item), tok) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// Each calls f for every token in the list.
+func (t *Tokens) Each(f func(tok []byte)) {
+	for i := 0; i < t.n; i++ {
+		v := t.vals[i]
+		for len(v) > 0 {
+			var item []byte
+			if c := bytes.IndexByte(v, ','); c >= 0 {
+				item, v = v[:c], v[c+1:]
+			} else {
+				item, v = v, nil
+			}
+			if item = trimLWS(item); len(item) > 0 {
+				f(item)
+			}
+		}
+	}
+}
+
+// IsInDialog reports whether a request carries a To tag, which is what puts
+// it inside a dialog (RFC 3261 section 12.2).
+func (m *Message) IsInDialog() bool { return len(m.To.Tag) > 0 }
+
+// MethodIs reports whether the request method (or, for a response, the CSeq
+// method) equals name.
+func (m *Message) MethodIs(name string) bool {
+	if m.Request {
+		return string(m.Method) == name
+	}
+	return string(m.CSeqMethod) == name
+}
+
+var (
+	mediaSDP        = []byte("application/sdp")
+	mediaMultipart  = []byte("multipart/")
+	sdpVersionStart = []byte("v=0")
+)
+
+// HasSDP reports whether the body holds a session description: a non-empty
+// body whose Content-Type is application/sdp, a multipart body with an
+// application/sdp part, or, for stacks that omit Content-Type, a body that
+// starts as SDP does.
+func (m *Message) HasSDP() bool {
+	body := trimLWS(m.Body)
+	if len(body) == 0 {
+		return false
+	}
+	mt := m.ContentType
+	if i := bytes.IndexByte(mt, ';'); i >= 0 {
+		mt = mt[:i]
+	}
+	mt = trimLWS(mt)
+	switch {
+	case len(mt) == 0:
+		return bytes.HasPrefix(body, sdpVersionStart)
+	case bytes.EqualFold(mt, mediaSDP):
+		return true
+	case hasPrefixFold(mt, mediaMultipart):
+		return indexFold(body, mediaSDP) >= 0
+	}
+	return false
+}
+
+// HasBody reports whether the message carries a non-empty body.
+func (m *Message) HasBody() bool { return len(trimLWS(m.Body)) > 0 }
+
+// reset clears m for reuse without allocating.
+func (m *Message) reset() {
+	*m = Message{ContentLength: -1, Expires: -1}
+}

@@ -1,0 +1,106 @@
+package analyze
+
+import (
+	"time"
+)
+
+// SessionTimer is an RFC 4028 session timer as the 2xx to the INVITE
+// settled it, and what became of it.
+type SessionTimer struct {
+	SessionExpires uint32 // seconds, from the 2xx
+	Requested      uint32 // Session-Expires the INVITE asked for
+	Refresher      string // "uac" or "uas" (empty when the 2xx named none)
+	MinSE          uint32 // from the INVITE, else the 422, else 90
+	Rounds422      int    // 422 Session Interval Too Small answers before the call
+	Require        bool   // the 2xx carried Require: timer
+}
+
+// TimerCheck is the verdict on one dialog's session timer.
+type TimerCheck struct {
+	Refreshes      int       // in-dialog re-INVITE and UPDATE transactions
+	ByRefresher    int       // of those, sent by the refresher
+	Methods        []string  // refresh methods used ("UPDATE", "re-INVITE with SDP", ...)
+	OnTime         bool      // every interval the refresher left was within half the session interval
+	LongestGap     float64   // seconds without a successful refresh by the refresher
+	Expired        bool      // the session went past Session-Expires - min(32, SE/3) unrefreshed
+	ExpiredAt      time.Time // when it expired
+	ByeAfterExpiry bool      // a BYE followed the expiry
+}
+
+// refresherIsCaller reports whether the refresher is the caller (the UAC of
+// the dialog-creating INVITE).
+func (st *SessionTimer) refresherIsCaller() bool { return st.Refresher != "uas" }
+
+// expiryMargin is RFC 4028 section 10: the session expires when no refresh
+// arrived by Session-Expires minus the smaller of 32 s and a third of it.
+func expiryMargin(se time.Duration) time.Duration {
+	return se - min(32*time.Second, se/3)
+}
+
+// check follows the timer through the dialog until it ended (BYE) or the
+// capture did.
+func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
+	var tc TimerCheck
+	tc.OnTime = true
+	se := time.Duration(st.SessionExpires) * time.Second
+	last := d.Confirmed
+	seenMethod := map[string]bool{}
+	for _, t := range d.Transactions {
+		if t.Method != "INVITE" && t.Method != "UPDATE" {
+			continue
+		}
+		tc.Refreshes++
+		name := t.Method
+		switch t.Class {
+		case ClassReinviteNoSDP:
+			name = "re-INVITE without SDP"
+		case ClassReinviteWithSDP:
+			name = "re-INVITE with SDP"
+		case ClassUpdateWithSDP:
+			name = "UPDATE with SDP"
+		case ClassSessionKeepAlive:
+			name = "UPDATE without SDP"
+		}
+		if !seenMethod[name] {
+			seenMethod[name] = true
+			tc.Methods = append(tc.Methods, name)
+		}
+		byCaller := t.FromTag == d.CallerTag
+		if byCaller != st.refresherIsCaller() {
+			continue
+		}
+		tc.ByRefresher++
+		if t.Final < 200 || t.Final >= 300 {
+			continue // a failed refresh does not refresh
+		}
+		gap := t.Start.Sub(last)
+		tc.LongestGap = max(tc.LongestGap, gap.Seconds())
+		if gap > se/2+time.Second {
+			tc.OnTime = false
+		}
+		if !tc.Expired && gap > expiryMargin(se) {
+			tc.Expired, tc.ExpiredAt = true, last.Add(expiryMargin(se))
+		}
+		last = t.Start
+		if t.RespSE > 0 {
+			se = time.Duration(t.RespSE) * time.Second
+		}
+	}
+	stop := end
+	if !d.Ended.IsZero() {
+		stop = d.Ended
+	}
+	if gap := stop.Sub(last); gap > 0 {
+		tc.LongestGap = max(tc.LongestGap, gap.Seconds())
+		if gap > se/2+time.Second {
+			tc.OnTime = false
+		}
+		if !tc.Expired && gap > expiryMargin(se) {
+			tc.Expired, tc.ExpiredAt = true, last.Add(expiryMargin(se))
+		}
+	}
+	if tc.Expired && !d.Ended.IsZero() && !d.Ended.Before(tc.ExpiredAt) {
+		tc.ByeAfterExpiry = true
+	}
+	return tc
+}

@@ -1,0 +1,117 @@
+package analyze
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/sipalive/sipalive/analyze/sip"
+	"github.com/sipalive/sipalive/capture"
+)
+
+// TransactionTimeout is how long a non-INVITE client transaction waits for
+// a final response: Timer F, 64*T1 (RFC 3261 section 17.1.2.2).
+const TransactionTimeout = 32 * time.Second
+
+// branchCookie marks an RFC 3261 branch, unique per transaction.
+const branchCookie = "z9hG4bK"
+
+// Transaction is one request and its answer. Retransmissions of the
+// request fold into it.
+type Transaction struct {
+	Method    string
+	CSeq      uint32
+	Branch    string
+	FromTag   string
+	ToTag     string
+	Class     Class
+	HasSDP    bool
+	HasBody   bool
+	Start     time.Time
+	Src, Dst  netip.AddrPort
+	Transport capture.Transport
+	Agent     string // User-Agent of the sender
+
+	Retransmissions int
+	Provisional     int       // highest provisional status seen
+	Final           int       // final status; 0 while unanswered
+	FinalAt         time.Time // when the final response was seen
+	Late            int       // a final response that came after the timeout
+	Answerer        string    // Server or User-Agent of the response
+	Allow           string    // Allow of the final response (for 405)
+	Reason          string    // reason phrase of the final response
+
+	// Session timer values the request and the final response carried.
+	ReqSE, RespSE               uint32
+	ReqRefresher, RespRefresher string
+	ReqMinSE, RespMinSE         uint32
+	Expires                     int // REGISTER: Expires asked for (-1 absent)
+	RespExpires                 int // REGISTER: Expires granted (-1 absent)
+
+	Dialog *Dialog
+	Frames []FrameRef
+}
+
+// FrameRef names a packet of an input: for writing a dialog's packets out.
+type FrameRef struct {
+	Input  int
+	Packet uint64
+}
+
+// Answered reports whether a final response arrived in time.
+func (t *Transaction) Answered() bool { return t.Final != 0 }
+
+// ResponseTime is the time from the request to its final response.
+func (t *Transaction) ResponseTime() time.Duration {
+	if t.Final == 0 {
+		return 0
+	}
+	return t.FinalAt.Sub(t.Start)
+}
+
+// Outcome buckets the final response as the keep-alive tables do.
+func (t *Transaction) Outcome() Outcome {
+	switch {
+	case t.Final == 0:
+		return OutcomeUnanswered
+	case t.Final >= 200 && t.Final < 300:
+		return Outcome2xx
+	case t.Final == 481:
+		return Outcome481
+	case t.Final == 405:
+		return Outcome405
+	case t.Final == 501:
+		return Outcome501
+	}
+	return OutcomeOther
+}
+
+// matches reports whether a message belongs to this transaction: same
+// branch (when it has the RFC 3261 cookie), CSeq number and method; for an
+// RFC 2543 branch, also the From tag.
+func (t *Transaction) matches(m *sip.Message, method string) bool {
+	if t.Method != method || t.CSeq != m.CSeq || string(m.Via.Branch) != t.Branch {
+		return false
+	}
+	if len(t.Branch) >= len(branchCookie) && t.Branch[:len(branchCookie)] == branchCookie {
+		return true
+	}
+	return string(m.From.Tag) == t.FromTag
+}
+
+// Outcome is how a transaction ended.
+type Outcome uint8
+
+// Outcomes, in the order the tables show them.
+const (
+	Outcome2xx Outcome = iota
+	Outcome481
+	Outcome405
+	Outcome501
+	OutcomeOther
+	OutcomeUnanswered
+	numOutcomes
+)
+
+func (o Outcome) String() string {
+	return [...]string{"2xx", "481", "405", "501", "other", "unanswered"}[o]
+}

@@ -1,0 +1,252 @@
+package capture
+
+import (
+	"net/netip"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/sipalive/sipalive/capture/sipframe"
+)
+
+// Decoder turns packets into Messages. It decodes every layer into
+// preallocated structs (gopacket's DecodingLayerParser), so a packet on the
+// common path costs no allocation. Tunnels (IP-in-IP, GRE, ERSPAN II, VXLAN)
+// decode into the same structs, so the innermost packet is what is analysed.
+// A Decoder is not safe for concurrent use.
+type Decoder struct {
+	// Emit receives every message. The *Message is reused: copy what you keep.
+	Emit func(*Message)
+
+	Stats Stats
+
+	eth      layers.Ethernet
+	dot1q    layers.Dot1Q
+	sll      layers.LinuxSLL
+	sll2     layers.LinuxSLL2
+	loop     layers.Loopback
+	ip4      layers.IPv4
+	ip6      layers.IPv6
+	ip6frag  layers.IPv6Fragment
+	udp      layers.UDP
+	tcp      layers.TCP
+	gre      layers.GRE
+	vxlan    layers.VXLAN
+	erspan   layers.ERSPANII
+	parsers  map[gopacket.LayerType]*gopacket.DecodingLayerParser
+	decoded  []gopacket.LayerType
+	input    int
+	packet   uint64 // index of the packet being decoded, 1-based per input
+	now      time.Time
+	msg      Message
+	frames   [1]uint64
+	defrag   *defragmenter
+	streams  *streams
+	lastTick time.Time
+}
+
+// NewDecoder returns a Decoder that sends messages to emit.
+func NewDecoder(emit func(*Message)) *Decoder {
+	d := &Decoder{Emit: emit, decoded: make([]gopacket.LayerType, 0, 16)}
+	d.parsers = make(map[gopacket.LayerType]*gopacket.DecodingLayerParser)
+	d.defrag = newDefragmenter()
+	d.streams = newStreams(d)
+	return d
+}
+
+func (d *Decoder) parser(first gopacket.LayerType) *gopacket.DecodingLayerParser {
+	if p, ok := d.parsers[first]; ok {
+		return p
+	}
+	p := gopacket.NewDecodingLayerParser(first,
+		&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6frag,
+		&d.udp, &d.tcp, &d.gre, &d.vxlan, &d.erspan)
+	p.IgnoreUnsupported = true
+	d.parsers[first] = p
+	return p
+}
+
+// firstLayer maps a pcap link type to the layer its frames start with.
+func firstLayer(link layers.LinkType, data []byte) (gopacket.LayerType, bool) {
+	switch link {
+	case layers.LinkTypeEthernet:
+		return layers.LayerTypeEthernet, true
+	case layers.LinkTypeLinuxSLL:
+		return layers.LayerTypeLinuxSLL, true
+	case layers.LinkTypeLinuxSLL2:
+		return layers.LayerTypeLinuxSLL2, true
+	case layers.LinkTypeNull, layers.LinkTypeLoop:
+		return layers.LayerTypeLoopback, true
+	case layers.LinkTypeRaw, layers.LinkTypeIPv4, layers.LinkTypeIPv6, 12, 14:
+		if len(data) == 0 {
+			return 0, false
+		}
+		switch data[0] >> 4 {
+		case 4:
+			return layers.LayerTypeIPv4, true
+		case 6:
+			return layers.LayerTypeIPv6, true
+		}
+		return 0, false
+	}
+	return 0, false
+}
+
+// SetInput starts a new input: packet indices restart at 1.
+func (d *Decoder) SetInput(i int) {
+	d.input = i
+	d.packet = 0
+}
+
+// Packet decodes one captured frame.
+func (d *Decoder) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) {
+	d.Stats.Packets++
+	d.packet++
+	d.now = ci.Timestamp
+	if d.now.Sub(d.lastTick) > time.Second || d.now.Before(d.lastTick) {
+		d.tick()
+	}
+	first, ok := firstLayer(link, data)
+	if !ok {
+		if _, known := linkNames[link]; known && len(data) == 0 {
+			d.Stats.Undecodable++
+		} else {
+			d.Stats.UnsupportedLin++
+			d.countLink(link)
+		}
+		return
+	}
+	err := d.parser(first).DecodeLayers(data, &d.decoded)
+	var ipv int
+	var transport gopacket.LayerType
+	frag6 := false
+	for _, lt := range d.decoded {
+		switch lt {
+		case layers.LayerTypeIPv4:
+			ipv, transport, frag6 = 4, 0, false
+		case layers.LayerTypeIPv6:
+			ipv, transport, frag6 = 6, 0, false
+		case layers.LayerTypeIPv6Fragment:
+			frag6 = true
+		case layers.LayerTypeUDP, layers.LayerTypeTCP:
+			transport = lt
+		}
+	}
+	switch {
+	case ipv == 4 && (d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0):
+		d.fragment4()
+	case ipv == 6 && frag6:
+		d.fragment6()
+	case transport == layers.LayerTypeUDP && err == nil:
+		d.datagram(d.srcAddr(ipv, d.udp.SrcPort), d.dstAddr(ipv, d.udp.DstPort), d.udp.Payload, d.single())
+	case transport == layers.LayerTypeTCP && err == nil:
+		d.Stats.TCPSegments++
+		d.segment(ipv)
+	case err != nil:
+		d.Stats.Undecodable++
+	case ipv != 0:
+		d.Stats.OtherIP++
+	default:
+		d.Stats.NonIP++
+	}
+}
+
+var linkNames = map[layers.LinkType]string{
+	layers.LinkTypeEthernet: "EN10MB", layers.LinkTypeLinuxSLL: "LINUX_SLL",
+	layers.LinkTypeLinuxSLL2: "LINUX_SLL2", layers.LinkTypeNull: "NULL",
+	layers.LinkTypeLoop: "LOOP", layers.LinkTypeRaw: "RAW",
+	layers.LinkTypeIPv4: "IPV4", layers.LinkTypeIPv6: "IPV6",
+}
+
+func (d *Decoder) countLink(link layers.LinkType) {
+	if d.Stats.LinkTypes == nil {
+		d.Stats.LinkTypes = map[string]uint64{}
+	}
+	d.Stats.LinkTypes[link.String()]++
+}
+
+func (d *Decoder) single() []uint64 {
+	d.frames[0] = d.packet
+	return d.frames[:1]
+}
+
+func (d *Decoder) srcAddr(ipv int, port layers.UDPPort) netip.AddrPort {
+	return netip.AddrPortFrom(ipAddr(ipv, d.ip4.SrcIP, d.ip6.SrcIP), uint16(port))
+}
+
+func (d *Decoder) dstAddr(ipv int, port layers.UDPPort) netip.AddrPort {
+	return netip.AddrPortFrom(ipAddr(ipv, d.ip4.DstIP, d.ip6.DstIP), uint16(port))
+}
+
+func ipAddr(ipv int, v4, v6 []byte) netip.Addr {
+	if ipv == 4 {
+		if len(v4) == 4 {
+			return netip.AddrFrom4([4]byte(v4))
+		}
+		return netip.Addr{}
+	}
+	if len(v6) == 16 {
+		return netip.AddrFrom16([16]byte(v6))
+	}
+	return netip.Addr{}
+}
+
+// datagram classifies one whole UDP payload (after defragmentation).
+func (d *Decoder) datagram(src, dst netip.AddrPort, payload []byte, frames []uint64) {
+	m := &d.msg
+	*m = Message{Time: d.now, Src: src, Dst: dst, Transport: UDP, Payload: payload, Frames: frames, Input: d.input}
+	switch {
+	case isNATKeepAlive(payload):
+		d.Stats.UDPKeepAlive++
+		m.Kind = NATKeepAlive
+	case sipframe.IsStart(trimLeadingCRLF(payload)):
+		d.Stats.UDPSIP++
+		m.Kind = SIP
+		m.Payload = trimLeadingCRLF(payload)
+	default:
+		d.Stats.UDPOther++
+		return
+	}
+	d.Emit(m)
+}
+
+// isNATKeepAlive recognises the datagrams endpoints send to keep a NAT
+// binding open: the RFC 5626 CRLF ping or pong, and the few blank or zero
+// bytes some phones send.
+func isNATKeepAlive(p []byte) bool {
+	if len(p) > 4 {
+		return false
+	}
+	for _, c := range p {
+		switch c {
+		case '\r', '\n', ' ', '\t', 0:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+func trimLeadingCRLF(b []byte) []byte {
+	for len(b) > 0 && (b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	return b
+}
+
+// tick runs housekeeping on capture time: fragments and TCP data held too
+// long are released so that memory stays bounded.
+func (d *Decoder) tick() {
+	d.lastTick = d.now
+	d.defrag.expire(d, d.now)
+	d.streams.expire(d.now)
+}
+
+// Flush ends the input: TCP data still buffered is framed, incomplete
+// fragment lists are counted as pending.
+func (d *Decoder) Flush() {
+	d.streams.flushAll()
+	d.Stats.FragmentsPending += uint64(d.defrag.pending())
+	d.defrag.reset()
+}

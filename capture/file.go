@@ -1,0 +1,182 @@
+package capture
+
+import (
+	"bufio"
+	"compress/gzip"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+)
+
+// Source yields raw packets with their link type.
+type Source interface {
+	// Next returns the next packet. data is valid until the following
+	// call. At the end it returns io.EOF; a file cut in the middle of a
+	// record returns io.ErrUnexpectedEOF.
+	Next() (data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error)
+	Close() error
+}
+
+// ErrNotCapture says a file is neither pcap nor pcapng.
+var ErrNotCapture = errors.New("not a pcap or pcapng capture")
+
+const (
+	magicPcapNG   = 0x0A0D0D0A
+	magicGzip     = 0x1f8b
+	magicMicroLE  = 0xa1b2c3d4
+	magicNanoLE   = 0xa1b23c4d
+	magicMicroBE  = 0xd4c3b2a1
+	magicNanoBE   = 0x4d3cb2a1
+	magicModified = 0xa1b2cd34 // Kuznetzov's modified pcap: records are longer
+)
+
+// File is a pcap or pcapng capture file, optionally gzip-compressed.
+type File struct {
+	Path   string
+	Size   int64
+	Format string // "pcap", "pcapng", with "+gzip" when compressed
+
+	f       *os.File
+	counted *countingReader
+	pcap    *pcapgo.Reader
+	ng      *pcapgo.NgReader
+	link    layers.LinkType
+}
+
+// countingReader counts the bytes read from the file, for progress.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// OpenFile opens a capture file and reads its header.
+func OpenFile(path string) (*File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.IsDir() {
+		f.Close()
+		return nil, errors.New("is a directory")
+	}
+	cf := &File{Path: path, Size: st.Size(), f: f}
+	if err := cf.open(); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return cf, nil
+}
+
+func (cf *File) open() error {
+	cf.counted = &countingReader{r: cf.f}
+	var r io.Reader = bufio.NewReaderSize(cf.counted, 1<<16)
+	br := r.(*bufio.Reader)
+	head, err := br.Peek(4)
+	if len(head) == 0 && err != nil {
+		if err == io.EOF {
+			return errors.New("empty file")
+		}
+		return err
+	}
+	if len(head) >= 2 && binary.BigEndian.Uint16(head) == magicGzip {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("gzip: %w", err)
+		}
+		br = bufio.NewReaderSize(zr, 1<<16)
+		cf.Format = "+gzip"
+		if head, err = br.Peek(4); len(head) < 4 {
+			if err == nil || err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("gzip: %w", err)
+		}
+	}
+	if len(head) < 4 {
+		return fmt.Errorf("%w (only %d bytes)", ErrNotCapture, len(head))
+	}
+	switch magic := binary.LittleEndian.Uint32(head); magic {
+	case magicPcapNG:
+		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		if err != nil {
+			return fmt.Errorf("pcapng: %w", err)
+		}
+		cf.ng, cf.Format = ng, "pcapng"+cf.Format
+	case magicMicroLE, magicNanoLE, magicMicroBE, magicNanoBE:
+		p, err := pcapgo.NewReader(br)
+		if err != nil {
+			return fmt.Errorf("pcap: %w", err)
+		}
+		cf.pcap, cf.link, cf.Format = p, p.LinkType(), "pcap"+cf.Format
+	case magicModified, 0x34cdb2a1:
+		return fmt.Errorf("%w: modified (Kuznetzov) pcap is not supported; convert it with editcap -F pcap", ErrNotCapture)
+	default:
+		return fmt.Errorf("%w (file starts with %q)", ErrNotCapture, printable(head))
+	}
+	return nil
+}
+
+func printable(b []byte) string {
+	out := make([]byte, len(b))
+	for i, c := range b {
+		if c < 0x20 || c > 0x7e {
+			c = '.'
+		}
+		out[i] = c
+	}
+	return string(out)
+}
+
+// Next returns the next packet of the file.
+func (cf *File) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	if cf.ng != nil {
+		data, ci, err := cf.ng.ZeroCopyReadPacketData()
+		if err != nil {
+			return nil, ci, 0, normaliseEOF(err)
+		}
+		link := cf.ng.LinkType()
+		if len(ci.AncillaryData) > 0 {
+			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+				link = lt
+			}
+		}
+		return data, ci, link, nil
+	}
+	data, ci, err := cf.pcap.ZeroCopyReadPacketData()
+	if err != nil {
+		return nil, ci, 0, normaliseEOF(err)
+	}
+	return data, ci, cf.link, nil
+}
+
+// normaliseEOF keeps io.EOF for a clean end and turns every way a reader
+// reports a cut record into io.ErrUnexpectedEOF, wrapped with its detail.
+func normaliseEOF(err error) error {
+	if err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF) {
+		return err
+	}
+	return fmt.Errorf("%w: %v", io.ErrUnexpectedEOF, err)
+}
+
+// BytesRead is how far into the file (compressed bytes) reading has got.
+func (cf *File) BytesRead() int64 { return cf.counted.n }
+
+// Close closes the file.
+func (cf *File) Close() error { return cf.f.Close() }

@@ -1,0 +1,249 @@
+// Package sipframe finds SIP messages in transport payloads. It recognises a
+// SIP start line by content, on any port, and cuts a byte stream (TCP,
+// WebSocket) into messages by Content-Length as RFC 3261 section 18.3 asks.
+// It reads only the start line and the Content-Length header: the full
+// header scan belongs to the analyzer.
+package sipframe
+
+import "bytes"
+
+// MaxHeader bounds the header block of one message on a stream. A stream
+// that reaches it without a blank line is not SIP, or lost its framing.
+const MaxHeader = 64 << 10
+
+// MaxBody bounds the body a Content-Length may announce on a stream.
+const MaxBody = 1 << 20
+
+// maxStartLine bounds the start line we wait for before deciding a stream
+// does not begin with SIP.
+const maxStartLine = 8 << 10
+
+var sipVersion = []byte("SIP/2.0")
+
+// IsStart reports whether b begins with a complete SIP request line
+// ("METHOD SP Request-URI SP SIP/2.0") or status line ("SIP/2.0 SP 3DIGIT").
+func IsStart(b []byte) bool {
+	line, ok := firstLine(b)
+	return ok && isStartLine(line)
+}
+
+// firstLine returns b up to its first LF, without the CR LF or LF.
+func firstLine(b []byte) ([]byte, bool) {
+	i := bytes.IndexByte(b, '\n')
+	if i < 0 {
+		return nil, false
+	}
+	line := b[:i]
+	if n := len(line); n > 0 && line[n-1] == '\r' {
+		line = line[:n-1]
+	}
+	return line, true
+}
+
+func isStartLine(line []byte) bool {
+	if hasPrefixFold(line, sipVersion) {
+		// SIP/2.0 SP 3DIGIT [SP reason]
+		r := line[len(sipVersion):]
+		if len(r) < 4 || r[0] != ' ' || !isDigit(r[1]) || !isDigit(r[2]) || !isDigit(r[3]) {
+			return false
+		}
+		return len(r) == 4 || r[4] == ' ' || r[4] == '\t'
+	}
+	// Method SP Request-URI SP SIP/2.0
+	sp := bytes.IndexByte(line, ' ')
+	if sp <= 0 || sp > 32 {
+		return false
+	}
+	for _, c := range line[:sp] {
+		if !isTokenChar(c) {
+			return false
+		}
+	}
+	rest := line[sp+1:]
+	sp2 := bytes.IndexByte(rest, ' ')
+	if sp2 <= 0 {
+		return false
+	}
+	uri, ver := rest[:sp2], bytes.TrimRight(rest[sp2+1:], " \t")
+	return bytes.IndexByte(uri, ':') > 0 && len(ver) == len(sipVersion) && hasPrefixFold(ver, sipVersion)
+}
+
+// Kind says what Next found at the front of a stream buffer.
+type Kind int
+
+// What the front of a stream holds.
+const (
+	Partial   Kind = iota // not enough bytes yet to decide
+	Message               // one whole SIP message
+	KeepAlive             // CRLF keep-alive bytes (RFC 5626: "\r\n\r\n" ping, "\r\n" pong)
+	Garbage               // bytes that are not SIP; skip them to resynchronise
+)
+
+func (k Kind) String() string {
+	switch k {
+	case Message:
+		return "message"
+	case KeepAlive:
+		return "keep-alive"
+	case Garbage:
+		return "garbage"
+	}
+	return "partial"
+}
+
+// Next looks at the front of a reassembled stream and says what its first n
+// bytes are. With Partial, n is 0 and the caller waits for more bytes.
+func Next(b []byte) (k Kind, n int) {
+	if len(b) == 0 {
+		return Partial, 0
+	}
+	if b[0] == '\r' || b[0] == '\n' {
+		for n < len(b) && (b[n] == '\r' || b[n] == '\n') {
+			n++
+		}
+		return KeepAlive, n
+	}
+	line, ok := firstLine(b)
+	if !ok {
+		if len(b) > maxStartLine || !couldStart(b) {
+			return Garbage, resync(b, 1)
+		}
+		return Partial, 0
+	}
+	if !isStartLine(line) {
+		return Garbage, resync(b, 1)
+	}
+	hdrEnd, cl, ok := headerEnd(b)
+	if !ok {
+		if len(b) > MaxHeader {
+			return Garbage, resync(b, 1)
+		}
+		return Partial, 0
+	}
+	if cl < 0 || cl > MaxBody {
+		return Garbage, resync(b, 1)
+	}
+	if len(b) < hdrEnd+cl {
+		return Partial, 0
+	}
+	return Message, hdrEnd + cl
+}
+
+// couldStart reports whether an incomplete first line may still become a
+// SIP start line: it must be printable and, once long enough to tell, either
+// start with "SIP/2.0" or a method token followed by a space.
+func couldStart(b []byte) bool {
+	for _, c := range b {
+		if c < 0x20 && c != '\t' && c != '\r' || c == 0x7f {
+			return false
+		}
+	}
+	if hasPrefixFold(b, sipVersion) || hasPrefixFold(sipVersion, b) {
+		return true
+	}
+	for i, c := range b {
+		if c == ' ' {
+			return i > 0
+		}
+		if !isTokenChar(c) {
+			return false
+		}
+	}
+	return true
+}
+
+// resync returns how many bytes to skip to reach the next line that is a
+// SIP start line, searching from offset from. When none is complete in b it
+// keeps the last partial line, which may be the start of one.
+func resync(b []byte, from int) int {
+	for i := from; i < len(b); {
+		j := bytes.Index(b[i:], sipVersion)
+		if j < 0 {
+			break
+		}
+		p := i + j
+		ls := bytes.LastIndexByte(b[:p], '\n') + 1
+		if ls >= from && IsStart(b[ls:]) {
+			return ls
+		}
+		i = p + len(sipVersion)
+	}
+	if k := bytes.LastIndexByte(b, '\n'); k >= 0 && k+1 >= from {
+		return k + 1
+	}
+	return len(b)
+}
+
+// headerEnd finds the blank line that ends the header block and the value of
+// Content-Length (compact form "l") in it. A stream message without one has
+// no body (RFC 3261 section 20.14 makes it mandatory on streams).
+func headerEnd(b []byte) (end, contentLength int, ok bool) {
+	contentLength = 0
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return 0, 0, false
+		}
+		line := b[i : i+j]
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		i += j + 1
+		if len(line) == 0 {
+			return i, contentLength, true
+		}
+		if v, ok := contentLengthValue(line); ok {
+			contentLength = v
+		}
+	}
+	return 0, 0, false
+}
+
+var (
+	nameContentLength = []byte("content-length")
+	nameCompactLength = []byte("l")
+)
+
+// contentLengthValue parses a "Content-Length: N" or "l: N" header line.
+func contentLengthValue(line []byte) (int, bool) {
+	c := bytes.IndexByte(line, ':')
+	if c <= 0 {
+		return 0, false
+	}
+	name := bytes.TrimRight(line[:c], " \t")
+	if !bytes.EqualFold(name, nameContentLength) && !bytes.EqualFold(name, nameCompactLength) {
+		return 0, false
+	}
+	v := bytes.TrimSpace(line[c+1:])
+	if len(v) == 0 || len(v) > 9 {
+		return -1, true
+	}
+	n := 0
+	for _, d := range v {
+		if !isDigit(d) {
+			return -1, true
+		}
+		n = n*10 + int(d-'0')
+	}
+	return n, true
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// isTokenChar follows RFC 3261's token: alphanum / "-" / "." / "!" / "%" /
+// "*" / "_" / "+" / "`" / "'" / "~".
+func isTokenChar(c byte) bool {
+	switch {
+	case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '.', '!', '%', '*', '_', '+', '`', '\'', '~':
+		return true
+	}
+	return false
+}
+
+func hasPrefixFold(b, prefix []byte) bool {
+	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], prefix)
+}

@@ -1,0 +1,67 @@
+package capture
+
+// Stats accounts for every packet read. Each packet lands in exactly one of
+// the packet counters, so they add up to Packets (see Accounted).
+type Stats struct {
+	Packets uint64 // packets read
+
+	// Packet counters: one per packet.
+	UDPSIP         uint64 // UDP datagrams holding a SIP message
+	UDPKeepAlive   uint64 // UDP datagrams holding a NAT keep-alive (CRLF, blank, zero bytes)
+	UDPOther       uint64 // UDP datagrams holding something else
+	TCPSegments    uint64 // TCP segments (their bytes go through stream reassembly)
+	Fragments      uint64 // IP fragments held for reassembly (the last one counts as its datagram)
+	OtherIP        uint64 // IP packets that are neither UDP nor TCP (ICMP, SCTP, ...)
+	NonIP          uint64 // frames without IP (ARP, LLDP, ...)
+	Undecodable    uint64 // frames too short or corrupt to decode
+	UnsupportedLin uint64 // frames of a link type the decoder does not know
+
+	// Further detail, not part of the packet sum.
+	FragmentsReassembled uint64 // datagrams rebuilt from fragments
+	FragmentsPending     uint64 // fragment lists still incomplete at the end or timed out
+	TCPStreams           uint64 // TCP connections seen
+	TCPMessages          uint64 // SIP messages framed out of TCP and WebSocket streams
+	TCPKeepAlives        uint64 // CRLF keep-alives on streams
+	TCPBytesSkipped      uint64 // stream bytes that were not SIP (garbage, resynchronisation)
+	TCPBytesMissing      uint64 // stream bytes never captured (sequence gaps)
+	TLSStreams           uint64 // TCP streams carrying TLS: cannot be read
+	WSStreams            uint64 // TCP streams upgraded to WebSocket
+	Truncated            bool   // the input ended in the middle of a packet record
+	LinkTypes            map[string]uint64
+}
+
+// Accounted is the sum of the packet counters; it equals Packets.
+func (s *Stats) Accounted() uint64 {
+	return s.UDPSIP + s.UDPKeepAlive + s.UDPOther + s.TCPSegments + s.Fragments +
+		s.OtherIP + s.NonIP + s.Undecodable + s.UnsupportedLin
+}
+
+// Add folds o into s.
+func (s *Stats) Add(o *Stats) {
+	s.Packets += o.Packets
+	s.UDPSIP += o.UDPSIP
+	s.UDPKeepAlive += o.UDPKeepAlive
+	s.UDPOther += o.UDPOther
+	s.TCPSegments += o.TCPSegments
+	s.Fragments += o.Fragments
+	s.OtherIP += o.OtherIP
+	s.NonIP += o.NonIP
+	s.Undecodable += o.Undecodable
+	s.UnsupportedLin += o.UnsupportedLin
+	s.FragmentsReassembled += o.FragmentsReassembled
+	s.FragmentsPending += o.FragmentsPending
+	s.TCPStreams += o.TCPStreams
+	s.TCPMessages += o.TCPMessages
+	s.TCPKeepAlives += o.TCPKeepAlives
+	s.TCPBytesSkipped += o.TCPBytesSkipped
+	s.TCPBytesMissing += o.TCPBytesMissing
+	s.TLSStreams += o.TLSStreams
+	s.WSStreams += o.WSStreams
+	s.Truncated = s.Truncated || o.Truncated
+	for k, v := range o.LinkTypes {
+		if s.LinkTypes == nil {
+			s.LinkTypes = map[string]uint64{}
+		}
+		s.LinkTypes[k] += v
+	}
+}

@@ -1,0 +1,229 @@
+package capture
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/reassembly"
+
+	"github.com/sipalive/sipalive/capture/sipframe"
+)
+
+// TCP timing on capture time: data waiting behind a sequence gap is pushed
+// through after gapTimeout (the missing bytes were not captured); a
+// connection silent for idleTimeout is closed.
+const (
+	gapTimeout  = 2 * time.Second
+	idleTimeout = 10 * time.Minute
+)
+
+// contextRing is how many segment contexts are kept for segments the
+// assembler buffers out of order. Reusing them keeps the per-segment path
+// free of allocation; a segment buffered longer than this many packets is
+// credited to a later packet index, which only affects the frame list.
+const contextRing = 4096
+
+// segmentContext carries a segment's capture time and packet index through
+// the assembler.
+type segmentContext struct {
+	ci     gopacket.CaptureInfo
+	packet uint64
+}
+
+func (c *segmentContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
+
+// streams feeds TCP segments to gopacket's reassembly, which orders them,
+// drops retransmitted and overlapping bytes and reports gaps, and frames SIP
+// messages out of each direction's byte stream.
+type streams struct {
+	d    *Decoder
+	pool *reassembly.StreamPool
+	asm  *reassembly.Assembler
+	ctx  []segmentContext
+	next int
+}
+
+func newStreams(d *Decoder) *streams {
+	s := &streams{d: d, ctx: make([]segmentContext, contextRing)}
+	s.pool = reassembly.NewStreamPool(s)
+	s.asm = reassembly.NewAssembler(s.pool)
+	// bound what one connection may hold back behind a gap
+	s.asm.MaxBufferedPagesPerConnection = 256
+	s.asm.MaxBufferedPagesTotal = 65536
+	return s
+}
+
+// segment hands the decoded TCP layer to the assembler.
+func (d *Decoder) segment(ipv int) {
+	s := d.streams
+	c := &s.ctx[s.next]
+	s.next = (s.next + 1) % len(s.ctx)
+	c.ci.Timestamp, c.packet = d.now, d.packet
+	var flow gopacket.Flow
+	if ipv == 4 {
+		flow = d.ip4.NetworkFlow()
+	} else {
+		flow = d.ip6.NetworkFlow()
+	}
+	s.asm.AssembleWithContext(flow, &d.tcp, c)
+}
+
+func (s *streams) expire(now time.Time) {
+	s.asm.FlushWithOptions(reassembly.FlushOptions{T: now.Add(-gapTimeout), TC: now.Add(-idleTimeout)})
+}
+
+func (s *streams) flushAll() { s.asm.FlushAll() }
+
+// New is called by the assembler for each new connection.
+func (s *streams) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
+	s.d.Stats.TCPStreams++
+	src := endpoint(netFlow.Src(), tcpFlow.Src())
+	dst := endpoint(netFlow.Dst(), tcpFlow.Dst())
+	st := &stream{s: s}
+	st.half[0] = halfStream{src: src, dst: dst}
+	st.half[1] = halfStream{src: dst, dst: src}
+	return st
+}
+
+func endpoint(ip, port gopacket.Endpoint) netip.AddrPort {
+	a, _ := netip.AddrFromSlice(ip.Raw())
+	var p uint16
+	if raw := port.Raw(); len(raw) == 2 {
+		p = binary.BigEndian.Uint16(raw)
+	}
+	return netip.AddrPortFrom(a.Unmap(), p)
+}
+
+// stream is one TCP connection; half[0] is the direction of its first
+// segment.
+type stream struct {
+	s    *streams
+	half [2]halfStream
+	tls  bool
+}
+
+// halfStream is one direction's byte stream waiting to be framed.
+type halfStream struct {
+	src, dst netip.AddrPort
+	buf      []byte
+	frames   []uint64
+	seen     bool // any byte seen yet
+	ws       wsState
+}
+
+func (st *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembly.TCPFlowDirection, nextSeq reassembly.Sequence, start *bool, ac reassembly.AssemblerContext) bool {
+	// A capture that starts mid-connection has no SYN: take the stream
+	// from its first segment and resynchronise on the next start line.
+	*start = true
+	return true
+}
+
+func (st *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.AssemblerContext) {
+	dir, _, _, skip := sg.Info()
+	n, _ := sg.Lengths()
+	h := &st.half[0]
+	if dir == reassembly.TCPDirServerToClient {
+		h = &st.half[1]
+	}
+	stats := &st.s.d.Stats
+	if skip > 0 {
+		// bytes never captured: what was buffered cannot complete
+		stats.TCPBytesMissing += uint64(skip)
+		stats.TCPBytesSkipped += uint64(len(h.buf))
+		h.buf, h.frames = h.buf[:0], h.frames[:0]
+		h.ws.lost()
+	}
+	if n == 0 {
+		return
+	}
+	data := sg.Fetch(n)
+	c, _ := ac.(*segmentContext)
+	var now time.Time
+	var packet uint64
+	if c != nil {
+		now, packet = c.ci.Timestamp, c.packet
+	}
+	if !h.seen {
+		h.seen = true
+		if isTLSRecord(data) {
+			if !st.tls {
+				st.tls = true
+				stats.TLSStreams++
+			}
+		} else if isWebSocketUpgrade(data) {
+			h.ws.upgrading = true
+			st.half[0].ws.enabled, st.half[1].ws.enabled = true, true
+			stats.WSStreams++
+		}
+	}
+	if st.tls {
+		return
+	}
+	if len(h.frames) == 0 || h.frames[len(h.frames)-1] != packet {
+		h.frames = append(h.frames, packet)
+	}
+	if h.ws.enabled {
+		st.webSocket(h, data, now)
+		return
+	}
+	h.buf = append(h.buf, data...)
+	st.frame(h, TCP, now)
+}
+
+// frame cuts every whole message off the front of h.buf.
+func (st *stream) frame(h *halfStream, t Transport, now time.Time) {
+	d := st.s.d
+	off := 0
+	for off < len(h.buf) {
+		k, n := sipframe.Next(h.buf[off:])
+		if k == sipframe.Partial {
+			break
+		}
+		switch k {
+		case sipframe.Message:
+			d.Stats.TCPMessages++
+			st.emit(h, SIP, t, h.buf[off:off+n], now)
+		case sipframe.KeepAlive:
+			d.Stats.TCPKeepAlives++
+			st.emit(h, NATKeepAlive, t, h.buf[off:off+n], now)
+		case sipframe.Garbage:
+			d.Stats.TCPBytesSkipped += uint64(n)
+		}
+		off += n
+	}
+	if off > 0 {
+		rest := copy(h.buf, h.buf[off:])
+		h.buf = h.buf[:rest]
+		if rest == 0 {
+			h.frames = h.frames[:0]
+		} else if len(h.frames) > 1 {
+			// the partial message left began in the latest segment
+			h.frames[0] = h.frames[len(h.frames)-1]
+			h.frames = h.frames[:1]
+		}
+	}
+}
+
+func (st *stream) emit(h *halfStream, k Kind, t Transport, payload []byte, now time.Time) {
+	d := st.s.d
+	m := &d.msg
+	*m = Message{Kind: k, Time: now, Src: h.src, Dst: h.dst, Transport: t, Payload: payload, Frames: h.frames, Input: d.input}
+	d.Emit(m)
+}
+
+func (st *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
+	for i := range st.half {
+		h := &st.half[i]
+		st.s.d.Stats.TCPBytesSkipped += uint64(len(h.buf))
+		h.buf = nil
+	}
+	return true
+}
+
+// isTLSRecord recognises the start of a TLS handshake record.
+func isTLSRecord(b []byte) bool {
+	return len(b) >= 3 && b[0] == 0x16 && b[1] == 0x03 && b[2] <= 0x04
+}

@@ -1,0 +1,195 @@
+package capture
+
+import (
+	"bytes"
+	"encoding/binary"
+	"time"
+
+	"github.com/sipalive/sipalive/capture/sipframe"
+)
+
+// SIP over WebSocket (RFC 7118): after an HTTP/1.1 Upgrade handshake each
+// direction carries RFC 6455 frames, and each WebSocket message holds one
+// SIP message. Only clear-text ws is readable; wss is TLS.
+
+// maxWSMessage bounds one reassembled WebSocket message.
+const maxWSMessage = 1 << 20
+
+type wsState struct {
+	enabled   bool // the connection is (being) upgraded
+	upgrading bool // this direction sent the Upgrade request
+	httpDone  bool // this direction's HTTP header block is behind us
+	raw       []byte
+	msg       []byte
+}
+
+// lost forgets partial state after bytes went missing.
+func (w *wsState) lost() {
+	w.raw, w.msg = w.raw[:0], w.msg[:0]
+}
+
+var (
+	httpGet          = []byte("GET ")
+	headerUpgrade    = []byte("upgrade:")
+	tokenWebSocket   = []byte("websocket")
+	blankLine        = []byte("\r\n\r\n")
+	headerLineMarker = []byte("\r\n")
+)
+
+// isWebSocketUpgrade recognises an HTTP request asking for a WebSocket
+// upgrade (the sip subprotocol or any other).
+func isWebSocketUpgrade(b []byte) bool {
+	if !bytes.HasPrefix(b, httpGet) {
+		return false
+	}
+	end := bytes.Index(b, blankLine)
+	if end < 0 {
+		end = len(b)
+	}
+	hdr := b[:end]
+	for len(hdr) > 0 {
+		i := bytes.Index(hdr, headerLineMarker)
+		line := hdr
+		if i >= 0 {
+			line, hdr = hdr[:i], hdr[i+2:]
+		} else {
+			hdr = nil
+		}
+		if len(line) > len(headerUpgrade) && bytes.EqualFold(line[:len(headerUpgrade)], headerUpgrade) &&
+			bytes.Contains(bytes.ToLower(line[len(headerUpgrade):]), tokenWebSocket) {
+			return true
+		}
+	}
+	return false
+}
+
+// webSocket decodes frames from one direction of an upgraded connection.
+func (st *stream) webSocket(h *halfStream, data []byte, now time.Time) {
+	d := st.s.d
+	w := &h.ws
+	w.raw = append(w.raw, data...)
+	if !w.httpDone {
+		end := bytes.Index(w.raw, blankLine)
+		if end < 0 {
+			if len(w.raw) > sipframe.MaxHeader {
+				d.Stats.TCPBytesSkipped += uint64(len(w.raw))
+				w.raw = w.raw[:0]
+			}
+			return
+		}
+		d.Stats.TCPBytesSkipped += uint64(end + len(blankLine)) // the HTTP handshake
+		w.raw = w.raw[:copy(w.raw, w.raw[end+len(blankLine):])]
+		w.httpDone = true
+	}
+	off := 0
+	for {
+		fin, op, payload, n := wsFrame(w.raw[off:])
+		if n == 0 {
+			break
+		}
+		if n < 0 {
+			// not a frame: drop what is buffered and wait for a clean start
+			d.Stats.TCPBytesSkipped += uint64(len(w.raw) - off)
+			off = len(w.raw)
+			w.msg = w.msg[:0]
+			break
+		}
+		off += n
+		switch op {
+		case 0, 1, 2: // continuation, text, binary
+			if len(w.msg)+len(payload) > maxWSMessage {
+				d.Stats.TCPBytesSkipped += uint64(len(w.msg) + len(payload))
+				w.msg = w.msg[:0]
+				continue
+			}
+			w.msg = append(w.msg, payload...)
+			if fin {
+				st.wsMessage(h, w.msg, now)
+				w.msg = w.msg[:0]
+			}
+		default: // close, ping, pong: control frames
+		}
+	}
+	w.raw = w.raw[:copy(w.raw, w.raw[off:])]
+	if len(w.raw) == 0 && len(w.msg) == 0 {
+		h.frames = h.frames[:0]
+	}
+}
+
+// wsMessage frames the SIP message(s) in one WebSocket message.
+func (st *stream) wsMessage(h *halfStream, msg []byte, now time.Time) {
+	d := st.s.d
+	for len(msg) > 0 {
+		k, n := sipframe.Next(msg)
+		switch k {
+		case sipframe.Partial:
+			// a datagram-like message without Content-Length framing:
+			// take it whole, as a WebSocket message is one SIP message
+			if sipframe.IsStart(msg) {
+				d.Stats.TCPMessages++
+				st.emit(h, SIP, WS, msg, now)
+			} else {
+				d.Stats.TCPBytesSkipped += uint64(len(msg))
+			}
+			return
+		case sipframe.Message:
+			d.Stats.TCPMessages++
+			st.emit(h, SIP, WS, msg[:n], now)
+		case sipframe.KeepAlive:
+			d.Stats.TCPKeepAlives++
+			st.emit(h, NATKeepAlive, WS, msg[:n], now)
+		case sipframe.Garbage:
+			d.Stats.TCPBytesSkipped += uint64(n)
+		}
+		msg = msg[n:]
+	}
+}
+
+// wsFrame decodes one RFC 6455 frame at the front of b and unmasks its
+// payload in place. n is the frame's length, 0 when b holds only part of
+// it, -1 when b does not start with a plausible frame.
+func wsFrame(b []byte) (fin bool, op byte, payload []byte, n int) {
+	if len(b) < 2 {
+		return false, 0, nil, 0
+	}
+	fin, op = b[0]&0x80 != 0, b[0]&0x0f
+	if b[0]&0x70 != 0 || (op > 2 && op < 8) || op > 10 {
+		return false, 0, nil, -1
+	}
+	masked := b[1]&0x80 != 0
+	ln := uint64(b[1] & 0x7f)
+	hdr := 2
+	switch ln {
+	case 126:
+		if len(b) < 4 {
+			return false, 0, nil, 0
+		}
+		ln, hdr = uint64(binary.BigEndian.Uint16(b[2:4])), 4
+	case 127:
+		if len(b) < 10 {
+			return false, 0, nil, 0
+		}
+		ln, hdr = binary.BigEndian.Uint64(b[2:10]), 10
+	}
+	if ln > maxWSMessage {
+		return false, 0, nil, -1
+	}
+	var key []byte
+	if masked {
+		if len(b) < hdr+4 {
+			return false, 0, nil, 0
+		}
+		key, hdr = b[hdr:hdr+4], hdr+4
+	}
+	end := hdr + int(ln)
+	if len(b) < end {
+		return false, 0, nil, 0
+	}
+	payload = b[hdr:end]
+	if masked {
+		for i := range payload {
+			payload[i] ^= key[i&3]
+		}
+	}
+	return fin, op, payload, end
+}

@@ -1,0 +1,175 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"runtime/debug"
+	"strings"
+
+	"github.com/sipalive/sipalive/analyze"
+	"github.com/sipalive/sipalive/analyze/render"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// commonFlags are shared by analyze and audit.
+type commonFlags struct {
+	files         stringList
+	format        string
+	failOn        string
+	writeProblems string
+	count         uint64
+	quiet         bool
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.Var(&c.files, "r", "read packets from `FILE` (pcap or pcapng, optionally gzip'd); repeatable")
+	fs.StringVar(&c.format, "format", "table", "output `format`: table, json or csv")
+	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 when a finding of these `kinds` exists (comma-separated: lost,unsupported,unanswered,expired,stale,dropped,late-refresh,device-down,late-register, or any)")
+	fs.StringVar(&c.writeProblems, "write-problems", "", "write every packet of the dialogs with a problem to `FILE.pcap`")
+	fs.Uint64Var(&c.count, "c", 0, "stop after `N` packets (per run, like tcpdump)")
+	fs.BoolVar(&c.quiet, "q", false, "no progress on stderr")
+}
+
+func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
+	name := "analyze"
+	if auditOnly {
+		name = "audit"
+	}
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "usage: sipalive %s [flags] FILE...\n\nflags:\n", name)
+		fs.PrintDefaults()
+	}
+	if err := parseInterspersed(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err.Error()}
+	}
+	files := append([]string(c.files), fs.Args()...)
+	if len(files) == 0 {
+		return usagef("%s: no capture file given (use -r FILE or name files as arguments)", name)
+	}
+	switch c.format {
+	case "table", "json", "csv":
+	default:
+		return usagef("--format %q: use table, json or csv", c.format)
+	}
+	kinds, err := parseFailOn(c.failOn)
+	if err != nil {
+		return err
+	}
+	rep, err := analyzeFiles(files, pipelineOptions{
+		keepFrames: c.writeProblems != "",
+		maxPackets: c.count,
+		progress:   !c.quiet && c.format == "table",
+		stderr:     stderr,
+	})
+	if err != nil {
+		return err
+	}
+	if c.writeProblems != "" {
+		n, err := writeProblems(c.writeProblems, files, rep)
+		if err != nil {
+			return fmt.Errorf("--write-problems: %w", err)
+		}
+		fmt.Fprintf(stderr, "sipalive: wrote %d packets of %d problem dialog(s) to %s\n", n, len(rep.ProblemDialogs), c.writeProblems)
+	}
+	if err := output(stdout, rep, c.format, auditOnly); err != nil {
+		return err
+	}
+	if n := countFindings(rep, kinds); n > 0 {
+		return findingsError{n}
+	}
+	return nil
+}
+
+// parseInterspersed parses flags that may follow file names, as tcpdump
+// users type them ("sipalive analyze a.pcap --format json").
+func parseInterspersed(fs *flag.FlagSet, args []string) error {
+	var positional []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		positional = append(positional, args[0])
+		args = args[1:]
+		if len(args) > 0 && args[0] == "--" {
+			positional = append(positional, args[1:]...)
+			break
+		}
+	}
+	return fs.Parse(append([]string{"--"}, positional...))
+}
+
+func output(w io.Writer, rep *analyze.Report, format string, auditOnly bool) error {
+	switch format {
+	case "json":
+		return render.JSON(w, rep)
+	case "csv":
+		return render.CSV(w, rep)
+	}
+	if auditOnly {
+		return render.Audit(w, rep)
+	}
+	return render.Tables(w, rep)
+}
+
+// findingKinds are the kinds --fail-on accepts.
+var findingKinds = []string{"lost", "unsupported", "unanswered", "expired", "stale", "dropped", "late-refresh", "device-down", "late-register"}
+
+func parseFailOn(s string) (map[string]bool, error) {
+	if s == "" {
+		return nil, nil
+	}
+	kinds := map[string]bool{}
+	for _, k := range strings.Split(s, ",") {
+		k = strings.TrimSpace(k)
+		if k == "any" || k == "all" {
+			for _, f := range findingKinds {
+				kinds[f] = true
+			}
+			continue
+		}
+		ok := false
+		for _, f := range findingKinds {
+			ok = ok || f == k
+		}
+		if !ok {
+			return nil, usagef("--fail-on: unknown finding kind %q (known: %s)", k, strings.Join(findingKinds, ","))
+		}
+		kinds[k] = true
+	}
+	return kinds, nil
+}
+
+func countFindings(rep *analyze.Report, kinds map[string]bool) int {
+	n := 0
+	for _, f := range rep.Findings {
+		if kinds[f.Kind] {
+			n++
+		}
+	}
+	return n
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "(devel)"
+}

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/sipalive/sipalive/capture"
+)
+
+// progress draws a one-line bar on a terminal's stderr for files that take
+// more than a second: bytes read of total, packets/s, ETA. It never writes
+// to a pipe or a file.
+type progress struct {
+	w       io.Writer
+	f       *capture.File
+	on      bool
+	start   time.Time
+	last    time.Time
+	drawn   bool
+	packets uint64
+}
+
+func newProgress(w io.Writer, f *capture.File, enabled bool) *progress {
+	p := &progress{w: w, f: f, start: time.Now()}
+	if file, ok := w.(*os.File); ok && enabled && term.IsTerminal(int(file.Fd())) {
+		p.on = true
+	}
+	return p
+}
+
+func (p *progress) update(packets uint64) {
+	if !p.on || packets&0xfff != 0 {
+		return
+	}
+	now := time.Now()
+	if now.Sub(p.start) < time.Second || now.Sub(p.last) < 200*time.Millisecond {
+		return
+	}
+	p.last, p.packets = now, packets
+	done := p.f.BytesRead()
+	frac := 0.0
+	if p.f.Size > 0 {
+		frac = float64(done) / float64(p.f.Size)
+	}
+	el := now.Sub(p.start)
+	rate := float64(packets) / el.Seconds()
+	eta := "?"
+	if frac > 0 {
+		eta = (time.Duration(float64(el)/frac) - el).Round(time.Second).String()
+	}
+	const width = 30
+	n := int(frac * width)
+	bar := make([]byte, width)
+	for i := range bar {
+		if i < n {
+			bar[i] = '='
+		} else {
+			bar[i] = ' '
+		}
+	}
+	fmt.Fprintf(p.w, "\r%s [%s] %3.0f%% %s/%s %.0f pkt/s ETA %s ", p.f.Path, bar, frac*100,
+		mib(done), mib(p.f.Size), rate, eta)
+	p.drawn = true
+}
+
+func (p *progress) done() {
+	if p.drawn {
+		fmt.Fprint(p.w, "\r\033[K")
+	}
+}
+
+func mib(n int64) string { return fmt.Sprintf("%.1fMiB", float64(n)/(1<<20)) }
