@@ -8,14 +8,14 @@ type Class uint8
 // Request classes. The names of the not-keep-alive classes are the keys of
 // the corpus schema's not_keepalive object.
 const (
-	ClassOther             Class = iota // none of the below (INVITE, BYE, ACK, ...)
-	ClassSessionKeepAlive               // in-dialog INFO, UPDATE, MESSAGE or OPTIONS without SDP
-	ClassReinviteNoSDP                  // in-dialog INVITE without SDP: 3PCC or late offer
-	ClassReinviteWithSDP                // in-dialog INVITE with SDP: refresh that renegotiates media
-	ClassUpdateWithSDP                  // in-dialog UPDATE with SDP: refresh that renegotiates media
-	ClassMessageOutOfDialog             // MESSAGE without a To tag: an instant message
-	ClassDeviceKeepAlive                // out-of-dialog OPTIONS ping or REGISTER refresh
-	ClassInDialogWithSDP                // in-dialog INFO, MESSAGE or OPTIONS carrying SDP: not a keep-alive
+	ClassOther              Class = iota // none of the below (INVITE, BYE, ACK, ...)
+	ClassSessionKeepAlive                // in-dialog INFO, UPDATE, MESSAGE or OPTIONS without SDP
+	ClassReinviteNoSDP                   // in-dialog INVITE without SDP: 3PCC or late offer
+	ClassReinviteWithSDP                 // in-dialog INVITE with SDP: refresh that renegotiates media
+	ClassUpdateWithSDP                   // in-dialog UPDATE with SDP: refresh that renegotiates media
+	ClassMessageOutOfDialog              // MESSAGE without a To tag: an instant message
+	ClassDeviceKeepAlive                 // out-of-dialog OPTIONS ping or REGISTER refresh
+	ClassInDialogWithSDP                 // in-dialog INFO, MESSAGE or OPTIONS carrying SDP: not a keep-alive
 )
 
 // Key is the class's key in the JSON summary.

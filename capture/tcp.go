@@ -111,6 +111,7 @@ type halfStream struct {
 	buf      []byte
 	frames   []uint64
 	seen     bool // any byte seen yet
+	framer   sipframe.Framer
 	ws       wsState
 }
 
@@ -134,6 +135,7 @@ func (st *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assem
 		stats.TCPBytesMissing += uint64(skip)
 		stats.TCPBytesSkipped += uint64(len(h.buf))
 		h.buf, h.frames = h.buf[:0], h.frames[:0]
+		h.framer.Reset()
 		h.ws.lost()
 	}
 	if n == 0 {
@@ -178,7 +180,7 @@ func (st *stream) frame(h *halfStream, t Transport, now time.Time) {
 	d := st.s.d
 	off := 0
 	for off < len(h.buf) {
-		k, n := sipframe.Next(h.buf[off:])
+		k, n := h.framer.Next(h.buf[off:])
 		if k == sipframe.Partial {
 			break
 		}

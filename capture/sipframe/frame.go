@@ -41,17 +41,20 @@ func firstLine(b []byte) ([]byte, bool) {
 }
 
 func isStartLine(line []byte) bool {
+	if len(line) > maxStartLine {
+		return false
+	}
 	if hasPrefixFold(line, sipVersion) {
 		// SIP/2.0 SP 3DIGIT [SP reason]
 		r := line[len(sipVersion):]
-		if len(r) < 4 || r[0] != ' ' || !isDigit(r[1]) || !isDigit(r[2]) || !isDigit(r[3]) {
+		if len(r) < 4 || r[0] != ' ' || r[1] < '1' || r[1] > '6' || !isDigit(r[2]) || !isDigit(r[3]) {
 			return false
 		}
 		return len(r) == 4 || r[4] == ' ' || r[4] == '\t'
 	}
 	// Method SP Request-URI SP SIP/2.0
 	sp := bytes.IndexByte(line, ' ')
-	if sp <= 0 || sp > 32 {
+	if sp <= 0 || sp > 128 {
 		return false
 	}
 	for _, c := range line[:sp] {
@@ -91,13 +94,39 @@ func (k Kind) String() string {
 	return "partial"
 }
 
-// Next looks at the front of a reassembled stream and says what its first n
+// Next looks at the front of a buffer that starts at a line start (a
+// stream's first byte, or right after a message) and says what its first n
 // bytes are. With Partial, n is 0 and the caller waits for more bytes.
 func Next(b []byte) (k Kind, n int) {
+	var f Framer
+	return f.Next(b)
+}
+
+// Framer cuts one direction of a stream into messages. It remembers
+// whether the front of its buffer is the middle of a line (after skipping
+// garbage up to a method or "SIP/2.0"), so that its decisions depend only
+// on the bytes, never on how the stream was split into segments.
+type Framer struct {
+	midLine bool
+}
+
+// Reset forgets the position, after bytes went missing.
+func (f *Framer) Reset() { f.midLine = false }
+
+// Next is the package Next for the buffer's front in the framer's position.
+func (f *Framer) Next(b []byte) (k Kind, n int) {
 	if len(b) == 0 {
 		return Partial, 0
 	}
-	if b[0] == '\r' || b[0] == '\n' {
+	if f.midLine {
+		// Only a known method or "SIP/2.0" may start a message mid-line.
+		if k, ok := knownStart(b); !ok {
+			if k {
+				return Partial, 0
+			}
+			return f.garbage(b)
+		}
+	} else if b[0] == '\r' || b[0] == '\n' {
 		for n < len(b) && (b[n] == '\r' || b[n] == '\n') {
 			n++
 		}
@@ -106,27 +135,48 @@ func Next(b []byte) (k Kind, n int) {
 	line, ok := firstLine(b)
 	if !ok {
 		if len(b) > maxStartLine || !couldStart(b) {
-			return Garbage, resync(b, 1)
+			return f.garbage(b)
 		}
 		return Partial, 0
 	}
 	if !isStartLine(line) {
-		return Garbage, resync(b, 1)
+		return f.garbage(b)
 	}
 	hdrEnd, cl, ok := headerEnd(b)
 	if !ok {
 		if len(b) > MaxHeader {
-			return Garbage, resync(b, 1)
+			return f.garbage(b)
 		}
 		return Partial, 0
 	}
 	if cl < 0 || cl > MaxBody {
-		return Garbage, resync(b, 1)
+		return f.garbage(b)
 	}
 	if len(b) < hdrEnd+cl {
 		return Partial, 0
 	}
+	f.midLine = false
 	return Message, hdrEnd + cl
+}
+
+func (f *Framer) garbage(b []byte) (Kind, int) {
+	n := resync(b)
+	f.midLine = n < len(b) && b[n-1] != '\n'
+	return Garbage, n
+}
+
+// knownStart reports whether b starts with a known method and a space or
+// with "SIP/2.0" (ok), or with a proper prefix of one (more).
+func knownStart(b []byte) (more, ok bool) {
+	for _, m := range knownMethods {
+		if hasPrefixFold(b, m) {
+			return false, true
+		}
+		if len(b) < len(m) && hasPrefixFold(m, b) {
+			more = true
+		}
+	}
+	return more, false
 }
 
 // couldStart reports whether an incomplete first line may still become a
@@ -152,24 +202,36 @@ func couldStart(b []byte) bool {
 	return true
 }
 
-// resync returns how many bytes to skip to reach the next line that is a
-// SIP start line, searching from offset from. When none is complete in b it
-// keeps the last partial line, which may be the start of one.
-func resync(b []byte, from int) int {
-	for i := from; i < len(b); {
-		j := bytes.Index(b[i:], sipVersion)
-		if j < 0 {
-			break
+// knownMethods are the request methods resync looks for inside a line: a
+// message that follows a body without a line break starts mid-line.
+var knownMethods = [][]byte{
+	[]byte("INVITE "), []byte("ACK "), []byte("BYE "), []byte("CANCEL "), []byte("OPTIONS "),
+	[]byte("REGISTER "), []byte("INFO "), []byte("UPDATE "), []byte("MESSAGE "), []byte("PRACK "),
+	[]byte("SUBSCRIBE "), []byte("NOTIFY "), []byte("REFER "), []byte("PUBLISH "), sipVersion,
+}
+
+// resync returns how many bytes to skip to reach the next position where
+// a SIP message starts, or may start once more bytes arrive: a line start,
+// or mid-line where a known method or "SIP/2.0" begins (a message that
+// follows a body without a line break).
+func resync(b []byte) int {
+	for c := 1; c < len(b); c++ {
+		rest := b[c:]
+		if b[c-1] != '\n' {
+			more, ok := knownStart(rest)
+			if more {
+				return c // a prefix at the end: wait and see
+			}
+			if !ok {
+				continue
+			}
 		}
-		p := i + j
-		ls := bytes.LastIndexByte(b[:p], '\n') + 1
-		if ls >= from && IsStart(b[ls:]) {
-			return ls
+		if IsStart(rest) {
+			return c
 		}
-		i = p + len(sipVersion)
-	}
-	if k := bytes.LastIndexByte(b, '\n'); k >= 0 && k+1 >= from {
-		return k + 1
+		if bytes.IndexByte(rest, '\n') < 0 && len(rest) <= maxStartLine && couldStart(rest) {
+			return c
+		}
 	}
 	return len(b)
 }

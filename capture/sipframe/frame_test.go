@@ -1,0 +1,138 @@
+package sipframe
+
+import (
+	"bytes"
+	"testing"
+)
+
+const info = "INFO sip:b@h SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bK1\r\nCall-ID: x\r\nContent-Length: 4\r\n\r\nabcd"
+const ok = "SIP/2.0 200 OK\r\nl: 0\r\nCall-ID: x\r\n\r\n"
+
+func TestIsStart(t *testing.T) {
+	tests := []struct {
+		in   string
+		want bool
+	}{
+		{"INVITE sip:bob@h SIP/2.0\r\n", true},
+		{"OPTIONS sips:h SIP/2.0\n", true},
+		{"SIP/2.0 200 OK\r\n", true},
+		{"SIP/2.0 200\r\n", true},
+		{"sip/2.0 481 Call Leg Does Not Exist\r\n", true},
+		{"INVITE sip:bob@h SIP/2.0", false}, // no line end yet
+		{"GET / HTTP/1.1\r\n", false},
+		{"SIP/2.0 20 OK\r\n", false},
+		{"SIP/2.0 2000 OK\r\n", false},
+		{"INVITE bob SIP/2.0\r\n", false}, // URI without a scheme
+		{"IN VITE sip:b@h SIP/2.0\r\n", false},
+		{"\x16\x03\x01\x00\x05hello\r\n", false},
+	}
+	for _, tt := range tests {
+		if got := IsStart([]byte(tt.in)); got != tt.want {
+			t.Errorf("IsStart(%q) = %v, want %v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestNext(t *testing.T) {
+	tests := []struct {
+		name string
+		in   string
+		kind Kind
+		n    int
+	}{
+		{"whole message", info, Message, len(info)},
+		{"two messages", info + ok, Message, len(info)},
+		{"compact l", ok, Message, len(ok)},
+		{"partial header", info[:30], Partial, 0},
+		{"partial body", info[:len(info)-1], Partial, 0},
+		{"partial start line", "INV", Partial, 0},
+		{"ping", "\r\n\r\n" + info, KeepAlive, 4},
+		{"pong", "\r\n", KeepAlive, 2},
+		{"garbage then message", "xyz\r\n" + info, Garbage, 5},
+		{"binary garbage", "\x00\x01\x02", Garbage, 3},
+		{"mid-message start", "Length: 4\r\n\r\nabcd" + ok, Garbage, 17},
+		{"bad content-length", "SIP/2.0 200 OK\r\nContent-Length: x\r\n\r\n", Garbage, 37},
+		{"status 000", "SIP/2.0 000 X\r\n\r\n", Garbage, 17},
+		{"LF only", "SIP/2.0 200 OK\nl: 2\n\nab", Message, 23},
+	}
+	for _, tt := range tests {
+		k, n := Next([]byte(tt.in))
+		if k != tt.kind || n != tt.n {
+			t.Errorf("%s: Next = %v %d, want %v %d", tt.name, k, n, tt.kind, tt.n)
+		}
+	}
+}
+
+// frameAll runs a stream through Next the way the TCP code does, feeding it
+// in chunks, and returns the messages found.
+func frameAll(stream []byte, chunk int) (msgs [][]byte, skipped int) {
+	var buf []byte
+	var f Framer
+	for off := 0; off < len(stream) || len(buf) > 0; {
+		if off < len(stream) {
+			end := min(off+chunk, len(stream))
+			buf = append(buf, stream[off:end]...)
+			off = end
+		}
+		progress := false
+		for len(buf) > 0 {
+			k, n := f.Next(buf)
+			if k == Partial {
+				break
+			}
+			progress = true
+			switch k {
+			case Message:
+				msgs = append(msgs, append([]byte(nil), buf[:n]...))
+			case Garbage:
+				skipped += n
+			}
+			buf = buf[n:]
+		}
+		if !progress && off >= len(stream) {
+			skipped += len(buf)
+			break
+		}
+	}
+	return msgs, skipped
+}
+
+func TestSplitAtEveryByte(t *testing.T) {
+	stream := []byte(info + ok + "\r\n\r\n" + info)
+	for chunk := 1; chunk <= len(stream); chunk++ {
+		msgs, skipped := frameAll(stream, chunk)
+		if len(msgs) != 3 || skipped != 0 {
+			t.Fatalf("chunk %d: %d messages, %d skipped", chunk, len(msgs), skipped)
+		}
+		if !bytes.Equal(msgs[0], []byte(info)) || !bytes.Equal(msgs[1], []byte(ok)) {
+			t.Fatalf("chunk %d: wrong message bytes", chunk)
+		}
+	}
+}
+
+func FuzzNext(f *testing.F) {
+	f.Add([]byte(info+ok), 7)
+	f.Add([]byte("garbage\r\n"+ok+"\r\n\r\n"), 3)
+	f.Add([]byte("SIP/2.0 200 OK\r\nContent-Length: 99999999\r\n\r\n"), 1)
+	f.Fuzz(func(t *testing.T, stream []byte, chunk int) {
+		if chunk <= 0 || chunk > 1<<16 {
+			chunk = 1 + len(stream)
+		}
+		msgs, skipped := frameAll(stream, chunk)
+		total := skipped
+		for _, m := range msgs {
+			if !IsStart(m) {
+				t.Fatalf("framed a message without a start line: %q", m)
+			}
+			total += len(m)
+		}
+		if total > len(stream) {
+			t.Fatalf("framed %d bytes out of %d", total, len(stream))
+		}
+		// The same stream in one piece frames the same messages.
+		whole, _ := frameAll(stream, len(stream)+1)
+		if len(whole) != len(msgs) {
+			t.Fatalf("chunk %d gives %d messages, whole stream %d", chunk, len(msgs), len(whole))
+		}
+	})
+}
