@@ -119,7 +119,6 @@ func (d *Decoder) fragment4() {
 	}
 	delete(f.lists, k)
 	d.Stats.FragmentsReassembled++
-	d.Stats.Fragments += uint64(len(l.frames) - 1)
 	d.ip4 = *out
 	d.reassembled(4, out.Protocol, out.Payload, l.frames)
 }
@@ -146,7 +145,6 @@ func (d *Decoder) fragment6() {
 	}
 	delete(f.lists, k)
 	d.Stats.FragmentsReassembled++
-	d.Stats.Fragments += uint64(len(l.frames) - 1)
 	d.ip6 = *out
 	d.reassembled(6, out.NextHeader, out.Payload, l.frames)
 }

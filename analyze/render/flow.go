@@ -10,16 +10,21 @@ import (
 	"github.com/sipalive/sipalive/analyze"
 )
 
-// colWidth is the distance between two parties' lifelines in the ladder.
-const colWidth = 34
-
 // FlowText draws a call flow as a text ladder: one column per party, one
 // arrow per message with its time offset; keep-alives are marked with ◆.
 func FlowText(w io.Writer, f *analyze.Flow) error {
 	idx := partyIndex(f)
+	labels := make([]string, len(f.Messages))
+	colWidth := 24 // the distance between two lifelines: fits the longest label
+	for i, m := range f.Messages {
+		labels[i] = flowLabel(m)
+		colWidth = max(colWidth, utf8.RuneCountInString(labels[i])+8)
+	}
+	for i := range f.Parties {
+		colWidth = max(colWidth, utf8.RuneCountInString(f.Parties[i])+2, utf8.RuneCountInString(f.Agents[i])+2)
+	}
 	fmt.Fprintf(w, "Call-ID: %s\n\n", f.CallID)
-	head := strings.Repeat(" ", 11)
-	agents := strings.Repeat(" ", 11)
+	head, agents := strings.Repeat(" ", 11), strings.Repeat(" ", 11)
 	for i, p := range f.Parties {
 		head += pad(p, colWidth)
 		agents += pad(orDash(f.Agents[i]), colWidth)
@@ -30,47 +35,43 @@ func FlowText(w io.Writer, f *analyze.Flow) error {
 		return nil
 	}
 	t0 := f.Messages[0].Time
-	lifelines := func() []rune {
-		line := []rune(strings.Repeat(" ", colWidth*len(f.Parties)))
-		for i := range f.Parties {
-			line[i*colWidth] = '│'
+	for i, m := range f.Messages {
+		line := []rune(strings.Repeat(" ", colWidth*(len(f.Parties)-1)+1))
+		for p := range f.Parties {
+			line[p*colWidth] = '│'
 		}
-		return line
-	}
-	for _, m := range f.Messages {
-		line := lifelines()
 		a, b := idx[m.Src.String()], idx[m.Dst.String()]
-		label := m.Label
-		if m.SDP {
-			label += " +SDP"
-		}
-		if m.KeepAlive {
-			label = "◆ " + label
-		}
 		lo, hi := min(a, b)*colWidth, max(a, b)*colWidth
-		if a == b {
-			hi = lo + colWidth - 2
+		if a == b { // a message to itself: a short loop to the right
+			line = append(line, []rune(strings.Repeat(" ", colWidth))...)
+			hi = lo + colWidth - 1
 		}
-		for i := lo + 1; i < hi; i++ {
-			line[i] = '─'
+		for x := lo + 1; x < hi; x++ {
+			line[x] = '─'
 		}
-		if b > a || a == b {
+		if b >= a {
 			line[hi-1] = '▶'
 		} else {
 			line[lo+1] = '◀'
 		}
-		// put the label in the middle of the arrow
-		lr := []rune(" " + label + " ")
-		start := lo + 1 + max(0, (hi-lo-1-len(lr))/2)
-		for i, r := range lr {
-			if start+i < hi-1 && start+i > lo+1 || (start+i < hi && len(lr) >= hi-lo-2) {
-				line[start+i] = r
-			}
-		}
+		lr := []rune(" " + labels[i] + " ")
+		start := lo + (hi-lo-len(lr))/2 + 1
+		copy(line[start:], lr)
 		fmt.Fprintf(w, "%9.3fs  %s\n", m.Time.Sub(t0).Seconds(), strings.TrimRight(string(line), " "))
 	}
 	fmt.Fprintln(w, "\n◆ session keep-alive (in-dialog request without SDP) and its answer")
 	return nil
+}
+
+func flowLabel(m analyze.FlowMessage) string {
+	label := m.Label
+	if m.SDP {
+		label += " +SDP"
+	}
+	if m.KeepAlive {
+		label = "◆ " + label
+	}
+	return label
 }
 
 func partyIndex(f *analyze.Flow) map[string]int {
@@ -82,10 +83,7 @@ func partyIndex(f *analyze.Flow) map[string]int {
 }
 
 func pad(s string, n int) string {
-	if c := utf8.RuneCountInString(s); c < n {
-		return s + strings.Repeat(" ", n-c)
-	}
-	return s[:n-2] + "… "
+	return s + strings.Repeat(" ", max(1, n-utf8.RuneCountInString(s)))
 }
 
 // FlowSVG draws the same ladder as an SVG picture.
@@ -121,13 +119,9 @@ func FlowSVG(w io.Writer, f *analyze.Flow) error {
 				x2 = x1 + colW/2
 			}
 			color, marker := "#333", "arrow"
-			label := m.Label
-			if m.SDP {
-				label += " +SDP"
-			}
+			label := flowLabel(m)
 			if m.KeepAlive {
 				color, marker = "#c0392b", "karrow"
-				label = "◆ " + label
 			}
 			fmt.Fprintf(&b, `<text x="10" y="%d" fill="#555">%.3fs</text>`+"\n", y, m.Time.Sub(t0).Seconds())
 			fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="1.5" marker-end="url(#%s)"/>`+"\n", x1, y, x2, y, color, marker)

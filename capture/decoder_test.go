@@ -1,0 +1,317 @@
+package capture_test
+
+import (
+	"bytes"
+	"compress/gzip"
+	"errors"
+	"io"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sipalive/sipalive/capture"
+	"github.com/sipalive/sipalive/samples/synth"
+)
+
+var (
+	alice = &synth.Party{User: "alice", Addr: netip.MustParseAddrPort("192.0.2.10:5060"), Agent: "Initech-Phone/2.3"}
+	bob   = &synth.Party{User: "bob", Addr: netip.MustParseAddrPort("192.0.2.20:5062"), Agent: "Acme-PBX/7.1"}
+	alic6 = &synth.Party{User: "alice", Addr: netip.MustParseAddrPort("[2001:db8::10]:5060"), Agent: "Initech-Phone/2.3"}
+	bob6  = &synth.Party{User: "bob", Addr: netip.MustParseAddrPort("[2001:db8::20]:5060"), Agent: "Acme-PBX/7.1"}
+)
+
+// call writes a call with two INFO keep-alives and a BYE: 11 SIP messages.
+func call(tcp bool, a, b *synth.Party) func(w *synth.Writer) error {
+	return func(w *synth.Writer) error {
+		c := w.NewCall("cap-1@test", a, b)
+		c.TCP = tcp
+		if err := c.Invite(nil, nil); err != nil {
+			return err
+		}
+		for i := 0; i < 2; i++ {
+			if err := c.Request(a, "INFO", "", 200); err != nil {
+				return err
+			}
+		}
+		return c.Bye(a, 200)
+	}
+}
+
+const callMessages = 11
+
+func writeCapture(t *testing.T, opts synth.Options, f func(*synth.Writer) error) string {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := synth.NewWriter(&buf, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f(w); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "c.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+type result struct {
+	msgs  []capture.Message
+	raw   []string
+	stats capture.Stats
+	err   error
+}
+
+func decode(t *testing.T, path string) result {
+	t.Helper()
+	f, err := capture.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var r result
+	dec := capture.NewDecoder(func(m *capture.Message) {
+		cp := *m
+		cp.Payload = append([]byte(nil), m.Payload...)
+		cp.Frames = append([]uint64(nil), m.Frames...)
+		r.msgs = append(r.msgs, cp)
+		if m.Kind == capture.SIP {
+			r.raw = append(r.raw, string(m.Payload))
+		}
+	})
+	for {
+		data, ci, link, err := f.Next()
+		if err != nil {
+			if err != io.EOF {
+				r.err = err
+			}
+			break
+		}
+		dec.Packet(data, ci, link)
+	}
+	dec.Flush()
+	r.stats = dec.Stats
+	if got := r.stats.Accounted(); got != r.stats.Packets {
+		t.Errorf("accounted %d packets of %d read: %+v", got, r.stats.Packets, r.stats)
+	}
+	return r
+}
+
+func TestLinkLayersGiveTheSameMessages(t *testing.T) {
+	want := decode(t, writeCapture(t, synth.Options{}, call(false, alice, bob))).raw
+	if len(want) != callMessages {
+		t.Fatalf("plain Ethernet: %d messages, want %d", len(want), callMessages)
+	}
+	for name, opts := range map[string]synth.Options{
+		"802.1Q VLAN":         {Link: synth.EthernetVLAN},
+		"Linux SLL2 (-i any)": {Link: synth.LinuxSLL2},
+		"raw IP":              {Link: synth.RawIP},
+	} {
+		got := decode(t, writeCapture(t, opts, call(false, alice, bob))).raw
+		if strings.Join(got, "") != strings.Join(want, "") {
+			t.Errorf("%s: %d messages differ from plain Ethernet", name, len(got))
+		}
+	}
+}
+
+func TestIPv6(t *testing.T) {
+	r := decode(t, writeCapture(t, synth.Options{}, call(false, alic6, bob6)))
+	if len(r.raw) != callMessages || r.msgs[0].Src.Addr() != alic6.Addr.Addr() {
+		t.Errorf("%d messages, first from %v", len(r.raw), r.msgs[0].Src)
+	}
+}
+
+func TestFragmentedINVITE(t *testing.T) {
+	// MTU 400: the INVITE and its 200 (with SDP) go out in fragments.
+	r := decode(t, writeCapture(t, synth.Options{MTU: 400}, call(false, alice, bob)))
+	if len(r.raw) != callMessages {
+		t.Fatalf("%d messages, want %d", len(r.raw), callMessages)
+	}
+	if r.stats.FragmentsReassembled < 2 || r.stats.Fragments == 0 || r.stats.FragmentsPending != 0 {
+		t.Errorf("fragment stats %+v", r.stats)
+	}
+	if !strings.HasPrefix(r.raw[0], "INVITE ") || !strings.Contains(r.raw[0], "a=sendrecv") {
+		t.Errorf("INVITE not rebuilt whole: %q", r.raw[0][:40])
+	}
+	if len(r.msgs[0].Frames) < 2 {
+		t.Errorf("INVITE frames %v, want every fragment", r.msgs[0].Frames)
+	}
+}
+
+func TestTCPSegmentsAndRetransmission(t *testing.T) {
+	want := decode(t, writeCapture(t, synth.Options{}, call(false, alice, bob))).raw
+	for _, mss := range []int{0, 1, 37, 100, 536} {
+		path := writeCapture(t, synth.Options{MSS: mss}, func(w *synth.Writer) error {
+			if err := call(true, alice, bob)(w); err != nil {
+				return err
+			}
+			// the BYE's last bytes again: a retransmission
+			return w.Retransmit(alice.Addr, bob.Addr, []byte("0\r\n\r\n"))
+		})
+		r := decode(t, path)
+		if len(r.raw) != callMessages {
+			t.Errorf("MSS %d: %d messages, want %d", mss, len(r.raw), callMessages)
+			continue
+		}
+		for i := range r.raw {
+			if r.raw[i] != strings.Replace(want[i], "/UDP ", "/TCP ", 1) {
+				t.Errorf("MSS %d: message %d differs", mss, i)
+			}
+		}
+		if r.stats.TCPStreams != 1 || r.stats.TCPMessages != callMessages || r.stats.TCPBytesSkipped != 0 {
+			t.Errorf("MSS %d: stats %+v", mss, r.stats)
+		}
+	}
+}
+
+func TestTCPCaptureStartsMidStream(t *testing.T) {
+	path := writeCapture(t, synth.Options{MSS: 100}, call(true, alice, bob))
+	// Drop the handshake and the first 4 segments: the INVITE loses its start.
+	var buf bytes.Buffer
+	copyPackets(t, path, &buf, 7)
+	cut := filepath.Join(t.TempDir(), "cut.pcap")
+	os.WriteFile(cut, buf.Bytes(), 0o644)
+	r := decode(t, cut)
+	if len(r.raw) < callMessages-2 || r.stats.TCPBytesSkipped == 0 {
+		t.Errorf("mid-stream: %d messages, skipped %d bytes", len(r.raw), r.stats.TCPBytesSkipped)
+	}
+	for _, m := range r.raw {
+		if !strings.HasPrefix(m, "SIP/2.0 ") && !strings.Contains(m[:20], " sip:") {
+			t.Errorf("resynchronised on a non-start: %q", m[:20])
+		}
+	}
+}
+
+// copyPackets rewrites a pcap without its first skip packets.
+func copyPackets(t *testing.T, path string, out *bytes.Buffer, skip int) {
+	t.Helper()
+	raw, _ := os.ReadFile(path)
+	out.Write(raw[:24])
+	off := 24
+	for i := 0; off+16 <= len(raw); i++ {
+		n := int(uint32(raw[off+8]) | uint32(raw[off+9])<<8 | uint32(raw[off+10])<<16 | uint32(raw[off+11])<<24)
+		if i >= skip {
+			out.Write(raw[off : off+16+n])
+		}
+		off += 16 + n
+	}
+}
+
+func TestGzipAndTruncation(t *testing.T) {
+	path := writeCapture(t, synth.Options{}, call(false, alice, bob))
+	raw, _ := os.ReadFile(path)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(raw)
+	zw.Close()
+	gzPath := path + ".gz"
+	os.WriteFile(gzPath, gz.Bytes(), 0o644)
+	if r := decode(t, gzPath); len(r.raw) != callMessages || r.err != nil {
+		t.Errorf("gzip: %d messages, err %v", len(r.raw), r.err)
+	}
+	cut := path + ".cut"
+	os.WriteFile(cut, raw[:len(raw)-30], 0o644)
+	r := decode(t, cut)
+	if !errors.Is(r.err, io.ErrUnexpectedEOF) || len(r.raw) != callMessages-1 {
+		t.Errorf("truncated: %d messages, err %v", len(r.raw), r.err)
+	}
+}
+
+func TestOpenErrors(t *testing.T) {
+	dir := t.TempDir()
+	for name, content := range map[string]string{
+		"empty":   "",
+		"text":    "this is a text file, not a capture\n",
+		"short":   "\xd4\xc3",
+		"badgzip": "\x1f\x8b\x08garbage",
+	} {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte(content), 0o644)
+		if _, err := capture.OpenFile(p); err == nil {
+			t.Errorf("%s: opened without error", name)
+		}
+	}
+	if _, err := capture.OpenFile(filepath.Join(dir, "missing")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("missing file: %v", err)
+	}
+}
+
+func TestNATKeepAlives(t *testing.T) {
+	path := writeCapture(t, synth.Options{}, func(w *synth.Writer) error {
+		for _, p := range []string{"\r\n\r\n", "\r\n", "", "\x00\x00\x00\x00", "not sip at all"} {
+			if err := w.UDP(alice.Addr, bob.Addr, []byte(p)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	r := decode(t, path)
+	if r.stats.UDPKeepAlive != 4 || r.stats.UDPOther != 1 || len(r.msgs) != 4 {
+		t.Errorf("stats %+v, %d messages", r.stats, len(r.msgs))
+	}
+}
+
+func TestWebSocket(t *testing.T) {
+	sipMsg := "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/WS h;branch=z9hG4bKws1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: ws-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+	masked := func(payload string) []byte {
+		key := []byte{1, 2, 3, 4}
+		f := []byte{0x81, 0x80 | 126, byte(len(payload) >> 8), byte(len(payload))}
+		f = append(f, key...)
+		for i := 0; i < len(payload); i++ {
+			f = append(f, payload[i]^key[i&3])
+		}
+		return f
+	}
+	path := writeCapture(t, synth.Options{MSS: 64}, func(w *synth.Writer) error {
+		up := "GET / HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Protocol: sip\r\n\r\n"
+		if err := w.TCP(alice.Addr, bob.Addr, append([]byte(up), masked(sipMsg)...)); err != nil {
+			return err
+		}
+		resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
+		return w.TCP(bob.Addr, alice.Addr, []byte(resp))
+	})
+	r := decode(t, path)
+	if len(r.raw) != 1 || r.raw[0] != sipMsg || r.msgs[0].Transport != capture.WS || r.stats.WSStreams != 1 {
+		t.Errorf("%d messages %q, stats %+v", len(r.raw), r.raw, r.stats)
+	}
+}
+
+func TestTLSIsCounted(t *testing.T) {
+	path := writeCapture(t, synth.Options{}, func(w *synth.Writer) error {
+		return w.TCP(alice.Addr, netip.MustParseAddrPort("192.0.2.20:5061"), []byte("\x16\x03\x01\x00\x10client hello...."))
+	})
+	r := decode(t, path)
+	if r.stats.TLSStreams != 1 || len(r.msgs) != 0 {
+		t.Errorf("TLS: stats %+v", r.stats)
+	}
+}
+
+func BenchmarkDecodeUDP(b *testing.B) {
+	var buf bytes.Buffer
+	w, _ := synth.NewWriter(&buf, synth.Options{})
+	if err := synth.Bulk(w, 200); err != nil {
+		b.Fatal(err)
+	}
+	path := filepath.Join(b.TempDir(), "bulk.pcap")
+	os.WriteFile(path, buf.Bytes(), 0o644)
+	b.ReportAllocs()
+	b.ResetTimer()
+	packets := 0
+	for i := 0; i < b.N; i++ {
+		f, _ := capture.OpenFile(path)
+		dec := capture.NewDecoder(func(*capture.Message) {})
+		for {
+			data, ci, link, err := f.Next()
+			if err != nil {
+				break
+			}
+			dec.Packet(data, ci, link)
+			packets++
+		}
+		f.Close()
+	}
+	b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+}

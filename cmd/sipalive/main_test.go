@@ -1,0 +1,198 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
+
+func runCLI(args ...string) (code int, stdout, stderr string) {
+	var out, errb bytes.Buffer
+	code = run(args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./cmd/sipalive -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from the golden file; run with -update after checking the change.\n--- got ---\n%s", name, got)
+	}
+}
+
+var samples = []string{"keepalive-healthy", "keepalive-481", "update-unsupported", "keepalive-unanswered", "keepalive-mix", "vendors"}
+
+func TestGoldenSamples(t *testing.T) {
+	for _, s := range samples {
+		pcap := filepath.Join("..", "..", "samples", s+".pcap")
+		for _, format := range []string{"table", "json", "csv"} {
+			code, out, errOut := runCLI("analyze", "--format", format, pcap)
+			if code != exitOK {
+				t.Fatalf("%s %s: exit %d: %s", s, format, code, errOut)
+			}
+			golden(t, s+"."+format, out)
+		}
+	}
+	code, out, _ := runCLI("audit", filepath.Join("..", "..", "samples", "vendors.pcap"))
+	if code != exitOK {
+		t.Fatalf("audit: exit %d", code)
+	}
+	golden(t, "vendors.audit", out)
+	code, out, _ = runCLI("flow", filepath.Join("..", "..", "samples", "keepalive-481.pcap"), "lost-1")
+	if code != exitOK {
+		t.Fatalf("flow: exit %d", code)
+	}
+	golden(t, "keepalive-481.flow", out)
+	code, out, _ = runCLI("flow", "--format", "svg", filepath.Join("..", "..", "samples", "keepalive-481.pcap"), "lost-1")
+	if code != exitOK {
+		t.Fatalf("flow svg: exit %d", code)
+	}
+	golden(t, "keepalive-481.svg", out)
+}
+
+// TestSummaryValues asserts the schema counts of the samples directly, so
+// that a golden update cannot quietly change them.
+func TestSummaryValues(t *testing.T) {
+	type outcomes map[string]int
+	tests := []struct {
+		sample  string
+		calls   int
+		session map[string]outcomes
+		device  map[string]outcomes
+	}{
+		{"keepalive-healthy", 1, map[string]outcomes{"INFO": {"sent": 3, "2xx": 3}}, nil},
+		{"keepalive-481", 1, map[string]outcomes{"INFO": {"sent": 2, "2xx": 1, "481": 1}}, nil},
+		{"update-unsupported", 2, map[string]outcomes{"UPDATE": {"sent": 2, "405": 1, "501": 1}, "INFO": {"sent": 2, "2xx": 2}}, nil},
+		{"keepalive-unanswered", 1, map[string]outcomes{"INFO": {"sent": 2, "2xx": 1, "unanswered": 1}}, nil},
+		{"keepalive-mix", 5, map[string]outcomes{"INFO": {"sent": 9, "2xx": 7, "481": 1, "unanswered": 1}, "UPDATE": {"sent": 2, "405": 1, "501": 1}},
+			map[string]outcomes{"OPTIONS": {"sent": 6, "2xx": 4, "unanswered": 2}}},
+	}
+	for _, tt := range tests {
+		code, out, _ := runCLI("analyze", "--format", "json", filepath.Join("..", "..", "samples", tt.sample+".pcap"))
+		if code != exitOK {
+			t.Fatalf("%s: exit %d", tt.sample, code)
+		}
+		var rep struct {
+			Summary struct {
+				Calls   int                 `json:"calls"`
+				Session map[string]outcomes `json:"session_keepalives"`
+				Device  map[string]outcomes `json:"device_keepalives"`
+			} `json:"summary"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil {
+			t.Fatal(err)
+		}
+		s := rep.Summary
+		if s.Calls != tt.calls {
+			t.Errorf("%s: calls %d, want %d", tt.sample, s.Calls, tt.calls)
+		}
+		check := func(kind string, got, want map[string]outcomes) {
+			for m, w := range want {
+				for k, v := range w {
+					if got[m][k] != v {
+						t.Errorf("%s: %s %s.%s = %d, want %d", tt.sample, kind, m, k, got[m][k], v)
+					}
+				}
+			}
+			if len(got) != len(want) {
+				t.Errorf("%s: %s methods %v, want %v", tt.sample, kind, got, want)
+			}
+		}
+		check("session", s.Session, tt.session)
+		check("device", s.Device, tt.device)
+	}
+}
+
+func TestExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	text := filepath.Join(dir, "notes.txt")
+	os.WriteFile(text, []byte("hello\n"), 0o644)
+	empty := filepath.Join(dir, "empty.pcap")
+	os.WriteFile(empty, nil, 0o644)
+	raw, err := os.ReadFile(filepath.Join("..", "..", "samples", "keepalive-481.pcap"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.pcap")
+	os.WriteFile(cut, raw[:len(raw)-100], 0o644)
+	lost := filepath.Join("..", "..", "samples", "keepalive-481.pcap")
+	healthy := filepath.Join("..", "..", "samples", "keepalive-healthy.pcap")
+
+	tests := []struct {
+		name     string
+		args     []string
+		code     int
+		inStderr string
+	}{
+		{"no args", nil, exitUsage, "usage"},
+		{"no file", []string{"analyze"}, exitUsage, "no capture file"},
+		{"missing file", []string{"analyze", filepath.Join(dir, "nope.pcap")}, exitUsage, "no such file"},
+		{"text file", []string{"analyze", text}, exitUsage, "not a pcap or pcapng capture"},
+		{"empty file", []string{"analyze", empty}, exitUsage, "empty file"},
+		{"bad format", []string{"analyze", "--format", "xml", lost}, exitUsage, "--format"},
+		{"bad fail-on", []string{"analyze", "--fail-on", "boom", lost}, exitUsage, "unknown finding kind"},
+		{"truncated is partial", []string{"analyze", cut}, exitOK, "truncated"},
+		{"fail-on matches", []string{"analyze", "--fail-on", "lost,unanswered", lost}, exitFindings, "match --fail-on"},
+		{"fail-on clean", []string{"analyze", "--fail-on", "any", healthy}, exitOK, ""},
+		{"-r and flags after files", []string{"analyze", "-r", lost, "--format", "json"}, exitOK, ""},
+		{"no command", []string{lost, "--format", "csv"}, exitOK, ""},
+		{"flow unknown call", []string{"flow", lost, "nosuchcall"}, exitUsage, "no SIP message"},
+	}
+	for _, tt := range tests {
+		code, _, errOut := runCLI(tt.args...)
+		if code != tt.code || !strings.Contains(errOut, tt.inStderr) {
+			t.Errorf("%s: exit %d (want %d), stderr %q", tt.name, code, tt.code, errOut)
+		}
+		if strings.Contains(errOut, "panic") {
+			t.Errorf("%s: panicked: %s", tt.name, errOut)
+		}
+	}
+}
+
+func TestWriteProblems(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "problems.pcapng")
+	mix := filepath.Join("..", "..", "samples", "keepalive-mix.pcap")
+	code, _, errOut := runCLI("analyze", "--format", "json", "--write-problems", out, mix)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// The written file holds exactly the problem dialogs: analysing it
+	// finds them again and nothing else.
+	code, js, _ := runCLI("analyze", "--format", "json", out)
+	if code != exitOK {
+		t.Fatalf("re-read: exit %d", code)
+	}
+	var rep struct {
+		Dialogs []struct {
+			CallID string `json:"call_id"`
+		} `json:"dialogs"`
+	}
+	json.Unmarshal([]byte(js), &rep)
+	var ids []string
+	for _, d := range rep.Dialogs {
+		ids = append(ids, d.CallID)
+	}
+	want := "lost-1@192.0.2.10 upd405-1@192.0.2.10 upd501-1@198.51.100.5 gone-1@192.0.2.10"
+	if strings.Join(ids, " ") != want {
+		t.Errorf("problem dialogs %v, want %s", ids, want)
+	}
+}
