@@ -28,6 +28,7 @@ type Analyzer struct {
 	dialogs      []*Dialog
 	transactions []*Transaction
 	agents       map[netip.Addr]string
+	allows       map[netip.Addr]string // Allow each address advertised
 	nat          map[natKey]*NATKeepAlive
 	natOrder     []*NATKeepAlive
 
@@ -70,6 +71,7 @@ func New(opts Options) *Analyzer {
 		opts:      opts,
 		calls:     make(map[string]*call),
 		agents:    make(map[netip.Addr]string),
+		allows:    make(map[netip.Addr]string),
 		nat:       make(map[natKey]*NATKeepAlive),
 		malformed: make(map[string]uint64),
 	}
@@ -107,6 +109,11 @@ func (a *Analyzer) Message(cm *capture.Message) {
 // learnAgent remembers the product name each address announces, to name
 // the sender of messages that carry none.
 func (a *Analyzer) learnAgent(addr netip.Addr, m *sip.Message) {
+	if m.Allow.Present() {
+		if _, ok := a.allows[addr]; !ok {
+			a.allows[addr] = joinTokens(&m.Allow)
+		}
+	}
 	ua := m.UserAgent
 	if len(ua) == 0 {
 		ua = m.Server

@@ -218,14 +218,24 @@ type VendorReport struct {
 	Agent    string               `json:"agent"`
 	Sent     map[string]int       `json:"sent"`
 	Answered map[string]*Outcomes `json:"answered"`
-	// Interval median per method sent, in seconds.
-	Interval map[string]float64 `json:"interval_median_seconds,omitempty"`
-	// WithBody counts keep-alives sent carrying a (non-SDP) body.
-	WithBody             int    `json:"keepalives_with_body,omitempty"`
-	ReinviteNoSDP        int    `json:"reinvite_no_sdp_sent,omitempty"`
-	MessageOutOfDialog   int    `json:"message_out_of_dialog_sent,omitempty"`
-	UnknownDialogAnswers string `json:"unknown_dialog_answer,omitempty"`
-	Recommendation       string `json:"recommendation,omitempty"`
+	// Interval median and spread (max - min) per method sent, in seconds,
+	// between keep-alives of one dialog and direction.
+	Interval       map[string]float64 `json:"interval_median_seconds,omitempty"`
+	IntervalSpread map[string]float64 `json:"interval_spread_seconds,omitempty"`
+	// Allow is the method list the vendor advertises.
+	Allow string `json:"allow,omitempty"`
+	// WithBody counts keep-alives sent carrying a (non-SDP) body; WithSDP
+	// in-dialog INFO, MESSAGE or OPTIONS sent with SDP (not keep-alives).
+	WithBody           int `json:"keepalives_with_body,omitempty"`
+	WithSDP            int `json:"in_dialog_requests_with_sdp,omitempty"`
+	ReinviteNoSDP      int `json:"reinvite_no_sdp_sent,omitempty"`
+	MessageOutOfDialog int `json:"message_out_of_dialog_sent,omitempty"`
+	// EndedDialog counts how the vendor answered keep-alives for dialogs
+	// that had already ended: 481 is right, 2xx means it answers for
+	// dialogs it does not know.
+	EndedDialog        map[string]int `json:"answers_for_ended_dialogs,omitempty"`
+	EndedDialogVerdict string         `json:"ended_dialog_verdict,omitempty"`
+	Recommendation     string         `json:"recommendation,omitempty"`
 }
 
 // MatrixRow is one sender × receiver × method cell of the interop matrix.
@@ -702,31 +712,53 @@ func (a *Analyzer) vendorReports(r *Report) {
 	get := func(name string) *VendorReport {
 		v, ok := vendors[name]
 		if !ok {
-			v = &VendorReport{Agent: name, Sent: map[string]int{}, Answered: map[string]*Outcomes{}, Interval: map[string]float64{}}
+			v = &VendorReport{Agent: name, Sent: map[string]int{}, Answered: map[string]*Outcomes{},
+				Interval: map[string]float64{}, IntervalSpread: map[string]float64{}}
 			vendors[name] = v
 		}
 		return v
 	}
 	type cell struct{ s, r, m string }
 	matrix := map[cell]*Outcomes{}
+	updateTo := map[string]map[string]bool{}    // sender → receivers of UPDATE keep-alives
 	perSender := map[[2]string][]*Transaction{} // vendor+method → keep-alives, for intervals
 	for _, t := range a.transactions {
 		sender := a.agentOf(t.Agent, t.Src.Addr())
 		switch t.Class {
 		case ClassSessionKeepAlive:
 			receiver := a.agentOf(t.Answerer, t.Dst.Addr())
-			sv := get(sender)
+			sv, rv := get(sender), get(receiver)
 			sv.Sent[t.Method]++
 			if t.HasBody {
 				sv.WithBody++
 			}
-			outcomesFor(get(receiver).Answered, t.Method).add(t)
+			outcomesFor(rv.Answered, t.Method).add(t)
+			if d := t.Dialog; d != nil && !d.Ended.IsZero() && t.Start.After(d.Ended) {
+				if rv.EndedDialog == nil {
+					rv.EndedDialog = map[string]int{}
+				}
+				rv.EndedDialog[t.Outcome().String()]++
+			}
+			if t.Method == "UPDATE" {
+				if updateTo[sender] == nil {
+					updateTo[sender] = map[string]bool{}
+				}
+				updateTo[sender][receiver] = true
+			}
+			if sv.Allow == "" {
+				sv.Allow = a.allows[t.Src.Addr()]
+			}
+			if rv.Allow == "" {
+				rv.Allow = a.allows[t.Dst.Addr()]
+			}
 			c := cell{sender, receiver, t.Method}
 			if matrix[c] == nil {
 				matrix[c] = &Outcomes{}
 			}
 			matrix[c].add(t)
 			perSender[[2]string{sender, t.Method}] = append(perSender[[2]string{sender, t.Method}], t)
+		case ClassInDialogWithSDP:
+			get(sender).WithSDP++
 		case ClassReinviteNoSDP:
 			get(sender).ReinviteNoSDP++
 		case ClassMessageOutOfDialog:
@@ -744,12 +776,29 @@ func (a *Analyzer) vendorReports(r *Report) {
 			iv = append(iv, intervals(ts)...)
 		}
 		if len(iv) > 0 {
+			lo, hi := minMax(iv)
 			vendors[k[0]].Interval[k[1]] = round3(median(iv))
+			vendors[k[0]].IntervalSpread[k[1]] = round3(hi - lo)
 		}
 	}
 	for _, name := range sortedKeys(vendors) {
 		v := vendors[name]
-		v.Recommendation = recommend(v)
+		switch e := v.EndedDialog; {
+		case e["2xx"] > 0:
+			v.EndedDialogVerdict = fmt.Sprintf("answered 2xx ×%d for dialogs that had ended: it should answer 481", e["2xx"])
+			r.Findings = append(r.Findings, Finding{Kind: "answers-unknown-dialog", Time: a.first,
+				Detail: v.Agent + " answers 2xx to keep-alives for dialogs that had ended (RFC 3261 12.2.2 asks for 481): keep-alives to it prove nothing"})
+		case e["481"] > 0:
+			v.EndedDialogVerdict = "answers 481 for dialogs that had ended (correct)"
+		}
+		var noUpdate []string
+		for recv := range updateTo[name] {
+			if rv := vendors[recv]; rv != nil && rv.Allow != "" && !allowHas(rv.Allow, "UPDATE") {
+				noUpdate = append(noUpdate, recv)
+			}
+		}
+		sort.Strings(noUpdate)
+		v.Recommendation = recommend(v, noUpdate)
 		r.Vendors = append(r.Vendors, *v)
 	}
 	cells := make([]cell, 0, len(matrix))
@@ -771,8 +820,18 @@ func (a *Analyzer) vendorReports(r *Report) {
 	}
 }
 
-// recommend applies the field rules to a vendor's behaviour.
-func recommend(v *VendorReport) string {
+func allowHas(allow, method string) bool {
+	for _, m := range strings.Split(allow, ",") {
+		if strings.EqualFold(strings.TrimSpace(m), method) {
+			return true
+		}
+	}
+	return false
+}
+
+// recommend applies the field rules to a vendor's behaviour. noUpdate
+// names peers it sent UPDATE to although their Allow lacks it.
+func recommend(v *VendorReport, noUpdate []string) string {
 	var rec []string
 	if v.ReinviteNoSDP > 0 {
 		rec = append(rec, "do not use re-INVITE without SDP as a keep-alive (that is 3PCC)")
@@ -785,8 +844,13 @@ func recommend(v *VendorReport) string {
 			rec = append(rec, fmt.Sprintf("rejects %s (405/501): peers should keep alive with INFO", m))
 		}
 	}
-	if n := v.Sent["UPDATE"]; n > 0 {
-		rec = append(rec, "sends UPDATE: fine where the peer's Allow lists it, INFO is the safe choice")
+	if len(noUpdate) > 0 {
+		rec = append(rec, "sends UPDATE to "+strings.Join(noUpdate, ", ")+" whose Allow does not list it: keep alive with INFO")
+	} else if v.Sent["UPDATE"] > 0 && v.Sent["INFO"] == 0 {
+		rec = append(rec, "keeps alive with UPDATE only: fine where the peer's Allow lists it; INFO (RFC 3261) is the safe choice")
+	}
+	if v.WithSDP > 0 {
+		rec = append(rec, "keep-alives must not carry SDP")
 	}
 	sort.Strings(rec)
 	return strings.Join(rec, "; ")

@@ -7,24 +7,24 @@ import (
 // SessionTimer is an RFC 4028 session timer as the 2xx to the INVITE
 // settled it, and what became of it.
 type SessionTimer struct {
-	SessionExpires uint32 // seconds, from the 2xx
-	Requested      uint32 // Session-Expires the INVITE asked for
-	Refresher      string // "uac" or "uas" (empty when the 2xx named none)
-	MinSE          uint32 // from the INVITE, else the 422, else 90
-	Rounds422      int    // 422 Session Interval Too Small answers before the call
-	Require        bool   // the 2xx carried Require: timer
+	SessionExpires uint32 `json:"session_expires"`           // seconds, from the 2xx
+	Requested      uint32 `json:"requested_session_expires"` // Session-Expires the INVITE asked for
+	Refresher      string `json:"refresher"`                 // "uac" or "uas" (empty when the 2xx named none)
+	MinSE          uint32 `json:"min_se"`                    // from the INVITE, else the 422, else 90
+	Rounds422      int    `json:"rounds_422"`                // 422 Session Interval Too Small answers before the call
+	Require        bool   `json:"require_timer"`             // the 2xx carried Require: timer
 }
 
 // TimerCheck is the verdict on one dialog's session timer.
 type TimerCheck struct {
-	Refreshes      int       // in-dialog re-INVITE and UPDATE transactions
-	ByRefresher    int       // of those, sent by the refresher
-	Methods        []string  // refresh methods used ("UPDATE", "re-INVITE with SDP", ...)
-	OnTime         bool      // every interval the refresher left was within half the session interval
-	LongestGap     float64   // seconds without a successful refresh by the refresher
-	Expired        bool      // the session went past Session-Expires - min(32, SE/3) unrefreshed
-	ExpiredAt      time.Time // when it expired
-	ByeAfterExpiry bool      // a BYE followed the expiry
+	Refreshes      int       `json:"refreshes"`              // in-dialog re-INVITE and UPDATE transactions
+	ByRefresher    int       `json:"refreshes_by_refresher"` // of those, sent by the refresher
+	Methods        []string  `json:"refresh_methods"`        // refresh methods used ("UPDATE", "re-INVITE with SDP", ...)
+	OnTime         bool      `json:"on_time"`                // every interval the refresher left was within half the session interval
+	LongestGap     float64   `json:"longest_gap_seconds"`    // seconds without a successful refresh by the refresher
+	Expired        bool      `json:"expired"`                // the session went past Session-Expires - min(32, SE/3) unrefreshed
+	ExpiredAt      time.Time `json:"expired_at"`             // when it expired
+	ByeAfterExpiry bool      `json:"bye_after_expiry"`       // a BYE followed the expiry
 }
 
 // refresherIsCaller reports whether the refresher is the caller (the UAC of

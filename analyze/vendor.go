@@ -7,7 +7,9 @@ import (
 
 // VendorName normalises a User-Agent or Server value to "Product Version",
 // keeping the version to major.minor so that builds of one release group
-// together: "Acme-PBX/7.1.2 (build 55)" becomes "Acme-PBX 7.1".
+// together: "Acme-PBX/7.1.2 (build 55)" becomes "Acme-PBX 7.1". It knows
+// the three ways products write it: "Name/1.2.3", "Name Words 1.2.3" and
+// "Name-1.2.3".
 func VendorName(agent string) string {
 	agent = strings.TrimSpace(agent)
 	if agent == "" {
@@ -19,21 +21,40 @@ func VendorName(agent string) string {
 	if i := strings.IndexAny(tok, " \t("); i > 0 {
 		tok = tok[:i]
 	}
-	product, version, _ := strings.Cut(tok, "/")
-	if version == "" {
-		// "Acme PBX 7.1" style: a space-separated version
-		fields := strings.Fields(agent)
-		if len(fields) >= 2 && startsWithDigit(fields[1]) {
-			product, version = fields[0], fields[1]
-		} else {
-			return tok
+	if product, version, ok := strings.Cut(tok, "/"); ok && product != "" {
+		return join(product, shortVersion(version))
+	}
+	fields := strings.Fields(agent)
+	for i := 1; i < len(fields) && i <= 3; i++ {
+		if startsWithDigit(fields[i]) {
+			return join(strings.Join(fields[:i], " "), shortVersion(fields[i]))
 		}
 	}
-	parts := strings.SplitN(version, ".", 3)
+	for i := 1; i+1 < len(tok); i++ {
+		if tok[i] == '-' && startsWithDigit(tok[i+1:]) {
+			return join(tok[:i], shortVersion(tok[i+1:]))
+		}
+	}
+	return tok
+}
+
+func join(product, version string) string {
+	if version == "" {
+		return product
+	}
+	return product + " " + version
+}
+
+// shortVersion keeps major.minor of a version, dropping what follows it.
+func shortVersion(v string) string {
+	if i := strings.IndexAny(v, " \t("); i >= 0 {
+		v = v[:i]
+	}
+	parts := strings.SplitN(v, ".", 3)
 	if len(parts) > 2 {
 		parts = parts[:2]
 	}
-	return product + " " + strings.Join(parts, ".")
+	return strings.Join(parts, ".")
 }
 
 func startsWithDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }

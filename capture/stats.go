@@ -3,31 +3,31 @@ package capture
 // Stats accounts for every packet read. Each packet lands in exactly one of
 // the packet counters, so they add up to Packets (see Accounted).
 type Stats struct {
-	Packets uint64 // packets read
+	Packets uint64 `json:"packets"` // packets read
 
 	// Packet counters: one per packet.
-	UDPSIP         uint64 // UDP datagrams holding a SIP message
-	UDPKeepAlive   uint64 // UDP datagrams holding a NAT keep-alive (CRLF, blank, zero bytes)
-	UDPOther       uint64 // UDP datagrams holding something else
-	TCPSegments    uint64 // TCP segments (their bytes go through stream reassembly)
-	Fragments      uint64 // IP fragments held for reassembly (the last one counts as its datagram)
-	OtherIP        uint64 // IP packets that are neither UDP nor TCP (ICMP, SCTP, ...)
-	NonIP          uint64 // frames without IP (ARP, LLDP, ...)
-	Undecodable    uint64 // frames too short or corrupt to decode
-	UnsupportedLin uint64 // frames of a link type the decoder does not know
+	UDPSIP         uint64 `json:"udp_sip"`          // UDP datagrams holding a SIP message
+	UDPKeepAlive   uint64 `json:"udp_keepalive"`    // UDP datagrams holding a NAT keep-alive (CRLF, blank, zero bytes)
+	UDPOther       uint64 `json:"udp_other"`        // UDP datagrams holding something else
+	TCPSegments    uint64 `json:"tcp_segments"`     // TCP segments (their bytes go through stream reassembly)
+	Fragments      uint64 `json:"fragments"`        // IP fragments held for reassembly (the last one counts as its datagram)
+	OtherIP        uint64 `json:"other_ip"`         // IP packets that are neither UDP nor TCP (ICMP, SCTP, ...)
+	NonIP          uint64 `json:"non_ip"`           // frames without IP (ARP, LLDP, ...)
+	Undecodable    uint64 `json:"undecodable"`      // frames too short or corrupt to decode
+	UnsupportedLin uint64 `json:"unsupported_link"` // frames of a link type the decoder does not know
 
 	// Further detail, not part of the packet sum.
-	FragmentsReassembled uint64 // datagrams rebuilt from fragments
-	FragmentsPending     uint64 // fragment lists still incomplete at the end or timed out
-	TCPStreams           uint64 // TCP connections seen
-	TCPMessages          uint64 // SIP messages framed out of TCP and WebSocket streams
-	TCPKeepAlives        uint64 // CRLF keep-alives on streams
-	TCPBytesSkipped      uint64 // stream bytes that were not SIP (garbage, resynchronisation)
-	TCPBytesMissing      uint64 // stream bytes never captured (sequence gaps)
-	TLSStreams           uint64 // TCP streams carrying TLS: cannot be read
-	WSStreams            uint64 // TCP streams upgraded to WebSocket
-	Truncated            bool   // the input ended in the middle of a packet record
-	LinkTypes            map[string]uint64
+	FragmentsReassembled uint64            `json:"fragments_reassembled"` // datagrams rebuilt from fragments
+	FragmentsPending     uint64            `json:"fragments_pending"`     // fragment lists still incomplete at the end or timed out
+	TCPStreams           uint64            `json:"tcp_streams"`           // TCP connections seen
+	TCPMessages          uint64            `json:"tcp_messages"`          // SIP messages framed out of TCP and WebSocket streams
+	TCPKeepAlives        uint64            `json:"tcp_keepalives"`        // CRLF keep-alives on streams
+	TCPBytesSkipped      uint64            `json:"tcp_bytes_skipped"`     // stream bytes that were not SIP (garbage, resynchronisation)
+	TCPBytesMissing      uint64            `json:"tcp_bytes_missing"`     // stream bytes never captured (sequence gaps)
+	TLSStreams           uint64            `json:"tls_streams"`           // TCP streams carrying TLS: cannot be read
+	WSStreams            uint64            `json:"ws_streams"`            // TCP streams upgraded to WebSocket
+	Truncated            bool              `json:"truncated"`             // the input ended in the middle of a packet record
+	LinkTypes            map[string]uint64 `json:"unsupported_link_types,omitempty"`
 }
 
 // Accounted is the sum of the packet counters; it equals Packets.

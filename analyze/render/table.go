@@ -279,6 +279,9 @@ func vendors(w io.Writer, rep *analyze.Report) error {
 			s := fmt.Sprintf("%s×%d", m, v.Sent[m])
 			if iv, ok := v.Interval[m]; ok {
 				s += " every " + secs(iv)
+				if sp := v.IntervalSpread[m]; sp > 0 {
+					s += " ±" + secs(round1(sp/2))
+				}
 			}
 			sends = append(sends, s)
 		}
@@ -293,13 +296,19 @@ func vendors(w io.Writer, rep *analyze.Report) error {
 		if v.MessageOutOfDialog > 0 {
 			notes = append(notes, fmt.Sprintf("MESSAGE outside dialog ×%d", v.MessageOutOfDialog))
 		}
-		if v.UnknownDialogAnswers != "" {
-			notes = append(notes, "unknown dialog: "+v.UnknownDialogAnswers)
+		if v.EndedDialogVerdict != "" {
+			notes = append(notes, v.EndedDialogVerdict)
+		}
+		if v.WithBody > 0 {
+			notes = append(notes, fmt.Sprintf("keep-alives with a body ×%d", v.WithBody))
+		}
+		if v.WithSDP > 0 {
+			notes = append(notes, fmt.Sprintf("in-dialog INFO/MESSAGE/OPTIONS with SDP ×%d", v.WithSDP))
 		}
 		if v.Recommendation != "" {
 			notes = append(notes, v.Recommendation)
 		}
-		rows = append(rows, []string{v.Agent, orDash(strings.Join(sends, ", ")), orDash(strings.Join(answers, "; ")), strings.Join(notes, "; ")})
+		rows = append(rows, []string{v.Agent, orDash(strings.Join(sends, "\n")), orDash(strings.Join(answers, "\n")), strings.Join(notes, "\n")})
 	}
 	t := table(w, "VENDORS (by User-Agent / Server)",
 		[]string{"agent", "keep-alives sent", "answers to keep-alives received", "notes"}, []tw.Align{l, l, l, l})

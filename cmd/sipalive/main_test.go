@@ -169,7 +169,12 @@ func TestExitStatus(t *testing.T) {
 }
 
 func TestWriteProblems(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "problems.pcapng")
+	for _, name := range []string{"problems.pcap", "problems.pcapng"} {
+		checkWriteProblems(t, filepath.Join(t.TempDir(), name))
+	}
+}
+
+func checkWriteProblems(t *testing.T, out string) {
 	mix := filepath.Join("..", "..", "samples", "keepalive-mix.pcap")
 	code, _, errOut := runCLI("analyze", "--format", "json", "--write-problems", out, mix)
 	if code != exitOK {
@@ -193,6 +198,60 @@ func TestWriteProblems(t *testing.T) {
 	}
 	want := "lost-1@192.0.2.10 upd405-1@192.0.2.10 upd501-1@198.51.100.5 gone-1@192.0.2.10"
 	if strings.Join(ids, " ") != want {
-		t.Errorf("problem dialogs %v, want %s", ids, want)
+		t.Errorf("%s: problem dialogs %v, want %s", out, ids, want)
+	}
+}
+
+// TestVendorAudit checks the three behaviours the vendors sample holds.
+func TestVendorAudit(t *testing.T) {
+	code, out, _ := runCLI("audit", "--format", "json", "--fail-on", "expired", filepath.Join("..", "..", "samples", "vendors.pcap"))
+	if code != exitFindings {
+		t.Errorf("--fail-on expired: exit %d, want %d", code, exitFindings)
+	}
+	var rep struct {
+		Vendors []struct {
+			Agent    string                    `json:"agent"`
+			Sent     map[string]int            `json:"sent"`
+			Answered map[string]map[string]int `json:"answered"`
+			Ended    map[string]int            `json:"answers_for_ended_dialogs"`
+		} `json:"vendors"`
+		Timers []struct {
+			CallID  string `json:"call_id"`
+			Expired bool   `json:"expired"`
+			Verdict string `json:"verdict"`
+		} `json:"session_timers"`
+		Findings []struct {
+			Kind string `json:"kind"`
+		} `json:"findings"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	byAgent := map[string]int{}
+	for i, v := range rep.Vendors {
+		byAgent[v.Agent] = i
+	}
+	gw, ok1 := byAgent["Umbrella-GW 9.0"]
+	sbc, ok2 := byAgent["Globex-SBC 4.0"]
+	if !ok1 || !ok2 {
+		t.Fatalf("vendors %v", byAgent)
+	}
+	if rep.Vendors[gw].Answered["UPDATE"]["501"] != 1 {
+		t.Errorf("Umbrella-GW should answer UPDATE with 501: %v", rep.Vendors[gw].Answered)
+	}
+	if rep.Vendors[sbc].Ended["2xx"] != 1 {
+		t.Errorf("Globex-SBC should answer 2xx for an ended dialog: %v", rep.Vendors[sbc].Ended)
+	}
+	if len(rep.Timers) != 1 || !rep.Timers[0].Expired || rep.Timers[0].Verdict != "expired, then BYE" {
+		t.Errorf("timers %+v", rep.Timers)
+	}
+	kinds := map[string]bool{}
+	for _, f := range rep.Findings {
+		kinds[f.Kind] = true
+	}
+	for _, k := range []string{"unsupported", "stale", "expired", "answers-unknown-dialog"} {
+		if !kinds[k] {
+			t.Errorf("no %s finding: %v", k, kinds)
+		}
 	}
 }

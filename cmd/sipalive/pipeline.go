@@ -1,12 +1,15 @@
 package main
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"sort"
+	"strings"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
@@ -80,8 +83,67 @@ func truncationMessage(err error) string {
 	return err.Error()
 }
 
-// writeProblems copies every packet of the problem dialogs into one pcap
-// (pcapng when the inputs mix link types), in input order.
+// packetWriter is the pcap or pcapng file problems are written to.
+type packetWriter interface {
+	write(ci gopacket.CaptureInfo, data []byte, link layers.LinkType) error
+	flush() error
+}
+
+// pcapOut writes classic pcap (nanosecond stamps): one link type only.
+type pcapOut struct {
+	w    *pcapgo.Writer
+	link layers.LinkType
+	out  string
+}
+
+func (p *pcapOut) write(ci gopacket.CaptureInfo, data []byte, link layers.LinkType) error {
+	if p.link != link {
+		return fmt.Errorf("the problem packets mix link types %s and %s: name the output .pcapng", p.link, link)
+	}
+	return p.w.WritePacket(ci, data)
+}
+
+func (p *pcapOut) flush() error { return nil }
+
+// pcapngOut writes pcapng with one interface per link type.
+type pcapngOut struct {
+	w      *pcapgo.NgWriter
+	ifaces map[layers.LinkType]int
+}
+
+func (p *pcapngOut) write(ci gopacket.CaptureInfo, data []byte, link layers.LinkType) error {
+	id, ok := p.ifaces[link]
+	if !ok {
+		var err error
+		id, err = p.w.AddInterface(pcapgo.NgInterface{Name: "sipalive-" + link.String(), LinkType: link, SnapLength: 262144, TimestampResolution: 9})
+		if err != nil {
+			return err
+		}
+		p.ifaces[link] = id
+	}
+	ci.InterfaceIndex, ci.AncillaryData = id, nil
+	return p.w.WritePacket(ci, data)
+}
+
+func (p *pcapngOut) flush() error { return p.w.Flush() }
+
+func newPacketWriter(w io.Writer, out string, link layers.LinkType) (packetWriter, error) {
+	if strings.HasSuffix(strings.ToLower(out), ".pcapng") {
+		ng, err := pcapgo.NewNgWriterInterface(w, pcapgo.NgInterface{Name: "sipalive-" + link.String(), LinkType: link, SnapLength: 262144, TimestampResolution: 9}, pcapgo.DefaultNgWriterOptions)
+		if err != nil {
+			return nil, err
+		}
+		return &pcapngOut{w: ng, ifaces: map[layers.LinkType]int{link: 0}}, nil
+	}
+	pw := pcapgo.NewWriterNanos(w)
+	if err := pw.WriteFileHeader(262144, link); err != nil {
+		return nil, err
+	}
+	return &pcapOut{w: pw, link: link, out: out}, nil
+}
+
+// writeProblems copies every packet of the problem dialogs into one
+// capture, in input order: pcapng when out ends in .pcapng, else pcap.
 func writeProblems(out string, paths []string, rep *analyze.Report) (int, error) {
 	want := map[analyze.FrameRef]bool{}
 	for _, d := range rep.ProblemDialogs {
@@ -99,62 +161,58 @@ func writeProblems(out string, paths []string, rep *analyze.Report) (int, error)
 		}
 		return refs[i].Packet < refs[j].Packet
 	})
-	w, err := os.Create(out)
+	file, err := os.Create(out)
 	if err != nil {
 		return 0, err
 	}
-	defer w.Close()
-	var pw *pcapgo.NgWriter
-	written := 0
-	ifaces := map[layers.LinkType]int{}
-	next := 0
-	for i, p := range paths {
-		f, err := capture.OpenFile(p)
-		if err != nil {
-			return written, fmt.Errorf("%s: %w", p, err)
-		}
-		var idx uint64
-		for next < len(refs) && refs[next].Input == i {
-			data, ci, link, err := f.Next()
+	bw := bufio.NewWriter(file)
+	var pw packetWriter
+	written, next := 0, 0
+	err = func() error {
+		for i, p := range paths {
+			f, err := capture.OpenFile(p)
 			if err != nil {
-				break
+				return fmt.Errorf("%s: %w", p, err)
 			}
-			idx++
-			if idx != refs[next].Packet {
-				continue
-			}
-			next++
-			if pw == nil {
-				pw, err = pcapgo.NewNgWriterInterface(w, pcapgo.NgInterface{Name: "sipalive", LinkType: link, SnapLength: 262144, TimestampResolution: 9}, pcapgo.DefaultNgWriterOptions)
+			var idx uint64
+			for next < len(refs) && refs[next].Input == i {
+				data, ci, link, err := f.Next()
 				if err != nil {
-					f.Close()
-					return written, err
+					break
 				}
-				ifaces[link] = 0
-			}
-			id, ok := ifaces[link]
-			if !ok {
-				id, err = pw.AddInterface(pcapgo.NgInterface{Name: "sipalive-" + link.String(), LinkType: link, SnapLength: 262144, TimestampResolution: 9})
-				if err != nil {
-					f.Close()
-					return written, err
+				if idx++; idx != refs[next].Packet {
+					continue
 				}
-				ifaces[link] = id
+				next++
+				if pw == nil {
+					if pw, err = newPacketWriter(bw, out, link); err != nil {
+						f.Close()
+						return err
+					}
+				}
+				if err := pw.write(ci, data, link); err != nil {
+					f.Close()
+					return err
+				}
+				written++
 			}
-			ci.InterfaceIndex = id
-			ci.AncillaryData = nil
-			if err := pw.WritePacket(ci, data); err != nil {
-				f.Close()
-				return written, err
-			}
-			written++
+			f.Close()
 		}
-		f.Close()
+		if pw == nil { // no problem: an empty but valid capture
+			var err error
+			if pw, err = newPacketWriter(bw, out, layers.LinkTypeEthernet); err != nil {
+				return err
+			}
+		}
+		return pw.flush()
+	}()
+	if ferr := bw.Flush(); err == nil {
+		err = ferr
 	}
-	if pw == nil {
-		return 0, nil
+	if cerr := file.Close(); err == nil {
+		err = cerr
 	}
-	return written, pw.Flush()
+	return written, err
 }
 
 // dialogFrames lists the packets of a dialog: its own (ACKs, the initial

@@ -1,0 +1,211 @@
+package analyze
+
+import (
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/sipalive/sipalive/analyze/sip"
+	"github.com/sipalive/sipalive/capture"
+)
+
+func TestClassify(t *testing.T) {
+	const sdp = "Content-Type: application/sdp\r\nContent-Length: 5\r\n\r\nv=0\r\n"
+	const text = "Content-Type: text/plain\r\nContent-Length: 2\r\n\r\nhi"
+	tests := []struct {
+		method string
+		toTag  bool
+		body   string
+		want   Class
+	}{
+		{"INFO", true, "", ClassSessionKeepAlive},
+		{"UPDATE", true, "", ClassSessionKeepAlive},
+		{"MESSAGE", true, "", ClassSessionKeepAlive},
+		{"MESSAGE", true, text, ClassSessionKeepAlive}, // a text body is no SDP
+		{"OPTIONS", true, "", ClassSessionKeepAlive},
+		{"UPDATE", true, sdp, ClassUpdateWithSDP},
+		{"INFO", true, sdp, ClassInDialogWithSDP},
+		{"INVITE", true, "", ClassReinviteNoSDP},
+		{"INVITE", true, sdp, ClassReinviteWithSDP},
+		{"INVITE", false, "", ClassOther}, // initial INVITE, late offer
+		{"MESSAGE", false, text, ClassMessageOutOfDialog},
+		{"OPTIONS", false, "", ClassDeviceKeepAlive},
+		{"REGISTER", false, "", ClassDeviceKeepAlive},
+		{"INFO", false, "", ClassOther},
+		{"BYE", true, "", ClassOther},
+		{"NOTIFY", true, "", ClassOther},
+	}
+	for _, tt := range tests {
+		var m sip.Message
+		raw := request(tt.method, "c1", 1, "b1", tt.toTag, "", tt.body)
+		if err := sip.Parse([]byte(raw), &m); err != nil {
+			t.Fatal(err)
+		}
+		if got := Classify(&m); got != tt.want {
+			t.Errorf("%s toTag=%v body=%q: %s, want %s", tt.method, tt.toTag, tt.body, got.Key(), tt.want.Key())
+		}
+	}
+}
+
+func TestVendorName(t *testing.T) {
+	tests := map[string]string{
+		"Acme-PBX/7.1.4 (build 55)":        "Acme-PBX 7.1",
+		"Initech-Phone/2.3":                "Initech-Phone 2.3",
+		"Globex SBC 4.0.2":                 "Globex SBC 4.0",
+		"FPBX-16.0.40(18.20.0)":            "FPBX 16.0",
+		"  Umbrella-GW/9  ":                "Umbrella-GW 9",
+		"":                                 "",
+		"Asterisk PBX 18.20.0":             "Asterisk PBX 18.20",
+		"Cisco-SIPGateway/IOS-15.x":        "Cisco-SIPGateway IOS-15.x",
+		"PolycomVVX-VVX_411-UA/6.4.3.1234": "PolycomVVX-VVX_411-UA 6.4",
+	}
+	for in, want := range tests {
+		if got := VendorName(in); got != want {
+			t.Errorf("VendorName(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+// feeder drives an Analyzer with hand-written messages.
+type feeder struct {
+	a   *Analyzer
+	now time.Time
+}
+
+var (
+	addrA = netip.MustParseAddrPort("192.0.2.1:5060")
+	addrB = netip.MustParseAddrPort("192.0.2.2:5060")
+)
+
+func newFeeder() *feeder {
+	return &feeder{a: New(Options{}), now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+}
+
+func (f *feeder) send(after time.Duration, src, dst netip.AddrPort, raw string) {
+	f.now = f.now.Add(after)
+	f.a.Message(&capture.Message{Kind: capture.SIP, Time: f.now, Src: src, Dst: dst, Transport: capture.UDP, Payload: []byte(raw)})
+}
+
+func request(method, callID string, cseq int, branch string, toTag bool, fromTag, body string) string {
+	if fromTag == "" {
+		fromTag = "ta"
+	}
+	to := "<sip:b@h>"
+	if toTag {
+		to += ";tag=tb"
+	}
+	if body == "" {
+		body = "Content-Length: 0\r\n\r\n"
+	}
+	return fmt.Sprintf("%s sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK%s\r\nFrom: <sip:a@h>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\nUser-Agent: Tester/1.0\r\n%s",
+		method, branch, fromTag, to, callID, cseq, method, body)
+}
+
+func response(code int, method, callID string, cseq int, branch, toTag string, extra ...string) string {
+	h := ""
+	for _, e := range extra {
+		h += e + "\r\n"
+	}
+	return fmt.Sprintf("SIP/2.0 %d X\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK%s\r\nFrom: <sip:a@h>;tag=ta\r\nTo: <sip:b@h>;tag=%s\r\nCall-ID: %s\r\nCSeq: %d %s\r\nServer: Peer/2.0\r\n%sContent-Length: 0\r\n\r\n",
+		code, branch, toTag, callID, cseq, method, h)
+}
+
+func TestTransactionsAndTimeout(t *testing.T) {
+	f := newFeeder()
+	f.send(0, addrA, addrB, request("INVITE", "c1", 1, "inv", false, "", ""))
+	f.send(time.Second, addrB, addrA, response(200, "INVITE", "c1", 1, "inv", "tb"))
+	// answered INFO, retransmitted once
+	f.send(10*time.Second, addrA, addrB, request("INFO", "c1", 2, "k1", true, "", ""))
+	f.send(500*time.Millisecond, addrA, addrB, request("INFO", "c1", 2, "k1", true, "", ""))
+	f.send(10*time.Millisecond, addrB, addrA, response(200, "INFO", "c1", 2, "k1", "tb"))
+	// answered too late: 40 s after the request, past Timer F
+	f.send(10*time.Second, addrA, addrB, request("INFO", "c1", 3, "k2", true, "", ""))
+	f.send(40*time.Second, addrB, addrA, response(200, "INFO", "c1", 3, "k2", "tb"))
+	// never answered
+	f.send(10*time.Second, addrA, addrB, request("UPDATE", "c1", 4, "k3", true, "", ""))
+	r := f.a.Finish(capture.Stats{})
+	s := r.Summary
+	if s.Calls != 1 || s.SIPMessages != 8 {
+		t.Errorf("calls %d messages %d", s.Calls, s.SIPMessages)
+	}
+	info, upd := s.SessionKeepAlives["INFO"], s.SessionKeepAlives["UPDATE"]
+	if info == nil || info.Sent != 2 || info.OK != 1 || info.Unanswered != 1 || upd == nil || upd.Unanswered != 1 {
+		t.Errorf("INFO %+v UPDATE %+v", info, upd)
+	}
+	kinds := map[string]int{}
+	for _, fd := range r.Findings {
+		kinds[fd.Kind]++
+	}
+	if kinds["unanswered"] != 2 {
+		t.Errorf("findings %v", r.Findings)
+	}
+}
+
+func TestForkedAndMidCallDialogs(t *testing.T) {
+	f := newFeeder()
+	// One INVITE, two 2xx with different To tags: two dialogs, two calls.
+	f.send(0, addrA, addrB, request("INVITE", "fork", 1, "inv", false, "", ""))
+	f.send(time.Second, addrB, addrA, response(200, "INVITE", "fork", 1, "inv", "x1"))
+	f.send(time.Millisecond, addrB, addrA, response(200, "INVITE", "fork", 1, "inv", "x2"))
+	// A capture that starts mid-call: an INFO with both tags makes a dialog.
+	f.send(time.Second, addrB, addrA, request("INFO", "mid", 7, "m1", true, "", ""))
+	f.send(time.Millisecond, addrA, addrB, response(481, "INFO", "mid", 7, "m1", "tb"))
+	r := f.a.Finish(capture.Stats{})
+	if r.Summary.Calls != 2 || r.Overview.Dialogs != 3 {
+		t.Errorf("calls %d dialogs %d", r.Summary.Calls, r.Overview.Dialogs)
+	}
+	if len(r.Dialogs) != 1 || !r.Dialogs[0].MidCall || r.Dialogs[0].Verdict != "lost (481)" {
+		t.Errorf("dialog reports %+v", r.Dialogs)
+	}
+}
+
+func TestSessionTimerVerdicts(t *testing.T) {
+	tests := []struct {
+		name     string
+		refresh  []time.Duration // refresh times after the 2xx
+		end      time.Duration
+		verdict  string
+		expired  bool
+		byeAfter bool
+	}{
+		{"on time", []time.Duration{40 * time.Second, 80 * time.Second}, 100 * time.Second, "ok", false, false},
+		{"late", []time.Duration{55 * time.Second}, 90 * time.Second, "refreshed late", false, false},
+		{"expired then BYE", nil, 120 * time.Second, "expired, then BYE", true, true},
+	}
+	for _, tt := range tests {
+		f := newFeeder()
+		f.send(0, addrA, addrB, request("INVITE", "st", 1, "inv", false, "", "Session-Expires: 90;refresher=uac\r\nMin-SE: 90\r\nContent-Length: 0\r\n\r\n"))
+		f.send(time.Second, addrB, addrA, response(200, "INVITE", "st", 1, "inv", "tb", "Session-Expires: 90;refresher=uac", "Require: timer"))
+		start := f.now
+		for i, at := range tt.refresh {
+			f.now = start
+			f.send(at, addrA, addrB, request("UPDATE", "st", 2+i, fmt.Sprint("u", i), true, "", ""))
+			f.send(10*time.Millisecond, addrB, addrA, response(200, "UPDATE", "st", 2+i, fmt.Sprint("u", i), "tb", "Session-Expires: 90;refresher=uac"))
+		}
+		f.now = start
+		f.send(tt.end, addrA, addrB, request("BYE", "st", 9, "bye", true, "", ""))
+		r := f.a.Finish(capture.Stats{})
+		if len(r.Timers) != 1 {
+			t.Fatalf("%s: %d timers", tt.name, len(r.Timers))
+		}
+		tr := r.Timers[0]
+		if tr.Verdict != tt.verdict || tr.Expired != tt.expired || tr.ByeAfterExpiry != tt.byeAfter ||
+			tr.SessionExpires != 90 || tr.Refresher != "uac" || tr.MinSE != 90 || tr.Refreshes != len(tt.refresh) {
+			t.Errorf("%s: %+v", tt.name, tr)
+		}
+		if got := r.Summary.SessionTimers; len(got) != 1 || got[0].Refreshes != len(tt.refresh) {
+			t.Errorf("%s: summary %+v", tt.name, got)
+		}
+	}
+}
+
+func TestMalformedIsCounted(t *testing.T) {
+	f := newFeeder()
+	f.send(0, addrA, addrB, "INFO sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h\r\n\r\n")
+	r := f.a.Finish(capture.Stats{})
+	if r.Overview.Malformed != 1 || r.Summary.SIPMessages != 1 || !strings.Contains(fmt.Sprint(r.Overview.MalformedReasons), "Call-ID") {
+		t.Errorf("overview %+v", r.Overview)
+	}
+}
