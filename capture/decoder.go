@@ -112,14 +112,24 @@ func (d *Decoder) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 		if _, known := linkNames[link]; known && len(data) == 0 {
 			d.Stats.Undecodable++
 		} else {
-			d.Stats.UnsupportedLin++
+			d.Stats.UnsupportedLink++
 			d.countLink(link)
 		}
 		return
 	}
+	d.decode(first, data, 0)
+}
+
+// erspan3 is the GRE protocol of ERSPAN type III, which gopacket does not
+// decode: its header is stripped here and the mirrored frame decoded.
+const erspan3 = 0x22eb
+
+// decode decodes a frame from its first layer and dispatches the innermost
+// IP packet. depth bounds nested tunnels that need a second pass.
+func (d *Decoder) decode(first gopacket.LayerType, data []byte, depth int) {
 	err := d.parser(first).DecodeLayers(data, &d.decoded)
 	var ipv int
-	var transport gopacket.LayerType
+	var transport, last gopacket.LayerType
 	frag6 := false
 	for _, lt := range d.decoded {
 		switch lt {
@@ -131,6 +141,13 @@ func (d *Decoder) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 			frag6 = true
 		case layers.LayerTypeUDP, layers.LayerTypeTCP:
 			transport = lt
+		}
+		last = lt
+	}
+	if last == layers.LayerTypeGRE && d.gre.Protocol == erspan3 && depth < 2 {
+		if inner, ok := erspan3Payload(d.gre.Payload); ok {
+			d.decode(layers.LayerTypeEthernet, inner, depth+1)
+			return
 		}
 	}
 	switch {
@@ -150,6 +167,22 @@ func (d *Decoder) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 	default:
 		d.Stats.NonIP++
 	}
+}
+
+// erspan3Payload skips an ERSPAN type III header (12 bytes, plus an 8-byte
+// platform sub-header when its O bit is set).
+func erspan3Payload(b []byte) ([]byte, bool) {
+	if len(b) < 12 || b[0]>>4 != 2 {
+		return nil, false
+	}
+	n := 12
+	if b[11]&1 != 0 {
+		n += 8
+	}
+	if len(b) < n {
+		return nil, false
+	}
+	return b[n:], true
 }
 
 var linkNames = map[layers.LinkType]string{

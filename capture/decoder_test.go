@@ -11,6 +11,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
 	"github.com/sipalive/sipalive/capture"
 	"github.com/sipalive/sipalive/samples/synth"
 )
@@ -105,14 +108,34 @@ func TestLinkLayersGiveTheSameMessages(t *testing.T) {
 	if len(want) != callMessages {
 		t.Fatalf("plain Ethernet: %d messages, want %d", len(want), callMessages)
 	}
+	want6 := decode(t, writeCapture(t, synth.Options{}, call(false, alic6, bob6))).raw
 	for name, opts := range map[string]synth.Options{
-		"802.1Q VLAN":         {Link: synth.EthernetVLAN},
-		"Linux SLL2 (-i any)": {Link: synth.LinuxSLL2},
-		"raw IP":              {Link: synth.RawIP},
+		"802.1Q VLAN":            {Link: synth.EthernetVLAN},
+		"QinQ":                   {Link: synth.EthernetQinQ},
+		"Linux SLL":              {Link: synth.LinuxSLL},
+		"Linux SLL2 (-i any)":    {Link: synth.LinuxSLL2},
+		"raw IP":                 {Link: synth.RawIP},
+		"BSD loopback":           {Link: synth.Loopback},
+		"IP-in-IP":               {Tunnel: synth.IPIP},
+		"GRE":                    {Tunnel: synth.GRE},
+		"ERSPAN II":              {Tunnel: synth.ERSPAN2},
+		"ERSPAN III":             {Tunnel: synth.ERSPAN3},
+		"VXLAN":                  {Tunnel: synth.VXLAN},
+		"GRE on a VLAN":          {Link: synth.EthernetVLAN, Tunnel: synth.GRE},
+		"VXLAN, fragments, SLL2": {Link: synth.LinuxSLL2, Tunnel: synth.VXLAN, MTU: 400},
 	} {
-		got := decode(t, writeCapture(t, opts, call(false, alice, bob))).raw
-		if strings.Join(got, "") != strings.Join(want, "") {
-			t.Errorf("%s: %d messages differ from plain Ethernet", name, len(got))
+		for _, v6 := range []bool{false, true} {
+			a, b, w := alice, bob, want
+			if v6 {
+				a, b, w = alic6, bob6, want6
+			}
+			r := decode(t, writeCapture(t, opts, call(false, a, b)))
+			if strings.Join(r.raw, "") != strings.Join(w, "") {
+				t.Errorf("%s (IPv6 %v): %d messages differ from plain Ethernet", name, v6, len(r.raw))
+			}
+			if r.msgs[0].Src != a.Addr {
+				t.Errorf("%s (IPv6 %v): source %v, want the inner %v", name, v6, r.msgs[0].Src, a.Addr)
+			}
 		}
 	}
 }
@@ -121,6 +144,13 @@ func TestIPv6(t *testing.T) {
 	r := decode(t, writeCapture(t, synth.Options{}, call(false, alic6, bob6)))
 	if len(r.raw) != callMessages || r.msgs[0].Src.Addr() != alic6.Addr.Addr() {
 		t.Errorf("%d messages, first from %v", len(r.raw), r.msgs[0].Src)
+	}
+}
+
+func TestFragmentedIPv6(t *testing.T) {
+	r := decode(t, writeCapture(t, synth.Options{MTU: 400}, call(false, alic6, bob6)))
+	if len(r.raw) != callMessages || r.stats.FragmentsReassembled < 2 {
+		t.Errorf("%d messages, stats %+v", len(r.raw), r.stats)
 	}
 }
 
@@ -314,4 +344,49 @@ func BenchmarkDecodeUDP(b *testing.B) {
 		f.Close()
 	}
 	b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+}
+
+// TestPcapngMixedLinkTypes writes one pcapng whose two interfaces have
+// different link types (Ethernet and Linux SLL2), gzip'd and not.
+func TestPcapngMixedLinkTypes(t *testing.T) {
+	eth := writeCapture(t, synth.Options{}, call(false, alice, bob))
+	sll := writeCapture(t, synth.Options{Link: synth.LinuxSLL2}, call(false, alic6, bob6))
+	var buf bytes.Buffer
+	ng, err := pcapgo.NewNgWriterInterface(&buf, pcapgo.NgInterface{Name: "eth0", LinkType: layers.LinkTypeEthernet, SnapLength: 65535, TimestampResolution: 9}, pcapgo.DefaultNgWriterOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := ng.AddInterface(pcapgo.NgInterface{Name: "any", LinkType: layers.LinkTypeLinuxSLL2, SnapLength: 65535, TimestampResolution: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, path := range []string{eth, sll} {
+		f, _ := os.Open(path)
+		r, _ := pcapgo.NewReader(f)
+		for {
+			data, ci, err := r.ReadPacketData()
+			if err != nil {
+				break
+			}
+			ci.InterfaceIndex = []int{0, id}[i]
+			if err := ng.WritePacket(ci, data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.Close()
+	}
+	ng.Flush()
+	path := filepath.Join(t.TempDir(), "mixed.pcapng")
+	os.WriteFile(path, buf.Bytes(), 0o644)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	zw.Write(buf.Bytes())
+	zw.Close()
+	os.WriteFile(path+".gz", gz.Bytes(), 0o644)
+	for _, p := range []string{path, path + ".gz"} {
+		r := decode(t, p)
+		if len(r.raw) != 2*callMessages || r.stats.UnsupportedLink != 0 {
+			t.Errorf("%s: %d messages, stats %+v", filepath.Base(p), len(r.raw), r.stats)
+		}
+	}
 }

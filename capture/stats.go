@@ -6,15 +6,15 @@ type Stats struct {
 	Packets uint64 `json:"packets"` // packets read
 
 	// Packet counters: one per packet.
-	UDPSIP         uint64 `json:"udp_sip"`          // UDP datagrams holding a SIP message
-	UDPKeepAlive   uint64 `json:"udp_keepalive"`    // UDP datagrams holding a NAT keep-alive (CRLF, blank, zero bytes)
-	UDPOther       uint64 `json:"udp_other"`        // UDP datagrams holding something else
-	TCPSegments    uint64 `json:"tcp_segments"`     // TCP segments (their bytes go through stream reassembly)
-	Fragments      uint64 `json:"fragments"`        // IP fragments held for reassembly (the last one counts as its datagram)
-	OtherIP        uint64 `json:"other_ip"`         // IP packets that are neither UDP nor TCP (ICMP, SCTP, ...)
-	NonIP          uint64 `json:"non_ip"`           // frames without IP (ARP, LLDP, ...)
-	Undecodable    uint64 `json:"undecodable"`      // frames too short or corrupt to decode
-	UnsupportedLin uint64 `json:"unsupported_link"` // frames of a link type the decoder does not know
+	UDPSIP          uint64 `json:"udp_sip"`          // UDP datagrams holding a SIP message
+	UDPKeepAlive    uint64 `json:"udp_keepalive"`    // UDP datagrams holding a NAT keep-alive (CRLF, blank, zero bytes)
+	UDPOther        uint64 `json:"udp_other"`        // UDP datagrams holding something else
+	TCPSegments     uint64 `json:"tcp_segments"`     // TCP segments (their bytes go through stream reassembly)
+	Fragments       uint64 `json:"fragments"`        // IP fragments held for reassembly (the last one counts as its datagram)
+	OtherIP         uint64 `json:"other_ip"`         // IP packets that are neither UDP nor TCP (ICMP, SCTP, ...)
+	NonIP           uint64 `json:"non_ip"`           // frames without IP (ARP, LLDP, ...)
+	Undecodable     uint64 `json:"undecodable"`      // frames too short or corrupt to decode
+	UnsupportedLink uint64 `json:"unsupported_link"` // frames of a link type the decoder does not know
 
 	// Further detail, not part of the packet sum.
 	FragmentsReassembled uint64            `json:"fragments_reassembled"` // datagrams rebuilt from fragments
@@ -33,7 +33,7 @@ type Stats struct {
 // Accounted is the sum of the packet counters; it equals Packets.
 func (s *Stats) Accounted() uint64 {
 	return s.UDPSIP + s.UDPKeepAlive + s.UDPOther + s.TCPSegments + s.Fragments +
-		s.OtherIP + s.NonIP + s.Undecodable + s.UnsupportedLin
+		s.OtherIP + s.NonIP + s.Undecodable + s.UnsupportedLink
 }
 
 // Add folds o into s.
@@ -47,7 +47,7 @@ func (s *Stats) Add(o *Stats) {
 	s.OtherIP += o.OtherIP
 	s.NonIP += o.NonIP
 	s.Undecodable += o.Undecodable
-	s.UnsupportedLin += o.UnsupportedLin
+	s.UnsupportedLink += o.UnsupportedLink
 	s.FragmentsReassembled += o.FragmentsReassembled
 	s.FragmentsPending += o.FragmentsPending
 	s.TCPStreams += o.TCPStreams

@@ -93,7 +93,7 @@ func overview(w io.Writer, rep *analyze.Report) error {
 		{"TLS streams (encrypted: not readable)", c.TLSStreams},
 		{"WebSocket streams", c.WSStreams},
 		{"undecodable frames", c.Undecodable},
-		{"frames of unsupported link types", c.UnsupportedLin},
+		{"frames of unsupported link types", c.UnsupportedLink},
 		{"responses without their request", o.OrphanResponses},
 	}
 	for _, e := range extra {

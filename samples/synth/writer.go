@@ -20,15 +20,33 @@ type Link int
 
 // Link layers the writer can produce.
 const (
-	Ethernet Link = iota
-	EthernetVLAN
-	LinuxSLL2
-	RawIP
+	Ethernet     Link = iota
+	EthernetVLAN      // one 802.1Q tag
+	EthernetQinQ      // 802.1ad outer tag and 802.1Q inner tag
+	LinuxSLL          // Linux cooked v1
+	LinuxSLL2         // Linux cooked v2 (tcpdump -i any)
+	RawIP             // no link header
+	Loopback          // BSD null/loopback
+)
+
+// Tunnel wraps every packet in an outer IPv4 packet, as mirrored and cloud
+// traffic arrives.
+type Tunnel int
+
+// Tunnels the writer can produce.
+const (
+	NoTunnel Tunnel = iota
+	IPIP            // IP-in-IP (protocol 4 or 41)
+	GRE             // GRE carrying IP
+	ERSPAN2         // GRE + ERSPAN type II + Ethernet
+	ERSPAN3         // GRE + ERSPAN type III + Ethernet
+	VXLAN           // UDP 4789 + VXLAN + Ethernet
 )
 
 // Options shape the capture.
 type Options struct {
-	Link Link
+	Link   Link
+	Tunnel Tunnel
 	// MTU above which UDP datagrams are sent as IP fragments (0: never).
 	MTU int
 	// MSS cuts TCP payloads into segments of at most this many bytes (0: one segment per message).
@@ -58,10 +76,14 @@ func NewWriter(w io.Writer, opts Options) (*Writer, error) {
 	pw := pcapgo.NewWriterNanos(w)
 	link := layers.LinkTypeEthernet
 	switch opts.Link {
+	case LinuxSLL:
+		link = layers.LinkTypeLinuxSLL
 	case LinuxSLL2:
 		link = layers.LinkTypeLinuxSLL2
 	case RawIP:
 		link = layers.LinkTypeRaw
+	case Loopback:
+		link = layers.LinkTypeNull
 	}
 	if err := pw.WriteFileHeader(262144, link); err != nil {
 		return nil, err
@@ -92,29 +114,133 @@ func (w *Writer) network(src, dst netip.Addr, proto layers.IPProtocol) (gopacket
 	return ip, ip
 }
 
-// frame serialises the link layer plus the given layers and writes it.
+var serialize = gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}
+
+// frame serialises the IP packet made of ls, wraps it in the tunnel and
+// the link layer, and writes it.
 func (w *Writer) frame(ipv6 bool, ls ...gopacket.SerializableLayer) error {
+	pkt := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(pkt, serialize, ls...); err != nil {
+		return err
+	}
+	inner := pkt.Bytes()
+	if w.opts.Tunnel != NoTunnel {
+		var err error
+		if inner, err = w.tunnel(inner, ipv6); err != nil {
+			return err
+		}
+		ipv6 = false
+	}
 	etherType := layers.EthernetTypeIPv4
 	if ipv6 {
 		etherType = layers.EthernetTypeIPv6
 	}
-	var all []gopacket.SerializableLayer
+	var hdr []gopacket.SerializableLayer
 	switch w.opts.Link {
 	case Ethernet:
-		all = append(all, &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: etherType})
+		hdr = append(hdr, &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: etherType})
 	case EthernetVLAN:
-		all = append(all, &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeDot1Q},
+		hdr = append(hdr, &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeDot1Q},
 			&layers.Dot1Q{VLANIdentifier: 100, Type: etherType})
+	case EthernetQinQ:
+		hdr = append(hdr, &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeQinQ},
+			&layers.Dot1Q{VLANIdentifier: 200, Type: layers.EthernetTypeDot1Q},
+			&layers.Dot1Q{VLANIdentifier: 100, Type: etherType})
+	case LinuxSLL:
+		hdr = append(hdr, rawHeader(sllHeader(etherType)))
 	case LinuxSLL2:
-		all = append(all, &sll2{proto: etherType})
+		hdr = append(hdr, rawHeader(sll2Header(etherType)))
+	case Loopback:
+		family := byte(2)
+		if ipv6 {
+			family = 24
+		}
+		hdr = append(hdr, rawHeader([]byte{family, 0, 0, 0}))
 	}
-	all = append(all, ls...)
-	if err := gopacket.SerializeLayers(w.buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, all...); err != nil {
+	hdr = append(hdr, gopacket.Payload(inner))
+	if err := gopacket.SerializeLayers(w.buf, serialize, hdr...); err != nil {
 		return err
 	}
 	data := w.buf.Bytes()
 	w.Packets++
 	return w.pw.WritePacket(gopacket.CaptureInfo{Timestamp: w.Now, CaptureLength: len(data), Length: len(data)}, data)
+}
+
+var (
+	tunnelSrc = netip.MustParseAddr("10.99.0.1")
+	tunnelDst = netip.MustParseAddr("10.99.0.2")
+)
+
+// tunnel wraps an IP packet in the configured tunnel's outer IPv4 packet.
+func (w *Writer) tunnel(inner []byte, ipv6 bool) ([]byte, error) {
+	innerType := layers.EthernetTypeIPv4
+	if ipv6 {
+		innerType = layers.EthernetTypeIPv6
+	}
+	eth := func(b []byte) []byte { // an Ethernet header in front of the inner packet
+		h := append(append(append([]byte{}, macB...), macA...), byte(innerType>>8), byte(innerType))
+		return append(h, b...)
+	}
+	var proto layers.IPProtocol
+	var payload []byte
+	switch w.opts.Tunnel {
+	case IPIP:
+		proto, payload = layers.IPProtocolIPv4, inner
+		if ipv6 {
+			proto = layers.IPProtocolIPv6
+		}
+	case GRE:
+		proto = layers.IPProtocolGRE
+		payload = append([]byte{0, 0, byte(innerType >> 8), byte(innerType)}, inner...)
+	case ERSPAN2, ERSPAN3:
+		proto = layers.IPProtocolGRE
+		w.ipID++
+		seq := []byte{0, 0, byte(w.ipID >> 8), byte(w.ipID)}
+		if w.opts.Tunnel == ERSPAN2 {
+			payload = append([]byte{0x10, 0x00, 0x88, 0xbe}, seq...)
+			payload = append(payload, 0x10, 0x64, 0x00, 0x01, 0, 0, 0, 0) // version 1, VLAN 100, session 1
+		} else {
+			payload = append([]byte{0x10, 0x00, 0x22, 0xeb}, seq...)
+			payload = append(payload, 0x20, 0x64, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0) // version 2, VLAN 100, session 1
+		}
+		payload = append(payload, eth(inner)...)
+	case VXLAN:
+		udp := &layers.UDP{SrcPort: 49152, DstPort: 4789}
+		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: tunnelSrc.AsSlice(), DstIP: tunnelDst.AsSlice()}
+		_ = udp.SetNetworkLayerForChecksum(ip)
+		vx := append([]byte{0x08, 0, 0, 0, 0, 0x10, 0x00, 0}, eth(inner)...) // VNI 4096
+		b := gopacket.NewSerializeBuffer()
+		err := gopacket.SerializeLayers(b, serialize, ip, udp, gopacket.Payload(vx))
+		return b.Bytes(), err
+	}
+	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: proto, SrcIP: tunnelSrc.AsSlice(), DstIP: tunnelDst.AsSlice()}
+	b := gopacket.NewSerializeBuffer()
+	err := gopacket.SerializeLayers(b, serialize, ip, gopacket.Payload(payload))
+	return b.Bytes(), err
+}
+
+// rawHeader is a link header written as it is.
+type rawHeader []byte
+
+func (h rawHeader) LayerType() gopacket.LayerType { return gopacket.LayerTypePayload }
+
+func (h rawHeader) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
+	dst, err := b.PrependBytes(len(h))
+	copy(dst, h)
+	return err
+}
+
+// sllHeader is a Linux cooked v1 header.
+func sllHeader(proto layers.EthernetType) []byte {
+	h := []byte{0, 0, 0, 1, 0, 6}
+	h = append(h, macA...)
+	return append(h, 0, 0, byte(proto>>8), byte(proto))
+}
+
+// sll2Header is a Linux cooked v2 header (what tcpdump -i any writes).
+func sll2Header(proto layers.EthernetType) []byte {
+	h := []byte{byte(proto >> 8), byte(proto), 0, 0, 0, 0, 0, 2, 0, 1, 0, 6}
+	return append(append(h, macA...), 0, 0)
 }
 
 // UDP writes one datagram, fragmenting it when it exceeds the MTU.
@@ -125,25 +251,44 @@ func (w *Writer) UDP(src, dst netip.AddrPort, payload []byte) error {
 		return err
 	}
 	ip4, isV4 := ipl.(*layers.IPv4)
-	if w.opts.MTU == 0 || !isV4 || 20+8+len(payload) <= w.opts.MTU {
+	hdrLen := 20
+	if !isV4 {
+		hdrLen = 48 // IPv6 and its fragment header
+	}
+	if w.opts.MTU == 0 || hdrLen+8+len(payload) <= w.opts.MTU {
 		return w.frame(!isV4, ipl, udp, gopacket.Payload(payload))
 	}
 	// Serialise the whole datagram, then cut its IP payload in 8-byte units.
 	dg := gopacket.NewSerializeBuffer()
-	if err := gopacket.SerializeLayers(dg, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, udp, gopacket.Payload(payload)); err != nil {
+	if err := gopacket.SerializeLayers(dg, serialize, udp, gopacket.Payload(payload)); err != nil {
 		return err
 	}
 	whole := append([]byte(nil), dg.Bytes()...)
-	chunk := (w.opts.MTU - 20) &^ 7
+	chunk := (w.opts.MTU - hdrLen) &^ 7
+	w.ipID++
 	for off := 0; off < len(whole); off += chunk {
 		end := min(off+chunk, len(whole))
-		frag := *ip4
-		frag.Flags = 0
-		if end < len(whole) {
-			frag.Flags = layers.IPv4MoreFragments
+		more := end < len(whole)
+		var err error
+		if isV4 {
+			frag := *ip4
+			frag.Flags = 0
+			if more {
+				frag.Flags = layers.IPv4MoreFragments
+			}
+			frag.FragOffset = uint16(off / 8)
+			err = w.frame(false, &frag, gopacket.Payload(whole[off:end]))
+		} else {
+			ip6 := *(ipl.(*layers.IPv6))
+			ip6.NextHeader = layers.IPProtocolIPv6Fragment
+			fo := uint16(off/8) << 3
+			if more {
+				fo |= 1
+			}
+			fh := []byte{byte(layers.IPProtocolUDP), 0, byte(fo >> 8), byte(fo), 0, 0, byte(w.ipID >> 8), byte(w.ipID)}
+			err = w.frame(true, &ip6, gopacket.Payload(append(fh, whole[off:end]...)))
 		}
-		frag.FragOffset = uint16(off / 8)
-		if err := w.frame(false, &frag, gopacket.Payload(whole[off:end])); err != nil {
+		if err != nil {
 			return err
 		}
 	}
@@ -232,27 +377,5 @@ func (w *Writer) segment(src, dst netip.AddrPort, c *tcpConn, side int, data []b
 	if !again {
 		c.seq[side] += uint32(len(data))
 	}
-	return nil
-}
-
-// sll2 is the Linux cooked v2 header (what tcpdump -i any writes).
-type sll2 struct{ proto layers.EthernetType }
-
-func (s *sll2) LayerType() gopacket.LayerType { return layers.LayerTypeLinuxSLL2 }
-
-func (s *sll2) SerializeTo(b gopacket.SerializeBuffer, _ gopacket.SerializeOptions) error {
-	h, err := b.PrependBytes(20)
-	if err != nil {
-		return err
-	}
-	for i := range h {
-		h[i] = 0
-	}
-	h[0], h[1] = byte(s.proto>>8), byte(s.proto)
-	h[7] = 2          // interface index
-	h[8], h[9] = 0, 1 // ARPHRD_ETHER
-	h[10] = 0         // packet to us
-	h[11] = 6         // address length
-	copy(h[12:], macA)
 	return nil
 }
