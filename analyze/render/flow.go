@@ -89,12 +89,19 @@ func pad(s string, n int) string {
 // FlowSVG draws the same ladder as an SVG picture.
 func FlowSVG(w io.Writer, f *analyze.Flow) error {
 	const (
-		colW   = 260
 		rowH   = 28
 		top    = 70
-		left   = 110
 		margin = 40
+		charW  = 7.3 // width of a 12 px monospace character
 	)
+	colW, left := 260, 110
+	for _, m := range f.Messages {
+		colW = max(colW, int(float64(utf8.RuneCountInString(flowLabel(m)))*charW)+50)
+	}
+	for i := range f.Parties {
+		w := max(utf8.RuneCountInString(f.Parties[i]), utf8.RuneCountInString(f.Agents[i]))
+		left = max(left, int(float64(w)*charW/2)+20)
+	}
 	width := left + colW*max(1, len(f.Parties)-1) + margin*3
 	height := top + rowH*(len(f.Messages)+1) + margin
 	idx := partyIndex(f)
@@ -128,6 +135,7 @@ func FlowSVG(w io.Writer, f *analyze.Flow) error {
 			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" fill="%s">%s</text>`+"\n", (x1+x2)/2, y-5, color, html.EscapeString(label))
 		}
 	}
+	fmt.Fprintf(&b, `<text x="10" y="%d" fill="#c0392b">◆ session keep-alive (in-dialog request without SDP) and its answer</text>`+"\n", height-12)
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
