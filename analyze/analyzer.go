@@ -4,7 +4,9 @@
 package analyze
 
 import (
+	"container/heap"
 	"net/netip"
+	"sort"
 	"time"
 
 	"github.com/sipalive/sipalive/analyze/sip"
@@ -16,7 +18,31 @@ type Options struct {
 	// KeepFrames records which packets carried each dialog's messages, for
 	// writing problem dialogs to a pcap. It costs memory per message.
 	KeepFrames bool
+	// MaxRows bounds each per-row list of the report (dialogs, findings,
+	// not-keep-alives, session timers); 0 keeps every row. Counts are
+	// always complete.
+	MaxRows int
+	// KeepAliveRows collects one row per session keep-alive for CSV; it
+	// costs memory per keep-alive.
+	KeepAliveRows bool
+	// IdleTimeout closes a dialog without BYE after this much silence;
+	// 0 means twice the largest Session-Expires seen, at least an hour.
+	IdleTimeout time.Duration
 }
+
+// How long things are kept after they are settled, on capture time.
+const (
+	// txLinger keeps a settled transaction for its retransmissions
+	// (Timer J/K are 64*T1 at most).
+	txLinger = 2 * TransactionTimeout
+	// byeLinger keeps a dialog after its BYE for late answers.
+	byeLinger = 2 * TransactionTimeout
+	// tombstoneLinger remembers a finished dialog, so that a keep-alive
+	// sent after its end is known as stale rather than as a new dialog.
+	tombstoneLinger = 15 * time.Minute
+	// sweepEvery is how often settled state is folded and freed.
+	sweepEvery = 5 * time.Second
+)
 
 // Analyzer consumes SIP messages in capture order. It is not safe for
 // concurrent use.
@@ -24,13 +50,17 @@ type Analyzer struct {
 	opts Options
 	msg  sip.Message
 
-	calls        map[string]*call
-	dialogs      []*Dialog
-	transactions []*Transaction
-	agents       map[netip.Addr]string
-	allows       map[netip.Addr]string // Allow each address advertised
-	nat          map[natKey]*NATKeepAlive
-	natOrder     []*NATKeepAlive
+	calls       map[string]*call
+	tot         totals
+	seq         uint64 // creation order of calls, dialogs and transactions
+	sweeps      dueHeap
+	vendorNames map[string]string // agent string → VendorName
+	lastSweep   time.Time
+	maxSE       uint32 // largest Session-Expires negotiated
+	agents      map[netip.Addr]string
+	allows      map[netip.Addr]string // Allow each address advertised
+	nat         map[natKey]*NATKeepAlive
+	natOrder    []*NATKeepAlive
 
 	sipMessages uint64
 	requests    uint64
@@ -43,6 +73,10 @@ type Analyzer struct {
 // call groups what shares a Call-ID.
 type call struct {
 	id       string
+	seq      uint64
+	lastSeen time.Time
+	due      int64 // when the sweep should look at it next (Unix ns)
+	gone     bool  // deleted from the map
 	txs      []*Transaction
 	dialogs  []*Dialog
 	rounds   int    // 422 responses to INVITE
@@ -68,31 +102,45 @@ type natKey struct {
 // New returns an Analyzer.
 func New(opts Options) *Analyzer {
 	return &Analyzer{
-		opts:      opts,
-		calls:     make(map[string]*call),
-		agents:    make(map[netip.Addr]string),
-		allows:    make(map[netip.Addr]string),
-		nat:       make(map[natKey]*NATKeepAlive),
-		malformed: make(map[string]uint64),
+		opts:        opts,
+		calls:       make(map[string]*call),
+		agents:      make(map[netip.Addr]string),
+		allows:      make(map[netip.Addr]string),
+		nat:         make(map[natKey]*NATKeepAlive),
+		malformed:   make(map[string]uint64),
+		tot:         newTotals(),
+		vendorNames: make(map[string]string),
 	}
 }
 
 // Message takes one message from the capture. The message's buffers are
 // only read during the call.
 func (a *Analyzer) Message(cm *capture.Message) {
+	var err error
+	if cm.Kind == capture.SIP {
+		err = sip.Parse(cm.Payload, &a.msg)
+	}
+	a.Take(cm, &a.msg, err)
+}
+
+// Take is Message for a message already scanned (by another goroutine):
+// m and err are what sip.Parse gave for cm.Payload.
+func (a *Analyzer) Take(cm *capture.Message, m *sip.Message, err error) {
 	if a.first.IsZero() || cm.Time.Before(a.first) {
 		a.first = cm.Time
 	}
 	if cm.Time.After(a.last) {
 		a.last = cm.Time
 	}
+	if a.last.Sub(a.lastSweep) >= sweepEvery {
+		a.sweep(a.last)
+	}
 	if cm.Kind == capture.NATKeepAlive {
 		a.natKeepAlive(cm)
 		return
 	}
 	a.sipMessages++
-	m := &a.msg
-	if err := sip.Parse(cm.Payload, m); err != nil {
+	if err != nil {
 		a.malformed[err.Error()]++
 		return
 	}
@@ -106,9 +154,18 @@ func (a *Analyzer) Message(cm *capture.Message) {
 	}
 }
 
+// maxAddresses bounds the per-address memory of agents and Allow lists;
+// past it the tables start afresh, so a capture of millions of endpoints
+// stays in bounded memory.
+const maxAddresses = 1 << 16
+
 // learnAgent remembers the product name each address announces, to name
 // the sender of messages that carry none.
 func (a *Analyzer) learnAgent(addr netip.Addr, m *sip.Message) {
+	if len(a.agents) >= maxAddresses || len(a.allows) >= maxAddresses {
+		clear(a.agents)
+		clear(a.allows)
+	}
 	if m.Allow.Present() {
 		if _, ok := a.allows[addr]; !ok {
 			a.allows[addr] = joinTokens(&m.Allow)
@@ -130,8 +187,10 @@ func (a *Analyzer) callFor(id []byte) *call {
 	if c, ok := a.calls[string(id)]; ok {
 		return c
 	}
-	c := &call{id: string(id)}
+	a.seq++
+	c := &call{id: string(id), seq: a.seq}
 	a.calls[c.id] = c
+	a.schedule(c, a.last.Add(txLinger))
 	return c
 }
 
@@ -165,6 +224,7 @@ func (a *Analyzer) frames(dst *[]FrameRef, cm *capture.Message) {
 func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 	method := methodName(m.Method)
 	c := a.callFor(m.CallID)
+	c.lastSeen = cm.Time
 	if method == "ACK" {
 		// ACK is not a transaction of its own (for a 2xx) and is not
 		// counted; it belongs to the dialog's packets.
@@ -181,7 +241,10 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 		a.frames(&t.Frames, cm)
 		return
 	}
+	a.seq++
 	t := &Transaction{
+		seq:         a.seq,
+		CallID:      c.id,
 		Method:      method,
 		CSeq:        m.CSeq,
 		Branch:      string(m.Via.Branch),
@@ -205,7 +268,6 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 	}
 	a.frames(&t.Frames, cm)
 	c.txs = append(c.txs, t)
-	a.transactions = append(a.transactions, t)
 	if !m.IsInDialog() {
 		return
 	}
@@ -230,6 +292,7 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 	if method == "BYE" && d.Ended.IsZero() {
 		d.Ended = cm.Time
 		d.EndedBy = d.side(t)
+		a.schedule(c, cm.Time.Add(byeLinger))
 	}
 }
 
@@ -240,7 +303,9 @@ func setOnce(dst *string, v []byte) {
 }
 
 func (a *Analyzer) newDialog(c *call, callerTag, calleeTag []byte, caller, callee netip.AddrPort) *Dialog {
+	a.seq++
 	d := &Dialog{
+		seq:       a.seq,
 		CallID:    c.id,
 		CallerTag: string(callerTag),
 		CalleeTag: string(calleeTag),
@@ -248,7 +313,6 @@ func (a *Analyzer) newDialog(c *call, callerTag, calleeTag []byte, caller, calle
 		Callee:    callee,
 	}
 	c.dialogs = append(c.dialogs, d)
-	a.dialogs = append(a.dialogs, d)
 	return d
 }
 
@@ -261,6 +325,7 @@ func (a *Analyzer) response(cm *capture.Message, m *sip.Message) {
 	} else {
 		c = a.callFor(m.CallID)
 	}
+	c.lastSeen = cm.Time
 	if t == nil {
 		a.orphans++
 	} else {
@@ -370,6 +435,7 @@ func (a *Analyzer) confirm(c *call, t *Transaction, cm *capture.Message, m *sip.
 			st.Requested = t.ReqSE
 		}
 		d.Timer = st
+		a.maxSE = max(a.maxSE, st.SessionExpires)
 	}
 }
 
@@ -411,4 +477,156 @@ func natKind(p []byte) string {
 		}
 	}
 	return "zero bytes"
+}
+
+// idle is how long a dialog may stay silent before it is closed as "no BYE
+// seen": twice the largest Session-Expires, at least an hour.
+func (a *Analyzer) idle() time.Duration {
+	if a.opts.IdleTimeout > 0 {
+		return a.opts.IdleTimeout
+	}
+	return max(time.Hour, 2*time.Duration(a.maxSE)*time.Second)
+}
+
+// settled reports whether a transaction's outcome can no longer change.
+func (a *Analyzer) settled(t *Transaction, now time.Time) bool {
+	age := now.Sub(t.Start)
+	switch {
+	case t.Final != 0 || t.Late != 0:
+		return true
+	case t.Method != "INVITE" || t.Provisional == 0:
+		return age > TransactionTimeout
+	}
+	return age > a.idle() // a ringing INVITE
+}
+
+// schedule asks the sweep to look at c at time at. An earlier entry of c
+// in the heap becomes stale and is dropped when it comes up.
+func (a *Analyzer) schedule(c *call, at time.Time) {
+	c.due = at.UnixNano()
+	heap.Push(&a.sweeps, dueEntry{due: c.due, seq: c.seq, c: c})
+}
+
+// sweep folds what has settled and frees it. Calls wait in a heap by the
+// time something about them may next change; ties go by creation order,
+// so results never depend on when sweeps happen to run.
+func (a *Analyzer) sweep(now time.Time) {
+	a.lastSweep = now
+	nowNS := now.UnixNano()
+	for len(a.sweeps) > 0 && a.sweeps[0].due <= nowNS {
+		e := heap.Pop(&a.sweeps).(dueEntry)
+		c := e.c
+		if c.gone || e.due != c.due {
+			continue // deleted, or rescheduled since
+		}
+		a.sweepCall(c, now, false)
+		if !c.gone {
+			a.schedule(c, a.nextDue(c, now))
+		}
+	}
+}
+
+// nextDue is the earliest time a sweep could retire or free part of c.
+func (a *Analyzer) nextDue(c *call, now time.Time) time.Time {
+	var due time.Time
+	live := false
+	for _, d := range c.dialogs {
+		if d.retired {
+			continue
+		}
+		at := d.LastSeen.Add(a.idle())
+		if !d.Ended.IsZero() {
+			at = d.Ended.Add(byeLinger)
+		}
+		if !live || at.Before(due) {
+			due, live = at, true
+		}
+	}
+	switch {
+	case live:
+	case len(c.txs) > 0:
+		for _, t := range c.txs {
+			if at := t.Start.Add(txLinger); at.After(due) {
+				due = at
+			}
+		}
+	default:
+		due = c.lastSeen.Add(tombstoneLinger)
+	}
+	if !due.After(now) {
+		due = now.Add(sweepEvery)
+	}
+	return due
+}
+
+// dueEntry is a call's place in the sweep heap.
+type dueEntry struct {
+	due int64
+	seq uint64
+	c   *call
+}
+
+// dueHeap orders calls by due time, then creation.
+type dueHeap []dueEntry
+
+func (h dueHeap) Len() int { return len(h) }
+func (h dueHeap) Less(i, j int) bool {
+	if h[i].due != h[j].due {
+		return h[i].due < h[j].due
+	}
+	return h[i].seq < h[j].seq
+}
+func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *dueHeap) Push(x any)   { *h = append(*h, x.(dueEntry)) }
+func (h *dueHeap) Pop() any {
+	old := *h
+	e := old[len(old)-1]
+	old[len(old)-1] = dueEntry{}
+	*h = old[:len(old)-1]
+	return e
+}
+
+// sweepCall retires the call's finished dialogs and folds its settled
+// transactions; at the end of the input (final) everything goes.
+func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
+	live := false
+	for _, d := range c.dialogs {
+		if d.retired {
+			continue
+		}
+		if final || (!d.Ended.IsZero() && now.Sub(d.Ended) >= byeLinger) || now.Sub(d.LastSeen) >= a.idle() {
+			a.retireDialog(d, now)
+		} else {
+			live = true
+		}
+	}
+	keep := c.txs[:0]
+	for _, t := range c.txs {
+		if final || (a.settled(t, now) && now.Sub(t.Start) >= txLinger) {
+			// In-dialog transactions fold when their dialog retires.
+			if t.Dialog == nil || t.Dialog.retired {
+				a.foldTransaction(t)
+			}
+			continue
+		}
+		keep = append(keep, t)
+	}
+	clear(c.txs[len(keep):])
+	c.txs = keep
+	if final || (!live && len(c.txs) == 0 && (len(c.dialogs) == 0 || now.Sub(c.lastSeen) >= tombstoneLinger)) {
+		delete(a.calls, c.id)
+		c.gone = true
+	}
+}
+
+// retireAll folds everything at the end of the input, in creation order.
+func (a *Analyzer) retireAll() {
+	all := make([]*call, 0, len(a.calls))
+	for _, c := range a.calls {
+		all = append(all, c)
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
+	for _, c := range all {
+		a.sweepCall(c, a.last, true)
+	}
 }

@@ -9,6 +9,9 @@ import (
 // side whose tag was the From tag of the dialog-creating INVITE (or of the
 // first request seen, when the capture started mid-call).
 type Dialog struct {
+	seq       uint64
+	retired   bool // folded into the totals; kept as a tombstone
+	problem   bool // a finding names it
 	CallID    string
 	CallerTag string
 	CalleeTag string
@@ -61,4 +64,14 @@ func (d *Dialog) side(t *Transaction) string {
 		return "caller"
 	}
 	return "callee"
+}
+
+// frames lists the packets of the dialog: its own (ACKs, the initial
+// INVITE) and those of its transactions.
+func (d *Dialog) frames() []FrameRef {
+	frames := append([]FrameRef(nil), d.Frames...)
+	for _, t := range d.Transactions {
+		frames = append(frames, t.Frames...)
+	}
+	return frames
 }

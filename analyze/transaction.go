@@ -18,6 +18,9 @@ const branchCookie = "z9hG4bK"
 // Transaction is one request and its answer. Retransmissions of the
 // request fold into it.
 type Transaction struct {
+	seq       uint64
+	folded    bool
+	CallID    string
 	Method    string
 	CSeq      uint32
 	Branch    string

@@ -65,7 +65,12 @@ func (a *Analyzer) agentOf(agent string, addr netip.Addr) string {
 	if agent == "" {
 		agent = a.agents[addr]
 	}
-	if v := VendorName(agent); v != "" {
+	v, ok := a.vendorNames[agent]
+	if !ok {
+		v = VendorName(agent)
+		a.vendorNames[agent] = v
+	}
+	if v != "" {
 		return v
 	}
 	if !addr.IsValid() {

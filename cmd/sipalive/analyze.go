@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
+	"runtime"
 	"runtime/debug"
+	"runtime/pprof"
 	"strings"
 
 	"github.com/sipalive/sipalive/analyze"
@@ -26,6 +29,10 @@ type commonFlags struct {
 	writeProblems string
 	count         uint64
 	quiet         bool
+	maxRows       int
+	workers       int
+	cpuProfile    string
+	memProfile    string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
@@ -35,6 +42,10 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.writeProblems, "write-problems", "", "write every packet of the dialogs with a problem to `FILE.pcap`")
 	fs.Uint64Var(&c.count, "c", 0, "stop after `N` packets (per run, like tcpdump)")
 	fs.BoolVar(&c.quiet, "q", false, "no progress on stderr")
+	fs.IntVar(&c.maxRows, "max-rows", -1, "list at most `N` rows per table (dialogs with problems first; counts stay complete); 0 lists all. Default: 100 for tables, all for json and csv")
+	fs.IntVar(&c.workers, "workers", min(2, runtime.NumCPU()), "goroutines: 1 decodes and analyses in one; 2 decodes in one and analyses in the other (same results)")
+	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (for performance work)")
+	fs.StringVar(&c.memProfile, "memprofile", "", "write a heap profile to `FILE` at the end")
 }
 
 func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
@@ -69,8 +80,22 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 	if err != nil {
 		return err
 	}
+	if c.cpuProfile != "" {
+		f, err := os.Create(c.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	rep, err := analyzeFiles(files, pipelineOptions{
 		keepFrames: c.writeProblems != "",
+		csvRows:    c.format == "csv",
+		workers:    c.workers,
+		maxRows:    maxRows(c.maxRows, c.format),
 		maxPackets: c.count,
 		progress:   !c.quiet && c.format == "table",
 		stderr:     stderr,
@@ -78,12 +103,24 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 	if err != nil {
 		return err
 	}
+	if c.memProfile != "" {
+		f, err := os.Create(c.memProfile)
+		if err != nil {
+			return err
+		}
+		runtime.GC()
+		err = pprof.WriteHeapProfile(f)
+		f.Close()
+		if err != nil {
+			return err
+		}
+	}
 	if c.writeProblems != "" {
 		n, err := writeProblems(c.writeProblems, files, rep)
 		if err != nil {
 			return fmt.Errorf("--write-problems: %w", err)
 		}
-		fmt.Fprintf(stderr, "sipalive: wrote %d packets of %d problem dialog(s) to %s\n", n, len(rep.ProblemDialogs), c.writeProblems)
+		fmt.Fprintf(stderr, "sipalive: wrote %d packets of %d problem dialog(s) to %s\n", n, len(rep.ProblemFrames), c.writeProblems)
 	}
 	if err := output(stdout, rep, c.format, auditOnly); err != nil {
 		return err
@@ -159,12 +196,24 @@ func parseFailOn(s string) (map[string]bool, error) {
 
 func countFindings(rep *analyze.Report, kinds map[string]bool) int {
 	n := 0
-	for _, f := range rep.Findings {
-		if kinds[f.Kind] {
-			n++
+	for k, c := range rep.FindingCounts {
+		if kinds[k] {
+			n += c
 		}
 	}
 	return n
+}
+
+// maxRows picks the row limit: what the user asked, else a screenful of
+// each table for people and everything for machines.
+func maxRows(flagValue int, format string) int {
+	switch {
+	case flagValue >= 0:
+		return flagValue
+	case format == "table":
+		return 100
+	}
+	return 0
 }
 
 func version() string {

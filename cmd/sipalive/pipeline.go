@@ -14,18 +14,25 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/sipalive/sipalive/analyze"
+	"github.com/sipalive/sipalive/analyze/sip"
 	"github.com/sipalive/sipalive/capture"
 )
 
 type pipelineOptions struct {
 	keepFrames bool
+	csvRows    bool
+	maxRows    int
 	maxPackets uint64
 	progress   bool
+	workers    int
 	stderr     io.Writer
 }
 
 // analyzeFiles runs every file through one decoder and one analyzer, in the
 // order given, so that a capture split over several files reads as one.
+// With two workers, reading, decoding and SIP scanning run in one goroutine
+// and the analysis in another; the analyzer sees the same messages in the
+// same order either way, so the report is the same.
 func analyzeFiles(paths []string, o pipelineOptions) (*analyze.Report, error) {
 	files := make([]*capture.File, 0, len(paths))
 	defer func() {
@@ -40,8 +47,28 @@ func analyzeFiles(paths []string, o pipelineOptions) (*analyze.Report, error) {
 		}
 		files = append(files, f)
 	}
-	a := analyze.New(analyze.Options{KeepFrames: o.keepFrames})
-	dec := capture.NewDecoder(a.Message)
+	a := analyze.New(analyze.Options{KeepFrames: o.keepFrames, KeepAliveRows: o.csvRows, MaxRows: o.maxRows})
+	var dec *capture.Decoder
+	var done func()
+	if o.workers > 1 {
+		p := newPipeline(a, o.keepFrames)
+		dec = capture.NewDecoder(p.add)
+		done = p.close
+	} else {
+		dec = capture.NewDecoder(a.Message)
+		done = func() {}
+	}
+	inputs := readFiles(files, dec, o)
+	dec.Flush()
+	done()
+	rep := a.Finish(dec.Stats)
+	rep.Inputs = inputs
+	rep.Overview.Files = len(files)
+	return rep, nil
+}
+
+// readFiles feeds every packet of the files to the decoder.
+func readFiles(files []*capture.File, dec *capture.Decoder, o pipelineOptions) []analyze.Input {
 	inputs := make([]analyze.Input, len(files))
 	for i, f := range files {
 		dec.SetInput(i)
@@ -66,11 +93,111 @@ func analyzeFiles(paths []string, o pipelineOptions) (*analyze.Report, error) {
 		bar.done()
 		in.Packets = dec.Stats.Packets - before
 	}
-	dec.Flush()
-	rep := a.Finish(dec.Stats)
-	rep.Inputs = inputs
-	rep.Overview.Files = len(files)
-	return rep, nil
+	return inputs
+}
+
+// Batches carry messages from the decoding goroutine to the analysing one.
+const (
+	batchMessages = 256
+	batchArena    = 1 << 20 // payload bytes per batch
+	batchesInUse  = 8
+)
+
+// batch is a run of captured messages with their payloads copied into an
+// arena and already scanned. Batches are recycled: no allocation per
+// message once the pipeline is warm.
+type batch struct {
+	scanned bool // scanned by the decoding side; else the analysing side scans
+	msgs    []capture.Message
+	sips    []sip.Message
+	errs    []error
+	arena   []byte
+	frames  []uint64
+}
+
+// pipeline is the decoding side's handle on the analysing goroutine.
+type pipeline struct {
+	keepFrames bool
+	cur        *batch
+	full, free chan *batch
+	finished   chan struct{}
+}
+
+func newPipeline(a *analyze.Analyzer, keepFrames bool) *pipeline {
+	p := &pipeline{keepFrames: keepFrames, full: make(chan *batch, batchesInUse), free: make(chan *batch, batchesInUse), finished: make(chan struct{})}
+	for i := 0; i < batchesInUse; i++ {
+		p.free <- &batch{
+			msgs:  make([]capture.Message, 0, batchMessages),
+			sips:  make([]sip.Message, batchMessages),
+			errs:  make([]error, batchMessages),
+			arena: make([]byte, 0, batchArena),
+		}
+	}
+	go func() {
+		defer close(p.finished)
+		for b := range p.full {
+			for i := range b.msgs {
+				if !b.scanned && b.msgs[i].Kind == capture.SIP {
+					b.errs[i] = sip.Parse(b.msgs[i].Payload, &b.sips[i])
+				}
+				a.Take(&b.msgs[i], &b.sips[i], b.errs[i])
+			}
+			b.msgs, b.arena, b.frames = b.msgs[:0], b.arena[:0], b.frames[:0]
+			p.free <- b
+		}
+	}()
+	return p
+}
+
+// add copies one message into the current batch and scans it there.
+func (p *pipeline) add(cm *capture.Message) {
+	if p.cur != nil && (len(p.cur.msgs) == batchMessages || len(p.cur.arena)+len(cm.Payload) > cap(p.cur.arena)) {
+		p.flush()
+	}
+	if p.cur == nil {
+		p.cur = <-p.free
+		// Scanning is a pure function, so either side may do it: the
+		// decoding side takes it on while the analysis has a backlog,
+		// which balances the two cores without changing any result.
+		p.cur.scanned = len(p.full) > 0
+		if len(cm.Payload) > cap(p.cur.arena) {
+			p.cur.arena = make([]byte, 0, len(cm.Payload)) // one oversized message
+		}
+	}
+	b := p.cur
+	start := len(b.arena)
+	b.arena = append(b.arena, cm.Payload...) // within capacity: earlier slices stay valid
+	m := *cm
+	m.Payload = b.arena[start:len(b.arena):len(b.arena)]
+	m.Frames = nil
+	if p.keepFrames {
+		// frames are small; their slice may grow, so they are copied per message
+		m.Frames = append([]uint64(nil), cm.Frames...)
+	}
+	i := len(b.msgs)
+	b.msgs = append(b.msgs, m)
+	b.errs[i] = nil
+	if b.scanned && m.Kind == capture.SIP {
+		b.errs[i] = sip.Parse(m.Payload, &b.sips[i])
+	}
+}
+
+func (p *pipeline) flush() {
+	if p.cur != nil && len(p.cur.msgs) > 0 {
+		p.full <- p.cur
+		p.cur = nil
+	}
+}
+
+// close hands over the last batch and waits for the analysis to finish.
+func (p *pipeline) close() {
+	p.flush()
+	if p.cur != nil {
+		p.free <- p.cur
+		p.cur = nil
+	}
+	close(p.full)
+	<-p.finished
 }
 
 func truncationMessage(err error) string {
@@ -146,8 +273,8 @@ func newPacketWriter(w io.Writer, out string, link layers.LinkType) (packetWrite
 // capture, in input order: pcapng when out ends in .pcapng, else pcap.
 func writeProblems(out string, paths []string, rep *analyze.Report) (int, error) {
 	want := map[analyze.FrameRef]bool{}
-	for _, d := range rep.ProblemDialogs {
-		for _, f := range dialogFrames(d) {
+	for _, frames := range rep.ProblemFrames {
+		for _, f := range frames {
 			want[f] = true
 		}
 	}
@@ -213,14 +340,4 @@ func writeProblems(out string, paths []string, rep *analyze.Report) (int, error)
 		err = cerr
 	}
 	return written, err
-}
-
-// dialogFrames lists the packets of a dialog: its own (ACKs, the initial
-// INVITE) and those of its transactions.
-func dialogFrames(d *analyze.Dialog) []analyze.FrameRef {
-	frames := append([]analyze.FrameRef(nil), d.Frames...)
-	for _, t := range d.Transactions {
-		frames = append(frames, t.Frames...)
-	}
-	return frames
 }

@@ -1,0 +1,702 @@
+package analyze
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/sipalive/sipalive/capture"
+)
+
+// Settled transactions and finished dialogs are folded into these totals
+// and freed, so that memory follows the live calls, not the file size.
+
+// maxSamples bounds the interval samples kept per vendor and method, and per
+// device pair: the first ones seen, so that results do not depend on timing.
+const maxSamples = 4096
+
+// maxDownWindows bounds the down windows listed per device pair.
+const maxDownWindows = 100
+
+// totals is what has been folded so far.
+type totals struct {
+	calls, dialogs int
+	session        map[string]*Outcomes
+	notKeepAlive   map[string]int
+	device         map[string]*Outcomes
+
+	dialogRows   rowList[DialogReport]
+	problemRows  rowList[DialogReport]
+	notKeepRows  rowList[NotKeepAlive]
+	findings     rowList[Finding]
+	findingCount map[string]int
+	timers       rowList[TimerReport]
+	timerSummary []TimerSummary
+	csv          []KeepAliveRow
+	problems     [][]FrameRef
+
+	devices     map[devKey]*deviceAgg
+	deviceOrder []devKey
+	vendors     map[string]*vendorAgg
+	matrix      map[matrixCell]*Outcomes
+	updateTo    map[string]map[string]bool // sender → receivers of UPDATE keep-alives
+}
+
+func newTotals() totals {
+	return totals{
+		session:      map[string]*Outcomes{},
+		notKeepAlive: map[string]int{},
+		device:       map[string]*Outcomes{},
+		findingCount: map[string]int{},
+		devices:      map[devKey]*deviceAgg{},
+		vendors:      map[string]*vendorAgg{},
+		matrix:       map[matrixCell]*Outcomes{},
+		updateTo:     map[string]map[string]bool{},
+	}
+}
+
+// rowList keeps the first max rows and counts the rest (max 0: all).
+type rowList[T any] struct {
+	rows    []T
+	omitted int
+}
+
+func (l *rowList[T]) add(max int, row T) {
+	if max > 0 && len(l.rows) >= max {
+		l.omitted++
+		return
+	}
+	l.rows = append(l.rows, row)
+}
+
+type devKey struct{ method, from, to string }
+
+type matrixCell struct{ sender, receiver, method string }
+
+// deviceAgg follows one pinger → target pair's out-of-dialog keep-alives.
+type deviceAgg struct {
+	DeviceReport
+	last      time.Time // start of the previous ping
+	intervals []float64
+	run       *DownWindow // the down window being extended
+	granted   time.Time   // REGISTER: when the binding granted last expires
+}
+
+// vendorAgg is a vendor's report and its interval samples per method.
+type vendorAgg struct {
+	VendorReport
+	intervals map[string][]float64
+}
+
+func (a *Analyzer) addFinding(f Finding) {
+	a.tot.findingCount[f.Kind]++
+	a.tot.findings.add(a.opts.MaxRows, f)
+}
+
+func (a *Analyzer) vendor(name string) *vendorAgg {
+	v, ok := a.tot.vendors[name]
+	if !ok {
+		v = &vendorAgg{VendorReport: VendorReport{Agent: name, Sent: map[string]int{}, Answered: map[string]*Outcomes{},
+			Interval: map[string]float64{}, IntervalSpread: map[string]float64{}}, intervals: map[string][]float64{}}
+		a.tot.vendors[name] = v
+	}
+	return v
+}
+
+// foldTransaction adds a settled transaction to the totals.
+func (a *Analyzer) foldTransaction(t *Transaction) {
+	if t.folded {
+		return
+	}
+	t.folded = true
+	sender := a.agentOf(t.Agent, t.Src.Addr())
+	switch {
+	case t.Class == ClassSessionKeepAlive:
+		outcomesFor(a.tot.session, t.Method).add(t)
+		a.foldKeepAlive(t, sender)
+	case t.Class.IsNotKeepAlive():
+		a.tot.notKeepAlive[t.Class.Key()]++
+		a.tot.notKeepRows.add(a.opts.MaxRows, NotKeepAlive{
+			Time: t.Start, CallID: t.CallID, Method: t.Method, Class: t.Class.Key(),
+			From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final, Why: t.Class.Why(),
+		})
+		switch t.Class {
+		case ClassReinviteNoSDP:
+			a.vendor(sender).ReinviteNoSDP++
+		case ClassMessageOutOfDialog:
+			a.vendor(sender).MessageOutOfDialog++
+		}
+	case t.Class == ClassDeviceKeepAlive:
+		outcomesFor(a.tot.device, t.Method).add(t)
+		a.foldDevice(t, sender)
+	case t.Class == ClassInDialogWithSDP:
+		a.vendor(sender).WithSDP++
+	}
+}
+
+func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
+	receiver := a.agentOf(t.Answerer, t.Dst.Addr())
+	sv, rv := a.vendor(sender), a.vendor(receiver)
+	sv.Sent[t.Method]++
+	if t.HasBody {
+		sv.WithBody++
+	}
+	outcomesFor(rv.Answered, t.Method).add(t)
+	c := matrixCell{sender, receiver, t.Method}
+	if a.tot.matrix[c] == nil {
+		a.tot.matrix[c] = &Outcomes{}
+	}
+	a.tot.matrix[c].add(t)
+	if t.Method == "UPDATE" {
+		if a.tot.updateTo[sender] == nil {
+			a.tot.updateTo[sender] = map[string]bool{}
+		}
+		a.tot.updateTo[sender][receiver] = true
+	}
+	if sv.Allow == "" {
+		sv.Allow = a.allows[t.Src.Addr()]
+	}
+	if rv.Allow == "" {
+		rv.Allow = a.allows[t.Dst.Addr()]
+	}
+	d := t.Dialog
+	side := "caller"
+	if d != nil {
+		side = d.side(t)
+		if !d.Ended.IsZero() && t.Start.After(d.Ended) {
+			if rv.EndedDialog == nil {
+				rv.EndedDialog = map[string]int{}
+			}
+			rv.EndedDialog[t.Outcome().String()]++
+			a.addFinding(Finding{Kind: "stale", CallID: t.CallID, Time: t.Start,
+				Detail: fmt.Sprintf("%s from %s sent %.1f s after the BYE, answered %s", t.Method, side, t.Start.Sub(d.Ended).Seconds(), code(t.Final))})
+			a.problem(d)
+		}
+	}
+	if !a.opts.KeepAliveRows {
+		return
+	}
+	a.tot.csv = append(a.tot.csv, KeepAliveRow{
+		Time: t.Start, CallID: t.CallID, Method: t.Method, Direction: side + "→" + other(side),
+		From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final, ResponseTime: t.ResponseTime(),
+	})
+}
+
+func code(c int) string {
+	if c == 0 {
+		return "never"
+	}
+	return strconv.Itoa(c)
+}
+
+func (a *Analyzer) foldDevice(t *Transaction, sender string) {
+	k := devKey{t.Method, t.Src.String(), t.Dst.String()}
+	g, ok := a.tot.devices[k]
+	if !ok {
+		g = &deviceAgg{DeviceReport: DeviceReport{Method: k.method, From: k.from, To: k.to, Codes: map[string]int{},
+			FromAgent: sender, ToAgent: a.agentOf(t.Answerer, t.Dst.Addr())}}
+		a.tot.devices[k] = g
+		a.tot.deviceOrder = append(a.tot.deviceOrder, k)
+	}
+	g.Sent++
+	if !g.last.IsZero() && len(g.intervals) < maxSamples {
+		g.intervals = append(g.intervals, t.Start.Sub(g.last).Seconds())
+	}
+	g.last = t.Start
+	if t.Answered() {
+		g.Answered++
+		g.Codes[strconv.Itoa(t.Final)]++
+		a.closeDownWindow(g)
+	} else {
+		g.Unanswered++
+		g.Codes["none"]++
+		if g.run == nil && len(g.DownWindows) < maxDownWindows {
+			g.DownWindows = append(g.DownWindows, DownWindow{Start: t.Start})
+			g.run = &g.DownWindows[len(g.DownWindows)-1]
+		}
+		if g.run != nil {
+			g.run.End, g.run.Pings = t.Start, g.run.Pings+1
+		}
+	}
+	if t.Method == "REGISTER" {
+		// A refresh after the binding expired is late.
+		if !g.granted.IsZero() && t.Start.After(g.granted) {
+			g.LateRefresh++
+			a.addFinding(Finding{Kind: "late-register", Time: t.Start,
+				Detail: fmt.Sprintf("REGISTER %s → %s refreshed %.1f s after the binding expired", g.From, g.To, t.Start.Sub(g.granted).Seconds())})
+		}
+		if t.Final >= 200 && t.Final < 300 {
+			exp := t.RespExpires
+			if exp < 0 {
+				exp = t.Expires
+			}
+			switch {
+			case exp > 0:
+				g.Expires = exp
+				g.granted = t.FinalAt.Add(time.Duration(exp) * time.Second)
+			case exp == 0:
+				g.granted = time.Time{} // unregistered
+			}
+		}
+	}
+}
+
+func (a *Analyzer) closeDownWindow(g *deviceAgg) {
+	if g.run == nil {
+		return
+	}
+	w := g.run
+	a.addFinding(Finding{Kind: "device-down", Time: w.Start,
+		Detail: fmt.Sprintf("%s %s → %s: %d unanswered in a row until %s", g.Method, g.From, g.To, w.Pings, w.End.UTC().Format("15:04:05.000"))})
+	g.run = nil
+}
+
+// retireDialog reports a finished dialog and frees its transactions. The
+// dialog itself stays as a tombstone while its call lingers, so that a
+// keep-alive sent after the end is still known as stale.
+func (a *Analyzer) retireDialog(d *Dialog, end time.Time) {
+	if d.retired {
+		return
+	}
+	d.retired = true
+	a.tot.dialogs++
+	if d.IsCall {
+		a.tot.calls++
+	}
+	for _, t := range d.Transactions {
+		a.foldTransaction(t)
+	}
+	if ka := d.KeepAlives(); len(ka) > 0 {
+		a.vendorIntervals(d, ka)
+		rows := &a.tot.dialogRows
+		if a.dialogFindings(d, ka) {
+			rows = &a.tot.problemRows
+		}
+		if a.opts.MaxRows > 0 && len(rows.rows) >= a.opts.MaxRows {
+			rows.omitted++ // not built: the row would not be kept
+		} else {
+			rows.rows = append(rows.rows, a.dialogReport(d, ka))
+		}
+	}
+	if d.Timer != nil {
+		a.timerReport(d, end)
+	}
+	if d.problem && a.opts.KeepFrames {
+		a.tot.problems = append(a.tot.problems, d.frames())
+	}
+	d.Transactions, d.Frames, d.invite = nil, nil, nil
+}
+
+// problem marks a dialog for --write-problems. A dialog already retired
+// (a stale keep-alive after its end) is written with what is left of it.
+func (a *Analyzer) problem(d *Dialog) {
+	if d.problem {
+		return
+	}
+	d.problem = true
+	if d.retired && a.opts.KeepFrames {
+		a.tot.problems = append(a.tot.problems, d.frames())
+	}
+}
+
+// vendorIntervals samples the intervals between keep-alives of one method
+// sent by one side of the dialog, for that side's vendor.
+func (a *Analyzer) vendorIntervals(d *Dialog, ka []*Transaction) {
+	for i, t := range ka {
+		for j := i + 1; j < len(ka); j++ {
+			n := ka[j]
+			if n.Method != t.Method || n.FromTag != t.FromTag {
+				continue
+			}
+			v := a.vendor(a.agentOf(t.Agent, t.Src.Addr()))
+			if len(v.intervals[t.Method]) < maxSamples {
+				v.intervals[t.Method] = append(v.intervals[t.Method], n.Start.Sub(t.Start).Seconds())
+			}
+			break
+		}
+	}
+}
+
+func (a *Analyzer) dialogReport(d *Dialog, ka []*Transaction) DialogReport {
+	dr := DialogReport{
+		CallID:      d.CallID,
+		Caller:      d.Caller.String(),
+		Callee:      d.Callee.String(),
+		CallerAgent: a.agentOf(d.CallerAgent, d.Caller.Addr()),
+		CalleeAgent: a.agentOf(d.CalleeAgent, d.Callee.Addr()),
+		Count:       len(ka),
+		Start:       d.Confirmed,
+		MidCall:     d.MidCall,
+	}
+	if dr.Start.IsZero() {
+		dr.Start = ka[0].Start
+	}
+	counts := map[string]int{}
+	var order []string
+	for _, t := range ka {
+		if counts[t.Method] == 0 {
+			order = append(order, t.Method)
+		}
+		counts[t.Method]++
+	}
+	for _, m := range order {
+		dr.Methods = append(dr.Methods, MethodCount{m, counts[m]})
+	}
+	var all []float64
+	for _, side := range []string{"caller", "callee"} {
+		var mine []*Transaction
+		for _, t := range ka {
+			if d.side(t) == side {
+				mine = append(mine, t)
+			}
+		}
+		if len(mine) == 0 {
+			continue
+		}
+		dir := Direction{From: side, Count: len(mine)}
+		if !d.Confirmed.IsZero() {
+			dir.FirstAfter2xx = round3(mine[0].Start.Sub(d.Confirmed).Seconds())
+		}
+		iv := intervals(mine)
+		all = append(all, iv...)
+		if len(iv) > 0 {
+			dir.IntervalMin, dir.IntervalMax = minMax(iv)
+			dir.IntervalMedian = round3(median(iv))
+			for _, g := range iv {
+				if g > 2*dir.IntervalMedian && dir.IntervalMedian > 0 {
+					dir.LongGaps++
+				}
+			}
+		}
+		last := mine[len(mine)-1]
+		dir.LastOutcome, dir.LastCode = last.Outcome().String(), last.Final
+		for _, t := range mine {
+			if !d.Ended.IsZero() && t.Start.After(d.Ended) {
+				dir.StaleAfterDialog++
+			}
+		}
+		dr.Directions = append(dr.Directions, dir)
+	}
+	if len(all) > 0 {
+		dr.IntervalMin, dr.IntervalMax = minMax(all)
+		dr.IntervalAvg = round3(mean(all))
+	}
+	last := ka[len(ka)-1]
+	dr.LastMethod, dr.LastCode, dr.LastOutcome = last.Method, last.Final, last.Outcome().String()
+	dr.Verdict = verdict(last)
+	if !d.Ended.IsZero() {
+		dr.Ended = "BYE by " + d.EndedBy
+	} else {
+		dr.Ended = "no BYE seen"
+	}
+	return dr
+}
+
+// dialogFindings turns a dialog's keep-alive failures into findings and
+// reports whether there were any.
+func (a *Analyzer) dialogFindings(d *Dialog, ka []*Transaction) bool {
+	found := false
+	add := func(kind string, t *Transaction, detail string) {
+		a.addFinding(Finding{Kind: kind, CallID: d.CallID, Time: t.Start, Detail: detail})
+		found = true
+	}
+	for _, t := range ka {
+		who := d.side(t)
+		switch t.Outcome() {
+		case Outcome481:
+			add("lost", t, fmt.Sprintf("%s %s from %s answered 481: the peer lost the dialog", t.Method, cseq(t), who))
+		case Outcome405, Outcome501:
+			detail := fmt.Sprintf("%s from %s answered %d: method unsupported", t.Method, who, t.Final)
+			if t.Allow != "" {
+				detail += " (Allow: " + t.Allow + ")"
+			}
+			add("unsupported", t, detail)
+		case OutcomeUnanswered:
+			detail := fmt.Sprintf("%s %s from %s never answered", t.Method, cseq(t), who)
+			if t.Retransmissions > 0 {
+				detail += fmt.Sprintf(" (%d retransmissions)", t.Retransmissions)
+			}
+			if t.Late != 0 {
+				detail += fmt.Sprintf("; %d came after the %s timeout", t.Late, TransactionTimeout)
+			}
+			add("unanswered", t, detail)
+		}
+	}
+	// A BYE right after a failed keep-alive: the keep-alive dropped the call.
+	if !d.Ended.IsZero() {
+		var lastBefore *Transaction
+		for _, t := range ka {
+			if !t.Start.After(d.Ended) {
+				lastBefore = t
+			}
+		}
+		if lastBefore != nil {
+			o := lastBefore.Outcome()
+			failedAt := lastBefore.FinalAt
+			if o == OutcomeUnanswered {
+				failedAt = lastBefore.Start
+			}
+			if (o == Outcome481 || o == OutcomeUnanswered) && d.Ended.Sub(failedAt) < 64*time.Second {
+				add("dropped", lastBefore, fmt.Sprintf("BYE by %s %.1f s after %s %s", d.EndedBy,
+					d.Ended.Sub(lastBefore.Start).Seconds(), lastBefore.Method, o))
+			}
+		}
+	}
+	if found {
+		a.problem(d)
+	}
+	return found || d.problem
+}
+
+func (a *Analyzer) timerReport(d *Dialog, end time.Time) {
+	refreshes := 0
+	for _, t := range d.Transactions {
+		if t.Method == "INVITE" || t.Method == "UPDATE" {
+			refreshes++
+		}
+	}
+	ts := TimerSummary{CallID: d.CallID, SessionExpires: d.Timer.SessionExpires, Refresher: d.Timer.Refresher,
+		MinSE: d.Timer.MinSE, Refreshes: refreshes}
+	if a.opts.MaxRows == 0 || len(a.tot.timerSummary) < a.opts.MaxRows {
+		a.tot.timerSummary = append(a.tot.timerSummary, ts)
+	}
+	tc := d.Timer.check(d, end)
+	tr := TimerReport{CallID: d.CallID, SessionTimer: *d.Timer, TimerCheck: tc}
+	switch {
+	case tc.Expired && tc.ByeAfterExpiry:
+		tr.Verdict = "expired, then BYE"
+	case tc.Expired:
+		tr.Verdict = "expired"
+	case !tc.OnTime:
+		tr.Verdict = "refreshed late"
+	case tc.ByRefresher == 0 && d.Ended.IsZero() && end.Sub(d.Confirmed) < time.Duration(d.Timer.SessionExpires)*time.Second/2:
+		tr.Verdict = "ok (no refresh due yet)"
+	default:
+		tr.Verdict = "ok"
+	}
+	if tc.Expired {
+		a.addFinding(Finding{Kind: "expired", CallID: d.CallID, Time: tc.ExpiredAt,
+			Detail: fmt.Sprintf("Session-Expires %d s, refresher %s: no refresh by %.0f s (longest gap %.1f s)",
+				d.Timer.SessionExpires, refresherName(d.Timer.Refresher), expiryMargin(time.Duration(d.Timer.SessionExpires)*time.Second).Seconds(), tc.LongestGap)})
+		a.problem(d)
+	} else if !tc.OnTime {
+		a.addFinding(Finding{Kind: "late-refresh", CallID: d.CallID, Time: d.Confirmed,
+			Detail: fmt.Sprintf("refresher %s left %.1f s between refreshes; RFC 4028 asks for half of %d s",
+				refresherName(d.Timer.Refresher), tc.LongestGap, d.Timer.SessionExpires)})
+	}
+	a.tot.timers.add(a.opts.MaxRows, tr)
+}
+
+// Finish folds everything still live and builds the report. stats is what
+// the capture package counted.
+func (a *Analyzer) Finish(stats capture.Stats) *Report {
+	a.retireAll()
+	for _, g := range a.tot.devices {
+		a.closeDownWindow(g)
+	}
+	r := &Report{FindingCounts: a.tot.findingCount, Omitted: map[string]int{}}
+	a.overview(r, stats)
+	s := &r.Summary
+	s.SIPMessages, s.Calls = a.sipMessages, a.tot.calls
+	s.SessionKeepAlives, s.NotKeepAlive, s.DeviceKeepAlives = a.tot.session, a.tot.notKeepAlive, a.tot.device
+	s.SessionTimers = append([]TimerSummary{}, a.tot.timerSummary...)
+	for _, m := range sortedKeys(s.SessionKeepAlives) {
+		r.KeepAlives = append(r.KeepAlives, MethodOutcomes{Method: m, Outcomes: *s.SessionKeepAlives[m]})
+	}
+	// Dialogs with problems first, then healthy ones, each by start time.
+	byStart := func(rows []DialogReport) {
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].Start.Before(rows[j].Start) })
+	}
+	byStart(a.tot.problemRows.rows)
+	byStart(a.tot.dialogRows.rows)
+	r.Dialogs = append(append([]DialogReport{}, a.tot.problemRows.rows...), a.tot.dialogRows.rows...)
+	r.NotKeepAlives = a.tot.notKeepRows.rows
+	r.Findings = a.tot.findings.rows
+	r.Timers = a.tot.timers.rows
+	for name, n := range map[string]int{"dialogs": a.tot.problemRows.omitted + a.tot.dialogRows.omitted,
+		"not_keepalives": a.tot.notKeepRows.omitted, "findings": a.tot.findings.omitted, "session_timers": a.tot.timers.omitted} {
+		if n > 0 {
+			r.Omitted[name] = n
+		}
+	}
+	r.KeepAliveRows = a.tot.csv
+	sort.SliceStable(r.KeepAliveRows, func(i, j int) bool { return r.KeepAliveRows[i].Time.Before(r.KeepAliveRows[j].Time) })
+	r.ProblemFrames = a.tot.problems
+	for _, k := range a.tot.deviceOrder {
+		g := a.tot.devices[k]
+		if len(g.intervals) > 0 {
+			g.IntervalMed = round3(median(g.intervals))
+		}
+		r.Devices = append(r.Devices, g.DeviceReport)
+	}
+	a.natReports(r)
+	a.vendorReports(r)
+	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Time.Before(r.Findings[j].Time) })
+	return r
+}
+
+func (a *Analyzer) overview(r *Report, s capture.Stats) {
+	o := &r.Overview
+	o.Packets = s.Packets
+	o.SIPMessages = a.sipMessages
+	o.Requests, o.Responses = a.requests, a.responses
+	for _, n := range a.malformed {
+		o.Malformed += n
+	}
+	if o.Malformed > 0 {
+		o.MalformedReasons = a.malformed
+	}
+	o.NotSIP = s.UDPOther + s.OtherIP + s.NonIP
+	o.OrphanResponses = a.orphans
+	o.Calls, o.Dialogs = a.tot.calls, a.tot.dialogs
+	o.Start, o.End = a.first, a.last
+	if !a.first.IsZero() {
+		o.DurationSeconds = round3(a.last.Sub(a.first).Seconds())
+	}
+	o.Capture = s
+}
+
+func (a *Analyzer) natReports(r *Report) {
+	for _, n := range a.natOrder {
+		nr := NATReport{From: n.Src.String(), To: n.Dst.String(), Transport: n.Transport.String(), Kind: n.Kind, Count: n.Count}
+		if n.Count > 1 {
+			nr.IntervalAvg = round3(n.Last.Sub(n.First).Seconds() / float64(n.Count-1))
+		}
+		r.NAT = append(r.NAT, nr)
+	}
+}
+
+func (a *Analyzer) vendorReports(r *Report) {
+	for _, name := range sortedKeys(a.tot.vendors) {
+		v := a.tot.vendors[name]
+		for m, iv := range v.intervals {
+			lo, hi := minMax(iv)
+			v.Interval[m] = round3(median(iv))
+			v.IntervalSpread[m] = round3(hi - lo)
+		}
+		switch e := v.EndedDialog; {
+		case e["2xx"] > 0:
+			v.EndedDialogVerdict = fmt.Sprintf("answered 2xx ×%d for dialogs that had ended: it should answer 481", e["2xx"])
+			r.FindingCounts["answers-unknown-dialog"]++
+			r.Findings = append(r.Findings, Finding{Kind: "answers-unknown-dialog", Time: a.first,
+				Detail: v.Agent + " answers 2xx to keep-alives for dialogs that had ended (RFC 3261 12.2.2 asks for 481): keep-alives to it prove nothing"})
+		case e["481"] > 0:
+			v.EndedDialogVerdict = "answers 481 for dialogs that had ended (correct)"
+		}
+		var noUpdate []string
+		for recv := range a.tot.updateTo[name] {
+			if rv := a.tot.vendors[recv]; rv != nil && rv.Allow != "" && !allowHas(rv.Allow, "UPDATE") {
+				noUpdate = append(noUpdate, recv)
+			}
+		}
+		sort.Strings(noUpdate)
+		v.Recommendation = recommend(&v.VendorReport, noUpdate)
+		r.Vendors = append(r.Vendors, v.VendorReport)
+	}
+	cells := make([]matrixCell, 0, len(a.tot.matrix))
+	for c := range a.tot.matrix {
+		cells = append(cells, c)
+	}
+	sort.Slice(cells, func(i, j int) bool {
+		x, y := cells[i], cells[j]
+		if x.sender != y.sender {
+			return x.sender < y.sender
+		}
+		if x.receiver != y.receiver {
+			return x.receiver < y.receiver
+		}
+		return x.method < y.method
+	})
+	for _, c := range cells {
+		r.Matrix = append(r.Matrix, MatrixRow{Sender: c.sender, Receiver: c.receiver, Method: c.method, Outcomes: *a.tot.matrix[c]})
+	}
+}
+
+func outcomesFor(m map[string]*Outcomes, method string) *Outcomes {
+	o, ok := m[method]
+	if !ok {
+		o = &Outcomes{}
+		m[method] = o
+	}
+	return o
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// verdict names what the last keep-alive of a dialog says about the peer.
+func verdict(t *Transaction) string {
+	switch t.Outcome() {
+	case Outcome2xx:
+		return "alive"
+	case Outcome481:
+		return "lost (481)"
+	case Outcome405:
+		return "method unsupported (405)"
+	case Outcome501:
+		return "method unsupported (501)"
+	case OutcomeUnanswered:
+		return "no answer"
+	}
+	return fmt.Sprintf("failed (%d)", t.Final)
+}
+
+func other(side string) string {
+	if side == "caller" {
+		return "callee"
+	}
+	return "caller"
+}
+
+func cseq(t *Transaction) string { return "(CSeq " + strconv.FormatUint(uint64(t.CSeq), 10) + ")" }
+
+func refresherName(r string) string {
+	if r == "" {
+		return "unnamed (uac)"
+	}
+	return r
+}
+
+func allowHas(allow, method string) bool {
+	for _, m := range strings.Split(allow, ",") {
+		if strings.EqualFold(strings.TrimSpace(m), method) {
+			return true
+		}
+	}
+	return false
+}
+
+// recommend applies the field rules to a vendor's behaviour. noUpdate
+// names peers it sent UPDATE to although their Allow lacks it.
+func recommend(v *VendorReport, noUpdate []string) string {
+	var rec []string
+	if v.ReinviteNoSDP > 0 {
+		rec = append(rec, "do not use re-INVITE without SDP as a keep-alive (that is 3PCC)")
+	}
+	if v.MessageOutOfDialog > 0 && len(v.Sent) > 0 {
+		rec = append(rec, "send MESSAGE keep-alives only inside the dialog")
+	}
+	for m, o := range v.Answered {
+		if o.C405+o.C501 > 0 {
+			rec = append(rec, fmt.Sprintf("rejects %s (405/501): peers should keep alive with INFO", m))
+		}
+	}
+	if len(noUpdate) > 0 {
+		rec = append(rec, "sends UPDATE to "+strings.Join(noUpdate, ", ")+" whose Allow does not list it: keep alive with INFO")
+	} else if v.Sent["UPDATE"] > 0 && v.Sent["INFO"] == 0 {
+		rec = append(rec, "keeps alive with UPDATE only: fine where the peer's Allow lists it; INFO (RFC 3261) is the safe choice")
+	}
+	if v.WithSDP > 0 {
+		rec = append(rec, "keep-alives must not carry SDP")
+	}
+	sort.Strings(rec)
+	return strings.Join(rec, "; ")
+}

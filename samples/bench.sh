@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Times sipalive on a large generated capture against the read-and-decode
+# floor (samples/floor) and, when installed, tshark -q -z sip,stat; prints
+# wall time, packets/s and peak RSS of each, and the ratios.
+#
+#   samples/bench.sh [CALLS]        (default 200000 calls, about 1 GB)
+#   BIG=file.pcap samples/bench.sh  (use an existing capture)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+calls=${1:-200000}
+file=${BIG:-samples/big-$calls.pcap}
+if [ ! -f "$file" ]; then
+  echo "generating $file ($calls calls)..." >&2
+  go run ./samples/gen -calls "$calls" -o "$file"
+fi
+bin=$(mktemp -d)
+CGO_ENABLED=0 go build -o "$bin/sipalive" ./cmd/sipalive
+CGO_ENABLED=0 go build -o "$bin/floor" ./samples/floor
+
+python3 - "$file" "$bin" <<'PY'
+import os, resource, shutil, subprocess, sys, time, json, platform, datetime
+path, bindir = sys.argv[1], sys.argv[2]
+
+def run(name, cmd):
+    """Run cmd in a child and return wall seconds and its peak RSS in MiB."""
+    t0 = time.monotonic()
+    pid = os.fork()
+    if pid == 0:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.execvp(cmd[0], cmd)
+    _, status, ru = os.wait4(pid, 0)
+    wall = time.monotonic() - t0
+    if status != 0:
+        sys.exit(f"{name}: exit status {status}")
+    return wall, ru.ru_maxrss / 1024
+
+out = subprocess.run([f"{bindir}/sipalive", "analyze", "--format", "json", "-q", path], capture_output=True, text=True, check=True)
+packets = json.loads(out.stdout)["overview"]["packets"]
+size = os.path.getsize(path)
+rows = [("floor (read + decode)", [f"{bindir}/floor", path]),
+        ("sipalive analyze", [f"{bindir}/sipalive", "analyze", "-q", path]),
+        ("sipalive analyze --workers 1", [f"{bindir}/sipalive", "analyze", "-q", "--workers", "1", path])]
+if shutil.which("tshark"):
+    rows.append(("tshark -q -z sip,stat", ["tshark", "-n", "-q", "-z", "sip,stat", "-r", path]))
+print(f"{path}: {size/2**20:.0f} MiB, {packets} packets; {os.cpu_count()} cores, {platform.processor() or platform.machine()}, {datetime.date.today()}")
+print(f"{'program':32} {'wall s':>8} {'packets/s':>12} {'peak RSS MiB':>13}")
+res = {}
+for name, cmd in rows:
+    wall, rss = run(name, cmd)
+    res[name] = (wall, rss)
+    print(f"{name:32} {wall:8.2f} {packets/wall:12.0f} {rss:13.1f}")
+s = res["sipalive analyze"][0]
+print(f"sipalive / floor time: {s/res['floor (read + decode)'][0]:.2f}x (target <= 3x)")
+if "tshark -q -z sip,stat" in res:
+    print(f"sipalive speed / tshark speed: {res['tshark -q -z sip,stat'][0]/s:.0f}x (target >= 100x)")
+PY
