@@ -319,33 +319,6 @@ func TestTLSIsCounted(t *testing.T) {
 	}
 }
 
-func BenchmarkDecodeUDP(b *testing.B) {
-	var buf bytes.Buffer
-	w, _ := synth.NewWriter(&buf, synth.Options{})
-	if err := synth.Bulk(w, 200); err != nil {
-		b.Fatal(err)
-	}
-	path := filepath.Join(b.TempDir(), "bulk.pcap")
-	os.WriteFile(path, buf.Bytes(), 0o644)
-	b.ReportAllocs()
-	b.ResetTimer()
-	packets := 0
-	for i := 0; i < b.N; i++ {
-		f, _ := capture.OpenFile(path)
-		dec := capture.NewDecoder(func(*capture.Message) {})
-		for {
-			data, ci, link, err := f.Next()
-			if err != nil {
-				break
-			}
-			dec.Packet(data, ci, link)
-			packets++
-		}
-		f.Close()
-	}
-	b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
-}
-
 // TestPcapngMixedLinkTypes writes one pcapng whose two interfaces have
 // different link types (Ethernet and Linux SLL2), gzip'd and not.
 func TestPcapngMixedLinkTypes(t *testing.T) {

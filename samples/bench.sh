@@ -5,6 +5,7 @@
 #
 #   samples/bench.sh [CALLS]        (default 200000 calls, about 1 GB)
 #   BIG=file.pcap samples/bench.sh  (use an existing capture)
+#   NO_TSHARK=1 samples/bench.sh    (skip tshark, which takes minutes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 calls=${1:-200000}
@@ -22,18 +23,18 @@ import os, resource, shutil, subprocess, sys, time, json, platform, datetime
 path, bindir = sys.argv[1], sys.argv[2]
 
 def run(name, cmd):
-    """Run cmd in a child and return wall seconds and its peak RSS in MiB."""
-    t0 = time.monotonic()
-    pid = os.fork()
-    if pid == 0:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.execvp(cmd[0], cmd)
-    _, status, ru = os.wait4(pid, 0)
-    wall = time.monotonic() - t0
-    if status != 0:
-        sys.exit(f"{name}: exit status {status}")
-    return wall, ru.ru_maxrss / 1024
+    """Run cmd under a fresh, small python whose only child it is, and
+    return wall seconds and the child's peak RSS in MiB (RUSAGE_CHILDREN of
+    that python: a forked child would inherit this process's high-water
+    mark)."""
+    probe = ("import resource, subprocess, sys, time; t = time.monotonic(); "
+             "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
+             "print(time.monotonic() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)")
+    out = subprocess.run([sys.executable, "-c", probe] + cmd, capture_output=True, text=True, check=True).stdout.split()
+    wall, rss, rc = float(out[0]), int(out[1]), int(out[2])
+    if rc != 0:
+        sys.exit(f"{name}: exit status {rc}")
+    return wall, rss / 1024
 
 out = subprocess.run([f"{bindir}/sipalive", "analyze", "--format", "json", "-q", path], capture_output=True, text=True, check=True)
 packets = json.loads(out.stdout)["overview"]["packets"]
@@ -41,7 +42,7 @@ size = os.path.getsize(path)
 rows = [("floor (read + decode)", [f"{bindir}/floor", path]),
         ("sipalive analyze", [f"{bindir}/sipalive", "analyze", "-q", path]),
         ("sipalive analyze --workers 1", [f"{bindir}/sipalive", "analyze", "-q", "--workers", "1", path])]
-if shutil.which("tshark"):
+if shutil.which("tshark") and not os.environ.get("NO_TSHARK"):
     rows.append(("tshark -q -z sip,stat", ["tshark", "-n", "-q", "-z", "sip,stat", "-r", path]))
 print(f"{path}: {size/2**20:.0f} MiB, {packets} packets; {os.cpu_count()} cores, {platform.processor() or platform.machine()}, {datetime.date.today()}")
 print(f"{'program':32} {'wall s':>8} {'packets/s':>12} {'peak RSS MiB':>13}")

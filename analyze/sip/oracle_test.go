@@ -22,13 +22,13 @@ import (
 
 	"github.com/sipalive/sipalive/analyze/sip"
 	"github.com/sipalive/sipalive/capture"
+	"github.com/sipalive/sipalive/samples/synth"
 )
 
 // captureMessages returns every SIP message the capture package finds in
-// the pcap files matching glob.
-func captureMessages(t *testing.T, glob string) map[string][][]byte {
+// the pcap files.
+func captureMessages(t *testing.T, files []string) map[string][][]byte {
 	t.Helper()
-	files, _ := filepath.Glob(glob)
 	out := map[string][][]byte{}
 	for _, path := range files {
 		f, err := capture.OpenFile(path)
@@ -57,8 +57,13 @@ func captureMessages(t *testing.T, glob string) map[string][][]byte {
 }
 
 func TestDifferentialSipgo(t *testing.T) {
-	sets := captureMessages(t, "../../samples/*.pcap")
-	for k, v := range captureMessages(t, "../../../shared/corpus/*.pcap*") {
+	var samples []string
+	for _, s := range synth.Scenarios() { // the bundled samples, not big benchmark files
+		samples = append(samples, filepath.Join("..", "..", "samples", s.Name+".pcap"))
+	}
+	sets := captureMessages(t, samples)
+	corpus, _ := filepath.Glob("../../../shared/corpus/*.pcap*")
+	for k, v := range captureMessages(t, corpus) {
 		sets[k] = v
 	}
 	if len(sets) == 0 {

@@ -357,6 +357,9 @@ func parseVia(v []byte) Via {
 
 // countValues counts the comma-separated values of a header line.
 func countValues(v []byte) int {
+	if bytes.IndexByte(v, ',') < 0 {
+		return 1 // the common case, found with a vector search
+	}
 	n, inQuote := 1, false
 	for _, c := range v {
 		switch c {
@@ -405,6 +408,9 @@ func param(params []byte, name string) []byte {
 }
 
 func indexUnquoted(v []byte, c byte) int {
+	if bytes.IndexByte(v, '"') < 0 {
+		return bytes.IndexByte(v, c) // no quoted string: a vector search will do
+	}
 	inQuote := false
 	for i := 0; i < len(v); i++ {
 		switch v[i] {

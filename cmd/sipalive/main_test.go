@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/sipalive/sipalive/samples/synth"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -253,5 +255,43 @@ func TestVendorAudit(t *testing.T) {
 		if !kinds[k] {
 			t.Errorf("no %s finding: %v", k, kinds)
 		}
+	}
+}
+
+// TestWorkersGiveTheSameReport runs a generated trunk capture with one and
+// with two goroutines: the JSON reports must match byte for byte.
+func TestWorkersGiveTheSameReport(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bulk.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := synth.NewWriter(f, synth.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := synth.Bulk(w, 3000); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	var outs []string
+	for _, workers := range []string{"1", "2"} {
+		code, out, errOut := runCLI("analyze", "--format", "json", "--workers", workers, path)
+		if code != exitOK {
+			t.Fatalf("workers %s: exit %d: %s", workers, code, errOut)
+		}
+		outs = append(outs, out)
+	}
+	if outs[0] != outs[1] {
+		t.Error("reports differ between --workers 1 and 2")
+	}
+	var rep struct {
+		Summary struct {
+			Calls int `json:"calls"`
+		} `json:"summary"`
+	}
+	json.Unmarshal([]byte(outs[0]), &rep)
+	if rep.Summary.Calls != 3000 {
+		t.Errorf("calls %d, want 3000", rep.Summary.Calls)
 	}
 }
