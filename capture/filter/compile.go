@@ -1,0 +1,391 @@
+package filter
+
+import (
+	"errors"
+	"fmt"
+
+	"golang.org/x/net/bpf"
+)
+
+// Link is the layout of the frames a program runs on.
+type Link int
+
+// Links a program can be compiled for.
+const (
+	Ethernet Link = iota // AF_PACKET SOCK_RAW on an Ethernet interface (also loopback)
+	RawIP                // AF_PACKET SOCK_DGRAM, tunnels: the frame starts with the IP header
+)
+
+// snapLen is what an accepting program returns: keep the whole packet.
+const snapLen = 262144
+
+// Compile compiles expr for frames of the given link. An empty expression
+// accepts every packet.
+func Compile(expr string, link Link) ([]bpf.RawInstruction, error) {
+	n, err := parse(expr)
+	if err != nil {
+		return nil, err
+	}
+	if n == nil {
+		n = trueNode{}
+	}
+	g := &gen{link: link}
+	accept, reject := g.label(), g.label()
+	if err := g.compile(n, accept, reject); err != nil {
+		return nil, &Error{Expr: expr, Msg: err.Error()}
+	}
+	g.place(accept)
+	g.emit(bpf.RetConstant{Val: snapLen})
+	g.place(reject)
+	g.emit(bpf.RetConstant{Val: 0})
+	prog, err := g.assemble()
+	if err != nil {
+		return nil, &Error{Expr: expr, Msg: err.Error()}
+	}
+	return prog, nil
+}
+
+// KeepFragments widens a filter that tests ports or transport protocols
+// so that it keeps IP fragments: a non-first fragment carries no port, and
+// dropping it loses the whole datagram (the classic reason fragmented
+// INVITEs vanish from port-filtered captures).
+func KeepFragments(expr string) string {
+	n, err := parse(expr)
+	if err != nil || n == nil || !needsFragments(n) {
+		return expr
+	}
+	return "(" + expr + ") or (ip[6:2] & 0x1fff != 0) or (ip6[6] == 44)"
+}
+
+func needsFragments(n node) bool {
+	switch n := n.(type) {
+	case andNode:
+		return needsFragments(n.a) || needsFragments(n.b)
+	case orNode:
+		return needsFragments(n.a) || needsFragments(n.b)
+	case notNode:
+		return needsFragments(n.a)
+	case portNode:
+		return true
+	case protoNode:
+		return n.name == "tcp" || n.name == "udp" || n.name == "sctp"
+	case byteTest:
+		return n.proto == "tcp" || n.proto == "udp"
+	}
+	return false
+}
+
+// Internal nodes the primitives are lowered to.
+type (
+	trueNode  struct{}
+	falseNode struct{}
+	// etherType tests the link's network protocol: 4, 6 or "arp".
+	etherType struct{ kind string }
+	// cmp loads a value, optionally masks it, and compares it.
+	cmp struct {
+		size     int    // 1, 2 or 4 bytes
+		off      uint32 // from the start of the frame
+		indirect bool   // add the IPv4 header length (X) to off
+		mask     uint32
+		hasMask  bool
+		test     bpf.JumpTest
+		val      uint32
+	}
+)
+
+type label int
+
+type ginsn struct {
+	ins      bpf.Instruction
+	cond     bool
+	test     bpf.JumpTest
+	val      uint32
+	t, f     label
+	jump     bool
+	target   label
+}
+
+type gen struct {
+	link   Link
+	code   []ginsn
+	labels []int
+}
+
+func (g *gen) label() label {
+	g.labels = append(g.labels, -1)
+	return label(len(g.labels) - 1)
+}
+
+func (g *gen) place(l label) { g.labels[l] = len(g.code) }
+
+func (g *gen) emit(i bpf.Instruction) { g.code = append(g.code, ginsn{ins: i}) }
+
+func (g *gen) jumpIf(test bpf.JumpTest, val uint32, t, f label) {
+	g.code = append(g.code, ginsn{cond: true, test: test, val: val, t: t, f: f})
+}
+
+func (g *gen) jumpTo(l label) { g.code = append(g.code, ginsn{jump: true, target: l}) }
+
+// nh is where the network header starts.
+func (g *gen) nh() uint32 {
+	if g.link == Ethernet {
+		return 14
+	}
+	return 0
+}
+
+func (g *gen) compile(n node, t, f label) error {
+	switch n := n.(type) {
+	case andNode:
+		m := g.label()
+		if err := g.compile(n.a, m, f); err != nil {
+			return err
+		}
+		g.place(m)
+		return g.compile(n.b, t, f)
+	case orNode:
+		m := g.label()
+		if err := g.compile(n.a, t, m); err != nil {
+			return err
+		}
+		g.place(m)
+		return g.compile(n.b, t, f)
+	case notNode:
+		return g.compile(n.a, f, t)
+	case trueNode:
+		g.jumpTo(t)
+	case falseNode:
+		g.jumpTo(f)
+	case etherType:
+		g.etherType(n.kind, t, f)
+	case cmp:
+		if n.indirect {
+			g.emit(bpf.LoadMemShift{Off: g.nh()})
+			g.emit(bpf.LoadIndirect{Off: n.off, Size: n.size})
+		} else {
+			g.emit(bpf.LoadAbsolute{Off: n.off, Size: n.size})
+		}
+		if n.hasMask {
+			g.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: n.mask})
+		}
+		g.jumpIf(n.test, n.val, t, f)
+	default:
+		lowered, err := g.lower(n)
+		if err != nil {
+			return err
+		}
+		return g.compile(lowered, t, f)
+	}
+	return nil
+}
+
+func (g *gen) etherType(kind string, t, f label) {
+	if g.link == Ethernet {
+		g.emit(bpf.LoadAbsolute{Off: 12, Size: 2})
+		switch kind {
+		case "4":
+			g.jumpIf(bpf.JumpEqual, 0x800, t, f)
+		case "6":
+			g.jumpIf(bpf.JumpEqual, 0x86dd, t, f)
+		case "arp":
+			m := g.label()
+			g.jumpIf(bpf.JumpEqual, 0x806, t, m)
+			g.place(m)
+			g.jumpIf(bpf.JumpEqual, 0x8035, t, f)
+		}
+		return
+	}
+	if kind == "arp" {
+		g.jumpTo(f) // no ARP without a link header
+		return
+	}
+	g.emit(bpf.LoadAbsolute{Off: 0, Size: 1})
+	g.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xf0})
+	if kind == "4" {
+		g.jumpIf(bpf.JumpEqual, 0x40, t, f)
+	} else {
+		g.jumpIf(bpf.JumpEqual, 0x60, t, f)
+	}
+}
+
+func and(a, b node) node { return andNode{a, b} }
+func or(a, b node) node  { return orNode{a, b} }
+
+var protoNumbers = map[string]uint32{"tcp": 6, "udp": 17, "sctp": 132, "icmp": 1}
+
+// lower turns a primitive into tests on bytes.
+func (g *gen) lower(n node) (node, error) {
+	nh := g.nh()
+	ip4, ip6 := etherType{"4"}, etherType{"6"}
+	switch n := n.(type) {
+	case protoNode:
+		switch n.name {
+		case "ether":
+			return trueNode{}, nil
+		case "ip":
+			return ip4, nil
+		case "ip6":
+			return ip6, nil
+		case "arp":
+			return etherType{"arp"}, nil
+		case "icmp":
+			return and(ip4, cmp{size: 1, off: nh + 9, test: bpf.JumpEqual, val: 1}), nil
+		}
+		p := protoNumbers[n.name]
+		v4 := and(ip4, cmp{size: 1, off: nh + 9, test: bpf.JumpEqual, val: p})
+		// IPv6: the next header, or the one after a fragment header.
+		v6 := and(ip6, or(cmp{size: 1, off: nh + 6, test: bpf.JumpEqual, val: p},
+			and(cmp{size: 1, off: nh + 6, test: bpf.JumpEqual, val: 44}, cmp{size: 1, off: nh + 40, test: bpf.JumpEqual, val: p})))
+		return or(v4, v6), nil
+	case portNode:
+		protoTest := func(off uint32) node {
+			if n.proto != "" {
+				return cmp{size: 1, off: off, test: bpf.JumpEqual, val: protoNumbers[n.proto]}
+			}
+			return or(cmp{size: 1, off: off, test: bpf.JumpEqual, val: 132},
+				or(cmp{size: 1, off: off, test: bpf.JumpEqual, val: 6}, cmp{size: 1, off: off, test: bpf.JumpEqual, val: 17}))
+		}
+		portTest := func(off uint32, indirect bool) node {
+			in := func(o uint32) node {
+				if n.lo == n.hi {
+					return cmp{size: 2, off: o, indirect: indirect, test: bpf.JumpEqual, val: uint32(n.lo)}
+				}
+				return and(cmp{size: 2, off: o, indirect: indirect, test: bpf.JumpGreaterOrEqual, val: uint32(n.lo)},
+					cmp{size: 2, off: o, indirect: indirect, test: bpf.JumpLessOrEqual, val: uint32(n.hi)})
+			}
+			switch n.dir {
+			case src:
+				return in(off)
+			case dst:
+				return in(off + 2)
+			}
+			return or(in(off), in(off+2))
+		}
+		v6 := and(ip6, and(protoTest(nh+6), portTest(nh+40, false)))
+		notFragment := notNode{cmp{size: 2, off: nh + 6, test: bpf.JumpBitsSet, val: 0x1fff}}
+		v4 := and(ip4, and(protoTest(nh+9), and(notFragment, portTest(nh, true))))
+		return or(v6, v4), nil
+	case hostNode:
+		return g.host(n), nil
+	case byteTest:
+		return g.byteTest(n)
+	}
+	return nil, fmt.Errorf("cannot compile %T", n)
+}
+
+// host tests an address or network, as tcpdump does: for IPv4 also the
+// sender and target of ARP and RARP.
+func (g *gen) host(n hostNode) node {
+	nh := g.nh()
+	addr := n.prefix.Addr()
+	if addr.Is4() {
+		test := func(off uint32) node { return prefixWord(off, addr.As4(), n.prefix.Bits()) }
+		pick := func(srcOff, dstOff uint32) node {
+			switch n.dir {
+			case src:
+				return test(srcOff)
+			case dst:
+				return test(dstOff)
+			}
+			return or(test(srcOff), test(dstOff))
+		}
+		return or(and(etherType{"4"}, pick(nh+12, nh+16)), and(etherType{"arp"}, pick(nh+14, nh+24)))
+	}
+	a16 := addr.As16()
+	test := func(off uint32) node {
+		var all node = trueNode{}
+		bits := n.prefix.Bits()
+		for w := 0; w < 4 && bits > 0; w++ {
+			word := [4]byte(a16[w*4 : w*4+4])
+			t := prefixWord(off+uint32(w*4), word, min(bits, 32))
+			if _, ok := all.(trueNode); ok {
+				all = t
+			} else {
+				all = and(all, t)
+			}
+			bits -= 32
+		}
+		return all
+	}
+	var t node
+	switch n.dir {
+	case src:
+		t = test(nh + 8)
+	case dst:
+		t = test(nh + 24)
+	default:
+		t = or(test(nh+8), test(nh+24))
+	}
+	return and(etherType{"6"}, t)
+}
+
+// prefixWord compares the 32-bit word at off with the first bits of v.
+func prefixWord(off uint32, v [4]byte, bits int) node {
+	val := uint32(v[0])<<24 | uint32(v[1])<<16 | uint32(v[2])<<8 | uint32(v[3])
+	c := cmp{size: 4, off: off, test: bpf.JumpEqual}
+	if bits < 32 {
+		mask := ^uint32(0) << (32 - bits)
+		c.mask, c.hasMask = mask, true
+		val &= mask
+	}
+	c.val = val
+	return c
+}
+
+var tests = map[string]bpf.JumpTest{"=": bpf.JumpEqual, "==": bpf.JumpEqual, "!=": bpf.JumpNotEqual,
+	">": bpf.JumpGreaterThan, "<": bpf.JumpLessThan, ">=": bpf.JumpGreaterOrEqual, "<=": bpf.JumpLessOrEqual}
+
+func (g *gen) byteTest(b byteTest) (node, error) {
+	nh := g.nh()
+	c := cmp{size: int(b.size), mask: b.mask, hasMask: b.hasMask, test: tests[b.op], val: b.value}
+	switch b.proto {
+	case "ether":
+		if g.link != Ethernet {
+			return nil, errors.New("ether[...] needs an Ethernet link")
+		}
+		c.off = b.off
+		return c, nil
+	case "ip":
+		c.off = nh + b.off
+		return and(etherType{"4"}, c), nil
+	case "ip6":
+		c.off = nh + b.off
+		return and(etherType{"6"}, c), nil
+	case "tcp", "udp":
+		// like tcpdump: IPv4 only, not a later fragment, after the IP header
+		c.off, c.indirect = nh+b.off, true
+		notFragment := notNode{cmp{size: 2, off: nh + 6, test: bpf.JumpBitsSet, val: 0x1fff}}
+		return and(etherType{"4"}, and(cmp{size: 1, off: nh + 9, test: bpf.JumpEqual, val: protoNumbers[b.proto]}, and(notFragment, c))), nil
+	}
+	return nil, fmt.Errorf("%s[...] is not supported", b.proto)
+}
+
+// assemble resolves labels into jump offsets.
+func (g *gen) assemble() ([]bpf.RawInstruction, error) {
+	// index of each generated instruction once indirect loads expand
+	var prog []bpf.Instruction
+	for i, c := range g.code {
+		switch {
+		case c.cond:
+			st, sf := g.labels[c.t]-i-1, g.labels[c.f]-i-1
+			if st < 0 || sf < 0 || st > 255 || sf > 255 {
+				return nil, errors.New("filter too complex for classic BPF jumps")
+			}
+			prog = append(prog, bpf.JumpIf{Cond: c.test, Val: c.val, SkipTrue: uint8(st), SkipFalse: uint8(sf)})
+		case c.jump:
+			prog = append(prog, bpf.Jump{Skip: uint32(g.labels[c.target] - i - 1)})
+		default:
+			prog = append(prog, c.ins)
+		}
+	}
+	if len(prog) > 4096 { // BPF_MAXINSNS
+		return nil, errors.New("filter too long for classic BPF")
+	}
+	return bpf.Assemble(prog)
+}
+
+// Check parses an expression without compiling it, for early usage errors.
+func Check(expr string) error {
+	_, err := parse(expr)
+	return err
+}
