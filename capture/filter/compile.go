@@ -96,13 +96,13 @@ type (
 type label int
 
 type ginsn struct {
-	ins      bpf.Instruction
-	cond     bool
-	test     bpf.JumpTest
-	val      uint32
-	t, f     label
-	jump     bool
-	target   label
+	ins    bpf.Instruction
+	cond   bool
+	test   bpf.JumpTest
+	val    uint32
+	t, f   label
+	jump   bool
+	target label
 }
 
 type gen struct {
