@@ -451,6 +451,25 @@ func (a *Analyzer) dialogFindings(d *Dialog, ka []*Transaction) bool {
 }
 
 func (a *Analyzer) timerReport(d *Dialog, end time.Time) {
+	tr, ts := buildTimerReport(d, end)
+	if a.opts.MaxRows == 0 || len(a.tot.timerSummary) < a.opts.MaxRows {
+		a.tot.timerSummary = append(a.tot.timerSummary, ts)
+	}
+	if tr.Expired {
+		a.addFinding(Finding{Kind: "expired", CallID: d.CallID, Time: tr.ExpiredAt,
+			Detail: fmt.Sprintf("Session-Expires %d s, refresher %s: no refresh by %.0f s (longest gap %.1f s)",
+				d.Timer.SessionExpires, refresherName(d.Timer.Refresher), expiryMargin(time.Duration(d.Timer.SessionExpires)*time.Second).Seconds(), tr.LongestGap)})
+		a.problem(d)
+	} else if !tr.OnTime {
+		a.addFinding(Finding{Kind: "late-refresh", CallID: d.CallID, Time: d.Confirmed,
+			Detail: fmt.Sprintf("refresher %s left %.1f s between refreshes; RFC 4028 asks for half of %d s",
+				refresherName(d.Timer.Refresher), tr.LongestGap, d.Timer.SessionExpires)})
+	}
+	a.tot.timers.add(a.opts.MaxRows, tr)
+}
+
+// buildTimerReport judges a dialog's session timer up to end.
+func buildTimerReport(d *Dialog, end time.Time) (TimerReport, TimerSummary) {
 	refreshes := 0
 	for _, t := range d.Transactions {
 		if t.Method == "INVITE" || t.Method == "UPDATE" {
@@ -459,9 +478,6 @@ func (a *Analyzer) timerReport(d *Dialog, end time.Time) {
 	}
 	ts := TimerSummary{CallID: d.CallID, SessionExpires: d.Timer.SessionExpires, Refresher: d.Timer.Refresher,
 		MinSE: d.Timer.MinSE, Refreshes: refreshes}
-	if a.opts.MaxRows == 0 || len(a.tot.timerSummary) < a.opts.MaxRows {
-		a.tot.timerSummary = append(a.tot.timerSummary, ts)
-	}
 	tc := d.Timer.check(d, end)
 	tr := TimerReport{CallID: d.CallID, SessionTimer: *d.Timer, TimerCheck: tc}
 	switch {
@@ -476,17 +492,7 @@ func (a *Analyzer) timerReport(d *Dialog, end time.Time) {
 	default:
 		tr.Verdict = "ok"
 	}
-	if tc.Expired {
-		a.addFinding(Finding{Kind: "expired", CallID: d.CallID, Time: tc.ExpiredAt,
-			Detail: fmt.Sprintf("Session-Expires %d s, refresher %s: no refresh by %.0f s (longest gap %.1f s)",
-				d.Timer.SessionExpires, refresherName(d.Timer.Refresher), expiryMargin(time.Duration(d.Timer.SessionExpires)*time.Second).Seconds(), tc.LongestGap)})
-		a.problem(d)
-	} else if !tc.OnTime {
-		a.addFinding(Finding{Kind: "late-refresh", CallID: d.CallID, Time: d.Confirmed,
-			Detail: fmt.Sprintf("refresher %s left %.1f s between refreshes; RFC 4028 asks for half of %d s",
-				refresherName(d.Timer.Refresher), tc.LongestGap, d.Timer.SessionExpires)})
-	}
-	a.tot.timers.add(a.opts.MaxRows, tr)
+	return tr, ts
 }
 
 // Finish folds everything still live and builds the report. stats is what

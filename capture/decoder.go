@@ -111,6 +111,8 @@ func (d *Decoder) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 	if !ok {
 		if _, known := linkNames[link]; known && len(data) == 0 {
 			d.Stats.Undecodable++
+		} else if known {
+			d.Stats.NonIP++ // a raw-IP link carrying something else (ARP on "any")
 		} else {
 			d.Stats.UnsupportedLink++
 			d.countLink(link)

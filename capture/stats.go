@@ -6,15 +6,16 @@ type Stats struct {
 	Packets uint64 `json:"packets"` // packets read
 
 	// Packet counters: one per packet.
-	UDPSIP          uint64 `json:"udp_sip"`          // UDP datagrams holding a SIP message
-	UDPKeepAlive    uint64 `json:"udp_keepalive"`    // UDP datagrams holding a NAT keep-alive (CRLF, blank, zero bytes)
-	UDPOther        uint64 `json:"udp_other"`        // UDP datagrams holding something else
-	TCPSegments     uint64 `json:"tcp_segments"`     // TCP segments (their bytes go through stream reassembly)
-	Fragments       uint64 `json:"fragments"`        // IP fragments held for reassembly (the last one counts as its datagram)
-	OtherIP         uint64 `json:"other_ip"`         // IP packets that are neither UDP nor TCP (ICMP, SCTP, ...)
-	NonIP           uint64 `json:"non_ip"`           // frames without IP (ARP, LLDP, ...)
-	Undecodable     uint64 `json:"undecodable"`      // frames too short or corrupt to decode
-	UnsupportedLink uint64 `json:"unsupported_link"` // frames of a link type the decoder does not know
+	UDPSIP          uint64 `json:"udp_sip"`             // UDP datagrams holding a SIP message
+	UDPKeepAlive    uint64 `json:"udp_keepalive"`       // UDP datagrams holding a NAT keep-alive (CRLF, blank, zero bytes)
+	UDPOther        uint64 `json:"udp_other"`           // UDP datagrams holding something else
+	TCPSegments     uint64 `json:"tcp_segments"`        // TCP segments (their bytes go through stream reassembly)
+	Fragments       uint64 `json:"fragments"`           // IP fragments held for reassembly (the last one counts as its datagram)
+	OtherIP         uint64 `json:"other_ip"`            // IP packets that are neither UDP nor TCP (ICMP, SCTP, ...)
+	NonIP           uint64 `json:"non_ip"`              // frames without IP (ARP, LLDP, ...)
+	Undecodable     uint64 `json:"undecodable"`         // frames too short or corrupt to decode
+	UnsupportedLink uint64 `json:"unsupported_link"`    // frames of a link type the decoder does not know
+	Duplicates      uint64 `json:"loopback_duplicates"` // second copies loopback delivers (live capture), dropped
 
 	// Further detail, not part of the packet sum.
 	FragmentsReassembled uint64            `json:"fragments_reassembled"` // datagrams rebuilt from fragments
@@ -25,6 +26,8 @@ type Stats struct {
 	TCPBytesSkipped      uint64            `json:"tcp_bytes_skipped"`     // stream bytes that were not SIP (garbage, resynchronisation)
 	TCPBytesMissing      uint64            `json:"tcp_bytes_missing"`     // stream bytes never captured (sequence gaps)
 	TLSStreams           uint64            `json:"tls_streams"`           // TCP streams carrying TLS: cannot be read
+	KernelDrops          uint64            `json:"kernel_drops"`          // live capture: packets the kernel dropped for the socket
+	InterfaceDrops       uint64            `json:"interface_drops"`       // live capture: the interface's own drops during the run
 	WSStreams            uint64            `json:"ws_streams"`            // TCP streams upgraded to WebSocket
 	Truncated            bool              `json:"truncated"`             // the input ended in the middle of a packet record
 	LinkTypes            map[string]uint64 `json:"unsupported_link_types,omitempty"`
@@ -33,7 +36,7 @@ type Stats struct {
 // Accounted is the sum of the packet counters; it equals Packets.
 func (s *Stats) Accounted() uint64 {
 	return s.UDPSIP + s.UDPKeepAlive + s.UDPOther + s.TCPSegments + s.Fragments +
-		s.OtherIP + s.NonIP + s.Undecodable + s.UnsupportedLink
+		s.OtherIP + s.NonIP + s.Undecodable + s.UnsupportedLink + s.Duplicates
 }
 
 // Add folds o into s.
@@ -48,6 +51,7 @@ func (s *Stats) Add(o *Stats) {
 	s.NonIP += o.NonIP
 	s.Undecodable += o.Undecodable
 	s.UnsupportedLink += o.UnsupportedLink
+	s.Duplicates += o.Duplicates
 	s.FragmentsReassembled += o.FragmentsReassembled
 	s.FragmentsPending += o.FragmentsPending
 	s.TCPStreams += o.TCPStreams

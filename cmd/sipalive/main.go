@@ -4,6 +4,7 @@
 //	sipalive analyze [flags] FILE...   keep-alive tables for capture files
 //	sipalive audit   [flags] FILE...   vendor keep-alive audit only
 //	sipalive flow    [flags] FILE... CALL-ID   a dialog's call flow
+//	sipalive sniff   -i IFACE [flags] [FILTER] live capture
 //
 // Exit status: 0 the analysis ran, 1 a finding named by --fail-on exists,
 // 2 usage or input error.
@@ -41,6 +42,7 @@ commands:
   analyze   read captures and print the keep-alive tables (default)
   audit     vendor keep-alive audit: who sends what, who answers how
   flow      draw one dialog's call flow: sipalive flow FILE... CALL-ID
+  sniff     capture live and watch the tables: sipalive sniff -i IFACE [FILTER]
   version   print the version
 
 Run 'sipalive COMMAND -h' for the flags of a command.
@@ -64,6 +66,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdAnalyze(rest, stdout, stderr, true)
 	case "flow":
 		err = cmdFlow(rest, stdout, stderr)
+	case "sniff":
+		err = cmdSniff(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sipalive", version())
 		return exitOK

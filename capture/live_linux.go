@@ -1,0 +1,169 @@
+//go:build linux
+
+package capture
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/afpacket"
+	"github.com/gopacket/gopacket/layers"
+	"golang.org/x/sys/unix"
+
+	"github.com/sipalive/sipalive/capture/filter"
+)
+
+// ErrNoPacket says no packet arrived within the poll timeout; the caller
+// may check its stop conditions and call Next again.
+var ErrNoPacket = errors.New("no packet yet")
+
+// ErrPermission says the process may not open a packet socket.
+var ErrPermission = errors.New("permission denied")
+
+// Live captures from a network interface with AF_PACKET and a TPACKET_V3
+// ring, in pure Go. The filter runs in the kernel.
+type Live struct {
+	Iface  string
+	Link   layers.LinkType
+	Filter string // the expression the kernel runs (with fragments kept)
+
+	tp         *afpacket.TPacket
+	dedupe     bool // loopback delivers every packet twice
+	prev       []byte
+	prevTime   time.Time
+	Duplicates uint64
+	rxDropped0 uint64 // interface drop counter at start
+}
+
+// OpenLive opens iface ("any" for all interfaces) with an optional
+// tcpdump-style filter. Port filters are widened to keep IP fragments.
+func OpenLive(iface, expr string) (*Live, error) {
+	l := &Live{Iface: iface}
+	opts := []interface{}{
+		afpacket.OptTPacketVersion(afpacket.TPacketVersion3),
+		afpacket.OptBlockSize(1 << 20), afpacket.OptNumBlocks(16), afpacket.OptFrameSize(1 << 16),
+		afpacket.OptBlockTimeout(20 * time.Millisecond), afpacket.OptPollTimeout(200 * time.Millisecond),
+	}
+	link := filter.Ethernet
+	l.Link = layers.LinkTypeEthernet
+	if iface == "any" {
+		// cooked: every interface's packets start at the IP header
+		opts = append(opts, afpacket.SocketDgram)
+		link, l.Link, l.dedupe = filter.RawIP, layers.LinkTypeRaw, true
+	} else {
+		typ, err := ifaceType(iface)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, afpacket.OptInterface(iface))
+		switch typ {
+		case 1: // ARPHRD_ETHER
+		case 772: // ARPHRD_LOOPBACK: a zeroed Ethernet header, every packet twice
+			l.dedupe = true
+		default: // tunnels and others: take the IP packet
+			opts = append(opts, afpacket.SocketDgram)
+			link, l.Link = filter.RawIP, layers.LinkTypeRaw
+		}
+	}
+	l.Filter = filter.KeepFragments(expr)
+	insns, err := filter.Compile(l.Filter, link)
+	if err != nil {
+		return nil, err
+	}
+	tp, err := afpacket.NewTPacket(opts...)
+	if err != nil {
+		if errors.Is(err, unix.EPERM) || errors.Is(err, unix.EACCES) || strings.Contains(err.Error(), "operation not permitted") {
+			return nil, fmt.Errorf("%w: capturing on %s needs CAP_NET_RAW: run as root, or grant it once with: sudo setcap cap_net_raw+ep %s", ErrPermission, iface, executable())
+		}
+		return nil, fmt.Errorf("open %s: %w", iface, err)
+	}
+	if expr != "" {
+		if err := tp.SetBPF(insns); err != nil {
+			tp.Close()
+			return nil, fmt.Errorf("attach filter: %w", err)
+		}
+	}
+	l.tp = tp
+	l.rxDropped0 = ifaceDropped(iface)
+	return l, nil
+}
+
+func executable() string {
+	if p, err := os.Executable(); err == nil {
+		return p
+	}
+	return "$(command -v sipalive)"
+}
+
+// ifaceType reads the ARPHRD type of an interface.
+func ifaceType(iface string) (int, error) {
+	b, err := os.ReadFile("/sys/class/net/" + iface + "/type")
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return 0, fmt.Errorf("no interface %q (see ip link)", iface)
+		}
+		return 0, err
+	}
+	return strconv.Atoi(strings.TrimSpace(string(b)))
+}
+
+func ifaceDropped(iface string) uint64 {
+	if iface == "any" {
+		return 0
+	}
+	b, err := os.ReadFile("/sys/class/net/" + iface + "/statistics/rx_dropped")
+	if err != nil {
+		return 0
+	}
+	n, _ := strconv.ParseUint(strings.TrimSpace(string(b)), 10, 64)
+	return n
+}
+
+// Next returns the next packet, ErrNoPacket after a quiet poll interval.
+// On loopback the second, identical copy of a packet is dropped and counted
+// in Duplicates.
+func (l *Live) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	for {
+		data, ci, err := l.tp.ZeroCopyReadPacketData()
+		if err != nil {
+			if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, afpacket.ErrPoll) {
+				return nil, ci, l.Link, ErrNoPacket
+			}
+			return nil, ci, l.Link, err
+		}
+		if l.dedupe {
+			if ci.Timestamp.Sub(l.prevTime) < 5*time.Millisecond && bytes.Equal(data, l.prev) {
+				l.Duplicates++
+				l.prev = l.prev[:0]
+				continue
+			}
+			l.prev = append(l.prev[:0], data...)
+			l.prevTime = ci.Timestamp
+		}
+		return data, ci, l.Link, nil
+	}
+}
+
+// Drops returns the packets the kernel dropped for this socket and the
+// interface's own drop counter since the capture began.
+func (l *Live) Drops() (kernel, iface uint64) {
+	if _, v3, err := l.tp.SocketStats(); err == nil {
+		kernel = uint64(v3.Drops())
+	}
+	if now := ifaceDropped(l.Iface); now >= l.rxDropped0 {
+		iface = now - l.rxDropped0
+	}
+	return kernel, iface
+}
+
+// Close releases the socket.
+func (l *Live) Close() error {
+	l.tp.Close()
+	return nil
+}

@@ -1,0 +1,41 @@
+//go:build !linux
+
+package capture
+
+import (
+	"errors"
+	"runtime"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// ErrNoPacket says no packet arrived within the poll timeout.
+var ErrNoPacket = errors.New("no packet yet")
+
+// ErrPermission says the process may not open a packet socket.
+var ErrPermission = errors.New("permission denied")
+
+// Live is a live capture; only Linux (AF_PACKET) is supported.
+type Live struct {
+	Iface      string
+	Link       layers.LinkType
+	Filter     string
+	Duplicates uint64
+}
+
+// OpenLive fails: live capture needs Linux's AF_PACKET.
+func OpenLive(iface, expr string) (*Live, error) {
+	return nil, errors.New("live capture needs Linux (AF_PACKET); this is " + runtime.GOOS + ": capture with tcpdump and run sipalive analyze on the file")
+}
+
+// Next is never reached.
+func (l *Live) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+	return nil, gopacket.CaptureInfo{}, 0, ErrNoPacket
+}
+
+// Drops is never reached.
+func (l *Live) Drops() (kernel, iface uint64) { return 0, 0 }
+
+// Close is never reached.
+func (l *Live) Close() error { return nil }

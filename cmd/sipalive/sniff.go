@@ -1,0 +1,224 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"golang.org/x/term"
+
+	"github.com/sipalive/sipalive/analyze"
+	"github.com/sipalive/sipalive/analyze/render"
+	"github.com/sipalive/sipalive/capture"
+	"github.com/sipalive/sipalive/capture/filter"
+)
+
+const sniffUsage = `usage: sipalive sniff -i IFACE [flags] [FILTER]
+
+Captures live (Linux AF_PACKET, no libpcap) and shows the keep-alive tables
+as they change. FILTER is a tcpdump-style capture filter, also given with -f;
+port filters keep IP fragments. Stop with Ctrl-C, --duration or -c: the
+final report is printed in the chosen --format.
+
+flags:
+`
+
+func cmdSniff(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("sniff", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	iface := fs.String("i", "", "capture on `IFACE` (any: all interfaces)")
+	expr := fs.String("f", "", "capture `FILTER` (tcpdump syntax: port, portrange, host, net, udp, tcp, and/or/not, ...)")
+	out := fs.String("w", "", "also write the captured packets to `FILE` (pcap; pcapng when it ends in .pcapng)")
+	count := fs.Uint64("c", 0, "stop after `N` packets")
+	duration := fs.Duration("duration", 0, "stop after this long (e.g. 30m)")
+	interval := fs.Duration("interval", 5*time.Second, "refresh the tables this often")
+	format := fs.String("format", "table", "output `format`: table, json or csv")
+	quiet := fs.Bool("quiet", false, "print nothing until the end")
+	failOn := fs.String("fail-on", "", "exit 1 when a finding of these `kinds` exists (see analyze -h)")
+	rows := fs.Int("max-rows", -1, "rows per table (default 100 for tables, all for json and csv)")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, sniffUsage)
+		fs.PrintDefaults()
+	}
+	if err := parseInterspersed(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err.Error()}
+	}
+	if *iface == "" {
+		return usagef("sniff: name the interface with -i (any for all of them)")
+	}
+	if rest := strings.Join(fs.Args(), " "); rest != "" {
+		if *expr != "" {
+			return usagef("sniff: give the filter either with -f or as arguments, not both")
+		}
+		*expr = rest
+	}
+	if err := filter.Check(*expr); err != nil {
+		return usageError{err.Error()}
+	}
+	switch *format {
+	case "table", "json", "csv":
+	default:
+		return usagef("--format %q: use table, json or csv", *format)
+	}
+	kinds, err := parseFailOn(*failOn)
+	if err != nil {
+		return err
+	}
+	if *interval <= 0 {
+		return usagef("--interval must be positive")
+	}
+	live, err := capture.OpenLive(*iface, *expr)
+	if err != nil {
+		return err
+	}
+	defer live.Close()
+	var w *liveWriter
+	if *out != "" {
+		if w, err = newLiveWriter(*out, live); err != nil {
+			return fmt.Errorf("-w %s: %w", *out, err)
+		}
+	}
+	fmt.Fprintf(stderr, "sipalive: listening on %s (%s)%s\n", *iface, live.Link, filterNote(live.Filter))
+
+	a := analyze.New(analyze.Options{MaxRows: maxRows(*rows, *format), KeepAliveRows: *format == "csv"})
+	dec := capture.NewDecoder(a.Message)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	start := time.Now()
+	tty := isTerminal(stdout)
+	lastShow := start
+	stats := func() capture.Stats {
+		s := dec.Stats
+		s.Duplicates = live.Duplicates
+		s.Packets += live.Duplicates
+		s.KernelDrops, s.InterfaceDrops = live.Drops()
+		return s
+	}
+	show := func() error {
+		if *quiet || *format != "table" {
+			return nil
+		}
+		s := stats()
+		if tty {
+			fmt.Fprint(stdout, "\033[H\033[2J")
+			fmt.Fprintf(stdout, "sipalive sniff -i %s   %s   %d packets, %d dropped   (Ctrl-C to stop)\n",
+				*iface, time.Now().Format("15:04:05"), s.Packets, s.KernelDrops)
+		} else {
+			fmt.Fprintf(stdout, "\n=== %s: %d packets, %d dropped ===\n", time.Now().UTC().Format(time.RFC3339), s.Packets, s.KernelDrops)
+		}
+		return render.Tables(stdout, a.Snapshot(s))
+	}
+	for {
+		if ctx.Err() != nil || (*duration > 0 && time.Since(start) >= *duration) || (*count > 0 && dec.Stats.Packets >= *count) {
+			break
+		}
+		data, ci, link, err := live.Next()
+		switch {
+		case errors.Is(err, capture.ErrNoPacket):
+		case err != nil:
+			return fmt.Errorf("read %s: %w", *iface, err)
+		default:
+			if w != nil {
+				if err := w.write(ci, data); err != nil {
+					return fmt.Errorf("-w: %w", err)
+				}
+			}
+			dec.Packet(data, ci, link)
+		}
+		if time.Since(lastShow) >= *interval {
+			lastShow = time.Now()
+			if w != nil {
+				w.flush()
+			}
+			if err := show(); err != nil {
+				return err
+			}
+		}
+	}
+	stop()
+	if w != nil {
+		if err := w.close(); err != nil {
+			return fmt.Errorf("-w: %w", err)
+		}
+	}
+	dec.Flush()
+	s := stats()
+	rep := a.Finish(s)
+	rep.Inputs = []analyze.Input{{Path: "live:" + *iface, Format: "live", Packets: s.Packets}}
+	rep.Overview.Files = 0
+	if s.KernelDrops > 0 || s.InterfaceDrops > 0 {
+		fmt.Fprintf(stderr, "sipalive: the kernel dropped %d packets and the interface %d: this report is incomplete\n", s.KernelDrops, s.InterfaceDrops)
+	}
+	if *format == "table" && tty && !*quiet {
+		fmt.Fprint(stdout, "\033[H\033[2J")
+	}
+	if err := output(stdout, rep, *format, false); err != nil {
+		return err
+	}
+	if n := countFindings(rep, kinds); n > 0 {
+		return findingsError{n}
+	}
+	return nil
+}
+
+func filterNote(f string) string {
+	if f == "" {
+		return ", no filter: SIP is found by content on any port"
+	}
+	return ", kernel filter: " + f
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// liveWriter writes the captured packets as they come, so the file is
+// complete and readable after Ctrl-C.
+type liveWriter struct {
+	f  *os.File
+	bw *bufio.Writer
+	pw packetWriter
+	l  *capture.Live
+}
+
+func newLiveWriter(path string, l *capture.Live) (*liveWriter, error) {
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	bw := bufio.NewWriterSize(f, 1<<16)
+	pw, err := newPacketWriter(bw, path, l.Link)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return &liveWriter{f: f, bw: bw, pw: pw, l: l}, nil
+}
+
+func (w *liveWriter) write(ci gopacket.CaptureInfo, data []byte) error {
+	ci.AncillaryData = nil
+	return w.pw.write(ci, data, w.l.Link)
+}
+
+func (w *liveWriter) flush() {
+	w.pw.flush()
+	w.bw.Flush()
+}
+
+func (w *liveWriter) close() error {
+	w.flush()
+	return w.f.Close()
+}

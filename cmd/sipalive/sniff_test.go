@@ -1,0 +1,223 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// netnsLab is a pair of network namespaces joined by a veth pair, made by
+// and for one test, and removed after it.
+type netnsLab struct {
+	ns   [2]string
+	veth [2]string
+	addr [2]string
+}
+
+func newNetnsLab(t *testing.T) *netnsLab {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: creating network namespaces needs root (CI runs this test as root)")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("skipped: needs ip from iproute2 (.ci/run installs it)")
+	}
+	id := os.Getpid() % 100000
+	lab := &netnsLab{
+		ns:   [2]string{fmt.Sprintf("sipalive-a%d", id), fmt.Sprintf("sipalive-b%d", id)},
+		veth: [2]string{fmt.Sprintf("sa%d", id), fmt.Sprintf("sb%d", id)},
+		addr: [2]string{"10.199.0.1", "10.199.0.2"},
+	}
+	t.Cleanup(func() {
+		for _, ns := range lab.ns {
+			exec.Command("ip", "netns", "del", ns).Run()
+		}
+	})
+	steps := [][]string{
+		{"netns", "add", lab.ns[0]}, {"netns", "add", lab.ns[1]},
+		{"link", "add", lab.veth[0], "type", "veth", "peer", "name", lab.veth[1]},
+		{"link", "set", lab.veth[0], "netns", lab.ns[0]}, {"link", "set", lab.veth[1], "netns", lab.ns[1]},
+	}
+	for i := range 2 {
+		steps = append(steps,
+			[]string{"-n", lab.ns[i], "addr", "add", lab.addr[i] + "/24", "dev", lab.veth[i]},
+			[]string{"-n", lab.ns[i], "link", "set", lab.veth[i], "up"},
+			[]string{"-n", lab.ns[i], "link", "set", "lo", "up"})
+	}
+	for _, s := range steps {
+		if out, err := exec.Command("ip", s...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(s, " "), err, out)
+		}
+	}
+	return lab
+}
+
+// in runs a command inside namespace i.
+func (l *netnsLab) in(i int, name string, args ...string) *exec.Cmd {
+	return exec.Command("ip", append([]string{"netns", "exec", l.ns[i], name}, args...)...)
+}
+
+// buildTools builds sipalive and the project's SIP sender.
+func buildTools(t *testing.T) (sipalive, sender string) {
+	t.Helper()
+	dir := t.TempDir()
+	sipalive, sender = filepath.Join(dir, "sipalive"), filepath.Join(dir, "sender")
+	for _, b := range [][]string{{sipalive, "."}, {sender, "../../samples/sender"}} {
+		cmd := exec.Command("go", "build", "-o", b[0], b[1])
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build %s: %v: %s", b[1], err, out)
+		}
+	}
+	return sipalive, sender
+}
+
+// waitLine reads lines from r until one contains want, or fails after 10 s.
+func waitLine(t *testing.T, r *bufio.Reader, want string) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() {
+		for {
+			line, err := r.ReadString('\n')
+			if err != nil {
+				done <- err
+				return
+			}
+			if strings.Contains(line, want) {
+				done <- nil
+				return
+			}
+		}
+	}()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("waiting for %q: %v", want, err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatalf("no %q within 10 s", want)
+	}
+}
+
+type summary map[string]any
+
+func summaryOf(t *testing.T, js []byte) summary {
+	t.Helper()
+	var rep struct {
+		Summary summary `json:"summary"`
+	}
+	if err := json.Unmarshal(js, &rep); err != nil {
+		t.Fatalf("JSON: %v: %.200s", err, js)
+	}
+	return rep.Summary
+}
+
+// sniffWhile runs sipalive sniff in namespace ns on iface while traffic()
+// runs, stops it with SIGINT and returns its JSON output and -w file.
+func sniffWhile(t *testing.T, lab *netnsLab, ns int, sipalive, iface, filter string, traffic func()) ([]byte, string) {
+	t.Helper()
+	pcap := filepath.Join(t.TempDir(), "live.pcap")
+	args := []string{"sniff", "-i", iface, "--format", "json", "-w", pcap, "--duration", "60s"}
+	if filter != "" {
+		args = append(args, "-f", filter)
+	}
+	cmd := lab.in(ns, sipalive, args...)
+	var out bytes.Buffer
+	cmd.Stdout = &out
+	errPipe, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill() // only if it is still running: ours, by PID
+	waitLine(t, bufio.NewReader(errPipe), "listening on")
+	traffic()
+	time.Sleep(500 * time.Millisecond) // let the last answers arrive
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if err != nil {
+			t.Fatalf("sniff: %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("sniff did not stop on SIGINT")
+	}
+	return out.Bytes(), pcap
+}
+
+// TestSniffEndToEnd sends SIP calls with keep-alives between two network
+// namespaces, sniffs one end, and checks that the live report equals what
+// analyze says of the file sniff wrote at the same time.
+func TestSniffEndToEnd(t *testing.T) {
+	lab := newNetnsLab(t)
+	sipalive, sender := buildTools(t)
+	uasAddr, uacAddr := lab.addr[1]+":5060", lab.addr[0]+":5070"
+	live, pcap := sniffWhile(t, lab, 0, sipalive, lab.veth[0], "udp port 5060", func() {
+		uas := lab.in(1, sender, "uas", "-listen", uasAddr, "-calls", "2", "-timeout", "20s", "-answer", "UPDATE=501")
+		stdout, _ := uas.StdoutPipe()
+		if err := uas.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer uas.Wait()
+		waitLine(t, bufio.NewReader(stdout), "ready")
+		for _, ka := range []string{"INFO", "UPDATE"} {
+			uac := lab.in(0, sender, "uac", "-from", uacAddr, "-to", uasAddr, "-keepalive", ka, "-count", "3", "-interval", "50ms")
+			if out, err := uac.CombinedOutput(); err != nil {
+				t.Fatalf("uac: %v: %s", err, out)
+			}
+		}
+	})
+	got := summaryOf(t, live)
+	out, err := exec.Command(sipalive, "analyze", "--format", "json", pcap).Output()
+	if err != nil {
+		t.Fatalf("analyze %s: %v", pcap, err)
+	}
+	want := summaryOf(t, out)
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("sniff summary\n %v\ndiffers from analyze of its -w file\n %v", got, want)
+	}
+	ka := got["session_keepalives"].(map[string]any)
+	info, update := ka["INFO"].(map[string]any), ka["UPDATE"].(map[string]any)
+	if got["calls"] != 2.0 || info["sent"] != 3.0 || info["2xx"] != 3.0 || update["501"] != 3.0 {
+		t.Errorf("summary %v: want 2 calls, 3 INFO answered 200, 3 UPDATE answered 501", got)
+	}
+}
+
+// TestSniffLoopbackCountsOnce checks that loopback's second copy of every
+// packet is dropped: the counts equal those of the -w file.
+func TestSniffLoopbackCountsOnce(t *testing.T) {
+	lab := newNetnsLab(t)
+	sipalive, sender := buildTools(t)
+	live, pcap := sniffWhile(t, lab, 0, sipalive, "lo", "", func() {
+		uas := lab.in(0, sender, "uas", "-listen", "127.0.0.1:5060", "-calls", "1", "-timeout", "20s")
+		stdout, _ := uas.StdoutPipe()
+		if err := uas.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer uas.Wait()
+		waitLine(t, bufio.NewReader(stdout), "ready")
+		if out, err := lab.in(0, sender, "uac", "-from", "127.0.0.1:5070", "-to", "127.0.0.1:5060", "-count", "2").CombinedOutput(); err != nil {
+			t.Fatalf("uac: %v: %s", err, out)
+		}
+	})
+	got := summaryOf(t, live)
+	// INVITE, 100, 200, ACK, 2 × (INFO, 200), BYE, 200
+	if got["sip_messages"] != 10.0 || got["calls"] != 1.0 {
+		t.Errorf("loopback: %v, want 10 SIP messages and 1 call", got)
+	}
+	out, _ := exec.Command(sipalive, "analyze", "--format", "json", pcap).Output()
+	if want := summaryOf(t, out); !reflect.DeepEqual(got, want) {
+		t.Errorf("sniff %v differs from its -w file %v", got, want)
+	}
+}
