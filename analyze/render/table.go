@@ -62,8 +62,12 @@ const (
 func overview(w io.Writer, rep *analyze.Report) error {
 	o := &rep.Overview
 	c := &o.Capture
+	source := []string{"files", strconv.Itoa(o.Files)}
+	if len(rep.Inputs) == 1 && rep.Inputs[0].Format == "live" {
+		source = []string{"source", "live capture on " + strings.TrimPrefix(rep.Inputs[0].Path, "live:")}
+	}
 	rows := [][]string{
-		{"files", strconv.Itoa(o.Files)},
+		source,
 		{"packets read", u(o.Packets)},
 		{"SIP messages", u(o.SIPMessages) + fmt.Sprintf(" (%d requests, %d responses)", o.Requests, o.Responses)},
 		{"packets that were not SIP", u(o.NotSIP)},
@@ -92,6 +96,9 @@ func overview(w io.Writer, rep *analyze.Report) error {
 		{"TCP bytes missing from the capture", c.TCPBytesMissing},
 		{"TLS streams (encrypted: not readable)", c.TLSStreams},
 		{"WebSocket streams", c.WSStreams},
+		{"loopback duplicates dropped (each packet is seen twice on lo)", c.Duplicates},
+		{"packets the kernel dropped (the report is incomplete)", c.KernelDrops},
+		{"packets the interface dropped during the capture", c.InterfaceDrops},
 		{"undecodable frames", c.Undecodable},
 		{"frames of unsupported link types", c.UnsupportedLink},
 		{"responses without their request", o.OrphanResponses},
