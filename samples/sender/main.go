@@ -5,6 +5,7 @@
 //	sender uas -listen 10.0.0.2:5060 [-tcp] [-answer UPDATE=501] [-timeout 30s]
 //	sender uac -from 10.0.0.1:5070 -to 10.0.0.2:5060 [-tcp] -calls 2 \
 //	    -keepalive INFO -count 3 -interval 200ms [-invite-size 3000]
+//	sender relay -a IFACE -b IFACE [-vlan 100] [-drop-every 5]
 //
 // Every wait is bounded: the uas stops after -timeout, or once it answered
 // -calls BYEs; the uac gives up on a response after -wait.
@@ -28,7 +29,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: sender uas|uac [flags]")
+		fmt.Fprintln(os.Stderr, "usage: sender uas|uac|relay [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -37,6 +38,8 @@ func main() {
 		err = uas(os.Args[2:])
 	case "uac":
 		err = uac(os.Args[2:])
+	case "relay":
+		err = relay(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}

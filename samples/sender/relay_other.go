@@ -1,0 +1,7 @@
+//go:build !linux
+
+package main
+
+import "errors"
+
+func relay(args []string) error { return errors.New("relay needs Linux (AF_PACKET)") }
