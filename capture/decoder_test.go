@@ -122,6 +122,9 @@ func TestLinkLayersGiveTheSameMessages(t *testing.T) {
 		"ERSPAN III":             {Tunnel: synth.ERSPAN3},
 		"VXLAN":                  {Tunnel: synth.VXLAN},
 		"GRE on a VLAN":          {Link: synth.EthernetVLAN, Tunnel: synth.GRE},
+		"IP-in-IPv6":             {Tunnel: synth.IPIP, TunnelIPv6: true},
+		"GRE over IPv6":          {Tunnel: synth.GRE, TunnelIPv6: true},
+		"VXLAN over IPv6":        {Tunnel: synth.VXLAN, TunnelIPv6: true},
 		"VXLAN, fragments, SLL2": {Link: synth.LinuxSLL2, Tunnel: synth.VXLAN, MTU: 400},
 	} {
 		for _, v6 := range []bool{false, true} {
@@ -311,10 +314,14 @@ func TestWebSocket(t *testing.T) {
 
 func TestTLSIsCounted(t *testing.T) {
 	path := writeCapture(t, synth.Options{}, func(w *synth.Writer) error {
-		return w.TCP(alice.Addr, netip.MustParseAddrPort("192.0.2.20:5061"), []byte("\x16\x03\x01\x00\x10client hello...."))
+		if err := w.TCP(alice.Addr, netip.MustParseAddrPort("192.0.2.20:5061"), []byte("\x16\x03\x01\x00\x10client hello....")); err != nil {
+			return err
+		}
+		// a capture that starts mid-session: application data records
+		return w.TCP(netip.MustParseAddrPort("192.0.2.30:40000"), netip.MustParseAddrPort("192.0.2.20:5061"), []byte("\x17\x03\x03\x00\x20encrypted SIP, unreadable......."))
 	})
 	r := decode(t, path)
-	if r.stats.TLSStreams != 1 || len(r.msgs) != 0 {
+	if r.stats.TLSStreams != 2 || len(r.msgs) != 0 || r.stats.TCPBytesSkipped != 0 {
 		t.Errorf("TLS: stats %+v", r.stats)
 	}
 }
@@ -361,5 +368,59 @@ func TestPcapngMixedLinkTypes(t *testing.T) {
 		if len(r.raw) != 2*callMessages || r.stats.UnsupportedLink != 0 {
 			t.Errorf("%s: %d messages, stats %+v", filepath.Base(p), len(r.raw), r.stats)
 		}
+	}
+}
+
+// records splits a pcap into its header and packet records.
+func records(t *testing.T, path string) (hdr []byte, recs [][]byte) {
+	t.Helper()
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for off := 24; off+16 <= len(raw); {
+		n := int(uint32(raw[off+8]) | uint32(raw[off+9])<<8 | uint32(raw[off+10])<<16 | uint32(raw[off+11])<<24)
+		recs = append(recs, raw[off:off+16+n])
+		off += 16 + n
+	}
+	return raw[:24], recs
+}
+
+func writeRecords(t *testing.T, hdr []byte, recs [][]byte) string {
+	t.Helper()
+	var buf bytes.Buffer
+	buf.Write(hdr)
+	for _, r := range recs {
+		buf.Write(r)
+	}
+	path := filepath.Join(t.TempDir(), "edited.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func TestTCPOutOfOrderAndGaps(t *testing.T) {
+	path := writeCapture(t, synth.Options{MSS: 80}, call(true, alice, bob))
+	want := decode(t, path).raw
+	hdr, recs := records(t, path)
+	// Packets 3.. are data segments (after the handshake); the INVITE
+	// takes the first several, all from alice.
+	swapped := append([][]byte{}, recs...)
+	swapped[4], swapped[5] = swapped[5], swapped[4]
+	swapped[6], swapped[8] = swapped[8], swapped[6]
+	r := decode(t, writeRecords(t, hdr, swapped))
+	if strings.Join(r.raw, "") != strings.Join(want, "") || r.stats.TCPBytesMissing != 0 {
+		t.Errorf("out of order: %d messages (want %d), %d bytes missing", len(r.raw), len(want), r.stats.TCPBytesMissing)
+	}
+	// Drop one segment in the middle of the INVITE: it is lost, the
+	// stream resynchronises and every later message survives.
+	dropped := append(append([][]byte{}, recs[:5]...), recs[6:]...)
+	r = decode(t, writeRecords(t, hdr, dropped))
+	if r.stats.TCPBytesMissing == 0 || r.stats.TCPBytesSkipped == 0 {
+		t.Errorf("gap: stats %+v", r.stats)
+	}
+	if len(r.raw) != len(want)-1 || r.raw[0] != want[1] {
+		t.Errorf("gap: %d messages, want every one but the INVITE (%d)", len(r.raw), len(want)-1)
 	}
 }

@@ -225,7 +225,10 @@ func (st *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
 	return true
 }
 
-// isTLSRecord recognises the start of a TLS handshake record.
+// isTLSRecord recognises a TLS record header: content type 20-23
+// (change cipher spec, alert, handshake, application data) and version
+// 3.x. A capture that starts mid-session (SIP over TLS on 5061) begins
+// with application data, not a handshake.
 func isTLSRecord(b []byte) bool {
-	return len(b) >= 3 && b[0] == 0x16 && b[1] == 0x03 && b[2] <= 0x04
+	return len(b) >= 5 && b[0] >= 0x14 && b[0] <= 0x17 && b[1] == 0x03 && b[2] <= 0x04
 }

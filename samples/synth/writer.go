@@ -47,6 +47,9 @@ const (
 type Options struct {
 	Link   Link
 	Tunnel Tunnel
+	// TunnelIPv6 carries the tunnel over IPv6 instead of IPv4 (IP-in-IP,
+	// GRE and VXLAN).
+	TunnelIPv6 bool
 	// MTU above which UDP datagrams are sent as IP fragments (0: never).
 	MTU int
 	// MSS cuts TCP payloads into segments of at most this many bytes (0: one segment per message).
@@ -129,7 +132,7 @@ func (w *Writer) frame(ipv6 bool, ls ...gopacket.SerializableLayer) error {
 		if inner, err = w.tunnel(inner, ipv6); err != nil {
 			return err
 		}
-		ipv6 = false
+		ipv6 = w.opts.TunnelIPv6
 	}
 	etherType := layers.EthernetTypeIPv4
 	if ipv6 {
@@ -167,9 +170,21 @@ func (w *Writer) frame(ipv6 bool, ls ...gopacket.SerializableLayer) error {
 }
 
 var (
-	tunnelSrc = netip.MustParseAddr("10.99.0.1")
-	tunnelDst = netip.MustParseAddr("10.99.0.2")
+	tunnelSrc  = netip.MustParseAddr("10.99.0.1")
+	tunnelDst  = netip.MustParseAddr("10.99.0.2")
+	tunnelSrc6 = netip.MustParseAddr("2001:db8:99::1")
+	tunnelDst6 = netip.MustParseAddr("2001:db8:99::2")
 )
+
+// outer is the tunnel's outer IP header.
+func (w *Writer) outer(proto layers.IPProtocol) (gopacket.SerializableLayer, gopacket.NetworkLayer) {
+	if w.opts.TunnelIPv6 {
+		ip := &layers.IPv6{Version: 6, HopLimit: 64, NextHeader: proto, SrcIP: tunnelSrc6.AsSlice(), DstIP: tunnelDst6.AsSlice()}
+		return ip, ip
+	}
+	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: proto, SrcIP: tunnelSrc.AsSlice(), DstIP: tunnelDst.AsSlice()}
+	return ip, ip
+}
 
 // tunnel wraps an IP packet in the configured tunnel's outer IPv4 packet.
 func (w *Writer) tunnel(inner []byte, ipv6 bool) ([]byte, error) {
@@ -206,14 +221,14 @@ func (w *Writer) tunnel(inner []byte, ipv6 bool) ([]byte, error) {
 		payload = append(payload, eth(inner)...)
 	case VXLAN:
 		udp := &layers.UDP{SrcPort: 49152, DstPort: 4789}
-		ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: tunnelSrc.AsSlice(), DstIP: tunnelDst.AsSlice()}
-		_ = udp.SetNetworkLayerForChecksum(ip)
+		ip, nl := w.outer(layers.IPProtocolUDP)
+		_ = udp.SetNetworkLayerForChecksum(nl)
 		vx := append([]byte{0x08, 0, 0, 0, 0, 0x10, 0x00, 0}, eth(inner)...) // VNI 4096
 		b := gopacket.NewSerializeBuffer()
 		err := gopacket.SerializeLayers(b, serialize, ip, udp, gopacket.Payload(vx))
 		return b.Bytes(), err
 	}
-	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: proto, SrcIP: tunnelSrc.AsSlice(), DstIP: tunnelDst.AsSlice()}
+	ip, _ := w.outer(proto)
 	b := gopacket.NewSerializeBuffer()
 	err := gopacket.SerializeLayers(b, serialize, ip, gopacket.Payload(payload))
 	return b.Bytes(), err
