@@ -386,9 +386,12 @@ func (a *Analyzer) dialogReport(d *Dialog, ka []*Transaction) DialogReport {
 	last := ka[len(ka)-1]
 	dr.LastMethod, dr.LastCode, dr.LastOutcome = last.Method, last.Final, last.Outcome().String()
 	dr.Verdict = verdict(last)
-	if !d.Ended.IsZero() {
+	switch {
+	case droppedBy(d, ka) != nil:
+		dr.Ended = "BYE by " + d.EndedBy + ": dropped by keep-alive"
+	case !d.Ended.IsZero():
 		dr.Ended = "BYE by " + d.EndedBy
-	} else {
+	default:
 		dr.Ended = "no BYE seen"
 	}
 	return dr
@@ -424,30 +427,40 @@ func (a *Analyzer) dialogFindings(d *Dialog, ka []*Transaction) bool {
 			add("unanswered", t, detail)
 		}
 	}
-	// A BYE right after a failed keep-alive: the keep-alive dropped the call.
-	if !d.Ended.IsZero() {
-		var lastBefore *Transaction
-		for _, t := range ka {
-			if !t.Start.After(d.Ended) {
-				lastBefore = t
-			}
-		}
-		if lastBefore != nil {
-			o := lastBefore.Outcome()
-			failedAt := lastBefore.FinalAt
-			if o == OutcomeUnanswered {
-				failedAt = lastBefore.Start
-			}
-			if (o == Outcome481 || o == OutcomeUnanswered) && d.Ended.Sub(failedAt) < 64*time.Second {
-				add("dropped", lastBefore, fmt.Sprintf("BYE by %s %.1f s after %s %s", d.EndedBy,
-					d.Ended.Sub(lastBefore.Start).Seconds(), lastBefore.Method, o))
-			}
-		}
+	if t := droppedBy(d, ka); t != nil {
+		add("dropped", t, fmt.Sprintf("BYE by %s %.1f s after %s %s", d.EndedBy,
+			d.Ended.Sub(t.Start).Seconds(), t.Method, t.Outcome()))
 	}
 	if found {
 		a.problem(d)
 	}
 	return found || d.problem
+}
+
+// droppedBy returns the failed keep-alive (481 or unanswered) that a BYE
+// followed within 64 s: the keep-alive dropped the call.
+func droppedBy(d *Dialog, ka []*Transaction) *Transaction {
+	if d.Ended.IsZero() {
+		return nil
+	}
+	var last *Transaction
+	for _, t := range ka {
+		if !t.Start.After(d.Ended) {
+			last = t
+		}
+	}
+	if last == nil {
+		return nil
+	}
+	o := last.Outcome()
+	failedAt := last.FinalAt
+	if o == OutcomeUnanswered {
+		failedAt = last.Start
+	}
+	if (o == Outcome481 || o == OutcomeUnanswered) && d.Ended.Sub(failedAt) < 64*time.Second {
+		return last
+	}
+	return nil
 }
 
 func (a *Analyzer) timerReport(d *Dialog, end time.Time) {
