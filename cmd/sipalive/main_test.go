@@ -295,3 +295,30 @@ func TestWorkersGiveTheSameReport(t *testing.T) {
 		t.Errorf("calls %d, want 3000", rep.Summary.Calls)
 	}
 }
+
+// TestREADMEShowsCurrentOutput keeps the README's sample outputs true: each
+// must equal what the command prints today (the golden files).
+func TestREADMEShowsCurrentOutput(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for marker, golden := range map[string]string{
+		"`sipalive analyze samples/keepalive-mix.pcap` (five calls": "keepalive-mix.table",
+		"never refreshes:": "vendors.audit",
+		"as a picture.":    "keepalive-481.flow",
+	} {
+		s := string(readme)
+		i := strings.Index(s, marker)
+		if i < 0 {
+			t.Errorf("README lost the text %q", marker)
+			continue
+		}
+		a := strings.Index(s[i:], "```\n") + i + 4
+		b := strings.Index(s[a:], "```") + a
+		want, _ := os.ReadFile(filepath.Join("testdata", golden))
+		if strings.TrimSpace(s[a:b]) != strings.TrimSpace(string(want)) {
+			t.Errorf("README's block after %q is not the current output (testdata/%s)", marker, golden)
+		}
+	}
+}
