@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -207,5 +208,44 @@ func TestMalformedIsCounted(t *testing.T) {
 	r := f.a.Finish(capture.Stats{})
 	if r.Overview.Malformed != 1 || r.Summary.SIPMessages != 1 || !strings.Contains(fmt.Sprint(r.Overview.MalformedReasons), "Call-ID") {
 		t.Errorf("overview %+v", r.Overview)
+	}
+}
+
+// TestSnapshotShowsLiveStateAndChangesNothing feeds the same messages to
+// two analyzers, one of them snapshotted along the way: the snapshot shows
+// the live keep-alives, and both final reports are identical.
+func TestSnapshotShowsLiveStateAndChangesNothing(t *testing.T) {
+	script := func(f *feeder, mid func()) {
+		f.send(0, addrA, addrB, request("INVITE", "s1", 1, "inv", false, "", ""))
+		f.send(time.Second, addrB, addrA, response(200, "INVITE", "s1", 1, "inv", "tb"))
+		f.send(time.Second, addrA, addrB, request("INFO", "s1", 2, "k1", true, "", ""))
+		f.send(10*time.Millisecond, addrB, addrA, response(200, "INFO", "s1", 2, "k1", "tb"))
+		f.send(time.Second, addrA, addrB, request("OPTIONS", "p1", 1, "o1", false, "", ""))
+		mid()
+		f.send(100*time.Second, addrA, addrB, request("INFO", "s1", 3, "k2", true, "", ""))
+		f.send(10*time.Millisecond, addrB, addrA, response(481, "INFO", "s1", 3, "k2", "tb"))
+		f.send(time.Second, addrA, addrB, request("BYE", "s1", 4, "bye", true, "", ""))
+	}
+	plain, snapped := newFeeder(), newFeeder()
+	script(plain, func() {})
+	var snap *Report
+	script(snapped, func() { snap = snapped.a.Snapshot(capture.Stats{}) })
+	if info := snap.Summary.SessionKeepAlives["INFO"]; info == nil || info.Sent != 1 || info.OK != 1 {
+		t.Errorf("snapshot INFO %+v, want the live one answered 200", info)
+	}
+	if opts := snap.Summary.DeviceKeepAlives["OPTIONS"]; opts == nil || opts.Unanswered != 1 {
+		t.Errorf("snapshot OPTIONS %+v, want one still unanswered", opts)
+	}
+	if snap.Summary.Calls != 1 || len(snap.Dialogs) != 1 || snap.Dialogs[0].Verdict != "alive" {
+		t.Errorf("snapshot calls %d dialogs %+v", snap.Summary.Calls, snap.Dialogs)
+	}
+	a, b := plain.a.Finish(capture.Stats{}), snapped.a.Finish(capture.Stats{})
+	ja, _ := json.Marshal(a)
+	jb, _ := json.Marshal(b)
+	if string(ja) != string(jb) {
+		t.Errorf("a snapshot changed the final report:\n%s\n%s", ja, jb)
+	}
+	if a.Summary.SessionKeepAlives["INFO"].C481 != 1 || a.Dialogs[0].Verdict != "lost (481)" {
+		t.Errorf("final %+v", a.Summary.SessionKeepAlives["INFO"])
 	}
 }

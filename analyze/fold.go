@@ -543,17 +543,24 @@ func (a *Analyzer) Finish(stats capture.Stats) *Report {
 	r.KeepAliveRows = a.tot.csv
 	sort.SliceStable(r.KeepAliveRows, func(i, j int) bool { return r.KeepAliveRows[i].Time.Before(r.KeepAliveRows[j].Time) })
 	r.ProblemFrames = a.tot.problems
+	a.aggregates(r)
+	return r
+}
+
+// aggregates adds the per-pair and per-vendor sections, which the final
+// report and a snapshot build alike, and puts the findings in time order.
+func (a *Analyzer) aggregates(r *Report) {
 	for _, k := range a.tot.deviceOrder {
 		g := a.tot.devices[k]
+		dr := g.DeviceReport
 		if len(g.intervals) > 0 {
-			g.IntervalMed = round3(median(g.intervals))
+			dr.IntervalMed = round3(median(g.intervals))
 		}
-		r.Devices = append(r.Devices, g.DeviceReport)
+		r.Devices = append(r.Devices, dr)
 	}
 	a.natReports(r)
 	a.vendorReports(r)
 	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Time.Before(r.Findings[j].Time) })
-	return r
 }
 
 func (a *Analyzer) overview(r *Report, s capture.Stats) {

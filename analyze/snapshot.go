@@ -81,16 +81,7 @@ func (a *Analyzer) Snapshot(stats capture.Stats) *Report {
 	r.NotKeepAlives = append([]NotKeepAlive{}, a.tot.notKeepRows.rows...)
 	r.Findings = append([]Finding{}, a.tot.findings.rows...)
 	r.Timers = append(append([]TimerReport{}, a.tot.timers.rows...), liveTimers...)
-	for _, k := range a.tot.deviceOrder {
-		g := *a.tot.devices[k]
-		if len(g.intervals) > 0 {
-			g.IntervalMed = round3(median(g.intervals))
-		}
-		r.Devices = append(r.Devices, g.DeviceReport)
-	}
-	a.natReports(r)
-	a.vendorReports(r)
-	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Time.Before(r.Findings[j].Time) })
+	a.aggregates(r)
 	return r
 }
 

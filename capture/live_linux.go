@@ -19,13 +19,6 @@ import (
 	"github.com/sipalive/sipalive/capture/filter"
 )
 
-// ErrNoPacket says no packet arrived within the poll timeout; the caller
-// may check its stop conditions and call Next again.
-var ErrNoPacket = errors.New("no packet yet")
-
-// ErrPermission says the process may not open a packet socket.
-var ErrPermission = errors.New("permission denied")
-
 // Live captures from a network interface with AF_PACKET and a TPACKET_V3
 // ring, in pure Go. The filter runs in the kernel.
 type Live struct {

@@ -10,12 +10,6 @@ import (
 	"github.com/gopacket/gopacket/layers"
 )
 
-// ErrNoPacket says no packet arrived within the poll timeout.
-var ErrNoPacket = errors.New("no packet yet")
-
-// ErrPermission says the process may not open a packet socket.
-var ErrPermission = errors.New("permission denied")
-
 // Live is a live capture; only Linux (AF_PACKET) is supported.
 type Live struct {
 	Iface      string
