@@ -4,7 +4,6 @@
 package analyze
 
 import (
-	"container/heap"
 	"net/netip"
 	"sort"
 	"time"
@@ -55,6 +54,7 @@ type Analyzer struct {
 	seq         uint64 // creation order of calls, dialogs and transactions
 	sweeps      dueHeap
 	vendorNames map[string]string // agent string → VendorName
+	interned    map[string]string // repeated short values: agents, reasons, Allow lists
 	lastSweep   time.Time
 	maxSE       uint32 // largest Session-Expires negotiated
 	agents      map[netip.Addr]string
@@ -110,6 +110,7 @@ func New(opts Options) *Analyzer {
 		malformed:   make(map[string]uint64),
 		tot:         newTotals(),
 		vendorNames: make(map[string]string),
+		interned:    make(map[string]string),
 	}
 }
 
@@ -168,7 +169,7 @@ func (a *Analyzer) learnAgent(addr netip.Addr, m *sip.Message) {
 	}
 	if m.Allow.Present() {
 		if _, ok := a.allows[addr]; !ok {
-			a.allows[addr] = joinTokens(&m.Allow)
+			a.allows[addr] = a.internTokens(&m.Allow)
 		}
 	}
 	ua := m.UserAgent
@@ -181,6 +182,34 @@ func (a *Analyzer) learnAgent(addr netip.Addr, m *sip.Message) {
 	if cur, ok := a.agents[addr]; !ok || cur != string(ua) {
 		a.agents[addr] = string(ua)
 	}
+}
+
+// maxInterned bounds the interning table; past it values are copied.
+const maxInterned = 1 << 14
+
+// intern returns b as a string, sharing one copy of values that repeat in
+// every transaction (User-Agent, Server, reason phrases, Allow lists), so
+// that storing them does not allocate per message.
+func (a *Analyzer) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	if s, ok := a.interned[string(b)]; ok {
+		return s
+	}
+	s := string(b)
+	if len(a.interned) < maxInterned {
+		a.interned[s] = s
+	}
+	return s
+}
+
+// internTokens interns a token-list header written on one line.
+func (a *Analyzer) internTokens(t *sip.Tokens) string {
+	if raw := t.Raw(); raw != nil {
+		return a.intern(raw)
+	}
+	return joinTokens(t)
 }
 
 func (a *Analyzer) callFor(id []byte) *call {
@@ -201,6 +230,23 @@ func (c *call) dialogByTags(x, y []byte) *Dialog {
 		}
 	}
 	return nil
+}
+
+// tag returns a tag as a string, sharing the dialogs' copies: in-dialog
+// requests repeat the same two tags.
+func (c *call) tag(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	for _, d := range c.dialogs {
+		switch string(b) {
+		case d.CallerTag:
+			return d.CallerTag
+		case d.CalleeTag:
+			return d.CalleeTag
+		}
+	}
+	return string(b)
 }
 
 func (c *call) transaction(m *sip.Message, method string) *Transaction {
@@ -248,8 +294,8 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 		Method:      method,
 		CSeq:        m.CSeq,
 		Branch:      string(m.Via.Branch),
-		FromTag:     string(m.From.Tag),
-		ToTag:       string(m.To.Tag),
+		FromTag:     c.tag(m.From.Tag),
+		ToTag:       c.tag(m.To.Tag),
 		Class:       Classify(m),
 		HasSDP:      m.HasSDP(),
 		HasBody:     m.HasBody(),
@@ -257,14 +303,14 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 		Src:         cm.Src,
 		Dst:         cm.Dst,
 		Transport:   cm.Transport,
-		Agent:       string(m.UserAgent),
+		Agent:       a.intern(m.UserAgent),
 		ReqSE:       m.SessionExpires,
 		ReqMinSE:    m.MinSE,
 		Expires:     m.Expires,
 		RespExpires: -1,
 	}
 	if len(m.Refresher) > 0 {
-		t.ReqRefresher = string(m.Refresher)
+		t.ReqRefresher = a.intern(m.Refresher)
 	}
 	a.frames(&t.Frames, cm)
 	c.txs = append(c.txs, t)
@@ -341,17 +387,17 @@ func (a *Analyzer) response(cm *capture.Message, m *sip.Message) {
 			t.Late = status // the client gave up before it came
 		} else {
 			t.Final, t.FinalAt = status, cm.Time
-			t.Answerer = string(m.Server)
+			t.Answerer = a.intern(m.Server)
 			if t.Answerer == "" {
-				t.Answerer = string(m.UserAgent)
+				t.Answerer = a.intern(m.UserAgent)
 			}
-			t.Reason = string(m.Reason)
+			t.Reason = a.intern(m.Reason)
 			if m.Allow.Present() {
-				t.Allow = joinTokens(&m.Allow)
+				t.Allow = a.internTokens(&m.Allow)
 			}
 			t.RespSE, t.RespMinSE = m.SessionExpires, m.MinSE
 			if len(m.Refresher) > 0 {
-				t.RespRefresher = string(m.Refresher)
+				t.RespRefresher = a.intern(m.Refresher)
 			}
 			t.RespExpires = m.Expires
 		}
@@ -421,7 +467,7 @@ func (a *Analyzer) confirm(c *call, t *Transaction, cm *capture.Message, m *sip.
 	if m.SessionExpires > 0 {
 		st := &SessionTimer{
 			SessionExpires: m.SessionExpires,
-			Refresher:      string(m.Refresher),
+			Refresher:      a.intern(m.Refresher),
 			MinSE:          90, // RFC 4028 section 4: the default
 			Rounds422:      c.rounds,
 			Require:        m.Require.Has("timer"),
@@ -504,7 +550,7 @@ func (a *Analyzer) settled(t *Transaction, now time.Time) bool {
 // in the heap becomes stale and is dropped when it comes up.
 func (a *Analyzer) schedule(c *call, at time.Time) {
 	c.due = at.UnixNano()
-	heap.Push(&a.sweeps, dueEntry{due: c.due, seq: c.seq, c: c})
+	a.sweeps.push(dueEntry{due: c.due, seq: c.seq, c: c})
 }
 
 // sweep folds what has settled and frees it. Calls wait in a heap by the
@@ -514,7 +560,7 @@ func (a *Analyzer) sweep(now time.Time) {
 	a.lastSweep = now
 	nowNS := now.UnixNano()
 	for len(a.sweeps) > 0 && a.sweeps[0].due <= nowNS {
-		e := heap.Pop(&a.sweeps).(dueEntry)
+		e := a.sweeps.pop()
 		c := e.c
 		if c.gone || e.due != c.due {
 			continue // deleted, or rescheduled since
@@ -566,24 +612,51 @@ type dueEntry struct {
 	c   *call
 }
 
-// dueHeap orders calls by due time, then creation.
+// dueHeap is a binary min-heap of calls by due time, then creation. It is
+// typed, not container/heap, so that a push does not box its entry.
 type dueHeap []dueEntry
 
-func (h dueHeap) Len() int { return len(h) }
-func (h dueHeap) Less(i, j int) bool {
+func (h dueHeap) less(i, j int) bool {
 	if h[i].due != h[j].due {
 		return h[i].due < h[j].due
 	}
 	return h[i].seq < h[j].seq
 }
-func (h dueHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
-func (h *dueHeap) Push(x any)   { *h = append(*h, x.(dueEntry)) }
-func (h *dueHeap) Pop() any {
+
+func (h *dueHeap) push(e dueEntry) {
+	*h = append(*h, e)
+	for i := len(*h) - 1; i > 0; {
+		p := (i - 1) / 2
+		if !h.less(i, p) {
+			break
+		}
+		(*h)[i], (*h)[p] = (*h)[p], (*h)[i]
+		i = p
+	}
+}
+
+func (h *dueHeap) pop() dueEntry {
 	old := *h
-	e := old[len(old)-1]
-	old[len(old)-1] = dueEntry{}
-	*h = old[:len(old)-1]
-	return e
+	top := old[0]
+	n := len(old) - 1
+	old[0] = old[n]
+	old[n] = dueEntry{}
+	*h = old[:n]
+	for i := 0; ; {
+		l, r, m := 2*i+1, 2*i+2, i
+		if l < n && h.less(l, m) {
+			m = l
+		}
+		if r < n && h.less(r, m) {
+			m = r
+		}
+		if m == i {
+			break
+		}
+		(*h)[i], (*h)[m] = (*h)[m], (*h)[i]
+		i = m
+	}
+	return top
 }
 
 // sweepCall retires the call's finished dialogs and folds its settled

@@ -68,6 +68,14 @@ func (t *Tokens) add(v []byte) {
 	}
 }
 
+// Raw returns the header's value when it appeared once, else nil.
+func (t *Tokens) Raw() []byte {
+	if t.n == 1 {
+		return t.vals[0]
+	}
+	return nil
+}
+
 // Present reports whether the header appeared at all.
 func (t *Tokens) Present() bool { return t.n > 0 }
 

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/sipalive/sipalive/samples/synth"
+)
+
+// BenchmarkPipeline runs analyze end to end (read, decode, reassemble,
+// scan, analyse, report) on a generated trunk capture of 5000 calls, with
+// one and with two workers. Compare the packets/s of the two, and with
+// BenchmarkReadDecodeFloor in ./capture, in the same run.
+func BenchmarkPipeline(b *testing.B) {
+	path := filepath.Join(b.TempDir(), "bulk.pcap")
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, _ := synth.NewWriter(f, synth.Options{})
+	if err := synth.Bulk(w, 5000); err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	for _, workers := range []int{1, 2} {
+		b.Run(map[int]string{1: "workers=1", 2: "workers=2"}[workers], func(b *testing.B) {
+			b.ReportAllocs()
+			packets := uint64(0)
+			for i := 0; i < b.N; i++ {
+				rep, err := analyzeFiles([]string{path}, pipelineOptions{maxRows: 100, workers: workers, stderr: io.Discard})
+				if err != nil {
+					b.Fatal(err)
+				}
+				packets += rep.Overview.Packets
+			}
+			b.ReportMetric(float64(packets)/b.Elapsed().Seconds(), "packets/s")
+		})
+	}
+}
