@@ -1,0 +1,41 @@
+package capture_test
+
+import (
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/sipalive/sipalive/capture"
+)
+
+// FuzzDecode feeds arbitrary frames, as every link type the decoder knows,
+// through decoding, defragmentation, TCP reassembly and framing: no panic,
+// and every packet accounted for.
+func FuzzDecode(f *testing.F) {
+	udp := []byte{2, 0, 0, 0, 0, 0x0b, 2, 0, 0, 0, 0, 0x0a, 0x08, 0x00, 0x45, 0, 0, 48, 0, 1, 0x20, 0, 64, 17, 0, 0,
+		192, 0, 2, 10, 192, 0, 2, 20, 0x13, 0xc4, 0x13, 0xc4, 0, 28, 0, 0}
+	udp = append(udp, "SIP/2.0 200 OK\r\n\r\n"...)
+	for _, p := range [][]byte{udp, {0x45, 0, 0, 20}, {0x60}, make([]byte, 60)} {
+		f.Add(p, p, uint8(0))
+	}
+	links := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeLinuxSLL,
+		layers.LinkTypeLinuxSLL2, layers.LinkTypeNull, 12, 147}
+	f.Fuzz(func(t *testing.T, a, b []byte, link uint8) {
+		dec := capture.NewDecoder(func(m *capture.Message) {
+			if len(m.Payload) == 0 && m.Kind == capture.SIP {
+				t.Fatal("empty SIP message")
+			}
+		})
+		lt := links[int(link)%len(links)]
+		now := time.Unix(1700000000, 0)
+		for i, p := range [][]byte{a, b, a, b} {
+			dec.Packet(p, gopacket.CaptureInfo{Timestamp: now.Add(time.Duration(i) * time.Second), CaptureLength: len(p), Length: len(p)}, lt)
+		}
+		dec.Flush()
+		if s := dec.Stats; s.Accounted() != s.Packets {
+			t.Fatalf("accounted %d of %d: %+v", s.Accounted(), s.Packets, s)
+		}
+	})
+}
