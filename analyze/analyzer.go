@@ -56,9 +56,9 @@ type Analyzer struct {
 	vendorNames map[string]string // agent string → VendorName
 	interned    map[string]string // repeated short values: agents, reasons, Allow lists
 	lastSweep   time.Time
-	maxSE       uint32 // largest Session-Expires negotiated
-	agents      map[netip.Addr]string
-	allows      map[netip.Addr]string // Allow each address advertised
+	maxSE       uint32              // largest Session-Expires negotiated
+	agents      map[[16]byte]string // agent each address announced (keyed by As16: hashes fast)
+	allows      map[[16]byte]string // Allow each address advertised
 	nat         map[natKey]*NATKeepAlive
 	natOrder    []*NATKeepAlive
 
@@ -104,8 +104,8 @@ func New(opts Options) *Analyzer {
 	return &Analyzer{
 		opts:        opts,
 		calls:       make(map[string]*call),
-		agents:      make(map[netip.Addr]string),
-		allows:      make(map[netip.Addr]string),
+		agents:      make(map[[16]byte]string),
+		allows:      make(map[[16]byte]string),
 		nat:         make(map[natKey]*NATKeepAlive),
 		malformed:   make(map[string]uint64),
 		tot:         newTotals(),
@@ -167,9 +167,10 @@ func (a *Analyzer) learnAgent(addr netip.Addr, m *sip.Message) {
 		clear(a.agents)
 		clear(a.allows)
 	}
+	key := addr.As16()
 	if m.Allow.Present() {
-		if _, ok := a.allows[addr]; !ok {
-			a.allows[addr] = a.internTokens(&m.Allow)
+		if _, ok := a.allows[key]; !ok {
+			a.allows[key] = a.internTokens(&m.Allow)
 		}
 	}
 	ua := m.UserAgent
@@ -179,8 +180,8 @@ func (a *Analyzer) learnAgent(addr netip.Addr, m *sip.Message) {
 	if len(ua) == 0 {
 		return
 	}
-	if cur, ok := a.agents[addr]; !ok || cur != string(ua) {
-		a.agents[addr] = string(ua)
+	if cur, ok := a.agents[key]; !ok || cur != string(ua) {
+		a.agents[key] = a.intern(ua)
 	}
 }
 

@@ -156,10 +156,10 @@ func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
 		a.tot.updateTo[sender][receiver] = true
 	}
 	if sv.Allow == "" {
-		sv.Allow = a.allows[t.Src.Addr()]
+		sv.Allow = a.allows[t.Src.Addr().As16()]
 	}
 	if rv.Allow == "" {
-		rv.Allow = a.allows[t.Dst.Addr()]
+		rv.Allow = a.allows[t.Dst.Addr().As16()]
 	}
 	d := t.Dialog
 	side := "caller"

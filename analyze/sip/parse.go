@@ -163,9 +163,12 @@ func Parse(b []byte, m *Message) error {
 		if colon <= 0 {
 			continue // not a header line: tolerated, as receivers do
 		}
-		name := trimLWS(line[:colon])
+		h := headerOf(trimLWS(line[:colon]))
+		if h == hOther {
+			continue // most headers are not needed: do not even trim them
+		}
 		value := trimLWS(line[colon+1:])
-		switch headerOf(name) {
+		switch h {
 		case hCallID:
 			if len(m.CallID) == 0 {
 				m.CallID = value
