@@ -59,9 +59,14 @@ func (d *Decoder) parser(first gopacket.LayerType) *gopacket.DecodingLayerParser
 	if p, ok := d.parsers[first]; ok {
 		return p
 	}
-	p := gopacket.NewDecodingLayerParser(first,
-		&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6, &d.ip6frag,
-		&d.udp, &d.tcp, &d.gre, &d.vxlan, &d.erspan)
+	// A sparse array finds each layer's decoder by index: gopacket's
+	// default container is a map, looked up once per layer per packet.
+	p := gopacket.NewDecodingLayerParser(first)
+	p.SetDecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
+	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6,
+		&d.ip6frag, &d.udp, &d.tcp, &d.gre, &d.vxlan, &d.erspan} {
+		p.AddDecodingLayer(l)
+	}
 	p.IgnoreUnsupported = true
 	d.parsers[first] = p
 	return p
@@ -274,8 +279,13 @@ func trimLeadingCRLF(b []byte) []byte {
 // long are released so that memory stays bounded.
 func (d *Decoder) tick() {
 	d.lastTick = d.now
-	d.defrag.expire(d, d.now)
-	d.streams.expire(d.now)
+	if d.defrag.pending() > 0 {
+		d.defrag.expire(d, d.now)
+	}
+	if d.Stats.TCPStreams > 0 && d.now.Sub(d.streams.lastFlush) >= 5*time.Second {
+		d.streams.lastFlush = d.now
+		d.streams.expire(d.now)
+	}
 }
 
 // Flush ends the input: TCP data still buffered is framed, incomplete

@@ -39,11 +39,12 @@ func (c *segmentContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
 // drops retransmitted and overlapping bytes and reports gaps, and frames SIP
 // messages out of each direction's byte stream.
 type streams struct {
-	d    *Decoder
-	pool *reassembly.StreamPool
-	asm  *reassembly.Assembler
-	ctx  []segmentContext
-	next int
+	d         *Decoder
+	lastFlush time.Time
+	pool      *reassembly.StreamPool
+	asm       *reassembly.Assembler
+	ctx       []segmentContext
+	next      int
 }
 
 func newStreams(d *Decoder) *streams {

@@ -157,9 +157,11 @@ func (p *pipeline) add(cm *capture.Message) {
 	if p.cur == nil {
 		p.cur = <-p.free
 		// Scanning is a pure function, so either side may do it: the
-		// decoding side takes it on while the analysis has a backlog,
-		// which balances the two cores without changing any result.
-		p.cur.scanned = len(p.full) > 0
+		// decoding side takes it on while the analysis has a real backlog
+		// (half the batches waiting), which balances the two cores without
+		// changing any result. Scanning on any backlog starved the
+		// analysis side: it waited a quarter of the run.
+		p.cur.scanned = len(p.full) >= batchesInUse/2
 		if len(cm.Payload) > cap(p.cur.arena) {
 			p.cur.arena = make([]byte, 0, len(cm.Payload)) // one oversized message
 		}
