@@ -11,7 +11,7 @@ import (
 
 // The same real traffic (2 calls, 3 INFO keep-alives each) recorded by
 // samples/netns/capture.sh over every path of a field capture.
-var fieldCaptures = []string{"plain.pcap", "any.pcap", "vlan.pcap", "vxlan.pcap", "frag.pcap", "tcp.pcap", "plain.pcapng.gz"}
+var fieldCaptures = []string{"plain.pcap", "any.pcap", "vlan.pcap", "vxlan.pcap", "gre.pcap", "ipip.pcap", "frag.pcap", "tcp.pcap", "plain.pcapng.gz"}
 
 type fieldReport struct {
 	Summary  map[string]any `json:"summary"`

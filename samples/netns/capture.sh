@@ -7,15 +7,17 @@
 #   any.pcap          tcpdump -i any (Linux cooked v2)
 #   vlan.pcap         on an 802.1Q trunk between two switch-like relays
 #   vxlan.pcap        through a VXLAN tunnel, captured underneath it
+#   gre.pcap          through a GRE tunnel, captured underneath it
+#   ipip.pcap         through an IP-in-IP tunnel, captured underneath it
 #   frag.pcap         UDP with 3 KB INVITEs on an MTU-1400 link (IP fragments)
 #   tcp.pcap          TCP with 3 KB INVITEs split over segments; the relay
 #                     drops every 4th data segment, so TCP retransmits
 #   plain.pcapng.gz   the reference as gzip'd pcapng (when editcap exists)
 #
-# The trunk and the losses come from `sender relay` (AF_PACKET in user
-# space), so kernels without VLAN, netem or tc actions can record them;
-# GRE and IP-in-IP links need kernel modules this script does not assume
-# (synthetic captures cover them in capture's tests).
+# The trunk, the GRE and IP-in-IP tunnels and the losses come from `sender
+# relay` (AF_PACKET in user space: it encapsulates on one side of the trunk
+# and decapsulates on the other), so kernels without VLAN, GRE, IP-in-IP,
+# netem or tc actions can record them too.
 #
 # usage: sudo samples/netns/capture.sh [OUTDIR]   (default capture/testdata/netns)
 # Needs root, iproute2, ethtool and tcpdump. Traffic stays inside the
@@ -57,6 +59,8 @@ ip -n $A addr add 10.198.0.1/24 dev va
 ip -n $B addr add 10.198.0.2/24 dev vb
 veth $A ta $M m0                      # relayed path: A - M =trunk= N - B
 veth $M m1 $N n1
+ip -n $M link set m1 mtu 1500             # room for the tunnel headers
+ip -n $N link set n1 mtu 1500
 veth $N n0 $B tb
 ip -n $A addr add 10.198.100.1/24 dev ta
 ip -n $B addr add 10.198.100.2/24 dev tb
@@ -74,7 +78,8 @@ relays() {
   relays=()
   ip netns exec $M "$bin/sender" relay -a m0 -b m1 -timeout 120s "$@" >/dev/null &
   relays+=($!); pids+=($!)
-  ip netns exec $N "$bin/sender" relay -a n0 -b n1 -timeout 120s ${1:+$(echo "$@" | grep -o -- '-vlan [0-9]*' || true)} >/dev/null &
+  # the far relay mirrors the trunk's encoding (tag, tunnel), never the losses
+  ip netns exec $N "$bin/sender" relay -a n0 -b n1 -timeout 120s $(echo "$@" | grep -o -- '-\(vlan\|tunnel\) [0-9a-z]*' || true) >/dev/null &
   relays+=($!); pids+=($!)
   sleep 0.5
 }
@@ -106,6 +111,10 @@ record vxlan $A va 10.198.200.2:5060 10.198.200.1:5070
 record frag $A va 10.198.0.2:5060 10.198.0.1:5070 "" "-invite-size 3000"
 relays -vlan 100
 record vlan $M m1 10.198.100.2:5060 10.198.100.1:5070
+relays -tunnel gre
+record gre $M m1 10.198.100.2:5060 10.198.100.1:5070
+relays -tunnel ipip
+record ipip $M m1 10.198.100.2:5060 10.198.100.1:5070
 relays -drop-every 4
 record tcp $A ta 10.198.100.2:5060 10.198.100.1:5070 -tcp "-tcp -invite-size 3000"
 if command -v editcap >/dev/null; then

@@ -25,6 +25,7 @@ func relay(args []string) error {
 	b := fs.String("b", "", "trunk-side interface")
 	vlan := fs.Int("vlan", 0, "tag frames from -a with this VLAN on -b (0: no tag)")
 	dropEvery := fs.Int("drop-every", 0, "drop every Nth TCP segment with data from -a (0: none)")
+	tunnel := fs.String("tunnel", "", "carry IPv4 packets over the trunk inside this tunnel: gre or ipip (encapsulated from -a, decapsulated towards -a)")
 	timeout := fs.Duration("timeout", 30*time.Second, "stop after this long")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -54,6 +55,9 @@ func relay(args []string) error {
 					return nil
 				}
 			}
+			if *tunnel != "" {
+				f = encapsulate(f, *tunnel)
+			}
 			if *vlan > 0 {
 				tagged := make([]byte, 0, len(f)+4)
 				tagged = append(tagged, f[:12]...)
@@ -67,7 +71,10 @@ func relay(args []string) error {
 		defer wg.Done()
 		forward(sb, sa, ia.Index, deadline, func(f []byte) []byte {
 			if len(f) >= 18 && binary.BigEndian.Uint16(f[12:]) == 0x8100 {
-				return append(append([]byte{}, f[:12]...), f[16:]...) // pop the tag
+				f = append(append([]byte{}, f[:12]...), f[16:]...) // pop the tag
+			}
+			if *tunnel != "" {
+				f = decapsulate(f)
 			}
 			return f
 		})
@@ -129,3 +136,53 @@ func isTCPData(f []byte) bool {
 }
 
 func htons(v uint16) uint16 { return v<<8 | v>>8 }
+
+// Outer addresses of the user-space tunnel.
+var tunnelSrc, tunnelDst = [4]byte{10, 197, 0, 1}, [4]byte{10, 197, 0, 2}
+
+// encapsulate wraps the IPv4 packet of an Ethernet frame in an outer IPv4
+// header, with a GRE header (RFC 2784) for gre, none for ipip (protocol 4).
+func encapsulate(f []byte, kind string) []byte {
+	if len(f) < 14+20 || binary.BigEndian.Uint16(f[12:]) != 0x0800 {
+		return f // ARP and the like cross untouched
+	}
+	inner := f[14:]
+	proto, hdr := byte(4), []byte(nil)
+	if kind == "gre" {
+		proto, hdr = 47, []byte{0, 0, 0x08, 0x00}
+	}
+	total := 20 + len(hdr) + len(inner)
+	ip := []byte{0x45, 0, byte(total >> 8), byte(total), 0, 0, 0x40, 0, 64, proto, 0, 0}
+	ip = append(append(ip, tunnelSrc[:]...), tunnelDst[:]...)
+	sum := checksum(ip)
+	ip[10], ip[11] = byte(sum>>8), byte(sum)
+	out := append(append([]byte{}, f[:14]...), ip...)
+	return append(append(out, hdr...), inner...)
+}
+
+// decapsulate undoes encapsulate.
+func decapsulate(f []byte) []byte {
+	if len(f) < 14+20 || binary.BigEndian.Uint16(f[12:]) != 0x0800 {
+		return f
+	}
+	ihl := int(f[14]&0x0f) * 4
+	switch f[14+9] {
+	case 47:
+		return append(append([]byte{}, f[:14]...), f[14+ihl+4:]...)
+	case 4:
+		return append(append([]byte{}, f[:14]...), f[14+ihl:]...)
+	}
+	return f
+}
+
+// checksum is the Internet checksum of an IPv4 header.
+func checksum(h []byte) uint16 {
+	var s uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		s += uint32(h[i])<<8 | uint32(h[i+1])
+	}
+	for s>>16 != 0 {
+		s = s&0xffff + s>>16
+	}
+	return ^uint16(s)
+}
