@@ -167,6 +167,10 @@ func (d *Decoder) decode(first gopacket.LayerType, data []byte, depth int) {
 	case transport == layers.LayerTypeTCP && err == nil:
 		d.Stats.TCPSegments++
 		d.segment(ipv)
+	case ipv == 4 && d.ip4.Protocol == sctpProto:
+		d.sctp(4, d.ip4.Payload, d.single())
+	case ipv == 6 && d.ip6.NextHeader == sctpProto:
+		d.sctp(6, d.ip6.Payload, d.single())
 	case err != nil:
 		d.Stats.Undecodable++
 	case ipv != 0:
@@ -245,6 +249,16 @@ func (d *Decoder) datagram(src, dst netip.AddrPort, payload []byte, frames []uin
 		m.Kind = SIP
 		m.Payload = trimLeadingCRLF(payload)
 	default:
+		if h, ok := parseHEP3(payload); ok && sipframe.IsStart(trimLeadingCRLF(h.payload)) {
+			// SIP carried by a HEP agent: analysed with the original
+			// addresses and time.
+			d.Stats.HEP++
+			m.Kind, m.Src, m.Dst, m.Payload = SIP, h.src, h.dst, trimLeadingCRLF(h.payload)
+			if !h.time.IsZero() {
+				m.Time = h.time
+			}
+			break
+		}
 		d.Stats.UDPOther++
 		return
 	}

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
@@ -422,5 +423,95 @@ func TestTCPOutOfOrderAndGaps(t *testing.T) {
 	}
 	if len(r.raw) != len(want)-1 || r.raw[0] != want[1] {
 		t.Errorf("gap: %d messages, want every one but the INVITE (%d)", len(r.raw), len(want)-1)
+	}
+}
+
+// sctpPacket builds an SCTP packet with one DATA chunk per message.
+func sctpPacket(srcPort, dstPort uint16, msgs ...string) []byte {
+	b := []byte{byte(srcPort >> 8), byte(srcPort), byte(dstPort >> 8), byte(dstPort), 0, 0, 0, 1, 0, 0, 0, 0}
+	for i, m := range msgs {
+		n := 16 + len(m)
+		chunk := []byte{0, 3, byte(n >> 8), byte(n), 0, 0, 0, byte(i + 1), 0, 0, 0, byte(i), 0, 0, 0, 0}
+		chunk = append(chunk, m...)
+		for len(chunk)%4 != 0 {
+			chunk = append(chunk, 0)
+		}
+		b = append(b, chunk...)
+	}
+	return b
+}
+
+func TestSCTP(t *testing.T) {
+	a := "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/SCTP h;branch=z9hG4bKs1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: sctp-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+	b := "SIP/2.0 200 OK\r\nVia: SIP/2.0/SCTP h;branch=z9hG4bKs1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: sctp-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+	for _, v6 := range []bool{false, true} {
+		src, dst := alice.Addr.Addr(), bob.Addr.Addr()
+		if v6 {
+			src, dst = alic6.Addr.Addr(), bob6.Addr.Addr()
+		}
+		path := writeCapture(t, synth.Options{}, func(w *synth.Writer) error {
+			// two messages bundled in one packet, then an answer
+			if err := w.IP(src, dst, 132, sctpPacket(5060, 5060, a, a)); err != nil {
+				return err
+			}
+			return w.IP(dst, src, 132, sctpPacket(5060, 5060, b))
+		})
+		r := decode(t, path)
+		if len(r.raw) != 3 || r.msgs[0].Transport != capture.SCTP || r.stats.SCTPPackets != 2 || r.stats.SCTPMessages != 3 ||
+			r.msgs[2].Src != netip.AddrPortFrom(dst, 5060) {
+			t.Errorf("IPv6 %v: %d messages, stats %+v", v6, len(r.raw), r.stats)
+		}
+	}
+}
+
+// hepPacket builds a HEPv3 packet carrying one SIP message.
+func hepPacket(src, dst netip.AddrPort, ts time.Time, payload string) []byte {
+	chunk := func(typ uint16, v []byte) []byte {
+		n := 6 + len(v)
+		return append([]byte{0, 0, byte(typ >> 8), byte(typ), byte(n >> 8), byte(n)}, v...)
+	}
+	u32 := func(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
+	var body []byte
+	if src.Addr().Is4() {
+		s4, d4 := src.Addr().As4(), dst.Addr().As4()
+		body = append(body, chunk(1, []byte{2})...)
+		body = append(body, chunk(3, s4[:])...)
+		body = append(body, chunk(4, d4[:])...)
+	} else {
+		s16, d16 := src.Addr().As16(), dst.Addr().As16()
+		body = append(body, chunk(1, []byte{10})...)
+		body = append(body, chunk(5, s16[:])...)
+		body = append(body, chunk(6, d16[:])...)
+	}
+	body = append(body, chunk(7, []byte{byte(src.Port() >> 8), byte(src.Port())})...)
+	body = append(body, chunk(8, []byte{byte(dst.Port() >> 8), byte(dst.Port())})...)
+	body = append(body, chunk(9, u32(uint32(ts.Unix())))...)
+	body = append(body, chunk(10, u32(uint32(ts.Nanosecond()/1000)))...)
+	body = append(body, chunk(11, []byte{1})...)
+	body = append(body, chunk(12, u32(2001))...)
+	body = append(body, chunk(15, []byte(payload))...)
+	n := 6 + len(body)
+	return append([]byte{'H', 'E', 'P', '3', byte(n >> 8), byte(n)}, body...)
+}
+
+func TestHEP(t *testing.T) {
+	ts := time.Date(2026, 3, 1, 12, 0, 0, 250000000, time.UTC)
+	agent, collector := netip.MustParseAddrPort("198.51.100.9:40000"), netip.MustParseAddrPort("198.51.100.10:9060")
+	msg := "INFO sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKh1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: hep-1\r\nCSeq: 2 INFO\r\nContent-Length: 0\r\n\r\n"
+	path := writeCapture(t, synth.Options{}, func(w *synth.Writer) error {
+		if err := w.UDP(agent, collector, hepPacket(alice.Addr, bob.Addr, ts, msg)); err != nil {
+			return err
+		}
+		if err := w.UDP(agent, collector, hepPacket(alic6.Addr, bob6.Addr, ts, msg)); err != nil {
+			return err
+		}
+		return w.UDP(agent, collector, []byte("HEP3\x00\x07x")) // a broken one
+	})
+	r := decode(t, path)
+	if len(r.raw) != 2 || r.raw[0] != msg || r.stats.HEP != 2 || r.stats.UDPOther != 1 {
+		t.Fatalf("%d messages, stats %+v", len(r.raw), r.stats)
+	}
+	if r.msgs[0].Src != alice.Addr || r.msgs[0].Dst != bob.Addr || !r.msgs[0].Time.Equal(ts) || r.msgs[1].Src != alic6.Addr {
+		t.Errorf("HEP message from %v to %v at %v", r.msgs[0].Src, r.msgs[0].Dst, r.msgs[0].Time)
 	}
 }

@@ -165,6 +165,8 @@ func (d *Decoder) reassembled(ipv int, proto layers.IPProtocol, payload []byte, 
 		}
 		d.Stats.TCPSegments++
 		d.segment(ipv)
+	case sctpProto:
+		d.sctp(ipv, payload, frames)
 	default:
 		d.Stats.OtherIP++
 	}

@@ -17,7 +17,11 @@ func FuzzDecode(f *testing.F) {
 	udp := []byte{2, 0, 0, 0, 0, 0x0b, 2, 0, 0, 0, 0, 0x0a, 0x08, 0x00, 0x45, 0, 0, 48, 0, 1, 0x20, 0, 64, 17, 0, 0,
 		192, 0, 2, 10, 192, 0, 2, 20, 0x13, 0xc4, 0x13, 0xc4, 0, 28, 0, 0}
 	udp = append(udp, "SIP/2.0 200 OK\r\n\r\n"...)
-	for _, p := range [][]byte{udp, {0x45, 0, 0, 20}, {0x60}, make([]byte, 60)} {
+	hep := append(append([]byte{}, udp[:42]...), "HEP3\x00\x20\x00\x00\x00\x0f\x00\x1aSIP/2.0 200 OK\r\n\r\n"...)
+	sctp := append([]byte{}, udp[:42]...)
+	sctp[23] = 132
+	sctp = append(sctp, "\x00\x00\x00\x20\x00\x03\x00\x22\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00SIP/2.0 200 OK\r\n\r\n"...)
+	for _, p := range [][]byte{udp, hep, sctp, {0x45, 0, 0, 20}, {0x60}, make([]byte, 60)} {
 		f.Add(p, p, uint8(0))
 	}
 	links := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeLinuxSLL,

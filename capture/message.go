@@ -16,7 +16,8 @@ type Transport uint8
 const (
 	UDP Transport = iota + 1
 	TCP
-	WS // SIP over WebSocket (RFC 7118), clear text
+	WS   // SIP over WebSocket (RFC 7118), clear text
+	SCTP // SIP over SCTP (RFC 4168)
 )
 
 func (t Transport) String() string {
@@ -27,6 +28,8 @@ func (t Transport) String() string {
 		return "TCP"
 	case WS:
 		return "WS"
+	case SCTP:
+		return "SCTP"
 	}
 	return "?"
 }

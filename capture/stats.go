@@ -9,9 +9,11 @@ type Stats struct {
 	UDPSIP          uint64 `json:"udp_sip"`             // UDP datagrams holding a SIP message
 	UDPKeepAlive    uint64 `json:"udp_keepalive"`       // UDP datagrams holding a NAT keep-alive (CRLF, blank, zero bytes)
 	UDPOther        uint64 `json:"udp_other"`           // UDP datagrams holding something else
+	HEP             uint64 `json:"hep"`                 // UDP datagrams holding SIP inside HEPv3 (heplify, Homer)
 	TCPSegments     uint64 `json:"tcp_segments"`        // TCP segments (their bytes go through stream reassembly)
+	SCTPPackets     uint64 `json:"sctp_packets"`        // SCTP packets (their DATA chunks may hold SIP)
 	Fragments       uint64 `json:"fragments"`           // IP fragments held for reassembly (the last one counts as its datagram)
-	OtherIP         uint64 `json:"other_ip"`            // IP packets that are neither UDP nor TCP (ICMP, SCTP, ...)
+	OtherIP         uint64 `json:"other_ip"`            // IP packets of other protocols (ICMP, ESP, ...)
 	NonIP           uint64 `json:"non_ip"`              // frames without IP (ARP, LLDP, ...)
 	Undecodable     uint64 `json:"undecodable"`         // frames too short or corrupt to decode
 	UnsupportedLink uint64 `json:"unsupported_link"`    // frames of a link type the decoder does not know
@@ -22,6 +24,7 @@ type Stats struct {
 	FragmentsPending     uint64            `json:"fragments_pending"`     // fragment lists still incomplete at the end or timed out
 	TCPStreams           uint64            `json:"tcp_streams"`           // TCP connections seen
 	TCPMessages          uint64            `json:"tcp_messages"`          // SIP messages framed out of TCP and WebSocket streams
+	SCTPMessages         uint64            `json:"sctp_messages"`         // SIP messages in SCTP DATA chunks
 	TCPKeepAlives        uint64            `json:"tcp_keepalives"`        // CRLF keep-alives on streams
 	TCPBytesSkipped      uint64            `json:"tcp_bytes_skipped"`     // stream bytes that were not SIP (garbage, resynchronisation)
 	TCPBytesMissing      uint64            `json:"tcp_bytes_missing"`     // stream bytes never captured (sequence gaps)
@@ -35,7 +38,7 @@ type Stats struct {
 
 // Accounted is the sum of the packet counters; it equals Packets.
 func (s *Stats) Accounted() uint64 {
-	return s.UDPSIP + s.UDPKeepAlive + s.UDPOther + s.TCPSegments + s.Fragments +
+	return s.UDPSIP + s.UDPKeepAlive + s.UDPOther + s.HEP + s.TCPSegments + s.SCTPPackets + s.Fragments +
 		s.OtherIP + s.NonIP + s.Undecodable + s.UnsupportedLink + s.Duplicates
 }
 
@@ -45,6 +48,9 @@ func (s *Stats) Add(o *Stats) {
 	s.UDPSIP += o.UDPSIP
 	s.UDPKeepAlive += o.UDPKeepAlive
 	s.UDPOther += o.UDPOther
+	s.HEP += o.HEP
+	s.SCTPPackets += o.SCTPPackets
+	s.SCTPMessages += o.SCTPMessages
 	s.TCPSegments += o.TCPSegments
 	s.Fragments += o.Fragments
 	s.OtherIP += o.OtherIP

@@ -85,7 +85,10 @@ func overview(w io.Writer, rep *analyze.Report) error {
 	}{
 		{"UDP datagrams with SIP", c.UDPSIP},
 		{"NAT keep-alive datagrams (CRLF, blank)", c.UDPKeepAlive},
+		{"UDP datagrams with SIP inside HEPv3", c.HEP},
 		{"TCP segments", c.TCPSegments},
+		{"SCTP packets", c.SCTPPackets},
+		{"SIP messages in SCTP DATA chunks", c.SCTPMessages},
 		{"TCP streams", c.TCPStreams},
 		{"SIP messages framed from TCP/WebSocket", c.TCPMessages},
 		{"CRLF keep-alives on TCP", c.TCPKeepAlives},

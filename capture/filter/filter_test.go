@@ -263,3 +263,31 @@ func TestErrors(t *testing.T) {
 		t.Error("KeepFragments widened a filter without ports")
 	}
 }
+
+// FuzzCompile: any text either compiles to a program the VM accepts or is
+// a filter error; never a panic.
+func FuzzCompile(f *testing.F) {
+	for _, e := range expressions {
+		f.Add(e)
+	}
+	f.Add("ip[999999:4] > 0 or (((port 1")
+	f.Fuzz(func(t *testing.T, expr string) {
+		for _, link := range []Link{Ethernet, RawIP} {
+			prog, err := Compile(expr, link)
+			if err != nil {
+				var fe *Error
+				if !errors.As(err, &fe) {
+					t.Fatalf("Compile(%q): %T %v, want *Error", expr, err, err)
+				}
+				continue
+			}
+			ins, ok := bpf.Disassemble(prog)
+			if !ok {
+				t.Fatalf("Compile(%q): program does not disassemble", expr)
+			}
+			if _, err := bpf.NewVM(ins); err != nil {
+				t.Fatalf("Compile(%q): VM rejects the program: %v", expr, err)
+			}
+		}
+	})
+}

@@ -394,3 +394,10 @@ func (w *Writer) segment(src, dst netip.AddrPort, c *tcpConn, side int, data []b
 	}
 	return nil
 }
+
+// IP writes one IP packet of protocol proto carrying payload as it is
+// (SCTP, anything the writer has no helper for).
+func (w *Writer) IP(src, dst netip.Addr, proto layers.IPProtocol, payload []byte) error {
+	ipl, _ := w.network(src, dst, proto)
+	return w.frame(!src.Is4(), ipl, gopacket.Payload(payload))
+}
