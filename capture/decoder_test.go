@@ -515,3 +515,25 @@ func TestHEP(t *testing.T) {
 		t.Errorf("HEP message from %v to %v at %v", r.msgs[0].Src, r.msgs[0].Dst, r.msgs[0].Time)
 	}
 }
+
+// TestTCPOverlap re-sends a segment's bytes together with the next ones,
+// as a sender that coalesces its retransmission does: every byte is taken
+// once.
+func TestTCPOverlap(t *testing.T) {
+	m1 := "OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/TCP h;branch=z9hG4bKo1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: ov-1\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n"
+	m2 := strings.Replace(m1, "CSeq: 1", "CSeq: 2", 1)
+	path := writeCapture(t, synth.Options{}, func(w *synth.Writer) error {
+		if err := w.TCP(alice.Addr, bob.Addr, []byte(m1[:60])); err != nil {
+			return err
+		}
+		if err := w.TCP(alice.Addr, bob.Addr, []byte(m1[60:]+m2)); err != nil {
+			return err
+		}
+		// the second half of m1 and all of m2 again, in one segment
+		return w.Retransmit(alice.Addr, bob.Addr, []byte(m1[60:]+m2))
+	})
+	r := decode(t, path)
+	if len(r.raw) != 2 || r.raw[0] != m1 || r.raw[1] != m2 || r.stats.TCPBytesSkipped != 0 {
+		t.Errorf("%d messages %q, stats %+v", len(r.raw), r.raw, r.stats)
+	}
+}
