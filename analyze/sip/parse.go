@@ -138,10 +138,10 @@ func Parse(b []byte, m *Message) error {
 	for len(b) > 0 && (b[0] == '\r' || b[0] == '\n') {
 		b = b[1:]
 	}
-	if !sipframe.IsStart(b) {
+	end, pos := lineAt(b, 0)
+	if pos == end || !sipframe.IsStartLine(b[:end]) { // no line end, or not a start line
 		return ErrNotSIP
 	}
-	end, pos := lineAt(b, 0)
 	if err := m.parseStartLine(b[:end]); err != nil {
 		return err
 	}

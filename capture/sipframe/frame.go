@@ -40,11 +40,15 @@ func firstLine(b []byte) ([]byte, bool) {
 	return line, true
 }
 
+// IsStartLine reports whether line (without its line end) is a SIP
+// request line or status line.
+func IsStartLine(line []byte) bool { return isStartLine(line) }
+
 func isStartLine(line []byte) bool {
-	if len(line) > maxStartLine {
+	if len(line) > maxStartLine || len(line) < len("SIP/2.0 200") {
 		return false
 	}
-	if hasPrefixFold(line, sipVersion) {
+	if (line[0] == 'S' || line[0] == 's') && hasPrefixFold(line, sipVersion) {
 		// SIP/2.0 SP 3DIGIT [SP reason]
 		r := line[len(sipVersion):]
 		if len(r) < 4 || r[0] != ' ' || r[1] < '1' || r[1] > '6' || !isDigit(r[2]) || !isDigit(r[3]) {
@@ -58,7 +62,7 @@ func isStartLine(line []byte) bool {
 		return false
 	}
 	for _, c := range line[:sp] {
-		if !isTokenChar(c) {
+		if !tokenChars[c] {
 			return false
 		}
 	}
@@ -67,8 +71,14 @@ func isStartLine(line []byte) bool {
 	if sp2 <= 0 {
 		return false
 	}
-	uri, ver := rest[:sp2], bytes.TrimRight(rest[sp2+1:], " \t")
-	return bytes.IndexByte(uri, ':') > 0 && len(ver) == len(sipVersion) && hasPrefixFold(ver, sipVersion)
+	uri, ver := rest[:sp2], rest[sp2+1:]
+	if string(ver) != "SIP/2.0" { // the fast path; else allow trailing blanks and any case
+		ver = bytes.TrimRight(ver, " \t")
+		if len(ver) != len(sipVersion) || !hasPrefixFold(ver, sipVersion) {
+			return false
+		}
+	}
+	return bytes.IndexByte(uri, ':') > 0
 }
 
 // Kind says what Next found at the front of a stream buffer.
@@ -291,6 +301,15 @@ func contentLengthValue(line []byte) (int, bool) {
 }
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+// tokenChars is isTokenChar as a table, for the start-line check that
+// every packet goes through.
+var tokenChars = func() (t [256]bool) {
+	for c := 0; c < 256; c++ {
+		t[c] = isTokenChar(byte(c))
+	}
+	return t
+}()
 
 // isTokenChar follows RFC 3261's token: alphanum / "-" / "." / "!" / "%" /
 // "*" / "_" / "+" / "`" / "'" / "~".
