@@ -12,7 +12,6 @@
 package main
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
@@ -53,7 +52,6 @@ func main() {
 type transport struct {
 	udp    *net.UDPConn
 	tcp    net.Conn
-	reader *bufio.Reader
 	framer sipframe.Framer
 	buf    []byte
 	mu     sync.Mutex
