@@ -1,7 +1,9 @@
 package capture
 
 import (
+	"fmt"
 	"net/netip"
+	"strings"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -207,7 +209,13 @@ func (d *Decoder) countLink(link layers.LinkType) {
 	if d.Stats.LinkTypes == nil {
 		d.Stats.LinkTypes = map[string]uint64{}
 	}
-	d.Stats.LinkTypes[link.String()]++
+	name := link.String()
+	if strings.HasPrefix(name, "Unknown") {
+		name = fmt.Sprintf("link type %d", uint16(link))
+	} else {
+		name = fmt.Sprintf("%s (%d)", name, uint16(link))
+	}
+	d.Stats.LinkTypes[name]++
 }
 
 func (d *Decoder) single() []uint64 {
