@@ -14,8 +14,9 @@ import (
 
 // Decoder turns packets into Messages. It decodes every layer into
 // preallocated structs (gopacket's DecodingLayerParser), so a packet on the
-// common path costs no allocation. Tunnels (IP-in-IP, GRE, ERSPAN II, VXLAN)
-// decode into the same structs, so the innermost packet is what is analysed.
+// common path costs no allocation. Tunnels (IP-in-IP, GRE, ERSPAN II and
+// III, VXLAN) decode into the same structs, so the innermost packet is what
+// is analysed.
 // A Decoder is not safe for concurrent use.
 type Decoder struct {
 	// Emit receives every message. The *Message is reused: copy what you keep.
@@ -37,6 +38,8 @@ type Decoder struct {
 	vxlan    layers.VXLAN
 	erspan   layers.ERSPANII
 	parsers  map[gopacket.LayerType]*gopacket.DecodingLayerParser
+	last     *gopacket.DecodingLayerParser // the parser of the previous packet
+	lastType gopacket.LayerType
 	decoded  []gopacket.LayerType
 	input    int
 	packet   uint64 // index of the packet being decoded, 1-based per input
@@ -58,7 +61,11 @@ func NewDecoder(emit func(*Message)) *Decoder {
 }
 
 func (d *Decoder) parser(first gopacket.LayerType) *gopacket.DecodingLayerParser {
+	if d.last != nil && d.lastType == first {
+		return d.last // a capture's frames nearly always share a link type
+	}
 	if p, ok := d.parsers[first]; ok {
+		d.last, d.lastType = p, first
 		return p
 	}
 	// A sparse array finds each layer's decoder by index: gopacket's
@@ -71,6 +78,7 @@ func (d *Decoder) parser(first gopacket.LayerType) *gopacket.DecodingLayerParser
 	}
 	p.IgnoreUnsupported = true
 	d.parsers[first] = p
+	d.last, d.lastType = p, first
 	return p
 }
 
