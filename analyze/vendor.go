@@ -68,7 +68,9 @@ func (a *Analyzer) agentOf(agent string, addr netip.Addr) string {
 	v, ok := a.vendorNames[agent]
 	if !ok {
 		v = VendorName(agent)
-		a.vendorNames[agent] = v
+		if len(a.vendorNames) < maxInterned { // phones that put their MAC in User-Agent
+			a.vendorNames[agent] = v
+		}
 	}
 	if v != "" {
 		return v
