@@ -577,6 +577,8 @@ func (a *Analyzer) overview(r *Report, s capture.Stats) {
 	o.NotSIP = s.UDPOther + s.OtherIP + s.NonIP
 	o.OrphanResponses = a.orphans
 	o.Calls, o.Dialogs = a.tot.calls, a.tot.dialogs
+	o.ProblemDialogs = len(a.tot.problemRows.rows) + a.tot.problemRows.omitted
+	o.KeepAliveDialogs = o.ProblemDialogs + len(a.tot.dialogRows.rows) + a.tot.dialogRows.omitted
 	o.Start, o.End = a.first, a.last
 	if !a.first.IsZero() {
 		o.DurationSeconds = round3(a.last.Sub(a.first).Seconds())

@@ -56,6 +56,8 @@ type Overview struct {
 	OrphanResponses  uint64            `json:"orphan_responses"`
 	Calls            int               `json:"calls"`
 	Dialogs          int               `json:"dialogs"`
+	KeepAliveDialogs int               `json:"dialogs_with_keepalives"`
+	ProblemDialogs   int               `json:"dialogs_with_keepalive_problems"`
 	Start            time.Time         `json:"start"`
 	End              time.Time         `json:"end"`
 	DurationSeconds  float64           `json:"duration_seconds"`

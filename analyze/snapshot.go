@@ -59,6 +59,7 @@ func (a *Analyzer) Snapshot(stats capture.Stats) *Report {
 				count(t)
 			}
 			if ka := d.KeepAlives(); len(ka) > 0 {
+				r.Overview.KeepAliveDialogs++
 				liveRows = append(liveRows, a.dialogReport(d, ka))
 			}
 			if d.Timer != nil {

@@ -75,8 +75,11 @@ func overview(w io.Writer, rep *analyze.Report) error {
 		{"calls (INVITE dialogs confirmed by 2xx)", strconv.Itoa(o.Calls)},
 		{"dialogs", strconv.Itoa(o.Dialogs)},
 	}
+	if o.KeepAliveDialogs > 0 {
+		rows = append(rows, []string{"dialogs with keep-alives", fmt.Sprintf("%d, %d with a problem", o.KeepAliveDialogs, o.ProblemDialogs)})
+	}
 	if !o.Start.IsZero() {
-		rows = append(rows, []string{"time span", fmt.Sprintf("%s → %s (%s)",
+		rows = append(rows, []string{"time span (UTC)", fmt.Sprintf("%s → %s (%s)",
 			o.Start.UTC().Format("2006-01-02 15:04:05.000"), o.End.UTC().Format("15:04:05.000"), dur(o.DurationSeconds))})
 	}
 	extra := []struct {
