@@ -460,7 +460,6 @@ func (a *Analyzer) confirm(c *call, t *Transaction, cm *capture.Message, m *sip.
 	d.IsCall = true
 	d.Confirmed = cm.Time
 	if t != nil && t.ToTag == "" {
-		d.invite = t
 		if a.opts.KeepFrames {
 			d.Frames = append(d.Frames, t.Frames...)
 		}

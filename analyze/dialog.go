@@ -32,9 +32,6 @@ type Dialog struct {
 	Transactions []*Transaction // in-dialog requests, in order
 	Timer        *SessionTimer
 	Frames       []FrameRef
-
-	// The INVITE that created the dialog and its 2xx.
-	invite *Transaction
 }
 
 // matchTags reports whether the two tags name this dialog, either way round.

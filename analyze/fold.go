@@ -2,6 +2,8 @@ package analyze
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -286,7 +288,7 @@ func (a *Analyzer) retireDialog(d *Dialog, end time.Time) {
 	if d.problem && a.opts.KeepFrames {
 		a.tot.problems = append(a.tot.problems, d.frames())
 	}
-	d.Transactions, d.Frames, d.invite = nil, nil, nil
+	d.Transactions, d.Frames = nil, nil
 }
 
 // problem marks a dialog for --write-problems. A dialog already retired
@@ -521,7 +523,7 @@ func (a *Analyzer) Finish(stats capture.Stats) *Report {
 	s.SIPMessages, s.Calls = a.sipMessages, a.tot.calls
 	s.SessionKeepAlives, s.NotKeepAlive, s.DeviceKeepAlives = a.tot.session, a.tot.notKeepAlive, a.tot.device
 	s.SessionTimers = append([]TimerSummary{}, a.tot.timerSummary...)
-	for _, m := range sortedKeys(s.SessionKeepAlives) {
+	for _, m := range slices.Sorted(maps.Keys(s.SessionKeepAlives)) {
 		r.KeepAlives = append(r.KeepAlives, MethodOutcomes{Method: m, Outcomes: *s.SessionKeepAlives[m]})
 	}
 	// Dialogs with problems first, then healthy ones, each by start time.
@@ -597,7 +599,7 @@ func (a *Analyzer) natReports(r *Report) {
 }
 
 func (a *Analyzer) vendorReports(r *Report) {
-	for _, name := range sortedKeys(a.tot.vendors) {
+	for _, name := range slices.Sorted(maps.Keys(a.tot.vendors)) {
 		v := a.tot.vendors[name]
 		for m, iv := range v.intervals {
 			lo, hi := minMax(iv)
@@ -649,15 +651,6 @@ func outcomesFor(m map[string]*Outcomes, method string) *Outcomes {
 		m[method] = o
 	}
 	return o
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }
 
 // verdict names what the last keep-alive of a dialog says about the peer.

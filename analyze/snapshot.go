@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"maps"
+	"slices"
 	"sort"
 
 	"github.com/sipalive/sipalive/capture"
@@ -70,7 +71,7 @@ func (a *Analyzer) Snapshot(stats capture.Stats) *Report {
 		}
 	}
 	s.Calls = r.Overview.Calls
-	for _, m := range sortedKeys(s.SessionKeepAlives) {
+	for _, m := range slices.Sorted(maps.Keys(s.SessionKeepAlives)) {
 		r.KeepAlives = append(r.KeepAlives, MethodOutcomes{Method: m, Outcomes: *s.SessionKeepAlives[m]})
 	}
 	rows := append(append(append([]DialogReport{}, a.tot.problemRows.rows...), liveRows...), a.tot.dialogRows.rows...)

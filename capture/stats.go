@@ -41,37 +41,3 @@ func (s *Stats) Accounted() uint64 {
 	return s.UDPSIP + s.UDPKeepAlive + s.UDPOther + s.HEP + s.TCPSegments + s.SCTPPackets + s.Fragments +
 		s.OtherIP + s.NonIP + s.Undecodable + s.UnsupportedLink + s.Duplicates
 }
-
-// Add folds o into s.
-func (s *Stats) Add(o *Stats) {
-	s.Packets += o.Packets
-	s.UDPSIP += o.UDPSIP
-	s.UDPKeepAlive += o.UDPKeepAlive
-	s.UDPOther += o.UDPOther
-	s.HEP += o.HEP
-	s.SCTPPackets += o.SCTPPackets
-	s.SCTPMessages += o.SCTPMessages
-	s.TCPSegments += o.TCPSegments
-	s.Fragments += o.Fragments
-	s.OtherIP += o.OtherIP
-	s.NonIP += o.NonIP
-	s.Undecodable += o.Undecodable
-	s.UnsupportedLink += o.UnsupportedLink
-	s.Duplicates += o.Duplicates
-	s.FragmentsReassembled += o.FragmentsReassembled
-	s.FragmentsPending += o.FragmentsPending
-	s.TCPStreams += o.TCPStreams
-	s.TCPMessages += o.TCPMessages
-	s.TCPKeepAlives += o.TCPKeepAlives
-	s.TCPBytesSkipped += o.TCPBytesSkipped
-	s.TCPBytesMissing += o.TCPBytesMissing
-	s.TLSStreams += o.TLSStreams
-	s.WSStreams += o.WSStreams
-	s.Truncated = s.Truncated || o.Truncated
-	for k, v := range o.LinkTypes {
-		if s.LinkTypes == nil {
-			s.LinkTypes = map[string]uint64{}
-		}
-		s.LinkTypes[k] += v
-	}
-}

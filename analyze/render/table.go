@@ -4,6 +4,8 @@ package render
 import (
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -15,9 +17,6 @@ import (
 
 	"github.com/sipalive/sipalive/analyze"
 )
-
-// Sections names the table sections, in print order.
-var Sections = []string{"overview", "keepalives", "dialogs", "not-keepalives", "devices", "timers", "vendors", "findings"}
 
 // Tables prints the report as text tables. Empty sections are left out.
 func Tables(w io.Writer, r *analyze.Report) error {
@@ -288,7 +287,7 @@ func vendors(w io.Writer, rep *analyze.Report) error {
 	var rows [][]string
 	for _, v := range rep.Vendors {
 		var sends []string
-		for _, m := range sortedMethods(v.Sent) {
+		for _, m := range slices.Sorted(maps.Keys(v.Sent)) {
 			s := fmt.Sprintf("%s×%d", m, v.Sent[m])
 			if iv, ok := v.Interval[m]; ok {
 				s += " every " + secs(iv)
@@ -299,7 +298,7 @@ func vendors(w io.Writer, rep *analyze.Report) error {
 			sends = append(sends, s)
 		}
 		var answers []string
-		for _, m := range sortedMethods(v.Answered) {
+		for _, m := range slices.Sorted(maps.Keys(v.Answered)) {
 			answers = append(answers, m+": "+outcomeList(v.Answered[m]))
 		}
 		var notes []string
@@ -365,17 +364,8 @@ func outcomeList(o *analyze.Outcomes) string {
 	return strings.Join(parts, ", ")
 }
 
-func sortedMethods[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}
-
 func codes(m map[string]int) string {
-	keys := sortedMethods(m)
+	keys := slices.Sorted(maps.Keys(m))
 	var parts []string
 	for _, k := range keys {
 		parts = append(parts, fmt.Sprintf("%s×%d", k, m[k]))
