@@ -256,20 +256,21 @@ func ipAddr(ipv int, v4, v6 []byte) netip.Addr {
 func (d *Decoder) datagram(src, dst netip.AddrPort, payload []byte, frames []uint64) {
 	m := &d.msg
 	*m = Message{Time: d.now, Src: src, Dst: dst, Transport: UDP, Payload: payload, Frames: frames, Input: d.input}
+	sipPayload := trimLeadingCRLF(payload)
 	switch {
 	case isNATKeepAlive(payload):
 		d.Stats.UDPKeepAlive++
 		m.Kind = NATKeepAlive
-	case sipframe.IsStart(trimLeadingCRLF(payload)):
+	case sipframe.IsStart(sipPayload):
 		d.Stats.UDPSIP++
-		m.Kind = SIP
-		m.Payload = trimLeadingCRLF(payload)
+		m.Kind, m.Payload = SIP, sipPayload
 	default:
-		if h, ok := parseHEP3(payload); ok && sipframe.IsStart(trimLeadingCRLF(h.payload)) {
+		h, ok := parseHEP3(payload)
+		if inner := trimLeadingCRLF(h.payload); ok && sipframe.IsStart(inner) {
 			// SIP carried by a HEP agent: analysed with the original
 			// addresses and time.
 			d.Stats.HEP++
-			m.Kind, m.Src, m.Dst, m.Payload = SIP, h.src, h.dst, trimLeadingCRLF(h.payload)
+			m.Kind, m.Src, m.Dst, m.Payload = SIP, h.src, h.dst, inner
 			if !h.time.IsZero() {
 				m.Time = h.time
 			}
