@@ -159,8 +159,13 @@ func Parse(b []byte, m *Message) error {
 		}
 		line := b[pos:end]
 		pos = next
-		colon := bytes.IndexByte(line, ':')
-		if colon <= 0 {
+		// The name is short: a plain loop finds the colon sooner than a
+		// vector search's setup would.
+		colon := 0
+		for colon < len(line) && line[colon] != ':' {
+			colon++
+		}
+		if colon == 0 || colon == len(line) {
 			continue // not a header line: tolerated, as receivers do
 		}
 		h := headerOf(trimLWS(line[:colon]))
@@ -334,8 +339,11 @@ func parseVia(v []byte) Via {
 	var via Via
 	// Skip "SIP / 2.0 /", allowing LWS around the slashes.
 	for slashes := 0; slashes < 2; slashes++ {
-		i := bytes.IndexByte(v, '/')
-		if i < 0 {
+		i := 0
+		for i < len(v) && v[i] != '/' {
+			i++
+		}
+		if i == len(v) {
 			return via
 		}
 		v = v[i+1:]
@@ -346,8 +354,10 @@ func parseVia(v []byte) Via {
 		i++
 	}
 	via.Transport, v = v[:i], trimLeftLWS(v[i:])
-	if c := indexUnquoted(v, ','); c >= 0 {
-		v = v[:c]
+	if bytes.IndexByte(v, ',') >= 0 { // rare: several values on the line
+		if c := indexUnquoted(v, ','); c >= 0 {
+			v = v[:c]
+		}
 	}
 	i = 0
 	for i < len(v) && v[i] != ';' {
@@ -378,29 +388,42 @@ func countValues(v []byte) int {
 }
 
 // param finds ;name=value in a parameter list and returns value, with
-// quotes removed. A parameter without a value returns an empty slice.
+// quotes removed. A parameter without a value returns nil. Parameter lists
+// are short, so one plain pass beats repeated vector searches.
 func param(params []byte, name string) []byte {
-	for len(params) > 0 {
-		sc := bytes.IndexByte(params, ';')
-		if sc < 0 {
+	n := len(params)
+	for i := 0; i < n; {
+		for i < n && params[i] != ';' {
+			i++
+		}
+		if i == n {
 			return nil
 		}
-		params = params[sc+1:]
-		end := bytes.IndexByte(params, ';')
-		if end < 0 {
-			end = len(params)
+		i++
+		for i < n && isLWS(params[i]) {
+			i++
 		}
-		p := params[:end]
-		if c := bytes.IndexByte(p, ','); c >= 0 {
-			p = p[:c] // a following header value begins
+		k := i
+		for i < n && !isLWS(params[i]) && params[i] != '=' && params[i] != ';' && params[i] != ',' {
+			i++
 		}
-		var k, val []byte
-		if eq := bytes.IndexByte(p, '='); eq >= 0 {
-			k, val = trimLWS(p[:eq]), trimLWS(p[eq+1:])
-		} else {
-			k = trimLWS(p)
+		key := params[k:i]
+		for i < n && isLWS(params[i]) {
+			i++
 		}
-		if equalFoldString(k, name) {
+		if i < n && params[i] != '=' && params[i] != ';' && params[i] != ',' {
+			continue // a key with white space inside is no parameter name
+		}
+		var val []byte
+		if i < n && params[i] == '=' {
+			i++
+			v := i
+			for i < n && params[i] != ';' && params[i] != ',' {
+				i++
+			}
+			val = trimLWS(params[v:i])
+		}
+		if equalFoldString(key, name) {
 			if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
 				val = val[1 : len(val)-1]
 			}
@@ -410,23 +433,22 @@ func param(params []byte, name string) []byte {
 	return nil
 }
 
+// indexUnquoted finds c outside double-quoted strings. Header values are
+// short and c is usually near their start, so a plain loop is the fastest.
 func indexUnquoted(v []byte, c byte) int {
-	if bytes.IndexByte(v, '"') < 0 {
-		return bytes.IndexByte(v, c) // no quoted string: a vector search will do
-	}
 	inQuote := false
 	for i := 0; i < len(v); i++ {
-		switch v[i] {
-		case '\\':
-			if inQuote {
+		switch b := v[i]; {
+		case inQuote:
+			if b == '\\' {
 				i++
+			} else if b == '"' {
+				inQuote = false
 			}
-		case '"':
-			inQuote = !inQuote
-		case c:
-			if !inQuote {
-				return i
-			}
+		case b == '"':
+			inQuote = true
+		case b == c:
+			return i
 		}
 	}
 	return -1
