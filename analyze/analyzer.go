@@ -56,9 +56,10 @@ type Analyzer struct {
 	vendorNames map[string]string // agent string → VendorName
 	interned    map[string]string // repeated short values: agents, reasons, Allow lists
 	lastSweep   time.Time
-	maxSE       uint32              // largest Session-Expires negotiated
-	agents      map[[16]byte]string // agent each address announced (keyed by As16: hashes fast)
-	allows      map[[16]byte]string // Allow each address advertised
+	maxSE       uint32             // largest Session-Expires negotiated
+	hosts       map[[16]byte]*host // what each address announced (keyed by As16: hashes fast)
+	hostsGen    uint32             // bumped when hosts starts afresh
+	internLast  [64]string         // the last value interned, by length: most repeat
 	nat         map[natKey]*NATKeepAlive
 	natOrder    []*NATKeepAlive
 
@@ -79,8 +80,18 @@ type call struct {
 	gone     bool  // deleted from the map
 	txs      []*Transaction
 	dialogs  []*Dialog
-	rounds   int    // 422 responses to INVITE
-	minSE422 uint32 // Min-SE the last 422 asked for
+	rounds   int        // 422 responses to INVITE
+	minSE422 uint32     // Min-SE the last 422 asked for
+	hosts    [2]hostRef // the hosts this call's messages came from, most recent first
+}
+
+// hostRef is a call's shortcut to an entry of Analyzer.hosts: the table
+// outgrows the CPU caches on captures of many phones, and nearly every
+// message comes from one of its call's two parties.
+type hostRef struct {
+	key [16]byte
+	h   *host
+	gen uint32 // Analyzer.hostsGen when h was looked up
 }
 
 // NATKeepAlive counts the non-SIP keep-alives one endpoint sends another
@@ -104,8 +115,7 @@ func New(opts Options) *Analyzer {
 	return &Analyzer{
 		opts:        opts,
 		calls:       make(map[string]*call),
-		agents:      make(map[[16]byte]string),
-		allows:      make(map[[16]byte]string),
+		hosts:       make(map[[16]byte]*host),
 		nat:         make(map[natKey]*NATKeepAlive),
 		malformed:   make(map[string]uint64),
 		tot:         newTotals(),
@@ -145,7 +155,6 @@ func (a *Analyzer) Take(cm *capture.Message, m *sip.Message, err error) {
 		a.malformed[err.Error()]++
 		return
 	}
-	a.learnAgent(cm.Src.Addr(), m)
 	if m.Request {
 		a.requests++
 		a.request(cm, m)
@@ -156,33 +165,65 @@ func (a *Analyzer) Take(cm *capture.Message, m *sip.Message, err error) {
 }
 
 // maxAddresses bounds the per-address memory of agents and Allow lists;
-// past it the tables start afresh, so a capture of millions of endpoints
+// past it the table starts afresh, so a capture of millions of endpoints
 // stays in bounded memory.
 const maxAddresses = 1 << 16
 
-// learnAgent remembers the product name each address announces, to name
-// the sender of messages that carry none.
-func (a *Analyzer) learnAgent(addr netip.Addr, m *sip.Message) {
-	if len(a.agents) >= maxAddresses || len(a.allows) >= maxAddresses {
-		clear(a.agents)
-		clear(a.allows)
-	}
-	key := addr.As16()
-	if m.Allow.Present() {
-		if _, ok := a.allows[key]; !ok {
-			a.allows[key] = a.internTokens(&m.Allow)
-		}
-	}
+// host is what an address announced about itself.
+type host struct {
+	agent string // latest User-Agent or Server
+	allow string // first Allow list
+}
+
+// learnAgent remembers the product name and Allow list each address
+// announces, to name the sender of messages that carry none.
+func (a *Analyzer) learnAgent(c *call, addr netip.Addr, m *sip.Message) {
 	ua := m.UserAgent
 	if len(ua) == 0 {
 		ua = m.Server
 	}
-	if len(ua) == 0 {
+	if len(ua) == 0 && !m.Allow.Present() {
 		return
 	}
-	if cur, ok := a.agents[key]; !ok || cur != string(ua) {
-		a.agents[key] = a.intern(ua)
+	h := a.hostFor(c, addr.As16())
+	if h.allow == "" && m.Allow.Present() {
+		h.allow = a.internTokens(&m.Allow)
 	}
+	if len(ua) > 0 && h.agent != string(ua) {
+		h.agent = a.intern(ua)
+	}
+}
+
+// hostFor returns the entry for key, through c's shortcuts when it can.
+func (a *Analyzer) hostFor(c *call, key [16]byte) *host {
+	for i := range c.hosts {
+		if r := c.hosts[i]; r.h != nil && r.key == key && r.gen == a.hostsGen {
+			if i > 0 {
+				c.hosts[0], c.hosts[1] = r, c.hosts[0]
+			}
+			return r.h
+		}
+	}
+	h := a.hosts[key]
+	if h == nil {
+		if len(a.hosts) >= maxAddresses {
+			clear(a.hosts)
+			a.hostsGen++
+		}
+		h = &host{}
+		a.hosts[key] = h
+	}
+	c.hosts[1] = c.hosts[0]
+	c.hosts[0] = hostRef{key: key, h: h, gen: a.hostsGen}
+	return h
+}
+
+// hostOf returns what addr announced, if anything.
+func (a *Analyzer) hostOf(addr netip.Addr) host {
+	if h := a.hosts[addr.As16()]; h != nil {
+		return *h
+	}
+	return host{}
 }
 
 // maxInterned bounds the interning table; past it values are copied.
@@ -195,13 +236,18 @@ func (a *Analyzer) intern(b []byte) string {
 	if len(b) == 0 {
 		return ""
 	}
-	if s, ok := a.interned[string(b)]; ok {
-		return s
+	last := &a.internLast[len(b)%len(a.internLast)]
+	if *last == string(b) {
+		return *last
 	}
-	s := string(b)
-	if len(a.interned) < maxInterned {
-		a.interned[s] = s
+	s, ok := a.interned[string(b)]
+	if !ok {
+		s = string(b)
+		if len(a.interned) < maxInterned {
+			a.interned[s] = s
+		}
 	}
+	*last = s
 	return s
 }
 
@@ -272,6 +318,7 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 	method := methodName(m.Method)
 	c := a.callFor(m.CallID)
 	c.lastSeen = cm.Time
+	a.learnAgent(c, cm.Src.Addr(), m)
 	if method == "ACK" {
 		// ACK is not a transaction of its own (for a 2xx) and is not
 		// counted; it belongs to the dialog's packets.
@@ -373,6 +420,7 @@ func (a *Analyzer) response(cm *capture.Message, m *sip.Message) {
 		c = a.callFor(m.CallID)
 	}
 	c.lastSeen = cm.Time
+	a.learnAgent(c, cm.Src.Addr(), m)
 	if t == nil {
 		a.orphans++
 	} else {

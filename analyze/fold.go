@@ -158,10 +158,10 @@ func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
 		a.tot.updateTo[sender][receiver] = true
 	}
 	if sv.Allow == "" {
-		sv.Allow = a.allows[t.Src.Addr().As16()]
+		sv.Allow = a.hostOf(t.Src.Addr()).allow
 	}
 	if rv.Allow == "" {
-		rv.Allow = a.allows[t.Dst.Addr().As16()]
+		rv.Allow = a.hostOf(t.Dst.Addr()).allow
 	}
 	d := t.Dialog
 	side := "caller"

@@ -63,7 +63,7 @@ func startsWithDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '
 // address announced in other messages, else the address itself.
 func (a *Analyzer) agentOf(agent string, addr netip.Addr) string {
 	if agent == "" {
-		agent = a.agents[addr.As16()]
+		agent = a.hostOf(addr).agent
 	}
 	v, ok := a.vendorNames[agent]
 	if !ok {
