@@ -44,10 +44,14 @@ type File struct {
 
 	f       *os.File
 	counted *countingReader
-	pcap    *pcapgo.Reader
+	pcap    *pcapReader
 	ng      *pcapgo.NgReader
 	link    layers.LinkType
 }
+
+// readBuffer is the read-ahead: a pcap record up to pcapMaxRecord is
+// returned in place from it.
+const readBuffer = 1 << 20
 
 // countingReader counts the bytes read from the file, for progress.
 type countingReader struct {
@@ -86,7 +90,7 @@ func OpenFile(path string) (*File, error) {
 
 func (cf *File) open() error {
 	cf.counted = &countingReader{r: cf.f}
-	var r io.Reader = bufio.NewReaderSize(cf.counted, 1<<16)
+	var r io.Reader = bufio.NewReaderSize(cf.counted, readBuffer)
 	br := r.(*bufio.Reader)
 	head, err := br.Peek(4)
 	if len(head) == 0 && err != nil {
@@ -100,7 +104,7 @@ func (cf *File) open() error {
 		if err != nil {
 			return fmt.Errorf("gzip: %w", err)
 		}
-		br = bufio.NewReaderSize(zr, 1<<16)
+		br = bufio.NewReaderSize(zr, readBuffer)
 		cf.Format = "+gzip"
 		if head, err = br.Peek(4); len(head) < 4 {
 			if err == nil || err == io.EOF {
@@ -120,11 +124,11 @@ func (cf *File) open() error {
 		}
 		cf.ng, cf.Format = ng, "pcapng"+cf.Format
 	case magicMicroLE, magicNanoLE, magicMicroBE, magicNanoBE:
-		p, err := pcapgo.NewReader(br)
+		p, err := newPcapReader(br)
 		if err != nil {
 			return fmt.Errorf("pcap: %w", err)
 		}
-		cf.pcap, cf.link, cf.Format = p, p.LinkType(), "pcap"+cf.Format
+		cf.pcap, cf.link, cf.Format = p, p.link, "pcap"+cf.Format
 	case magicModified, 0x34cdb2a1:
 		return fmt.Errorf("%w: modified (Kuznetzov) pcap is not supported; convert it with editcap -F pcap", ErrNotCapture)
 	default:
@@ -159,7 +163,7 @@ func (cf *File) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
 		}
 		return data, ci, link, nil
 	}
-	data, ci, err := cf.pcap.ZeroCopyReadPacketData()
+	data, ci, err := cf.pcap.next()
 	if err != nil {
 		return nil, ci, 0, normaliseEOF(err)
 	}
