@@ -80,9 +80,10 @@ type call struct {
 	gone     bool  // deleted from the map
 	txs      []*Transaction
 	dialogs  []*Dialog
-	rounds   int        // 422 responses to INVITE
-	minSE422 uint32     // Min-SE the last 422 asked for
-	hosts    [2]hostRef // the hosts this call's messages came from, most recent first
+	rounds   int             // 422 responses to INVITE
+	minSE422 uint32          // Min-SE the last 422 asked for
+	hosts    [2]hostRef      // the hosts this call's messages came from, most recent first
+	txsBuf   [4]*Transaction // txs's first backing array: most calls need no other
 }
 
 // hostRef is a call's shortcut to an entry of Analyzer.hosts: the table
@@ -265,6 +266,7 @@ func (a *Analyzer) callFor(id []byte) *call {
 	}
 	a.seq++
 	c := &call{id: string(id), seq: a.seq}
+	c.txs = c.txsBuf[:0]
 	a.calls[c.id] = c
 	a.schedule(c, a.last.Add(txLinger))
 	return c
@@ -296,9 +298,11 @@ func (c *call) tag(b []byte) string {
 	return string(b)
 }
 
-func (c *call) transaction(m *sip.Message, method string) *Transaction {
+// transaction finds the transaction m belongs to; branch is branchHash of
+// its Via branch.
+func (c *call) transaction(m *sip.Message, method string, branch uint64) *Transaction {
 	for i := len(c.txs) - 1; i >= 0; i-- {
-		if c.txs[i].matches(m, method) {
+		if c.txs[i].matches(m, method, branch) {
 			return c.txs[i]
 		}
 	}
@@ -316,6 +320,7 @@ func (a *Analyzer) frames(dst *[]FrameRef, cm *capture.Message) {
 
 func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 	method := methodName(m.Method)
+	branch := branchHash(m.Via.Branch)
 	c := a.callFor(m.CallID)
 	c.lastSeen = cm.Time
 	a.learnAgent(c, cm.Src.Addr(), m)
@@ -325,12 +330,12 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 		if d := c.dialogByTags(m.From.Tag, m.To.Tag); d != nil {
 			d.LastSeen = cm.Time
 			a.frames(&d.Frames, cm)
-		} else if t := c.transaction(m, "INVITE"); t != nil {
+		} else if t := c.transaction(m, "INVITE", branch); t != nil {
 			a.frames(&t.Frames, cm)
 		}
 		return
 	}
-	if t := c.transaction(m, method); t != nil {
+	if t := c.transaction(m, method, branch); t != nil {
 		t.Retransmissions++
 		a.frames(&t.Frames, cm)
 		return
@@ -341,7 +346,8 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 		CallID:      c.id,
 		Method:      method,
 		CSeq:        m.CSeq,
-		Branch:      string(m.Via.Branch),
+		branch:      branch,
+		rfc3261:     isRFC3261Branch(m.Via.Branch),
 		FromTag:     c.tag(m.From.Tag),
 		ToTag:       c.tag(m.To.Tag),
 		Class:       Classify(m),
@@ -406,6 +412,7 @@ func (a *Analyzer) newDialog(c *call, callerTag, calleeTag []byte, caller, calle
 		Caller:    caller,
 		Callee:    callee,
 	}
+	d.Transactions = d.txsBuf[:0]
 	c.dialogs = append(c.dialogs, d)
 	return d
 }
@@ -415,7 +422,7 @@ func (a *Analyzer) response(cm *capture.Message, m *sip.Message) {
 	c, ok := a.calls[string(m.CallID)]
 	var t *Transaction
 	if ok {
-		t = c.transaction(m, method)
+		t = c.transaction(m, method, branchHash(m.Via.Branch))
 	} else {
 		c = a.callFor(m.CallID)
 	}

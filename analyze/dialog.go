@@ -29,7 +29,8 @@ type Dialog struct {
 	ByeCode   int       // final response to the BYE
 	LastSeen  time.Time
 
-	Transactions []*Transaction // in-dialog requests, in order
+	Transactions []*Transaction  // in-dialog requests, in order
+	txsBuf       [4]*Transaction // Transactions' first backing array
 	Timer        *SessionTimer
 	Frames       []FrameRef
 }

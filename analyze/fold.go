@@ -289,6 +289,7 @@ func (a *Analyzer) retireDialog(d *Dialog, end time.Time) {
 		a.tot.problems = append(a.tot.problems, d.frames())
 	}
 	d.Transactions, d.Frames = nil, nil
+	clear(d.txsBuf[:]) // the tombstone must not hold its transactions
 }
 
 // problem marks a dialog for --write-problems. A dialog already retired

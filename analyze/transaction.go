@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"hash/maphash"
 	"net/netip"
 	"time"
 
@@ -23,7 +24,8 @@ type Transaction struct {
 	CallID    string
 	Method    string
 	CSeq      uint32
-	Branch    string
+	branch    uint64 // hash of the topmost Via branch: only ever compared
+	rfc3261   bool   // the branch has the RFC 3261 cookie: it alone names the transaction
 	FromTag   string
 	ToTag     string
 	Class     Class
@@ -90,15 +92,25 @@ func (t *Transaction) Outcome() Outcome {
 
 // matches reports whether a message belongs to this transaction: same
 // branch (when it has the RFC 3261 cookie), CSeq number and method; for an
-// RFC 2543 branch, also the From tag.
-func (t *Transaction) matches(m *sip.Message, method string) bool {
-	if t.Method != method || t.CSeq != m.CSeq || string(m.Via.Branch) != t.Branch {
+// RFC 2543 branch, also the From tag. branch is branchHash of the
+// message's.
+func (t *Transaction) matches(m *sip.Message, method string, branch uint64) bool {
+	if t.Method != method || t.CSeq != m.CSeq || t.branch != branch {
 		return false
 	}
-	if len(t.Branch) >= len(branchCookie) && t.Branch[:len(branchCookie)] == branchCookie {
-		return true
-	}
-	return string(m.From.Tag) == t.FromTag
+	return t.rfc3261 || string(m.From.Tag) == t.FromTag
+}
+
+// branchSeed keys the branch hashes of one run.
+var branchSeed = maphash.MakeSeed()
+
+// branchHash stands for a Via branch: keeping a 64-bit hash instead of a
+// copy saves an allocation per transaction, and two branches of one call
+// that also share CSeq and method collide with odds of 2^-64.
+func branchHash(b []byte) uint64 { return maphash.Bytes(branchSeed, b) }
+
+func isRFC3261Branch(b []byte) bool {
+	return len(b) >= len(branchCookie) && string(b[:len(branchCookie)]) == branchCookie
 }
 
 // Outcome is how a transaction ended.
