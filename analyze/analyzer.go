@@ -55,6 +55,7 @@ type Analyzer struct {
 	sweeps      dueHeap
 	vendorNames map[string]string // agent string → VendorName
 	interned    map[string]string // repeated short values: agents, reasons, Allow lists
+	freeTxs     []*Transaction    // folded transactions for reuse
 	lastSweep   time.Time
 	maxSE       uint32             // largest Session-Expires negotiated
 	hosts       map[[16]byte]*host // what each address announced (keyed by As16: hashes fast)
@@ -341,7 +342,9 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 		return
 	}
 	a.seq++
-	t := &Transaction{
+	t := a.newTransaction()
+	*t = Transaction{
+		Frames:      t.Frames,
 		seq:         a.seq,
 		CallID:      c.id,
 		Method:      method,
@@ -380,6 +383,7 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 		d.CallerURI, d.CalleeURI = string(m.From.URI), string(m.To.URI)
 	}
 	t.Dialog = d
+	t.pinned = d.retired // a stale request kept by the tombstone
 	d.Transactions = append(d.Transactions, t)
 	d.LastSeen = cm.Time
 	if len(m.UserAgent) > 0 {
@@ -734,6 +738,9 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 			// In-dialog transactions fold when their dialog retires.
 			if t.Dialog == nil || t.Dialog.retired {
 				a.foldTransaction(t)
+				a.release(t)
+			} else {
+				t.outOfCall = true
 			}
 			continue
 		}

@@ -288,6 +288,11 @@ func (a *Analyzer) retireDialog(d *Dialog, end time.Time) {
 	if d.problem && a.opts.KeepFrames {
 		a.tot.problems = append(a.tot.problems, d.frames())
 	}
+	for _, t := range d.Transactions {
+		if t.outOfCall {
+			a.release(t) // else its call's list releases it
+		}
+	}
 	d.Transactions, d.Frames = nil, nil
 	clear(d.txsBuf[:]) // the tombstone must not hold its transactions
 }

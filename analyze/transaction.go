@@ -21,6 +21,8 @@ const branchCookie = "z9hG4bK"
 type Transaction struct {
 	seq       uint64
 	folded    bool
+	outOfCall bool // dropped from its call's list; its dialog holds it still
+	pinned    bool // held by a dialog's tombstone: never recycled
 	CallID    string
 	Method    string
 	CSeq      uint32
@@ -129,4 +131,29 @@ const (
 
 func (o Outcome) String() string {
 	return [...]string{"2xx", "481", "405", "501", "other", "unanswered"}[o]
+}
+
+// maxFreeTransactions bounds the transactions kept for reuse.
+const maxFreeTransactions = 1 << 12
+
+// newTransaction returns a cleared transaction, reusing a folded one.
+// Transactions come and go with every request; reusing them spares the
+// allocator and the collector most of the analysis' garbage.
+func (a *Analyzer) newTransaction() *Transaction {
+	if n := len(a.freeTxs); n > 0 {
+		t := a.freeTxs[n-1]
+		a.freeTxs = a.freeTxs[:n-1]
+		return t
+	}
+	return &Transaction{}
+}
+
+// release takes back a folded transaction that nothing refers to any more:
+// it has left its call's list, and its dialog, if any, has retired.
+func (a *Analyzer) release(t *Transaction) {
+	if t.pinned || len(a.freeTxs) >= maxFreeTransactions {
+		return
+	}
+	*t = Transaction{Frames: t.Frames[:0]}
+	a.freeTxs = append(a.freeTxs, t)
 }
