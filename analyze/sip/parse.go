@@ -338,7 +338,11 @@ func parseAddress(v []byte) Address {
 func parseVia(v []byte) Via {
 	var via Via
 	// Skip "SIP / 2.0 /", allowing LWS around the slashes.
-	for slashes := 0; slashes < 2; slashes++ {
+	slashes := 0
+	if len(v) > 8 && string(v[:8]) == "SIP/2.0/" {
+		v, slashes = v[8:], 2 // as nearly everyone writes it
+	}
+	for ; slashes < 2; slashes++ {
 		i := 0
 		for i < len(v) && v[i] != '/' {
 			i++
@@ -392,6 +396,18 @@ func countValues(v []byte) int {
 // are short, so one plain pass beats repeated vector searches.
 func param(params []byte, name string) []byte {
 	n := len(params)
+	// Fast path: the parameter comes first, written ;name=value.
+	if k := len(name); n > k+1 && params[0] == ';' && params[k+1] == '=' && equalFoldString(params[1:k+1], name) {
+		i := k + 2
+		for i < n && params[i] != ';' && params[i] != ',' {
+			i++
+		}
+		val := trimLWS(params[k+2 : i])
+		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+			val = val[1 : len(val)-1]
+		}
+		return val
+	}
 	for i := 0; i < n; {
 		for i < n && params[i] != ';' {
 			i++
