@@ -60,6 +60,7 @@ type Analyzer struct {
 	maxSE       uint32             // largest Session-Expires negotiated
 	hosts       map[[16]byte]*host // what each address announced (keyed by As16: hashes fast)
 	hostsGen    uint32             // bumped when hosts starts afresh
+	sweeping    *call              // the call sweepCall is folding
 	internLast  [64]string         // the last value interned, by length: most repeat
 	nat         map[natKey]*NATKeepAlive
 	natOrder    []*NATKeepAlive
@@ -220,9 +221,18 @@ func (a *Analyzer) hostFor(c *call, key [16]byte) *host {
 	return h
 }
 
-// hostOf returns what addr announced, if anything.
+// hostOf returns what addr announced, if anything. While a call is being
+// swept, its own shortcuts answer for its two parties.
 func (a *Analyzer) hostOf(addr netip.Addr) host {
-	if h := a.hosts[addr.As16()]; h != nil {
+	key := addr.As16()
+	if c := a.sweeping; c != nil {
+		for _, r := range c.hosts {
+			if r.h != nil && r.key == key && r.gen == a.hostsGen {
+				return *r.h
+			}
+		}
+	}
+	if h := a.hosts[key]; h != nil {
 		return *h
 	}
 	return host{}
@@ -721,6 +731,8 @@ func (h *dueHeap) pop() dueEntry {
 // sweepCall retires the call's finished dialogs and folds its settled
 // transactions; at the end of the input (final) everything goes.
 func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
+	a.sweeping = c
+	defer func() { a.sweeping = nil }()
 	live := false
 	for _, d := range c.dialogs {
 		if d.retired {
