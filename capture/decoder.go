@@ -313,7 +313,7 @@ func (d *Decoder) tick() {
 	if d.defrag.pending() > 0 {
 		d.defrag.expire(d, d.now)
 	}
-	if d.Stats.TCPStreams > 0 && d.now.Sub(d.streams.lastFlush) >= 5*time.Second {
+	if d.Stats.TCPStreams > 0 && d.now.Sub(d.streams.lastFlush) >= 5*time.Second && d.streams.flushDue(d.now) {
 		d.streams.lastFlush = d.now
 		d.streams.expire(d.now)
 	}

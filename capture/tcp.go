@@ -41,6 +41,8 @@ func (c *segmentContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
 type streams struct {
 	d         *Decoder
 	lastFlush time.Time
+	arrived   bool // a segment came since the last flush
+	quiet     int  // flushes since the last one that followed a segment
 	pool      *reassembly.StreamPool
 	asm       *reassembly.Assembler
 	ctx       []segmentContext
@@ -63,6 +65,7 @@ func (d *Decoder) segment(ipv int) {
 	c := &s.ctx[s.next]
 	s.next = (s.next + 1) % len(s.ctx)
 	c.ci.Timestamp, c.packet = d.now, d.packet
+	s.arrived = true
 	var flow gopacket.Flow
 	if ipv == 4 {
 		flow = d.ip4.NetworkFlow()
@@ -70,6 +73,24 @@ func (d *Decoder) segment(ipv int) {
 		flow = d.ip6.NetworkFlow()
 	}
 	s.asm.AssembleWithContext(flow, &d.tcp, c)
+}
+
+// flushDue reports whether a flush at now could release anything. Each
+// flush walks every connection, which on a long capture with little TCP
+// adds up. Data held behind a gap is released by the second flush after
+// it came (the flush interval is longer than the gap timeout); with no
+// segment since, a flush can only close idle connections, for which once a
+// minute is soon enough.
+func (s *streams) flushDue(now time.Time) bool {
+	switch {
+	case s.arrived:
+		s.arrived, s.quiet = false, 0
+		return true
+	case s.quiet < 1:
+		s.quiet++
+		return true
+	}
+	return now.Sub(s.lastFlush) >= time.Minute
 }
 
 func (s *streams) expire(now time.Time) {
