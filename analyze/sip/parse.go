@@ -47,7 +47,10 @@ const (
 // RFC 4028 for "x"), to the header it names. It is case-insensitive and
 // does not allocate.
 func headerOf(name []byte) header {
-	if len(name) == 1 {
+	switch len(name) {
+	case 0:
+		return hOther
+	case 1:
 		switch name[0] | 0x20 {
 		case 'i':
 			return hCallID
@@ -68,63 +71,64 @@ func headerOf(name []byte) header {
 		}
 		return hOther
 	}
-	switch len(name) {
-	case 2:
-		if equalFoldString(name, "to") {
-			return hTo
-		}
-	case 3:
-		if equalFoldString(name, "via") {
-			return hVia
-		}
-	case 4:
-		switch {
-		case equalFoldString(name, "from"):
-			return hFrom
-		case equalFoldString(name, "cseq"):
-			return hCSeq
-		}
-	case 5:
-		if equalFoldString(name, "allow") {
+	// Dispatch on the first letter and the length, so that at most one
+	// name is compared in full.
+	n := len(name)
+	switch name[0] | 0x20 {
+	case 'a':
+		if n == 5 && equalFoldString(name, "allow") {
 			return hAllow
 		}
-	case 6:
+	case 'c':
 		switch {
-		case equalFoldString(name, "server"):
-			return hServer
-		case equalFoldString(name, "min-se"):
-			return hMinSE
-		case equalFoldString(name, "reason"):
-			return hReason
-		}
-	case 7:
-		switch {
-		case equalFoldString(name, "call-id"):
+		case n == 7 && equalFoldString(name, "call-id"):
 			return hCallID
-		case equalFoldString(name, "expires"):
-			return hExpires
-		case equalFoldString(name, "require"):
-			return hRequire
-		}
-	case 9:
-		if equalFoldString(name, "supported") {
-			return hSupported
-		}
-	case 10:
-		if equalFoldString(name, "user-agent") {
-			return hUserAgent
-		}
-	case 12:
-		if equalFoldString(name, "content-type") {
+		case n == 4 && equalFoldString(name, "cseq"):
+			return hCSeq
+		case n == 12 && equalFoldString(name, "content-type"):
 			return hContentType
-		}
-	case 14:
-		if equalFoldString(name, "content-length") {
+		case n == 14 && equalFoldString(name, "content-length"):
 			return hContentLength
 		}
-	case 15:
-		if equalFoldString(name, "session-expires") {
+	case 'e':
+		if n == 7 && equalFoldString(name, "expires") {
+			return hExpires
+		}
+	case 'f':
+		if n == 4 && equalFoldString(name, "from") {
+			return hFrom
+		}
+	case 'm':
+		if n == 6 && equalFoldString(name, "min-se") {
+			return hMinSE
+		}
+	case 'r':
+		switch {
+		case n == 7 && equalFoldString(name, "require"):
+			return hRequire
+		case n == 6 && equalFoldString(name, "reason"):
+			return hReason
+		}
+	case 's':
+		switch {
+		case n == 6 && equalFoldString(name, "server"):
+			return hServer
+		case n == 9 && equalFoldString(name, "supported"):
+			return hSupported
+		case n == 15 && equalFoldString(name, "session-expires"):
 			return hSessionExpires
+		}
+	case 't':
+		if n == 2 && equalFoldString(name, "to") {
+			return hTo
+		}
+	case 'u':
+		if n == 10 && equalFoldString(name, "user-agent") {
+			return hUserAgent
+		}
+	case 'v':
+		if n == 3 && equalFoldString(name, "via") {
+			return hVia
 		}
 	}
 	return hOther
@@ -180,11 +184,11 @@ func Parse(b []byte, m *Message) error {
 			}
 		case hFrom:
 			if len(m.From.URI) == 0 {
-				m.From = parseAddress(value)
+				parseAddress(value, &m.From)
 			}
 		case hTo:
 			if len(m.To.URI) == 0 {
-				m.To = parseAddress(value)
+				parseAddress(value, &m.To)
 			}
 		case hCSeq:
 			if !haveCSeq {
@@ -195,7 +199,7 @@ func Parse(b []byte, m *Message) error {
 			}
 		case hVia:
 			if m.Vias == 0 {
-				m.Via = parseVia(value)
+				parseVia(value, &m.Via)
 			}
 			m.Vias += countValues(value)
 		case hContentType:
@@ -312,9 +316,10 @@ func (m *Message) parseSessionExpires(v []byte) {
 	}
 }
 
-// parseAddress reads name-addr or addr-spec followed by header parameters.
-func parseAddress(v []byte) Address {
-	var a Address
+// parseAddress reads name-addr or addr-spec followed by header parameters
+// into a, which is zero. It writes in place: a returned struct costs a
+// copy per header.
+func parseAddress(v []byte, a *Address) {
 	var params []byte
 	if lt := indexUnquoted(v, '<'); lt >= 0 {
 		if gt := bytes.IndexByte(v[lt:], '>'); gt >= 0 {
@@ -330,13 +335,11 @@ func parseAddress(v []byte) Address {
 	}
 	a.URI = trimLWS(a.URI)
 	a.Tag = param(params, "tag")
-	return a
 }
 
-// parseVia reads the first value of a Via header:
+// parseVia reads the first value of a Via header into via, which is zero:
 // SIP / 2.0 / transport LWS sent-by *( SEMI via-params ).
-func parseVia(v []byte) Via {
-	var via Via
+func parseVia(v []byte, via *Via) {
 	// Skip "SIP / 2.0 /", allowing LWS around the slashes.
 	slashes := 0
 	if len(v) > 8 && string(v[:8]) == "SIP/2.0/" {
@@ -348,7 +351,7 @@ func parseVia(v []byte) Via {
 			i++
 		}
 		if i == len(v) {
-			return via
+			return
 		}
 		v = v[i+1:]
 	}
@@ -369,7 +372,6 @@ func parseVia(v []byte) Via {
 	}
 	via.SentBy = trimLWS(v[:i])
 	via.Branch = param(v[i:], "branch")
-	return via
 }
 
 // countValues counts the comma-separated values of a header line.

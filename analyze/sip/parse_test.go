@@ -231,3 +231,12 @@ func FuzzParse(f *testing.F) {
 		m.Supported.Each(func([]byte) {})
 	})
 }
+
+func TestParseBlankHeaderName(t *testing.T) {
+	// A line whose name is only white space is skipped, not a crash.
+	var m Message
+	msg := crlf("OPTIONS sip:a@h SIP/2.0\n  : x\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\nFrom: <sip:a@h>;tag=1\nTo: <sip:b@h>\nCall-ID: c\nCSeq: 1 OPTIONS\n\n")
+	if err := Parse(msg, &m); err != nil || string(m.CallID) != "c" {
+		t.Fatalf("err %v, Call-ID %q", err, m.CallID)
+	}
+}
