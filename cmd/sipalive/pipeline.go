@@ -99,7 +99,7 @@ func readFiles(files []*capture.File, dec *capture.Decoder, o pipelineOptions) [
 // Batches carry messages from the decoding goroutine to the analysing one.
 const (
 	batchMessages = 256
-	batchArena    = 1 << 20 // payload bytes per batch
+	batchArena    = 1 << 18 // payload bytes per batch
 	batchesInUse  = 8
 )
 
