@@ -1,6 +1,7 @@
 // Command floor reads a capture and decodes every packet down to its UDP or
 // TCP payload, and nothing more: the floor that samples/bench.sh compares
-// sipalive with (the same reader and decoder, no SIP work).
+// sipalive with (the same file reader, capture.OpenFile, and gopacket's
+// decoder; no reassembly, no SIP work).
 package main
 
 import (
@@ -10,7 +11,7 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/sipalive/sipalive/capture"
 )
 
 func main() {
@@ -18,17 +19,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: floor FILE.pcap")
 		os.Exit(2)
 	}
-	f, err := os.Open(os.Args[1])
+	f, err := capture.OpenFile(os.Args[1])
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "floor:", err)
 		os.Exit(2)
 	}
 	defer f.Close()
-	r, err := pcapgo.NewReader(f)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "floor:", err)
-		os.Exit(2)
-	}
 	var (
 		eth     layers.Ethernet
 		ip4     layers.IPv4
@@ -41,7 +37,7 @@ func main() {
 	p.IgnoreUnsupported = true
 	var packets, payload int
 	for {
-		data, _, err := r.ZeroCopyReadPacketData()
+		data, _, _, err := f.Next()
 		if err == io.EOF {
 			break
 		}
