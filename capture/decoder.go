@@ -15,8 +15,8 @@ import (
 // Decoder turns packets into Messages. It decodes every layer into
 // preallocated structs (gopacket's DecodingLayerParser), so a packet on the
 // common path costs no allocation. Tunnels (IP-in-IP, GRE, ERSPAN II and
-// III, VXLAN) decode into the same structs, so the innermost packet is what
-// is analysed.
+// III, VXLAN, Geneve), MPLS label stacks and PPPoE sessions decode into the
+// same structs, so the innermost packet is what is analysed.
 // A Decoder is not safe for concurrent use.
 type Decoder struct {
 	// Emit receives every message. The *Message is reused: copy what you keep.
@@ -31,12 +31,16 @@ type Decoder struct {
 	loop     layers.Loopback
 	ip4      layers.IPv4
 	ip6      layers.IPv6
+	ip6ext   layers.IPv6ExtensionSkipper
 	ip6frag  layers.IPv6Fragment
 	udp      layers.UDP
 	tcp      layers.TCP
 	gre      layers.GRE
 	vxlan    layers.VXLAN
 	erspan   layers.ERSPANII
+	geneve   layers.Geneve
+	mpls     mplsStack
+	pppoe    pppoeSession
 	parsers  map[gopacket.LayerType]*gopacket.DecodingLayerParser
 	last     *gopacket.DecodingLayerParser // the parser of the previous packet
 	lastType gopacket.LayerType
@@ -72,8 +76,10 @@ func (d *Decoder) parser(first gopacket.LayerType) *gopacket.DecodingLayerParser
 	// default container is a map, looked up once per layer per packet.
 	p := gopacket.NewDecodingLayerParser(first)
 	p.SetDecodingLayerContainer(gopacket.DecodingLayerSparse(nil))
-	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.ip4, &d.ip6,
-		&d.ip6frag, &d.udp, &d.tcp, &d.gre, &d.vxlan, &d.erspan} {
+	// The extension skipper comes before the fragment header's own
+	// decoder, which takes the fragment type back from it.
+	for _, l := range []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.mpls, &d.pppoe,
+		&d.ip4, &d.ip6, &d.ip6ext, &d.ip6frag, &d.udp, &d.tcp, &d.gre, &d.vxlan, &d.geneve, &d.erspan} {
 		p.AddDecodingLayer(l)
 	}
 	p.IgnoreUnsupported = true

@@ -127,6 +127,14 @@ func TestLinkLayersGiveTheSameMessages(t *testing.T) {
 		"GRE over IPv6":          {Tunnel: synth.GRE, TunnelIPv6: true},
 		"VXLAN over IPv6":        {Tunnel: synth.VXLAN, TunnelIPv6: true},
 		"VXLAN, fragments, SLL2": {Link: synth.LinuxSLL2, Tunnel: synth.VXLAN, MTU: 400},
+		"Geneve":                 {Tunnel: synth.Geneve},
+		"Geneve over IPv6":       {Tunnel: synth.Geneve, TunnelIPv6: true},
+		"MPLS":                   {Link: synth.EthernetMPLS},
+		"MPLS pseudowire":        {Link: synth.EthernetMPLSPW},
+		"PPPoE":                  {Link: synth.EthernetPPPoE},
+		"PPPoE, fragments":       {Link: synth.EthernetPPPoE, MTU: 400},
+		"MPLS, VXLAN":            {Link: synth.EthernetMPLS, Tunnel: synth.VXLAN},
+		"IPv6 extension headers": {IPv6Extensions: true},
 	} {
 		for _, v6 := range []bool{false, true} {
 			a, b, w := alice, bob, want
@@ -136,6 +144,7 @@ func TestLinkLayersGiveTheSameMessages(t *testing.T) {
 			r := decode(t, writeCapture(t, opts, call(false, a, b)))
 			if strings.Join(r.raw, "") != strings.Join(w, "") {
 				t.Errorf("%s (IPv6 %v): %d messages differ from plain Ethernet", name, v6, len(r.raw))
+				continue
 			}
 			if r.msgs[0].Src != a.Addr {
 				t.Errorf("%s (IPv6 %v): source %v, want the inner %v", name, v6, r.msgs[0].Src, a.Addr)

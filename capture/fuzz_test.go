@@ -21,7 +21,12 @@ func FuzzDecode(f *testing.F) {
 	sctp := append([]byte{}, udp[:42]...)
 	sctp[23] = 132
 	sctp = append(sctp, "\x00\x00\x00\x20\x00\x03\x00\x22\x00\x00\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00SIP/2.0 200 OK\r\n\r\n"...)
-	for _, p := range [][]byte{udp, hep, sctp, {0x45, 0, 0, 20}, {0x60}, make([]byte, 60)} {
+	// the same IP packet behind an MPLS label and behind a PPPoE session
+	mpls := append(append([]byte{}, udp[:12]...), 0x88, 0x47, 0x00, 0x3e, 0x81, 0x40)
+	mpls = append(mpls, udp[14:]...)
+	pppoe := append(append([]byte{}, udp[:12]...), 0x88, 0x64, 0x11, 0, 0, 1, 0, byte(len(udp)-14+2), 0, 0x21)
+	pppoe = append(pppoe, udp[14:]...)
+	for _, p := range [][]byte{udp, hep, sctp, mpls, pppoe, {0x45, 0, 0, 20}, {0x60}, make([]byte, 60)} {
 		f.Add(p, p, uint8(0))
 	}
 	links := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeLinuxSLL,

@@ -20,13 +20,16 @@ type Link int
 
 // Link layers the writer can produce.
 const (
-	Ethernet     Link = iota
-	EthernetVLAN      // one 802.1Q tag
-	EthernetQinQ      // 802.1ad outer tag and 802.1Q inner tag
-	LinuxSLL          // Linux cooked v1
-	LinuxSLL2         // Linux cooked v2 (tcpdump -i any)
-	RawIP             // no link header
-	Loopback          // BSD null/loopback
+	Ethernet       Link = iota
+	EthernetVLAN        // one 802.1Q tag
+	EthernetQinQ        // 802.1ad outer tag and 802.1Q inner tag
+	LinuxSLL            // Linux cooked v1
+	LinuxSLL2           // Linux cooked v2 (tcpdump -i any)
+	RawIP               // no link header
+	Loopback            // BSD null/loopback
+	EthernetMPLS        // two MPLS labels, then IP (a provider's core link)
+	EthernetMPLSPW      // an MPLS label and a pseudowire control word, then Ethernet
+	EthernetPPPoE       // a PPPoE session (a DSL router's WAN side)
 )
 
 // Tunnel wraps every packet in an outer IPv4 packet, as mirrored and cloud
@@ -41,6 +44,7 @@ const (
 	ERSPAN2         // GRE + ERSPAN type II + Ethernet
 	ERSPAN3         // GRE + ERSPAN type III + Ethernet
 	VXLAN           // UDP 4789 + VXLAN + Ethernet
+	Geneve          // UDP 6081 + Geneve with an option + Ethernet
 )
 
 // Options shape the capture.
@@ -50,6 +54,9 @@ type Options struct {
 	// TunnelIPv6 carries the tunnel over IPv6 instead of IPv4 (IP-in-IP,
 	// GRE and VXLAN).
 	TunnelIPv6 bool
+	// IPv6Extensions puts a hop-by-hop and a destination options header
+	// between an unfragmented IPv6 header and UDP or TCP.
+	IPv6Extensions bool
 	// MTU above which UDP datagrams are sent as IP fragments (0: never).
 	MTU int
 	// MSS cuts TCP payloads into segments of at most this many bytes (0: one segment per message).
@@ -122,6 +129,13 @@ var serialize = gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: tr
 // frame serialises the IP packet made of ls, wraps it in the tunnel and
 // the link layer, and writes it.
 func (w *Writer) frame(ipv6 bool, ls ...gopacket.SerializableLayer) error {
+	if ip, ok := ls[0].(*layers.IPv6); ok && w.opts.IPv6Extensions && ip.NextHeader != layers.IPProtocolIPv6Fragment {
+		// hop-by-hop, then destination options, each padded to 8 bytes with PadN
+		ext := rawHeader{byte(layers.IPProtocolIPv6Destination), 0, 1, 4, 0, 0, 0, 0,
+			byte(ip.NextHeader), 0, 1, 4, 0, 0, 0, 0}
+		ip.NextHeader = layers.IPProtocolIPv6HopByHop
+		ls = append([]gopacket.SerializableLayer{ip, ext}, ls[1:]...)
+	}
 	pkt := gopacket.NewSerializeBuffer()
 	if err := gopacket.SerializeLayers(pkt, serialize, ls...); err != nil {
 		return err
@@ -149,6 +163,22 @@ func (w *Writer) frame(ipv6 bool, ls ...gopacket.SerializableLayer) error {
 		hdr = append(hdr, &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeQinQ},
 			&layers.Dot1Q{VLANIdentifier: 200, Type: layers.EthernetTypeDot1Q},
 			&layers.Dot1Q{VLANIdentifier: 100, Type: etherType})
+	case EthernetMPLS:
+		hdr = append(hdr, &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeMPLSUnicast},
+			rawHeader{0x00, 0x3e, 0x80, 0x40, 0x00, 0x01, 0x01, 0x40}) // labels 1000 and 16 (bottom)
+	case EthernetMPLSPW:
+		pw := []byte{0x00, 0x3e, 0x81, 0x40, 0, 0, 0, 0} // label 1000 (bottom), control word
+		pw = append(append(append(pw, macB...), macA...), byte(etherType>>8), byte(etherType))
+		hdr = append(hdr, &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypeMPLSUnicast},
+			rawHeader(pw))
+	case EthernetPPPoE:
+		proto := []byte{0x00, 0x21}
+		if ipv6 {
+			proto = []byte{0x00, 0x57}
+		}
+		n := len(inner) + 2
+		hdr = append(hdr, &layers.Ethernet{SrcMAC: macA, DstMAC: macB, EthernetType: layers.EthernetTypePPPoESession},
+			rawHeader(append([]byte{0x11, 0x00, 0x12, 0x34, byte(n >> 8), byte(n)}, proto...)))
 	case LinuxSLL:
 		hdr = append(hdr, rawHeader(sllHeader(etherType)))
 	case LinuxSLL2:
@@ -219,11 +249,17 @@ func (w *Writer) tunnel(inner []byte, ipv6 bool) ([]byte, error) {
 			payload = append(payload, 0x20, 0x64, 0x00, 0x01, 0, 0, 0, 0, 0, 0, 0, 0) // version 2, VLAN 100, session 1
 		}
 		payload = append(payload, eth(inner)...)
-	case VXLAN:
+	case VXLAN, Geneve:
 		udp := &layers.UDP{SrcPort: 49152, DstPort: 4789}
 		ip, nl := w.outer(layers.IPProtocolUDP)
 		_ = udp.SetNetworkLayerForChecksum(nl)
 		vx := append([]byte{0x08, 0, 0, 0, 0, 0x10, 0x00, 0}, eth(inner)...) // VNI 4096
+		if w.opts.Tunnel == Geneve {
+			udp.DstPort = 6081
+			// version 0, one 8-byte option (class 0x0103, type 1, 4 bytes
+			// of data), Ethernet inside, VNI 4096
+			vx = append([]byte{0x02, 0, 0x65, 0x58, 0, 0x10, 0x00, 0, 0x01, 0x03, 0x01, 0x01, 0xde, 0xad, 0xbe, 0xef}, eth(inner)...)
+		}
 		b := gopacket.NewSerializeBuffer()
 		err := gopacket.SerializeLayers(b, serialize, ip, udp, gopacket.Payload(vx))
 		return b.Bytes(), err
