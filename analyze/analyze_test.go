@@ -211,6 +211,23 @@ func TestMalformedIsCounted(t *testing.T) {
 	}
 }
 
+// TestCutMessageIsCountedAsCut checks that a message that lacks what the
+// analysis needs because its packet was cut short by the snap length is
+// reported as cut, not as a peer's malformed SIP; a cut message that has
+// it all is analysed.
+func TestCutMessageIsCountedAsCut(t *testing.T) {
+	f := newFeeder()
+	whole := request("OPTIONS", "c1", 1, "b1", false, "", "")
+	f.a.Message(&capture.Message{Kind: capture.SIP, Time: f.now, Src: addrA, Dst: addrB, Transport: capture.UDP,
+		Payload: []byte(whole[:strings.Index(whole, "Call-ID")]), Cut: true})
+	f.a.Message(&capture.Message{Kind: capture.SIP, Time: f.now, Src: addrA, Dst: addrB, Transport: capture.UDP,
+		Payload: []byte(whole[:strings.Index(whole, "User-Agent")]), Cut: true})
+	r := f.a.Finish(capture.Stats{})
+	if r.Overview.Malformed != 1 || r.Overview.MalformedReasons[errCutBySnapLength] != 1 || r.Overview.Requests != 1 {
+		t.Errorf("overview %+v", r.Overview)
+	}
+}
+
 // TestSnapshotShowsLiveStateAndChangesNothing feeds the same messages to
 // two analyzers, one of them snapshotted along the way: the snapshot shows
 // the live keep-alives, and both final reports are identical.

@@ -155,7 +155,12 @@ func (a *Analyzer) Take(cm *capture.Message, m *sip.Message, err error) {
 	}
 	a.sipMessages++
 	if err != nil {
-		a.malformed[err.Error()]++
+		if cm.Cut {
+			// the headers it lacks were past the snap length, not left out
+			a.malformed[errCutBySnapLength]++
+		} else {
+			a.malformed[err.Error()]++
+		}
 		return
 	}
 	if m.Request {
@@ -166,6 +171,10 @@ func (a *Analyzer) Take(cm *capture.Message, m *sip.Message, err error) {
 		a.response(cm, m)
 	}
 }
+
+// errCutBySnapLength is the malformed reason of a message that lacks what
+// the analysis needs because its packet was cut short in the capture.
+const errCutBySnapLength = "packet cut short by the snap length"
 
 // maxAddresses bounds the per-address memory of agents and Allow lists;
 // past it the table starts afresh, so a capture of millions of endpoints

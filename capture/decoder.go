@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"strings"
@@ -50,6 +51,7 @@ type Decoder struct {
 	now      time.Time
 	msg      Message
 	frames   [1]uint64
+	cut      bool // the packet being decoded was cut short by the snap length
 	defrag   *defragmenter
 	streams  *streams
 	lastTick time.Time
@@ -125,6 +127,11 @@ func (d *Decoder) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 	d.Stats.Packets++
 	d.packet++
 	d.now = ci.Timestamp
+	d.cut = ci.CaptureLength < ci.Length
+	if d.cut {
+		d.Stats.SnapCut++
+		d.Stats.SnapLength = max(d.Stats.SnapLength, ci.CaptureLength)
+	}
 	if d.now.Sub(d.lastTick) > time.Second || d.now.Before(d.lastTick) {
 		d.tick()
 	}
@@ -284,6 +291,12 @@ func (d *Decoder) datagram(src, dst netip.AddrPort, payload []byte, frames []uin
 		}
 		d.Stats.UDPOther++
 		return
+	}
+	if d.cut && m.Kind == SIP {
+		// The last line was cut mid-way: a half Call-ID or tag would make
+		// up a call that never existed, so only whole lines are kept.
+		m.Cut = true
+		m.Payload = m.Payload[:bytes.LastIndexByte(m.Payload, '\n')+1]
 	}
 	d.Emit(m)
 }

@@ -83,3 +83,41 @@ func TestEncapsulations(t *testing.T) {
 		}
 	}
 }
+
+// TestSnapLengthCut checks that a packet cut short by the snap length is
+// counted, and that its message keeps only whole lines: a half Call-ID
+// must not reach the analysis.
+func TestSnapLengthCut(t *testing.T) {
+	frame := ethernet(0x0800, sipPacket(t))
+	msg := string(frame[42:])
+	callID := 16 + len("Content-Length: ") // inside the Content-Length line
+	for _, tc := range []struct {
+		name string
+		keep int // bytes of the message captured
+		want string
+	}{
+		{"cut inside the second line", callID, "SIP/2.0 200 OK\r\n"},
+		{"cut after a whole line", 16, "SIP/2.0 200 OK\r\n"},
+		{"cut inside the start line", 10, ""},
+		{"not cut", len(msg), msg},
+	} {
+		var got []capture.Message
+		dec := capture.NewDecoder(func(m *capture.Message) { got = append(got, *m) })
+		data := frame[:42+tc.keep]
+		dec.Packet(data, gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0), CaptureLength: len(data), Length: len(frame)}, layers.LinkTypeEthernet)
+		cut := tc.keep < len(msg)
+		s := dec.Stats
+		if wantCut := map[bool]uint64{true: 1}[cut]; s.SnapCut != wantCut || (cut && s.SnapLength != len(data)) {
+			t.Errorf("%s: snap_cut %d, snap_length %d", tc.name, s.SnapCut, s.SnapLength)
+		}
+		if tc.want == "" {
+			if len(got) == 1 && len(got[0].Payload) != 0 {
+				t.Errorf("%s: payload %q, want nothing", tc.name, got[0].Payload)
+			}
+			continue
+		}
+		if len(got) != 1 || string(got[0].Payload) != tc.want || got[0].Cut != cut {
+			t.Errorf("%s: messages %+v", tc.name, got)
+		}
+	}
+}

@@ -57,4 +57,7 @@ type Message struct {
 	Frames []uint64
 	// Input is the index of the capture file the message came from.
 	Input int
+	// Cut says the packet was cut short by the capture's snap length: the
+	// message ends at its last whole line, and what followed is missing.
+	Cut bool
 }

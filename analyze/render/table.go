@@ -113,6 +113,9 @@ func overview(w io.Writer, rep *analyze.Report) error {
 			rows = append(rows, []string{e.name, u(e.v)})
 		}
 	}
+	if c.SnapCut > 0 {
+		rows = append(rows, []string{fmt.Sprintf("packets cut short by a %d-byte snap length (recapture with -s 0)", c.SnapLength), u(c.SnapCut)})
+	}
 	if len(c.LinkTypes) > 0 {
 		var names []string
 		for k, v := range c.LinkTypes {
