@@ -211,6 +211,48 @@ func TestMalformedIsCounted(t *testing.T) {
 	}
 }
 
+// TestCaptureOnAProxy feeds a call as a capture on a proxy sees it: every
+// request twice, caller to proxy and proxy to callee, under two branches.
+// The keep-alive totals count transactions (hops); the dialog and vendor
+// tables count requests, and the caller is the first hop's sender.
+func TestCaptureOnAProxy(t *testing.T) {
+	caller := netip.MustParseAddrPort("192.0.2.10:5060")
+	proxy := netip.MustParseAddrPort("192.0.2.1:5060")
+	callee := netip.MustParseAddrPort("192.0.2.20:5060")
+	f := newFeeder()
+	relay := func(after time.Duration, method string, cseq int, b1, b2 string, toTag bool) {
+		f.send(after, caller, proxy, request(method, "px", cseq, b1, toTag, "", ""))
+		f.send(time.Millisecond, proxy, callee, request(method, "px", cseq, b2, toTag, "", ""))
+		f.send(time.Millisecond, callee, proxy, response(200, method, "px", cseq, b2, "tb"))
+		f.send(time.Millisecond, proxy, caller, response(200, method, "px", cseq, b1, "tb"))
+	}
+	relay(0, "INVITE", 1, "i1", "i2", false)
+	// each relay takes 3 ms: the INFOs leave the caller 30 s apart
+	relay(30*time.Second-3*time.Millisecond, "INFO", 2, "k1", "k2", true)
+	relay(30*time.Second-3*time.Millisecond, "INFO", 3, "k3", "k4", true)
+	relay(30*time.Second-3*time.Millisecond, "INFO", 4, "k5", "k6", true)
+	relay(time.Second, "BYE", 5, "y1", "y2", true)
+	r := f.a.Finish(capture.Stats{})
+	if got := r.Summary.SessionKeepAlives["INFO"]; got == nil || got.Sent != 6 || got.OK != 6 {
+		t.Errorf("INFO totals %+v, want 6 transactions answered 200", got)
+	}
+	if r.Overview.RelayedKeepAlives != 3 || r.Overview.Dialogs != 1 || r.Summary.Calls != 1 {
+		t.Errorf("overview %+v", r.Overview)
+	}
+	if len(r.Dialogs) != 1 {
+		t.Fatalf("dialogs %+v", r.Dialogs)
+	}
+	d := r.Dialogs[0]
+	if d.Count != 3 || d.IntervalMin != 30 || d.IntervalMax != 30 || d.Caller != caller.String() || d.Callee != callee.String() {
+		t.Errorf("dialog %+v, want 3 INFO 30 s apart from %v to %v", d, caller, callee)
+	}
+	for _, v := range r.Vendors {
+		if v.Agent == "Tester 1.0" && (v.Sent["INFO"] != 3 || v.Interval["INFO"] != 30) {
+			t.Errorf("vendor %+v, want 3 INFO every 30 s", v)
+		}
+	}
+}
+
 // TestCutMessageIsCountedAsCut checks that a message that lacks what the
 // analysis needs because its packet was cut short by the snap length is
 // reported as cut, not as a peer's malformed SIP; a cut message that has

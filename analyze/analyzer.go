@@ -318,6 +318,22 @@ func (c *call) tag(b []byte) string {
 	return string(b)
 }
 
+// firstHop returns the earliest transaction of c that carried the same
+// request as t (method, CSeq and From tag) before a proxy the capture also
+// saw relayed it under a new branch; t itself when there is none.
+func (c *call) firstHop(t *Transaction) *Transaction {
+	for _, p := range c.txs {
+		if p == t {
+			break
+		}
+		if p.CSeq == t.CSeq && p.Method == t.Method && p.FromTag == t.FromTag && p.ToTag == t.ToTag &&
+			t.Start.Sub(p.Start) <= TransactionTimeout {
+			return p
+		}
+	}
+	return t
+}
+
 // transaction finds the transaction m belongs to; branch is branchHash of
 // its Via branch.
 func (c *call) transaction(m *sip.Message, method string, branch uint64) *Transaction {
@@ -403,6 +419,7 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 	}
 	t.Dialog = d
 	t.pinned = d.retired // a stale request kept by the tombstone
+	t.hop = d.relayOf(t) != nil
 	d.Transactions = append(d.Transactions, t)
 	d.LastSeen = cm.Time
 	if len(m.UserAgent) > 0 {
@@ -513,13 +530,17 @@ func (a *Analyzer) confirm(c *call, t *Transaction, cm *capture.Message, m *sip.
 	if d == nil {
 		caller, callee := cm.Dst, cm.Src
 		if t != nil {
-			caller, callee = t.Src, t.Dst
+			// The 2xx answers the hop nearest the callee; the caller sent
+			// the first hop.
+			first := c.firstHop(t)
+			caller, callee = first.Src, t.Dst
 		}
 		d = a.newDialog(c, m.From.Tag, m.To.Tag, caller, callee)
 		d.CallerURI, d.CalleeURI = string(m.From.URI), string(m.To.URI)
 		if t != nil && t.ToTag == "" {
-			d.Invited = t.Start
-			d.CallerAgent = t.Agent
+			first := c.firstHop(t)
+			d.Invited = first.Start
+			d.CallerAgent = first.Agent
 		} else {
 			d.MidCall = true
 		}

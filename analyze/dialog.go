@@ -45,15 +45,35 @@ func (d *Dialog) matchTags(a, b []byte) bool {
 // caller.
 func (d *Dialog) fromCaller(fromTag []byte) bool { return string(fromTag) == d.CallerTag }
 
-// KeepAlives returns the dialog's session keep-alive transactions.
+// KeepAlives returns the dialog's session keep-alive transactions, each
+// request once: the later hops of a request a proxy relayed are left out.
 func (d *Dialog) KeepAlives() []*Transaction {
 	var ka []*Transaction
 	for _, t := range d.Transactions {
-		if t.Class == ClassSessionKeepAlive {
+		if t.Class == ClassSessionKeepAlive && !t.hop {
 			ka = append(ka, t)
 		}
 	}
 	return ka
+}
+
+// relayOf returns the earlier transaction of d that t is a later hop of,
+// or nil. A capture taken on a proxy sees each in-dialog request twice,
+// caller to proxy and proxy to callee, under two branches: two
+// transactions, but one request. A UA never reuses a CSeq number within a
+// dialog, so the same method, CSeq and From tag a moment apart is the same
+// request relayed.
+func (d *Dialog) relayOf(t *Transaction) *Transaction {
+	for i := len(d.Transactions) - 1; i >= 0; i-- {
+		p := d.Transactions[i]
+		if t.Start.Sub(p.Start) > TransactionTimeout {
+			return nil
+		}
+		if p.CSeq == t.CSeq && p.Method == t.Method && p.FromTag == t.FromTag {
+			return p
+		}
+	}
+	return nil
 }
 
 // side names the party that sent a transaction.

@@ -37,7 +37,10 @@ type totals struct {
 	timers       rowList[TimerReport]
 	timerSummary []TimerSummary
 	csv          []KeepAliveRow
-	problems     [][]FrameRef
+	// relayedKeepAlives counts keep-alive transactions that were a later
+	// hop of a request already counted (a capture on a proxy).
+	relayedKeepAlives int
+	problems          [][]FrameRef
 
 	devices     map[devKey]*deviceAgg
 	deviceOrder []devKey
@@ -139,6 +142,14 @@ func (a *Analyzer) foldTransaction(t *Transaction) {
 }
 
 func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
+	if t.hop {
+		// The vendor audit counts requests, not the hops a proxy relayed
+		// them over; the transaction counts above and the CSV rows keep
+		// every hop.
+		a.tot.relayedKeepAlives++
+		a.keepAliveRow(t, sender)
+		return
+	}
 	receiver := a.agentOf(t.Answerer, t.Dst.Addr())
 	sv, rv := a.vendor(sender), a.vendor(receiver)
 	sv.Sent[t.Method]++
@@ -177,8 +188,17 @@ func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
 			a.problem(d)
 		}
 	}
+	a.keepAliveRow(t, sender)
+}
+
+// keepAliveRow lists a keep-alive transaction for the CSV output.
+func (a *Analyzer) keepAliveRow(t *Transaction, sender string) {
 	if !a.opts.KeepAliveRows {
 		return
+	}
+	side := "caller"
+	if t.Dialog != nil {
+		side = t.Dialog.side(t)
 	}
 	a.tot.csv = append(a.tot.csv, KeepAliveRow{
 		Time: t.Start, CallID: t.CallID, Method: t.Method, Direction: side + "→" + other(side),
@@ -587,6 +607,7 @@ func (a *Analyzer) overview(r *Report, s capture.Stats) {
 	o.Calls, o.Dialogs = a.tot.calls, a.tot.dialogs
 	o.ProblemDialogs = len(a.tot.problemRows.rows) + a.tot.problemRows.omitted
 	o.KeepAliveDialogs = o.ProblemDialogs + len(a.tot.dialogRows.rows) + a.tot.dialogRows.omitted
+	o.RelayedKeepAlives = a.tot.relayedKeepAlives
 	o.Start, o.End = a.first, a.last
 	if !a.first.IsZero() {
 		o.DurationSeconds = round3(a.last.Sub(a.first).Seconds())

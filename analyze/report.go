@@ -57,11 +57,15 @@ type Overview struct {
 	Calls            int               `json:"calls"`
 	Dialogs          int               `json:"dialogs"`
 	KeepAliveDialogs int               `json:"dialogs_with_keepalives"`
-	ProblemDialogs   int               `json:"dialogs_with_keepalive_problems"`
-	Start            time.Time         `json:"start"`
-	End              time.Time         `json:"end"`
-	DurationSeconds  float64           `json:"duration_seconds"`
-	Capture          capture.Stats     `json:"capture"`
+	// RelayedKeepAlives counts keep-alive transactions that were a proxy's
+	// relay of a request the capture saw on an earlier hop: the keep-alive
+	// totals count each hop, the dialog and vendor tables each request.
+	RelayedKeepAlives int           `json:"keepalive_hops_relayed"`
+	ProblemDialogs    int           `json:"dialogs_with_keepalive_problems"`
+	Start             time.Time     `json:"start"`
+	End               time.Time     `json:"end"`
+	DurationSeconds   float64       `json:"duration_seconds"`
+	Capture           capture.Stats `json:"capture"`
 }
 
 // Outcomes counts transactions by how they ended. Its JSON keys are those

@@ -23,6 +23,7 @@ type Transaction struct {
 	folded    bool
 	outOfCall bool // dropped from its call's list; its dialog holds it still
 	pinned    bool // held by a dialog's tombstone: never recycled
+	hop       bool // a later hop of an earlier transaction of its dialog (see Dialog.relayOf)
 	CallID    string
 	Method    string
 	CSeq      uint32

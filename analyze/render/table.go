@@ -77,6 +77,10 @@ func overview(w io.Writer, rep *analyze.Report) error {
 	if o.KeepAliveDialogs > 0 {
 		rows = append(rows, []string{"dialogs with keep-alives", fmt.Sprintf("%d, %d with a problem", o.KeepAliveDialogs, o.ProblemDialogs)})
 	}
+	if o.RelayedKeepAlives > 0 {
+		rows = append(rows, []string{"keep-alives relayed by a proxy (second hops)",
+			strconv.Itoa(o.RelayedKeepAlives) + " (in the totals; dialogs and vendors count each request once)"})
+	}
 	if !o.Start.IsZero() {
 		rows = append(rows, []string{"time span (UTC)", fmt.Sprintf("%s → %s (%s)",
 			o.Start.UTC().Format("2006-01-02 15:04:05.000"), o.End.UTC().Format("15:04:05.000"), dur(o.DurationSeconds))})
