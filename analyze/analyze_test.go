@@ -253,6 +253,25 @@ func TestCaptureOnAProxy(t *testing.T) {
 	}
 }
 
+// TestRepeatedCSeqIsNotARelay feeds what Kamailio's dialog keep-alive
+// sends: in-dialog OPTIONS from the proxy with the same CSeq every round.
+// Rounds are requests of their own, not relayed hops, whether the last one
+// was answered or not.
+func TestRepeatedCSeqIsNotARelay(t *testing.T) {
+	f := newFeeder()
+	f.send(0, addrA, addrB, request("INVITE", "ka", 1, "i1", false, "", ""))
+	f.send(time.Millisecond, addrB, addrA, response(200, "INVITE", "ka", 1, "i1", "tb"))
+	f.send(30*time.Second, addrA, addrB, request("OPTIONS", "ka", 1, "o1", true, "", ""))
+	f.send(30*time.Second, addrA, addrB, request("OPTIONS", "ka", 1, "o2", true, "", ""))
+	f.send(time.Millisecond, addrB, addrA, response(200, "OPTIONS", "ka", 1, "o2", "tb"))
+	f.send(30*time.Second, addrA, addrB, request("OPTIONS", "ka", 1, "o3", true, "", ""))
+	f.send(time.Millisecond, addrB, addrA, response(200, "OPTIONS", "ka", 1, "o3", "tb"))
+	r := f.a.Finish(capture.Stats{})
+	if r.Overview.RelayedKeepAlives != 0 || len(r.Dialogs) != 1 || r.Dialogs[0].Count != 3 {
+		t.Errorf("relayed %d, dialogs %+v: want 3 keep-alives, none relayed", r.Overview.RelayedKeepAlives, r.Dialogs)
+	}
+}
+
 // TestCutMessageIsCountedAsCut checks that a message that lacks what the
 // analysis needs because its packet was cut short by the snap length is
 // reported as cut, not as a peer's malformed SIP; a cut message that has

@@ -145,6 +145,17 @@ type DialogReport struct {
 	MidCall     bool          `json:"mid_call,omitempty"`
 }
 
+// HasIntervals reports whether one side sent two keep-alives or more, so
+// that the interval fields hold a measure.
+func (d *DialogReport) HasIntervals() bool {
+	for _, dir := range d.Directions {
+		if dir.Count > 1 {
+			return true
+		}
+	}
+	return false
+}
+
 // MethodCount is how often a dialog used one keep-alive method.
 type MethodCount struct {
 	Method string `json:"method"`

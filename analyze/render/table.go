@@ -193,7 +193,7 @@ func dialogs(w io.Writer, rep *analyze.Report) error {
 			methods = append(methods, fmt.Sprintf("%s×%d", m.Method, m.Count))
 		}
 		interval := "-"
-		if d.Count > 1 {
+		if d.HasIntervals() {
 			interval = fmt.Sprintf("%s/%s/%s", secs(d.IntervalMin), secs(d.IntervalAvg), secs(d.IntervalMax))
 		}
 		last := fmt.Sprintf("%s %s", d.LastMethod, code(d.LastCode))
