@@ -318,16 +318,14 @@ func (c *call) tag(b []byte) string {
 	return string(b)
 }
 
-// firstHop returns the earliest transaction of c that carried the same
-// request as t (method, CSeq and From tag) before a proxy the capture also
-// saw relayed it under a new branch; t itself when there is none.
+// firstHop returns the earliest transaction of c that t is a later hop of
+// (see Transaction.relayedAs); t itself when there is none.
 func (c *call) firstHop(t *Transaction) *Transaction {
 	for _, p := range c.txs {
 		if p == t {
 			break
 		}
-		if p.CSeq == t.CSeq && p.Method == t.Method && p.FromTag == t.FromTag && p.ToTag == t.ToTag &&
-			t.Start.Sub(p.Start) <= TransactionTimeout {
+		if p.relayedAs(t) {
 			return p
 		}
 	}

@@ -57,23 +57,15 @@ func (d *Dialog) KeepAlives() []*Transaction {
 	return ka
 }
 
-// relayOf returns the earlier transaction of d that t is a later hop of,
-// or nil. A capture taken on a proxy sees each in-dialog request twice,
-// caller to proxy and proxy to callee, under two branches: two
-// transactions, but one request. A relayed hop carries the same method,
-// CSeq and From tag, comes from another address than the first hop, and
-// leaves before the first hop has its final answer (the proxy relays that
-// answer back). Each condition matters: Kamailio's dialog keep-alive
-// repeats one CSeq every round, from the same address, after the last
-// round was answered or timed out.
+// relayOf returns the earlier transaction of d that t is a later hop of
+// (see Transaction.relayedAs), or nil.
 func (d *Dialog) relayOf(t *Transaction) *Transaction {
 	for i := len(d.Transactions) - 1; i >= 0; i-- {
 		p := d.Transactions[i]
 		if t.Start.Sub(p.Start) > TransactionTimeout {
 			return nil
 		}
-		if p.CSeq == t.CSeq && p.Method == t.Method && p.FromTag == t.FromTag &&
-			p.Src != t.Src && p.Final == 0 && p.Late == 0 {
+		if p.relayedAs(t) {
 			return p
 		}
 	}

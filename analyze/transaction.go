@@ -104,6 +104,20 @@ func (t *Transaction) matches(m *sip.Message, method string, branch uint64) bool
 	return t.rfc3261 || string(m.From.Tag) == t.FromTag
 }
 
+// relayedAs reports whether t is the request of p relayed by a proxy the
+// capture also saw. A capture taken on a proxy sees each request twice,
+// caller to proxy and proxy to callee, under two branches: two
+// transactions, but one request. The relayed hop carries the same method,
+// CSeq and tags, comes from another address, and leaves before the first
+// hop has its final answer (the proxy relays that answer back). Each
+// condition matters: Kamailio's dialog keep-alive repeats one CSeq every
+// round, from the same address, after the last round was answered or
+// timed out.
+func (p *Transaction) relayedAs(t *Transaction) bool {
+	return p.CSeq == t.CSeq && p.Method == t.Method && p.FromTag == t.FromTag && p.ToTag == t.ToTag &&
+		p.Src != t.Src && p.Final == 0 && p.Late == 0 && t.Start.Sub(p.Start) <= TransactionTimeout
+}
+
 // branchSeed keys the branch hashes of one run.
 var branchSeed = maphash.MakeSeed()
 
