@@ -185,19 +185,32 @@ const maxAddresses = 1 << 16
 type host struct {
 	agent string // latest User-Agent or Server
 	allow string // first Allow list
+	proxy bool   // it relays requests: only those it originates name it
 }
 
+// relayed reports whether m is a request a proxy forwarded: it carries
+// the Via of every hop so far. Its User-Agent, Allow and the Server of the
+// responses the proxy relays back name the endpoints, not the proxy.
+func relayed(m *sip.Message) bool { return m.Request && m.Vias > 1 }
+
 // learnAgent remembers the product name and Allow list each address
-// announces, to name the sender of messages that carry none.
+// announces, to name the sender of messages that carry none. A proxy's
+// relayed messages name someone else (see relayed).
 func (a *Analyzer) learnAgent(c *call, addr netip.Addr, m *sip.Message) {
 	ua := m.UserAgent
 	if len(ua) == 0 {
 		ua = m.Server
 	}
-	if len(ua) == 0 && !m.Allow.Present() {
+	if len(ua) == 0 && !m.Allow.Present() && !relayed(m) {
 		return
 	}
 	h := a.hostFor(c, addr.As16())
+	if relayed(m) {
+		h.proxy = true
+	}
+	if h.proxy && (relayed(m) || !m.Request) {
+		return
+	}
 	if h.allow == "" && m.Allow.Present() {
 		h.allow = a.internTokens(&m.Allow)
 	}

@@ -39,7 +39,8 @@ type FlowCollector struct {
 	flows   map[string]*Flow
 	order   []string
 	agents  map[netip.AddrPort]string
-	pending map[string]bool // keep-alive transactions by branch, to mark their answers
+	proxies map[netip.AddrPort]bool // addresses that relay requests (see relayed)
+	pending map[string]bool         // keep-alive transactions by branch, to mark their answers
 }
 
 // NewFlowCollector collects the flows of Call-IDs starting with prefix
@@ -49,6 +50,7 @@ func NewFlowCollector(prefix string) *FlowCollector {
 		prefix:  strings.TrimSuffix(prefix, "…"),
 		flows:   map[string]*Flow{},
 		agents:  map[netip.AddrPort]string{},
+		proxies: map[netip.AddrPort]bool{},
 		pending: map[string]bool{},
 	}
 }
@@ -81,7 +83,12 @@ func (fc *FlowCollector) Message(cm *capture.Message) {
 		fm.Label = fmt.Sprintf("%d %s (%s)", m.Status, m.Reason, m.CSeqMethod)
 		fm.KeepAlive = fc.pending[key]
 	}
-	if ua := firstNonEmpty(m.UserAgent, m.Server); ua != "" {
+	if relayed(m) {
+		fc.proxies[cm.Src] = true
+	}
+	// A proxy is named only by the requests it originates, not by what it
+	// relays.
+	if ua := firstNonEmpty(m.UserAgent, m.Server); ua != "" && (!fc.proxies[cm.Src] || m.Request && !relayed(m)) {
 		if _, ok := fc.agents[cm.Src]; !ok {
 			fc.agents[cm.Src] = ua
 		}
@@ -110,7 +117,11 @@ func (fc *FlowCollector) Flows() []*Flow {
 				if !seen[p] {
 					seen[p] = true
 					f.Parties = append(f.Parties, p.String())
-					f.Agents = append(f.Agents, VendorName(fc.agents[p]))
+					name := VendorName(fc.agents[p])
+					if name == "" && fc.proxies[p] {
+						name = "(proxy)"
+					}
+					f.Agents = append(f.Agents, name)
 				}
 			}
 		}

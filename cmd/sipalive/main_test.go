@@ -41,10 +41,9 @@ func golden(t *testing.T, name, got string) {
 	}
 }
 
-var samples = []string{"keepalive-healthy", "keepalive-481", "update-unsupported", "keepalive-unanswered", "keepalive-mix", "vendors"}
-
 func TestGoldenSamples(t *testing.T) {
-	for _, s := range samples {
+	for _, sc := range synth.Scenarios() {
+		s := sc.Name
 		pcap := filepath.Join("..", "..", "samples", s+".pcap")
 		for _, format := range []string{"table", "json", "csv"} {
 			code, out, errOut := runCLI("analyze", "--format", format, pcap)
@@ -69,6 +68,12 @@ func TestGoldenSamples(t *testing.T) {
 		t.Fatalf("flow svg: exit %d", code)
 	}
 	golden(t, "keepalive-481.svg", out)
+	// both hops of a call captured on a proxy, the proxy named as such
+	code, out, _ = runCLI("flow", filepath.Join("..", "..", "samples", "proxied.pcap"), "proxied-1")
+	if code != exitOK || !strings.Contains(out, "(proxy)") {
+		t.Fatalf("flow proxied: exit %d", code)
+	}
+	golden(t, "proxied.flow", out)
 }
 
 // TestSummaryValues asserts the schema counts of the samples directly, so
@@ -87,6 +92,8 @@ func TestSummaryValues(t *testing.T) {
 		{"keepalive-unanswered", 1, map[string]outcomes{"INFO": {"sent": 2, "2xx": 1, "unanswered": 1}}, nil},
 		{"keepalive-mix", 5, map[string]outcomes{"INFO": {"sent": 9, "2xx": 7, "481": 1, "unanswered": 1}, "UPDATE": {"sent": 2, "405": 1, "501": 1}},
 			map[string]outcomes{"OPTIONS": {"sent": 6, "2xx": 4, "unanswered": 2}}},
+		// every hop a transaction: 3 INFO requests relayed, 6 transactions
+		{"proxied", 1, map[string]outcomes{"INFO": {"sent": 6, "2xx": 4, "481": 2}}, nil},
 	}
 	for _, tt := range tests {
 		code, out, _ := runCLI("analyze", "--format", "json", filepath.Join("..", "..", "samples", tt.sample+".pcap"))

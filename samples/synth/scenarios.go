@@ -122,6 +122,16 @@ func Scenarios() []Scenario {
 			}
 			return run(w, time.Second, steps...)
 		}},
+		{Name: "proxied", About: "a call kept alive with INFO, captured on the proxy between the parties: every message twice", Write: func(w *Writer) error {
+			c := w.NewCall("proxied-1@192.0.2.10", phone, pbx)
+			c.Proxy = &Party{User: "proxy", Addr: netip.MustParseAddrPort("192.0.2.1:5060"), Agent: "Hooli-Proxy/5.6"}
+			return run(w, 30*time.Second,
+				func() error { return c.Invite(nil, nil) },
+				func() error { return c.Request(phone, "INFO", "", 200) },
+				func() error { return c.Request(phone, "INFO", "", 200) },
+				func() error { return c.Request(phone, "INFO", "", 481) },
+				func() error { return c.Bye(phone, 481) })
+		}},
 		{Name: "vendors", About: "three vendors: Umbrella-GW answers UPDATE 501, Globex-SBC answers 200 to a keep-alive for a dialog it ended, Initech-Phone misses its session refresh", Write: func(w *Writer) error {
 			return vendorScenario(w, phone, pbx, sbc, gw)
 		}},

@@ -34,7 +34,11 @@ type Call struct {
 	Caller, Callee       *Party
 	CallerTag, CalleeTag string
 	// TCP sends the call's messages over TCP instead of UDP.
-	TCP   bool
+	TCP bool
+	// Proxy, when set, relays every message, as a capture taken on a
+	// stateful proxy sees it: each request and response twice, the hop
+	// between the proxy and the callee under the proxy's own Via.
+	Proxy *Party
 	cseq  map[*Party]int
 	nextB int
 }
@@ -60,8 +64,48 @@ func (c *Call) other(p *Party) *Party {
 	return c.Caller
 }
 
-// send writes one message from p to its peer on the call's transport.
+// send writes one message from p to its peer on the call's transport,
+// through the proxy when the call has one.
 func (c *Call) send(from, to *Party, msg string) error {
+	if c.Proxy != nil {
+		// The proxy's Via is on the hop towards the callee's side: a
+		// request's second hop, a response's first.
+		inner, outer := msg, msg
+		if strings.HasPrefix(msg, "SIP/2.0 ") {
+			inner = c.proxyVia(msg)
+		} else {
+			outer = c.proxyVia(msg)
+		}
+		if err := c.hop(from, c.Proxy, inner); err != nil {
+			return err
+		}
+		c.w.Advance(time.Millisecond)
+		return c.hop(c.Proxy, to, outer)
+	}
+	return c.hop(from, to, msg)
+}
+
+// proxyVia puts the proxy's Via on top of msg, with a branch derived from
+// the one below so that a request and its responses carry the same.
+func (c *Call) proxyVia(msg string) string {
+	i := strings.Index(msg, "\r\nVia: ")
+	if i < 0 {
+		return msg
+	}
+	branch := ""
+	if b := strings.Index(msg[i:], "branch="); b >= 0 {
+		branch = msg[i+b+len("branch="):]
+		branch = branch[:strings.IndexAny(branch, ";\r")]
+	}
+	transport := "UDP"
+	if c.TCP {
+		transport = "TCP"
+	}
+	via := fmt.Sprintf("\r\nVia: SIP/2.0/%s %s;branch=%s.px", transport, c.Proxy.Addr, branch)
+	return msg[:i] + via + msg[i:]
+}
+
+func (c *Call) hop(from, to *Party, msg string) error {
 	if c.TCP {
 		return c.w.TCP(from.Addr, to.Addr, []byte(msg))
 	}
