@@ -147,7 +147,7 @@ func (d *Decoder) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 		}
 		return
 	}
-	d.decode(first, data, 0)
+	d.decode(first, data, d.single(), 0, 0)
 }
 
 // erspan3 is the GRE protocol of ERSPAN type III, which gopacket does not
@@ -155,18 +155,23 @@ func (d *Decoder) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 const erspan3 = 0x22eb
 
 // decode decodes a frame from its first layer and dispatches the innermost
-// IP packet. depth bounds nested tunnels that need a second pass.
-func (d *Decoder) decode(first gopacket.LayerType, data []byte, depth int) {
+// IP packet. frames are the packets that carried data; ipv is the IP
+// version around data when it starts past the IP header (a reassembled
+// datagram). depth bounds the passes that nested tunnels and reassembled
+// tunnel packets take.
+func (d *Decoder) decode(first gopacket.LayerType, data []byte, frames []uint64, ipv, depth int) {
 	err := d.parser(first).DecodeLayers(data, &d.decoded)
-	var ipv int
 	var transport, last gopacket.LayerType
-	frag6 := false
+	frag4, frag6 := false, false
 	for _, lt := range d.decoded {
 		switch lt {
 		case layers.LayerTypeIPv4:
+			// gopacket stops at a fragment, so the last IPv4 decoded is
+			// this one when it is a fragment
 			ipv, transport, frag6 = 4, 0, false
+			frag4 = d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0
 		case layers.LayerTypeIPv6:
-			ipv, transport, frag6 = 6, 0, false
+			ipv, transport, frag4, frag6 = 6, 0, false, false
 		case layers.LayerTypeIPv6Fragment:
 			frag6 = true
 		case layers.LayerTypeUDP, layers.LayerTypeTCP:
@@ -174,26 +179,26 @@ func (d *Decoder) decode(first gopacket.LayerType, data []byte, depth int) {
 		}
 		last = lt
 	}
-	if last == layers.LayerTypeGRE && d.gre.Protocol == erspan3 && depth < 2 {
+	if last == layers.LayerTypeGRE && d.gre.Protocol == erspan3 && depth < maxDecodeDepth {
 		if inner, ok := erspan3Payload(d.gre.Payload); ok {
-			d.decode(layers.LayerTypeEthernet, inner, depth+1)
+			d.decode(layers.LayerTypeEthernet, inner, frames, 0, depth+1)
 			return
 		}
 	}
 	switch {
-	case ipv == 4 && (d.ip4.Flags&layers.IPv4MoreFragments != 0 || d.ip4.FragOffset != 0):
-		d.fragment4()
-	case ipv == 6 && frag6:
-		d.fragment6()
+	case frag4:
+		d.fragment4(depth)
+	case frag6:
+		d.fragment6(depth)
 	case transport == layers.LayerTypeUDP && err == nil:
-		d.datagram(d.srcAddr(ipv, d.udp.SrcPort), d.dstAddr(ipv, d.udp.DstPort), d.udp.Payload, d.single())
+		d.datagram(d.srcAddr(ipv, d.udp.SrcPort), d.dstAddr(ipv, d.udp.DstPort), d.udp.Payload, frames)
 	case transport == layers.LayerTypeTCP && err == nil:
 		d.Stats.TCPSegments++
 		d.segment(ipv)
 	case ipv == 4 && d.ip4.Protocol == sctpProto:
-		d.sctp(4, d.ip4.Payload, d.single())
+		d.sctp(4, d.ip4.Payload, frames)
 	case ipv == 6 && d.ip6.NextHeader == sctpProto:
-		d.sctp(6, d.ip6.Payload, d.single())
+		d.sctp(6, d.ip6.Payload, frames)
 	case err != nil:
 		d.Stats.Undecodable++
 	case ipv != 0:
@@ -202,6 +207,10 @@ func (d *Decoder) decode(first gopacket.LayerType, data []byte, depth int) {
 		d.Stats.NonIP++
 	}
 }
+
+// maxDecodeDepth bounds the extra decoding passes of one packet (a tunnel
+// in a reassembled tunnel packet in an ERSPAN III session...).
+const maxDecodeDepth = 4
 
 // erspan3Payload skips an ERSPAN type III header (12 bytes, plus an 8-byte
 // platform sub-header when its O bit is set).

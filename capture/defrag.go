@@ -91,7 +91,7 @@ func (f *defragmenter) expire(d *Decoder, now time.Time) {
 
 // fragment4 feeds the current IPv4 fragment to the defragmenter and decodes
 // the datagram once complete.
-func (d *Decoder) fragment4() {
+func (d *Decoder) fragment4(depth int) {
 	f := d.defrag
 	ip := d.ip4
 	ip.Payload = append([]byte(nil), d.ip4.Payload...)
@@ -120,11 +120,11 @@ func (d *Decoder) fragment4() {
 	delete(f.lists, k)
 	d.Stats.FragmentsReassembled++
 	d.ip4 = *out
-	d.reassembled(4, out.Protocol, out.Payload, l.frames)
+	d.reassembled(4, out.Protocol, out.Payload, l.frames, depth)
 }
 
 // fragment6 is fragment4 for an IPv6 fragment header.
-func (d *Decoder) fragment6() {
+func (d *Decoder) fragment6(depth int) {
 	f := d.defrag
 	ip := d.ip6
 	ip.SrcIP = append([]byte(nil), d.ip6.SrcIP...)
@@ -146,32 +146,20 @@ func (d *Decoder) fragment6() {
 	delete(f.lists, k)
 	d.Stats.FragmentsReassembled++
 	d.ip6 = *out
-	d.reassembled(6, out.NextHeader, out.Payload, l.frames)
+	d.reassembled(6, out.NextHeader, out.Payload, l.frames, depth)
 }
 
 // reassembled decodes the transport layer of a rebuilt datagram.
-func (d *Decoder) reassembled(ipv int, proto layers.IPProtocol, payload []byte, frames []uint64) {
-	switch proto {
-	case layers.IPProtocolUDP:
-		if err := d.udp.DecodeFromBytes(payload, nilFeedback{}); err != nil {
-			d.Stats.Undecodable++
-			return
-		}
-		d.datagram(d.srcAddr(ipv, d.udp.SrcPort), d.dstAddr(ipv, d.udp.DstPort), d.udp.Payload, frames)
-	case layers.IPProtocolTCP:
-		if err := d.tcp.DecodeFromBytes(payload, nilFeedback{}); err != nil {
-			d.Stats.Undecodable++
-			return
-		}
-		d.Stats.TCPSegments++
-		d.segment(ipv)
-	case sctpProto:
+func (d *Decoder) reassembled(ipv int, proto layers.IPProtocol, payload []byte, frames []uint64, depth int) {
+	switch {
+	case proto == sctpProto:
 		d.sctp(ipv, payload, frames)
+	case depth < maxDecodeDepth:
+		// UDP and TCP, or a tunnel (GRE, IP-in-IP, VXLAN and Geneve
+		// over UDP) whose outer packet was fragmented: decoded from the
+		// transport on, as if it had come whole.
+		d.decode(proto.LayerType(), payload, frames, ipv, depth+1)
 	default:
-		d.Stats.OtherIP++
+		d.Stats.Undecodable++
 	}
 }
-
-type nilFeedback struct{}
-
-func (nilFeedback) SetTruncated() {}

@@ -4,6 +4,7 @@
 package synth
 
 import (
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -57,6 +58,9 @@ type Options struct {
 	// IPv6Extensions puts a hop-by-hop and a destination options header
 	// between an unfragmented IPv6 header and UDP or TCP.
 	IPv6Extensions bool
+	// TunnelMTU fragments a tunnel's outer packets above this many bytes
+	// (0: never).
+	TunnelMTU int
 	// MTU above which UDP datagrams are sent as IP fragments (0: never).
 	MTU int
 	// MSS cuts TCP payloads into segments of at most this many bytes (0: one segment per message).
@@ -142,12 +146,83 @@ func (w *Writer) frame(ipv6 bool, ls ...gopacket.SerializableLayer) error {
 	}
 	inner := pkt.Bytes()
 	if w.opts.Tunnel != NoTunnel {
-		var err error
-		if inner, err = w.tunnel(inner, ipv6); err != nil {
+		outer, err := w.tunnel(inner, ipv6)
+		if err != nil {
 			return err
 		}
-		ipv6 = w.opts.TunnelIPv6
+		for _, f := range w.fragmentOuter(outer) {
+			if err := w.link(w.opts.TunnelIPv6, f); err != nil {
+				return err
+			}
+		}
+		return nil
 	}
+	return w.link(ipv6, inner)
+}
+
+// fragmentOuter cuts a tunnel's outer packet into fragments of at most
+// TunnelMTU bytes, as the underlay of a mirror session does when the
+// mirrored frame plus the encapsulation exceed its MTU.
+func (w *Writer) fragmentOuter(pkt []byte) [][]byte {
+	mtu := w.opts.TunnelMTU
+	if mtu == 0 || len(pkt) <= mtu {
+		return [][]byte{pkt}
+	}
+	var out [][]byte
+	w.ipID++
+	if !w.opts.TunnelIPv6 {
+		hdr, payload := pkt[:20], pkt[20:]
+		chunk := (mtu - 20) &^ 7
+		for off := 0; off < len(payload); off += chunk {
+			end := min(off+chunk, len(payload))
+			f := append(append([]byte{}, hdr...), payload[off:end]...)
+			binary.BigEndian.PutUint16(f[2:], uint16(len(f)))
+			binary.BigEndian.PutUint16(f[4:], w.ipID)
+			fo := uint16(off / 8)
+			if end < len(payload) {
+				fo |= 0x2000 // more fragments
+			}
+			binary.BigEndian.PutUint16(f[6:], fo)
+			f[10], f[11] = 0, 0
+			binary.BigEndian.PutUint16(f[10:], ipv4Checksum(f[:20]))
+			out = append(out, f)
+		}
+		return out
+	}
+	hdr, payload := pkt[:40], pkt[40:]
+	next := hdr[6]
+	chunk := (mtu - 48) &^ 7
+	for off := 0; off < len(payload); off += chunk {
+		end := min(off+chunk, len(payload))
+		f := append([]byte{}, hdr...)
+		f[6] = byte(layers.IPProtocolIPv6Fragment)
+		fo := uint16(off/8) << 3
+		if end < len(payload) {
+			fo |= 1
+		}
+		f = append(f, next, 0, byte(fo>>8), byte(fo), 0, 0, byte(w.ipID>>8), byte(w.ipID))
+		f = append(f, payload[off:end]...)
+		binary.BigEndian.PutUint16(f[4:], uint16(len(f)-40))
+		out = append(out, f)
+	}
+	return out
+}
+
+// ipv4Checksum is the header checksum of an IPv4 header whose checksum
+// field is zero.
+func ipv4Checksum(h []byte) uint16 {
+	var sum uint32
+	for i := 0; i+1 < len(h); i += 2 {
+		sum += uint32(h[i])<<8 | uint32(h[i+1])
+	}
+	for sum > 0xffff {
+		sum = sum>>16 + sum&0xffff
+	}
+	return ^uint16(sum)
+}
+
+// link wraps an IP packet in the configured link layer and writes it.
+func (w *Writer) link(ipv6 bool, inner []byte) error {
 	etherType := layers.EthernetTypeIPv4
 	if ipv6 {
 		etherType = layers.EthernetTypeIPv6
@@ -317,6 +392,7 @@ func (w *Writer) UDP(src, dst netip.AddrPort, payload []byte) error {
 	whole := append([]byte(nil), dg.Bytes()...)
 	chunk := (w.opts.MTU - hdrLen) &^ 7
 	w.ipID++
+	id := w.ipID // one per datagram: writing a fragment may take IDs of its own
 	for off := 0; off < len(whole); off += chunk {
 		end := min(off+chunk, len(whole))
 		more := end < len(whole)
@@ -336,7 +412,7 @@ func (w *Writer) UDP(src, dst netip.AddrPort, payload []byte) error {
 			if more {
 				fo |= 1
 			}
-			fh := []byte{byte(layers.IPProtocolUDP), 0, byte(fo >> 8), byte(fo), 0, 0, byte(w.ipID >> 8), byte(w.ipID)}
+			fh := []byte{byte(layers.IPProtocolUDP), 0, byte(fo >> 8), byte(fo), 0, 0, byte(id >> 8), byte(id)}
 			err = w.frame(true, &ip6, gopacket.Payload(append(fh, whole[off:end]...)))
 		}
 		if err != nil {
