@@ -25,36 +25,37 @@ type Decoder struct {
 
 	Stats Stats
 
-	eth      layers.Ethernet
-	dot1q    layers.Dot1Q
-	sll      layers.LinuxSLL
-	sll2     layers.LinuxSLL2
-	loop     layers.Loopback
-	ip4      layers.IPv4
-	ip6      layers.IPv6
-	ip6ext   layers.IPv6ExtensionSkipper
-	ip6frag  layers.IPv6Fragment
-	udp      layers.UDP
-	tcp      layers.TCP
-	gre      layers.GRE
-	vxlan    layers.VXLAN
-	erspan   layers.ERSPANII
-	geneve   layers.Geneve
-	mpls     mplsStack
-	pppoe    pppoeSession
-	parsers  map[gopacket.LayerType]*gopacket.DecodingLayerParser
-	last     *gopacket.DecodingLayerParser // the parser of the previous packet
-	lastType gopacket.LayerType
-	decoded  []gopacket.LayerType
-	input    int
-	packet   uint64 // index of the packet being decoded, 1-based per input
-	now      time.Time
-	msg      Message
-	frames   [1]uint64
-	cut      bool // the packet being decoded was cut short by the snap length
-	defrag   *defragmenter
-	streams  *streams
-	lastTick time.Time
+	eth          layers.Ethernet
+	dot1q        layers.Dot1Q
+	sll          layers.LinuxSLL
+	sll2         layers.LinuxSLL2
+	loop         layers.Loopback
+	ip4          layers.IPv4
+	ip6          layers.IPv6
+	ip6ext       layers.IPv6ExtensionSkipper
+	ip6frag      layers.IPv6Fragment
+	udp          layers.UDP
+	tcp          layers.TCP
+	gre          layers.GRE
+	vxlan        layers.VXLAN
+	erspan       layers.ERSPANII
+	geneve       layers.Geneve
+	mpls         mplsStack
+	pppoe        pppoeSession
+	parsers      map[gopacket.LayerType]*gopacket.DecodingLayerParser
+	last         *gopacket.DecodingLayerParser // the parser of the previous packet
+	lastType     gopacket.LayerType
+	decoded      []gopacket.LayerType
+	input        int
+	packet       uint64   // index of the packet being decoded, 1-based per input
+	inputPackets []uint64 // packets read so far of each input but the current one
+	now          time.Time
+	msg          Message
+	frames       [1]uint64
+	cut          bool // the packet being decoded was cut short by the snap length
+	defrag       *defragmenter
+	streams      *streams
+	lastTick     time.Time
 }
 
 // NewDecoder returns a Decoder that sends messages to emit.
@@ -116,10 +117,19 @@ func firstLayer(link layers.LinkType, data []byte) (gopacket.LayerType, bool) {
 	return 0, false
 }
 
-// SetInput starts a new input: packet indices restart at 1.
+// SetInput says which input the following packets come from. Packet
+// indices count per input from 1, so that inputs may interleave (a merge
+// of several files) and each packet still names its place in its file.
 func (d *Decoder) SetInput(i int) {
+	if i == d.input {
+		return
+	}
+	for len(d.inputPackets) <= max(i, d.input) {
+		d.inputPackets = append(d.inputPackets, 0)
+	}
+	d.inputPackets[d.input] = d.packet
 	d.input = i
-	d.packet = 0
+	d.packet = d.inputPackets[i]
 }
 
 // Packet decodes one captured frame.

@@ -45,20 +45,21 @@ func cmdFlow(args []string, stdout, stderr io.Writer) error {
 	}
 	fc := analyze.NewFlowCollector(callID)
 	dec := capture.NewDecoder(fc.Message)
-	for i, p := range all {
-		f, err := capture.OpenFile(p)
+	src, err := capture.OpenMerge(all)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	for {
+		i, data, ci, link, err := src.Next()
+		if err == io.EOF {
+			break
+		}
 		if err != nil {
-			return fmt.Errorf("%s: %w", p, err)
+			continue // a damaged file: the others go on
 		}
 		dec.SetInput(i)
-		for {
-			data, ci, link, err := f.Next()
-			if err != nil {
-				break
-			}
-			dec.Packet(data, ci, link)
-		}
-		f.Close()
+		dec.Packet(data, ci, link)
 	}
 	dec.Flush()
 	flows := fc.Flows()

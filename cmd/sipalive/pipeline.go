@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
 	"strings"
 
 	"github.com/gopacket/gopacket"
@@ -28,25 +27,18 @@ type pipelineOptions struct {
 	stderr     io.Writer
 }
 
-// analyzeFiles runs every file through one decoder and one analyzer, in the
-// order given, so that a capture split over several files reads as one.
-// With two workers, reading, decoding and SIP scanning run in one goroutine
-// and the analysis in another; the analyzer sees the same messages in the
-// same order either way, so the report is the same.
+// analyzeFiles runs the files, merged in time order (capture.Merge),
+// through one decoder and one analyzer, so that captures taken at once on
+// several interfaces, or one capture rotated over several files, read as
+// one. With two workers, reading, decoding and SIP scanning run in one
+// goroutine and the analysis in another; the analyzer sees the same
+// messages in the same order either way, so the report is the same.
 func analyzeFiles(paths []string, o pipelineOptions) (*analyze.Report, error) {
-	files := make([]*capture.File, 0, len(paths))
-	defer func() {
-		for _, f := range files {
-			f.Close()
-		}
-	}()
-	for _, p := range paths {
-		f, err := capture.OpenFile(p)
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", p, err)
-		}
-		files = append(files, f)
+	src, err := capture.OpenMerge(paths)
+	if err != nil {
+		return nil, err
 	}
+	defer src.Close()
 	a := analyze.New(analyze.Options{KeepFrames: o.keepFrames, KeepAliveRows: o.csvRows, MaxRows: o.maxRows})
 	var dec *capture.Decoder
 	var done func()
@@ -58,42 +50,58 @@ func analyzeFiles(paths []string, o pipelineOptions) (*analyze.Report, error) {
 		dec = capture.NewDecoder(a.Message)
 		done = func() {}
 	}
-	inputs := readFiles(files, dec, o)
+	inputs := readFiles(src, dec, o)
 	dec.Flush()
 	done()
 	rep := a.Finish(dec.Stats)
 	rep.Inputs = inputs
-	rep.Overview.Files = len(files)
+	rep.Overview.Files = len(paths)
 	return rep, nil
 }
 
-// readFiles feeds every packet of the files to the decoder.
-func readFiles(files []*capture.File, dec *capture.Decoder, o pipelineOptions) []analyze.Input {
-	inputs := make([]analyze.Input, len(files))
-	for i, f := range files {
-		dec.SetInput(i)
-		before := dec.Stats.Packets
-		in := &inputs[i]
-		in.Path, in.Format = f.Path, f.Format
-		bar := newProgress(o.stderr, f, o.progress)
-		for o.maxPackets == 0 || dec.Stats.Packets < o.maxPackets {
-			data, ci, link, err := f.Next()
-			if err == io.EOF {
-				break
-			}
-			if err != nil {
-				in.Truncated, in.Error = true, truncationMessage(err)
-				dec.Stats.Truncated = true
-				fmt.Fprintf(o.stderr, "sipalive: %s: %s after %d packets; reporting what was read\n", f.Path, in.Error, dec.Stats.Packets-before)
-				break
-			}
-			dec.Packet(data, ci, link)
-			bar.update(dec.Stats.Packets)
+// readFiles feeds every packet of the merged files to the decoder.
+func readFiles(src *capture.Merge, dec *capture.Decoder, o pipelineOptions) []analyze.Input {
+	warn := func(in *capture.MergeInput) {
+		dec.Stats.Truncated = true
+		fmt.Fprintf(o.stderr, "sipalive: %s: %s after %d packets; reporting what was read\n", in.Path, truncationMessage(in.Err), in.Packets)
+	}
+	for i := range src.Inputs {
+		if src.Inputs[i].Err != nil { // cut before its first packet
+			warn(&src.Inputs[i])
 		}
-		bar.done()
-		in.Packets = dec.Stats.Packets - before
+	}
+	label := paths(src)
+	bar := newProgress(o.stderr, label, src.BytesRead, src.Size(), o.progress)
+	for o.maxPackets == 0 || dec.Stats.Packets < o.maxPackets {
+		i, data, ci, link, err := src.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			warn(&src.Inputs[i])
+			continue
+		}
+		dec.SetInput(i)
+		dec.Packet(data, ci, link)
+		bar.update(dec.Stats.Packets)
+	}
+	bar.done()
+	inputs := make([]analyze.Input, len(src.Inputs))
+	for i, in := range src.Inputs {
+		inputs[i] = analyze.Input{Path: in.Path, Format: in.Format, Packets: in.Packets}
+		if in.Err != nil {
+			inputs[i].Truncated, inputs[i].Error = true, truncationMessage(in.Err)
+		}
 	}
 	return inputs
+}
+
+// paths names the inputs for the progress bar.
+func paths(src *capture.Merge) string {
+	if len(src.Inputs) == 1 {
+		return src.Inputs[0].Path
+	}
+	return fmt.Sprintf("%d files", len(src.Inputs))
 }
 
 // Batches carry messages from the decoding goroutine to the analysing one.
@@ -272,7 +280,8 @@ func newPacketWriter(w io.Writer, out string, link layers.LinkType) (packetWrite
 }
 
 // writeProblems copies every packet of the problem dialogs into one
-// capture, in input order: pcapng when out ends in .pcapng, else pcap.
+// capture, in the merged time order the analysis read them in: pcapng when
+// out ends in .pcapng, else pcap.
 func writeProblems(out string, paths []string, rep *analyze.Report) (int, error) {
 	want := map[analyze.FrameRef]bool{}
 	for _, frames := range rep.ProblemFrames {
@@ -280,52 +289,36 @@ func writeProblems(out string, paths []string, rep *analyze.Report) (int, error)
 			want[f] = true
 		}
 	}
-	refs := make([]analyze.FrameRef, 0, len(want))
-	for f := range want {
-		refs = append(refs, f)
-	}
-	sort.Slice(refs, func(i, j int) bool {
-		if refs[i].Input != refs[j].Input {
-			return refs[i].Input < refs[j].Input
-		}
-		return refs[i].Packet < refs[j].Packet
-	})
 	file, err := os.Create(out)
 	if err != nil {
 		return 0, err
 	}
 	bw := bufio.NewWriter(file)
 	var pw packetWriter
-	written, next := 0, 0
+	written := 0
 	err = func() error {
-		for i, p := range paths {
-			f, err := capture.OpenFile(p)
-			if err != nil {
-				return fmt.Errorf("%s: %w", p, err)
+		src, err := capture.OpenMerge(paths)
+		if err != nil {
+			return err
+		}
+		defer src.Close()
+		for written < len(want) {
+			i, data, ci, link, err := src.Next()
+			if err == io.EOF {
+				break
 			}
-			var idx uint64
-			for next < len(refs) && refs[next].Input == i {
-				data, ci, link, err := f.Next()
-				if err != nil {
-					break
-				}
-				if idx++; idx != refs[next].Packet {
-					continue
-				}
-				next++
-				if pw == nil {
-					if pw, err = newPacketWriter(bw, out, link); err != nil {
-						f.Close()
-						return err
-					}
-				}
-				if err := pw.write(ci, data, link); err != nil {
-					f.Close()
+			if err != nil || !want[analyze.FrameRef{Input: i, Packet: src.Inputs[i].Packets}] {
+				continue
+			}
+			if pw == nil {
+				if pw, err = newPacketWriter(bw, out, link); err != nil {
 					return err
 				}
-				written++
 			}
-			f.Close()
+			if err := pw.write(ci, data, link); err != nil {
+				return err
+			}
+			written++
 		}
 		if pw == nil { // no problem: an empty but valid capture
 			var err error

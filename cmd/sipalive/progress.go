@@ -7,8 +7,6 @@ import (
 	"time"
 
 	"golang.org/x/term"
-
-	"github.com/sipalive/sipalive/capture"
 )
 
 // progress draws a one-line bar on a terminal's stderr for files that take
@@ -16,7 +14,9 @@ import (
 // to a pipe or a file.
 type progress struct {
 	w       io.Writer
-	f       *capture.File
+	label   string
+	read    func() int64 // bytes read so far
+	size    int64
 	on      bool
 	start   time.Time
 	last    time.Time
@@ -24,8 +24,8 @@ type progress struct {
 	packets uint64
 }
 
-func newProgress(w io.Writer, f *capture.File, enabled bool) *progress {
-	p := &progress{w: w, f: f, start: time.Now()}
+func newProgress(w io.Writer, label string, read func() int64, size int64, enabled bool) *progress {
+	p := &progress{w: w, label: label, read: read, size: size, start: time.Now()}
 	if file, ok := w.(*os.File); ok && enabled && term.IsTerminal(int(file.Fd())) {
 		p.on = true
 	}
@@ -41,10 +41,10 @@ func (p *progress) update(packets uint64) {
 		return
 	}
 	p.last, p.packets = now, packets
-	done := p.f.BytesRead()
+	done := p.read()
 	frac := 0.0
-	if p.f.Size > 0 {
-		frac = float64(done) / float64(p.f.Size)
+	if p.size > 0 {
+		frac = float64(done) / float64(p.size)
 	}
 	el := now.Sub(p.start)
 	rate := float64(packets) / el.Seconds()
@@ -62,8 +62,8 @@ func (p *progress) update(packets uint64) {
 			bar[i] = ' '
 		}
 	}
-	fmt.Fprintf(p.w, "\r%s [%s] %3.0f%% %s/%s %.0f pkt/s ETA %s ", p.f.Path, bar, frac*100,
-		mib(done), mib(p.f.Size), rate, eta)
+	fmt.Fprintf(p.w, "\r%s [%s] %3.0f%% %s/%s %.0f pkt/s ETA %s ", p.label, bar, frac*100,
+		mib(done), mib(p.size), rate, eta)
 	p.drawn = true
 }
 

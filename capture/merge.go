@@ -1,0 +1,203 @@
+package capture
+
+import (
+	"container/heap"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+)
+
+// Merge reads several capture files as one capture in time order, as
+// mergecap does: the earliest next packet of any file comes first, ties
+// going to the file named first, and each file's own packet order is kept.
+// Captures taken at the same time on several interfaces (an SBC's inside
+// and outside) then read as the calls happened; read one after the other,
+// every answer in the second file would come after its request had timed
+// out. Rotated files (tcpdump -C, -G) do not overlap, so merging reads them
+// one after the other.
+//
+// A file is opened only when the merge reaches the time of its first
+// packet and closed at its end, so that hundreds of rotated files do not
+// each hold a read buffer.
+type Merge struct {
+	Inputs []MergeInput
+
+	pending []int // inputs not opened yet, by first packet time
+	open    mergeHeap
+	cur     *mergeOpen // the input whose packet Next returned last
+	done    int64      // bytes of the inputs already finished
+}
+
+// MergeInput is one file of a Merge.
+type MergeInput struct {
+	Path    string
+	Format  string // as File.Format
+	Size    int64
+	Packets uint64 // packets read so far
+	Err     error  // what ended the file early (truncation, corruption), if anything
+
+	first time.Time // time of its first packet
+	empty bool      // no packet at all
+}
+
+type mergeOpen struct {
+	input int
+	f     *File
+	data  []byte
+	ci    gopacket.CaptureInfo
+	link  layers.LinkType
+}
+
+// mergeHeap orders the open inputs by the time of their next packet, then
+// by their place on the command line.
+type mergeHeap []*mergeOpen
+
+func (h mergeHeap) Len() int { return len(h) }
+func (h mergeHeap) Less(i, j int) bool {
+	a, b := h[i], h[j]
+	if !a.ci.Timestamp.Equal(b.ci.Timestamp) {
+		return a.ci.Timestamp.Before(b.ci.Timestamp)
+	}
+	return a.input < b.input
+}
+func (h mergeHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *mergeHeap) Push(x any)   { *h = append(*h, x.(*mergeOpen)) }
+func (h *mergeHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// OpenMerge checks every file (it must open as a capture) and notes when
+// its first packet was taken.
+func OpenMerge(paths []string) (*Merge, error) {
+	m := &Merge{Inputs: make([]MergeInput, len(paths))}
+	for i, p := range paths {
+		in := &m.Inputs[i]
+		in.Path = p
+		f, err := OpenFile(p)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", p, err)
+		}
+		in.Format, in.Size = f.Format, f.Size
+		_, ci, _, err := f.Next()
+		f.Close()
+		switch {
+		case err == io.EOF:
+			in.empty = true
+		case err != nil:
+			in.empty, in.Err = true, err // cut before its first packet
+		default:
+			in.first = ci.Timestamp
+			m.pending = append(m.pending, i)
+		}
+	}
+	// Stable: files whose first packets tie keep the command line order.
+	slices.SortStableFunc(m.pending, func(a, b int) int { return m.Inputs[a].first.Compare(m.Inputs[b].first) })
+	return m, nil
+}
+
+// Next returns the next packet of the merged capture and the index of its
+// input. data is valid until the following call. At the end it returns
+// io.EOF. A file that ends early (cut in a record, corrupt) returns its
+// error once, with its index: the merge goes on with the other files.
+func (m *Merge) Next() (input int, data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error) {
+	if c := m.cur; c != nil {
+		m.cur = nil
+		c.data, c.ci, c.link, err = c.f.Next()
+		if err != nil {
+			m.finish(c)
+			if err != io.EOF {
+				m.Inputs[c.input].Err = err
+				return c.input, nil, ci, 0, err
+			}
+		} else if len(m.open) == 0 && (len(m.pending) == 0 || c.ci.Timestamp.Before(m.Inputs[m.pending[0]].first)) {
+			// The only file being read: no heap on the common path.
+			m.cur = c
+			m.Inputs[c.input].Packets++
+			return c.input, c.data, c.ci, c.link, nil
+		} else {
+			heap.Push(&m.open, c)
+		}
+	}
+	// Open the files whose first packet comes before the next one read.
+	for len(m.pending) > 0 && (len(m.open) == 0 || !m.open[0].ci.Timestamp.Before(m.Inputs[m.pending[0]].first)) {
+		i := m.pending[0]
+		m.pending = m.pending[1:]
+		if err := m.start(i); err != nil {
+			return i, nil, ci, 0, err
+		}
+	}
+	if len(m.open) == 0 {
+		return -1, nil, ci, 0, io.EOF
+	}
+	c := heap.Pop(&m.open).(*mergeOpen)
+	m.cur = c
+	m.Inputs[c.input].Packets++
+	return c.input, c.data, c.ci, c.link, nil
+}
+
+// start opens input i and reads its first packet into the heap.
+func (m *Merge) start(i int) error {
+	in := &m.Inputs[i]
+	f, err := OpenFile(in.Path)
+	if err != nil {
+		in.Err = err
+		return fmt.Errorf("%s: %w", in.Path, err)
+	}
+	c := &mergeOpen{input: i, f: f}
+	c.data, c.ci, c.link, err = f.Next()
+	if err != nil {
+		m.finish(c)
+		if err == io.EOF {
+			return nil
+		}
+		in.Err = err
+		return err
+	}
+	heap.Push(&m.open, c)
+	return nil
+}
+
+func (m *Merge) finish(c *mergeOpen) {
+	m.done += c.f.Size
+	c.f.Close()
+}
+
+// BytesRead is how far the merge has read, over all files.
+func (m *Merge) BytesRead() int64 {
+	n := m.done
+	for _, c := range m.open {
+		n += c.f.BytesRead()
+	}
+	if m.cur != nil {
+		n += m.cur.f.BytesRead()
+	}
+	return n
+}
+
+// Size is the size of all the files.
+func (m *Merge) Size() int64 {
+	var n int64
+	for _, in := range m.Inputs {
+		n += in.Size
+	}
+	return n
+}
+
+// Close closes the files still open.
+func (m *Merge) Close() {
+	for _, c := range m.open {
+		c.f.Close()
+	}
+	m.open = nil
+	if m.cur != nil {
+		m.cur.f.Close()
+		m.cur = nil
+	}
+}
