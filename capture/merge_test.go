@@ -3,9 +3,12 @@ package capture
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -157,5 +160,51 @@ func TestMergeRejectsANonCapture(t *testing.T) {
 	os.WriteFile(bad, []byte("hello world"), 0o644)
 	if _, err := OpenMerge([]string{writePcap(t, dir, "a", 1), bad}); !errors.Is(err, ErrNotCapture) {
 		t.Errorf("error %v, want ErrNotCapture", err)
+	}
+}
+
+// TestMergeMatchesAReferenceMerge compares Merge with a plain k-way merge
+// (take the earliest head, ties to the first file) on random files, some
+// of them out of order inside.
+func TestMergeMatchesAReferenceMerge(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	for round := 0; round < 30; round++ {
+		dir := t.TempDir()
+		n := 1 + rng.IntN(6)
+		files := make([][]int, n)
+		var paths []string
+		for i := range files {
+			for j := rng.IntN(8); j > 0; j-- {
+				files[i] = append(files[i], rng.IntN(20))
+			}
+			if rng.IntN(2) == 0 {
+				slices.Sort(files[i]) // most captures are in order
+			}
+			paths = append(paths, writePcap(t, dir, fmt.Sprintf("f%d", i), files[i]...))
+		}
+		var want []string
+		heads := make([]int, n)
+		for {
+			best := -1
+			for i := range files {
+				if heads[i] < len(files[i]) && (best < 0 || files[i][heads[i]] < files[best][heads[best]]) {
+					best = i
+				}
+			}
+			if best < 0 {
+				break
+			}
+			want = append(want, fmt.Sprintf("f%d@%ds", best, files[best][heads[best]]))
+			heads[best]++
+		}
+		m, err := OpenMerge(paths)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, errs, _ := readMerge(t, m)
+		m.Close()
+		if len(errs) > 0 || !slices.Equal(got, want) {
+			t.Fatalf("files %v:\ngot  %v\nwant %v (errors %v)", files, got, want, errs)
+		}
 	}
 }
