@@ -272,6 +272,27 @@ func TestRepeatedCSeqIsNotARelay(t *testing.T) {
 	}
 }
 
+// TestAgentsPerPort runs a PBX on 5080 and a proxy on 5060 of one address:
+// a keep-alive the PBX never answers is laid at the PBX's door, not at the
+// proxy's, which spoke last from that address.
+func TestAgentsPerPort(t *testing.T) {
+	phone := netip.MustParseAddrPort("192.0.2.10:5060")
+	pbx := netip.MustParseAddrPort("192.0.2.2:5080")
+	proxy := netip.MustParseAddrPort("192.0.2.2:5060")
+	f := newFeeder()
+	f.send(0, phone, pbx, request("INVITE", "pp", 1, "i1", false, "", ""))
+	f.send(time.Millisecond, pbx, phone, response(200, "INVITE", "pp", 1, "i1", "tb"))
+	f.send(time.Second, proxy, phone, strings.Replace(request("OPTIONS", "ping", 1, "o1", false, "px", ""), "Tester/1.0", "Proxy/3.0", 1))
+	f.send(30*time.Second, phone, pbx, request("INFO", "pp", 2, "k1", true, "", ""))
+	f.send(time.Minute, phone, pbx, request("BYE", "pp", 3, "b1", true, "", ""))
+	r := f.a.Finish(capture.Stats{})
+	for _, v := range r.Vendors {
+		if o := v.Answered["INFO"]; o != nil && v.Agent != "Peer 2.0" {
+			t.Errorf("%s answered INFO %+v; want the PBX, Peer 2.0", v.Agent, o)
+		}
+	}
+}
+
 // TestCutMessageIsCountedAsCut checks that a message that lacks what the
 // analysis needs because its packet was cut short by the snap length is
 // reported as cut, not as a peer's malformed SIP; a cut message that has

@@ -58,7 +58,8 @@ type Analyzer struct {
 	freeTxs     []*Transaction    // folded transactions for reuse
 	lastSweep   time.Time
 	maxSE       uint32             // largest Session-Expires negotiated
-	hosts       map[[16]byte]*host // what each address announced (keyed by As16: hashes fast)
+	hosts       map[hostKey]*host  // what each address and port announced
+	ipHosts     map[[16]byte]*host // per IP, the entry that last announced something
 	hostsGen    uint32             // bumped when hosts starts afresh
 	sweeping    *call              // the call sweepCall is folding
 	internLast  [64]string         // the last value interned, by length: most repeat
@@ -92,7 +93,7 @@ type call struct {
 // outgrows the CPU caches on captures of many phones, and nearly every
 // message comes from one of its call's two parties.
 type hostRef struct {
-	key [16]byte
+	key hostKey
 	h   *host
 	gen uint32 // Analyzer.hostsGen when h was looked up
 }
@@ -118,7 +119,8 @@ func New(opts Options) *Analyzer {
 	return &Analyzer{
 		opts:        opts,
 		calls:       make(map[string]*call),
-		hosts:       make(map[[16]byte]*host),
+		hosts:       make(map[hostKey]*host),
+		ipHosts:     make(map[[16]byte]*host),
 		nat:         make(map[natKey]*NATKeepAlive),
 		malformed:   make(map[string]uint64),
 		tot:         newTotals(),
@@ -181,7 +183,20 @@ const errCutBySnapLength = "packet cut short by the snap length"
 // stays in bounded memory.
 const maxAddresses = 1 << 16
 
-// host is what an address announced about itself.
+// hostKey is an address and port: a host may run several SIP services
+// (a proxy on 5060, a PBX on 5080), and a lab or loopback capture has
+// every party on one address.
+type hostKey [18]byte
+
+func keyOf(ap netip.AddrPort) hostKey {
+	var k hostKey
+	a := ap.Addr().As16()
+	copy(k[:], a[:])
+	k[16], k[17] = byte(ap.Port()>>8), byte(ap.Port())
+	return k
+}
+
+// host is what an address and port announced about itself.
 type host struct {
 	agent string // latest User-Agent or Server
 	allow string // first Allow list
@@ -196,7 +211,7 @@ func relayed(m *sip.Message) bool { return m.Request && m.Vias > 1 }
 // learnAgent remembers the product name and Allow list each address
 // announces, to name the sender of messages that carry none. A proxy's
 // relayed messages name someone else (see relayed).
-func (a *Analyzer) learnAgent(c *call, addr netip.Addr, m *sip.Message) {
+func (a *Analyzer) learnAgent(c *call, addr netip.AddrPort, m *sip.Message) {
 	ua := m.UserAgent
 	if len(ua) == 0 {
 		ua = m.Server
@@ -204,23 +219,31 @@ func (a *Analyzer) learnAgent(c *call, addr netip.Addr, m *sip.Message) {
 	if len(ua) == 0 && !m.Allow.Present() && !relayed(m) {
 		return
 	}
-	h := a.hostFor(c, addr.As16())
+	h := a.hostFor(c, keyOf(addr))
 	if relayed(m) {
 		h.proxy = true
 	}
 	if h.proxy && (relayed(m) || !m.Request) {
 		return
 	}
+	learned := false
 	if h.allow == "" && m.Allow.Present() {
 		h.allow = a.internTokens(&m.Allow)
+		learned = true
 	}
 	if len(ua) > 0 && h.agent != string(ua) {
 		h.agent = a.intern(ua)
+		learned = true
+	}
+	if learned {
+		// a message from another port of the address (a UA that sends
+		// from one port and listens on another) falls back to it
+		a.ipHosts[addr.Addr().As16()] = h
 	}
 }
 
 // hostFor returns the entry for key, through c's shortcuts when it can.
-func (a *Analyzer) hostFor(c *call, key [16]byte) *host {
+func (a *Analyzer) hostFor(c *call, key hostKey) *host {
 	for i := range c.hosts {
 		if r := c.hosts[i]; r.h != nil && r.key == key && r.gen == a.hostsGen {
 			if i > 0 {
@@ -233,6 +256,7 @@ func (a *Analyzer) hostFor(c *call, key [16]byte) *host {
 	if h == nil {
 		if len(a.hosts) >= maxAddresses {
 			clear(a.hosts)
+			clear(a.ipHosts)
 			a.hostsGen++
 		}
 		h = &host{}
@@ -243,21 +267,38 @@ func (a *Analyzer) hostFor(c *call, key [16]byte) *host {
 	return h
 }
 
-// hostOf returns what addr announced, if anything. While a call is being
-// swept, its own shortcuts answer for its two parties.
-func (a *Analyzer) hostOf(addr netip.Addr) host {
-	key := addr.As16()
+// hostOf returns what addr announced, if anything, else what another port
+// of its address did (not for a proxy: it would take the name of the
+// service beside it). While a call is being swept, its own shortcuts
+// answer for its two parties.
+func (a *Analyzer) hostOf(addr netip.AddrPort) host {
+	key := keyOf(addr)
+	var out host
+	found := false
 	if c := a.sweeping; c != nil {
 		for _, r := range c.hosts {
 			if r.h != nil && r.key == key && r.gen == a.hostsGen {
-				return *r.h
+				out, found = *r.h, true
+				break
 			}
 		}
 	}
-	if h := a.hosts[key]; h != nil {
-		return *h
+	if !found {
+		if h := a.hosts[key]; h != nil {
+			out = *h
+		}
 	}
-	return host{}
+	if (out.agent == "" && !out.proxy) || out.allow == "" {
+		if ip := a.ipHosts[addr.Addr().As16()]; ip != nil {
+			if out.agent == "" && !out.proxy {
+				out.agent = ip.agent
+			}
+			if out.allow == "" {
+				out.allow = ip.allow
+			}
+		}
+	}
+	return out
 }
 
 // maxInterned bounds the interning table; past it values are copied.
@@ -370,7 +411,7 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 	branch := branchHash(m.Via.Branch)
 	c := a.callFor(m.CallID)
 	c.lastSeen = cm.Time
-	a.learnAgent(c, cm.Src.Addr(), m)
+	a.learnAgent(c, cm.Src, m)
 	if method == "ACK" {
 		// ACK is not a transaction of its own (for a 2xx) and is not
 		// counted; it belongs to the dialog's packets.
@@ -478,7 +519,7 @@ func (a *Analyzer) response(cm *capture.Message, m *sip.Message) {
 		c = a.callFor(m.CallID)
 	}
 	c.lastSeen = cm.Time
-	a.learnAgent(c, cm.Src.Addr(), m)
+	a.learnAgent(c, cm.Src, m)
 	if t == nil {
 		a.orphans++
 	} else {

@@ -116,7 +116,7 @@ func (a *Analyzer) foldTransaction(t *Transaction) {
 		return
 	}
 	t.folded = true
-	sender := a.agentOf(t.Agent, t.Src.Addr())
+	sender := a.agentOf(t.Agent, t.Src)
 	switch {
 	case t.Class == ClassSessionKeepAlive:
 		outcomesFor(a.tot.session, t.Method).add(t)
@@ -150,7 +150,7 @@ func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
 		a.keepAliveRow(t, sender)
 		return
 	}
-	receiver := a.agentOf(t.Answerer, t.Dst.Addr())
+	receiver := a.agentOf(t.Answerer, t.Dst)
 	sv, rv := a.vendor(sender), a.vendor(receiver)
 	sv.Sent[t.Method]++
 	if t.HasBody {
@@ -169,10 +169,10 @@ func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
 		a.tot.updateTo[sender][receiver] = true
 	}
 	if sv.Allow == "" {
-		sv.Allow = a.hostOf(t.Src.Addr()).allow
+		sv.Allow = a.hostOf(t.Src).allow
 	}
 	if rv.Allow == "" {
-		rv.Allow = a.hostOf(t.Dst.Addr()).allow
+		rv.Allow = a.hostOf(t.Dst).allow
 	}
 	d := t.Dialog
 	side := "caller"
@@ -218,7 +218,7 @@ func (a *Analyzer) foldDevice(t *Transaction, sender string) {
 	g, ok := a.tot.devices[k]
 	if !ok {
 		g = &deviceAgg{DeviceReport: DeviceReport{Method: k.method, From: k.from, To: k.to, Codes: map[string]int{},
-			FromAgent: sender, ToAgent: a.agentOf(t.Answerer, t.Dst.Addr())}}
+			FromAgent: sender, ToAgent: a.agentOf(t.Answerer, t.Dst)}}
 		a.tot.devices[k] = g
 		a.tot.deviceOrder = append(a.tot.deviceOrder, k)
 	}
@@ -338,7 +338,7 @@ func (a *Analyzer) vendorIntervals(d *Dialog, ka []*Transaction) {
 			if n.Method != t.Method || n.FromTag != t.FromTag {
 				continue
 			}
-			v := a.vendor(a.agentOf(t.Agent, t.Src.Addr()))
+			v := a.vendor(a.agentOf(t.Agent, t.Src))
 			if len(v.intervals[t.Method]) < maxSamples {
 				v.intervals[t.Method] = append(v.intervals[t.Method], n.Start.Sub(t.Start).Seconds())
 			}
@@ -352,8 +352,8 @@ func (a *Analyzer) dialogReport(d *Dialog, ka []*Transaction) DialogReport {
 		CallID:      d.CallID,
 		Caller:      d.Caller.String(),
 		Callee:      d.Callee.String(),
-		CallerAgent: a.agentOf(d.CallerAgent, d.Caller.Addr()),
-		CalleeAgent: a.agentOf(d.CalleeAgent, d.Callee.Addr()),
+		CallerAgent: a.agentOf(d.CallerAgent, d.Caller),
+		CalleeAgent: a.agentOf(d.CalleeAgent, d.Callee),
 		Count:       len(ka),
 		Start:       d.Confirmed,
 		MidCall:     d.MidCall,

@@ -60,8 +60,9 @@ func shortVersion(v string) string {
 func startsWithDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
 
 // agentOf names the party at addr: the agent string it sent, else what the
-// address announced in other messages, else the address itself.
-func (a *Analyzer) agentOf(agent string, addr netip.Addr) string {
+// address and port (or the address) announced in other messages, else the
+// address itself (without the port: a TCP client's ports change).
+func (a *Analyzer) agentOf(agent string, addr netip.AddrPort) string {
 	if agent == "" {
 		agent = a.hostOf(addr).agent
 	}
@@ -78,5 +79,5 @@ func (a *Analyzer) agentOf(agent string, addr netip.Addr) string {
 	if !addr.IsValid() {
 		return "unknown"
 	}
-	return "unknown (" + addr.String() + ")"
+	return "unknown (" + addr.Addr().String() + ")"
 }
