@@ -65,8 +65,20 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// OpenFile opens a capture file and reads its header.
+// Stdin is the path that names standard input, as tcpdump -r - does:
+// tcpdump -w - on another host, piped through ssh, is read as it comes.
+const Stdin = "-"
+
+// OpenFile opens a capture file (Stdin for standard input) and reads its
+// header.
 func OpenFile(path string) (*File, error) {
+	if path == Stdin {
+		cf := &File{Path: path, f: os.Stdin}
+		if err := cf.open(); err != nil {
+			return nil, err
+		}
+		return cf, nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err

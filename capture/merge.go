@@ -20,9 +20,10 @@ import (
 // out. Rotated files (tcpdump -C, -G) do not overlap, so merging reads them
 // one after the other.
 //
-// A file is opened only when the merge reaches the time of its first
-// packet and closed at its end, so that hundreds of rotated files do not
-// each hold a read buffer.
+// With many files, a file is opened only when the merge reaches the time
+// of its first packet and closed at its end, so that hundreds of rotated
+// files do not each hold a read buffer; a few files, and standard input,
+// which cannot be opened twice, stay open from the start.
 type Merge struct {
 	Inputs []MergeInput
 
@@ -73,28 +74,41 @@ func (h *mergeHeap) Pop() any {
 	return x
 }
 
+// keepOpen is how many files a merge opens at once from the start.
+const keepOpen = 8
+
 // OpenMerge checks every file (it must open as a capture) and notes when
 // its first packet was taken.
 func OpenMerge(paths []string) (*Merge, error) {
 	m := &Merge{Inputs: make([]MergeInput, len(paths))}
 	for i, p := range paths {
+		if p == Stdin && slices.Index(paths, Stdin) != i {
+			m.Close()
+			return nil, fmt.Errorf("%s: standard input named twice", p)
+		}
 		in := &m.Inputs[i]
 		in.Path = p
 		f, err := OpenFile(p)
 		if err != nil {
+			m.Close()
 			return nil, fmt.Errorf("%s: %w", p, err)
 		}
 		in.Format, in.Size = f.Format, f.Size
-		_, ci, _, err := f.Next()
-		f.Close()
+		c := &mergeOpen{input: i, f: f}
+		c.data, c.ci, c.link, err = f.Next()
 		switch {
 		case err == io.EOF:
 			in.empty = true
+			f.Close()
 		case err != nil:
 			in.empty, in.Err = true, err // cut before its first packet
+			f.Close()
+		case len(paths) <= keepOpen || p == Stdin:
+			heap.Push(&m.open, c)
 		default:
-			in.first = ci.Timestamp
+			in.first = c.ci.Timestamp
 			m.pending = append(m.pending, i)
+			f.Close()
 		}
 	}
 	// Stable: files whose first packets tie keep the command line order.

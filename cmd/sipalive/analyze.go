@@ -9,10 +9,12 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/pprof"
+	"slices"
 	"strings"
 
 	"github.com/sipalive/sipalive/analyze"
 	"github.com/sipalive/sipalive/analyze/render"
+	"github.com/sipalive/sipalive/capture"
 )
 
 // stringList is a repeatable string flag.
@@ -40,6 +42,7 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.format, "format", "table", "output `format`: table, json or csv")
 	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 when a finding of these `kinds` exists (comma-separated: lost,unsupported,unanswered,expired,stale,dropped,late-refresh,device-down,late-register, or any)")
 	fs.StringVar(&c.writeProblems, "write-problems", "", "write every packet of the dialogs with a problem to `FILE.pcap`")
+	fs.StringVar(&c.writeProblems, "w", "", "same as --write-problems (tcpdump's letter for the packets written)")
 	fs.Uint64Var(&c.count, "c", 0, "stop after `N` packets (per run, like tcpdump)")
 	fs.BoolVar(&c.quiet, "q", false, "no progress on stderr")
 	fs.IntVar(&c.maxRows, "max-rows", -1, "list at most `N` rows per table (dialogs with problems first; counts stay complete); 0 lists all. Default: 100 for tables, all for json and csv")
@@ -75,6 +78,9 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 	case "table", "json", "csv":
 	default:
 		return usagef("--format %q: use table, json or csv", c.format)
+	}
+	if c.writeProblems != "" && slices.Contains(files, capture.Stdin) {
+		return usagef("-w reads the captures a second time: save standard input to a file first")
 	}
 	kinds, err := parseFailOn(c.failOn)
 	if err != nil {

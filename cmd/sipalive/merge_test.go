@@ -71,3 +71,32 @@ func TestFilesCapturedAtOnceReadAsOne(t *testing.T) {
 		}
 	}
 }
+
+// TestStandardInput reads a capture piped in (-r -, as from ssh and
+// tcpdump -w -) and gets the report of the file; -w, which reads the
+// input twice, refuses it.
+func TestStandardInput(t *testing.T) {
+	sample := filepath.Join("..", "..", "samples", "keepalive-mix.pcap")
+	in, err := os.Open(sample)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	stdin := os.Stdin
+	os.Stdin = in
+	defer func() { os.Stdin = stdin }()
+	code, piped, errOut := runCLI("analyze", "--format", "json", "-r", "-")
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	_, whole, _ := runCLI("analyze", "--format", "json", sample)
+	var a, b map[string]json.RawMessage
+	json.Unmarshal([]byte(piped), &a)
+	json.Unmarshal([]byte(whole), &b)
+	if string(a["summary"]) != string(b["summary"]) || string(a["dialogs"]) != string(b["dialogs"]) {
+		t.Errorf("standard input gives\n%s\nthe file\n%s", a["summary"], b["summary"])
+	}
+	if code, _, errOut := runCLI("analyze", "-w", filepath.Join(t.TempDir(), "p.pcap"), "-"); code != exitUsage || !bytes.Contains([]byte(errOut), []byte("standard input")) {
+		t.Errorf("-w with standard input: exit %d: %s", code, errOut)
+	}
+}

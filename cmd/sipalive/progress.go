@@ -52,6 +52,11 @@ func (p *progress) update(packets uint64) {
 	if frac > 0 {
 		eta = (time.Duration(float64(el)/frac) - el).Round(time.Second).String()
 	}
+	if p.size == 0 { // standard input: no end to measure against
+		fmt.Fprintf(p.w, "\r%s %s, %d packets, %.0f pkt/s ", p.label, mib(done), packets, rate)
+		p.drawn = true
+		return
+	}
 	const width = 30
 	n := int(frac * width)
 	bar := make([]byte, width)
