@@ -178,6 +178,14 @@ func (a *Analyzer) Take(cm *capture.Message, m *sip.Message, err error) {
 // the analysis needs because its packet was cut short in the capture.
 const errCutBySnapLength = "packet cut short by the snap length"
 
+// maxIPFallbacks bounds the per-address fallback of the hosts table.
+const maxIPFallbacks = 1 << 12
+
+// compactAfter is how many transactions a call gathers before its sweep
+// is brought forward to fold the settled keep-alives of a dialog still up:
+// short calls are swept as before, a call up for hours in batches.
+const compactAfter = 16
+
 // maxAddresses bounds the per-address memory of agents and Allow lists;
 // past it the table starts afresh, so a capture of millions of endpoints
 // stays in bounded memory.
@@ -238,7 +246,11 @@ func (a *Analyzer) learnAgent(c *call, addr netip.AddrPort, m *sip.Message) {
 	if learned {
 		// a message from another port of the address (a UA that sends
 		// from one port and listens on another) falls back to it
-		a.ipHosts[addr.Addr().As16()] = h
+		ip := addr.Addr().As16()
+		if a.ipHosts[ip] == nil && len(a.ipHosts) >= maxIPFallbacks {
+			clear(a.ipHosts) // a fallback only: kept small, not complete
+		}
+		a.ipHosts[ip] = h
 	}
 }
 
@@ -277,8 +289,8 @@ func (a *Analyzer) hostOf(addr netip.AddrPort) host {
 	found := false
 	if c := a.sweeping; c != nil {
 		for _, r := range c.hosts {
-			if r.h != nil && r.key == key && r.gen == a.hostsGen {
-				out, found = *r.h, true
+			if r.h != nil && r.key == key {
+				out, found = *r.h, true // even from before the table started afresh
 				break
 			}
 		}
@@ -461,6 +473,13 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 	if !m.IsInDialog() {
 		return
 	}
+	if len(c.txs) >= compactAfter {
+		// A call up for hours has its keep-alives folded as they settle
+		// (Analyzer.settle), not kept whole until it ends.
+		if settle := c.txs[0].Start.Add(txLinger); settle.UnixNano() < c.due {
+			a.schedule(c, settle)
+		}
+	}
 	d := c.dialogByTags(m.From.Tag, m.To.Tag)
 	if d == nil {
 		// The capture started mid-call: the in-dialog request still
@@ -483,7 +502,7 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 	}
 	if method == "BYE" && d.Ended.IsZero() {
 		d.Ended = cm.Time
-		d.EndedBy = d.side(t)
+		d.EndedBy = d.side(t.FromTag)
 		a.schedule(c, cm.Time.Add(byeLinger))
 	}
 }
@@ -740,6 +759,9 @@ func (a *Analyzer) nextDue(c *call, now time.Time) time.Time {
 		}
 	}
 	switch {
+	case live && len(c.txs) >= compactAfter:
+		// the earliest transaction to settle, for Analyzer.settle
+		due = minTime(due, c.txs[0].Start.Add(txLinger))
 	case live:
 	case len(c.txs) > 0:
 		for _, t := range c.txs {
@@ -754,6 +776,13 @@ func (a *Analyzer) nextDue(c *call, now time.Time) time.Time {
 		due = now.Add(sweepEvery)
 	}
 	return due
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
 }
 
 // dueEntry is a call's place in the sweep heap.
@@ -829,11 +858,14 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	keep := c.txs[:0]
 	for _, t := range c.txs {
 		if final || (a.settled(t, now) && now.Sub(t.Start) >= txLinger) {
-			// In-dialog transactions fold when their dialog retires.
-			if t.Dialog == nil || t.Dialog.retired {
+			// In-dialog transactions fold when their dialog retires, but
+			// for the keep-alives of a dialog still up.
+			switch {
+			case t.Dialog == nil || t.Dialog.retired:
 				a.foldTransaction(t)
 				a.release(t)
-			} else {
+			case a.settle(t.Dialog, t):
+			default:
 				t.outOfCall = true
 			}
 			continue

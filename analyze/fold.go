@@ -177,7 +177,7 @@ func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
 	d := t.Dialog
 	side := "caller"
 	if d != nil {
-		side = d.side(t)
+		side = d.side(t.FromTag)
 		if !d.Ended.IsZero() && t.Start.After(d.Ended) {
 			if rv.EndedDialog == nil {
 				rv.EndedDialog = map[string]int{}
@@ -198,7 +198,7 @@ func (a *Analyzer) keepAliveRow(t *Transaction, sender string) {
 	}
 	side := "caller"
 	if t.Dialog != nil {
-		side = t.Dialog.side(t)
+		side = t.Dialog.side(t.FromTag)
 	}
 	a.tot.csv = append(a.tot.csv, KeepAliveRow{
 		Time: t.Start, CallID: t.CallID, Method: t.Method, Direction: side + "→" + other(side),
@@ -291,7 +291,7 @@ func (a *Analyzer) retireDialog(d *Dialog, end time.Time) {
 		a.foldTransaction(t)
 	}
 	if ka := d.KeepAlives(); len(ka) > 0 {
-		a.vendorIntervals(d, ka)
+		a.vendorIntervals(ka)
 		rows := &a.tot.dialogRows
 		if a.dialogFindings(d, ka) {
 			rows = &a.tot.problemRows
@@ -313,7 +313,7 @@ func (a *Analyzer) retireDialog(d *Dialog, end time.Time) {
 			a.release(t) // else its call's list releases it
 		}
 	}
-	d.Transactions, d.Frames = nil, nil
+	d.Transactions, d.Frames, d.kaDone = nil, nil, nil
 	clear(d.txsBuf[:]) // the tombstone must not hold its transactions
 }
 
@@ -331,10 +331,11 @@ func (a *Analyzer) problem(d *Dialog) {
 
 // vendorIntervals samples the intervals between keep-alives of one method
 // sent by one side of the dialog, for that side's vendor.
-func (a *Analyzer) vendorIntervals(d *Dialog, ka []*Transaction) {
-	for i, t := range ka {
+func (a *Analyzer) vendorIntervals(ka []keepAlive) {
+	for i := range ka {
+		t := &ka[i]
 		for j := i + 1; j < len(ka); j++ {
-			n := ka[j]
+			n := &ka[j]
 			if n.Method != t.Method || n.FromTag != t.FromTag {
 				continue
 			}
@@ -347,7 +348,7 @@ func (a *Analyzer) vendorIntervals(d *Dialog, ka []*Transaction) {
 	}
 }
 
-func (a *Analyzer) dialogReport(d *Dialog, ka []*Transaction) DialogReport {
+func (a *Analyzer) dialogReport(d *Dialog, ka []keepAlive) DialogReport {
 	dr := DialogReport{
 		CallID:      d.CallID,
 		Caller:      d.Caller.String(),
@@ -363,7 +364,8 @@ func (a *Analyzer) dialogReport(d *Dialog, ka []*Transaction) DialogReport {
 	}
 	counts := map[string]int{}
 	var order []string
-	for _, t := range ka {
+	for i := range ka {
+		t := &ka[i]
 		if counts[t.Method] == 0 {
 			order = append(order, t.Method)
 		}
@@ -374,9 +376,9 @@ func (a *Analyzer) dialogReport(d *Dialog, ka []*Transaction) DialogReport {
 	}
 	var all []float64
 	for _, side := range []string{"caller", "callee"} {
-		var mine []*Transaction
+		var mine []keepAlive
 		for _, t := range ka {
-			if d.side(t) == side {
+			if d.side(t.FromTag) == side {
 				mine = append(mine, t)
 			}
 		}
@@ -398,8 +400,8 @@ func (a *Analyzer) dialogReport(d *Dialog, ka []*Transaction) DialogReport {
 				}
 			}
 		}
-		last := mine[len(mine)-1]
-		dir.LastOutcome, dir.LastCode = last.Outcome().String(), last.Final
+		last := &mine[len(mine)-1]
+		dir.LastOutcome, dir.LastCode = last.Outcome().String(), int(last.Final)
 		for _, t := range mine {
 			if !d.Ended.IsZero() && t.Start.After(d.Ended) {
 				dir.StaleAfterDialog++
@@ -411,9 +413,9 @@ func (a *Analyzer) dialogReport(d *Dialog, ka []*Transaction) DialogReport {
 		dr.IntervalMin, dr.IntervalMax = minMax(all)
 		dr.IntervalAvg = round3(mean(all))
 	}
-	last := ka[len(ka)-1]
-	dr.LastMethod, dr.LastCode, dr.LastOutcome = last.Method, last.Final, last.Outcome().String()
-	dr.Verdict = verdict(last)
+	last := &ka[len(ka)-1]
+	dr.LastMethod, dr.LastCode, dr.LastOutcome = last.Method, int(last.Final), last.Outcome().String()
+	dr.Verdict = verdict(last.Outcome(), int(last.Final))
 	switch {
 	case droppedBy(d, ka) != nil:
 		dr.Ended = "BYE by " + d.EndedBy + ": dropped by keep-alive"
@@ -427,17 +429,18 @@ func (a *Analyzer) dialogReport(d *Dialog, ka []*Transaction) DialogReport {
 
 // dialogFindings turns a dialog's keep-alive failures into findings and
 // reports whether there were any.
-func (a *Analyzer) dialogFindings(d *Dialog, ka []*Transaction) bool {
+func (a *Analyzer) dialogFindings(d *Dialog, ka []keepAlive) bool {
 	found := false
-	add := func(kind string, t *Transaction, detail string) {
+	add := func(kind string, t *keepAlive, detail string) {
 		a.addFinding(Finding{Kind: kind, CallID: d.CallID, Time: t.Start, Detail: detail})
 		found = true
 	}
-	for _, t := range ka {
-		who := d.side(t)
+	for i := range ka {
+		t := &ka[i]
+		who := d.side(t.FromTag)
 		switch t.Outcome() {
 		case Outcome481:
-			add("lost", t, fmt.Sprintf("%s %s from %s answered 481: the peer lost the dialog", t.Method, cseq(t), who))
+			add("lost", t, fmt.Sprintf("%s %s from %s answered 481: the peer lost the dialog", t.Method, cseq(t.CSeq), who))
 		case Outcome405, Outcome501:
 			detail := fmt.Sprintf("%s from %s answered %d: method unsupported", t.Method, who, t.Final)
 			if t.Allow != "" {
@@ -445,7 +448,7 @@ func (a *Analyzer) dialogFindings(d *Dialog, ka []*Transaction) bool {
 			}
 			add("unsupported", t, detail)
 		case OutcomeUnanswered:
-			detail := fmt.Sprintf("%s %s from %s never answered", t.Method, cseq(t), who)
+			detail := fmt.Sprintf("%s %s from %s never answered", t.Method, cseq(t.CSeq), who)
 			if t.Retransmissions > 0 {
 				detail += fmt.Sprintf(" (%d retransmissions)", t.Retransmissions)
 			}
@@ -467,14 +470,14 @@ func (a *Analyzer) dialogFindings(d *Dialog, ka []*Transaction) bool {
 
 // droppedBy returns the failed keep-alive (481 or unanswered) that a BYE
 // followed within 64 s: the keep-alive dropped the call.
-func droppedBy(d *Dialog, ka []*Transaction) *Transaction {
+func droppedBy(d *Dialog, ka []keepAlive) *keepAlive {
 	if d.Ended.IsZero() {
 		return nil
 	}
-	var last *Transaction
-	for _, t := range ka {
-		if !t.Start.After(d.Ended) {
-			last = t
+	var last *keepAlive
+	for i := range ka {
+		if !ka[i].Start.After(d.Ended) {
+			last = &ka[i]
 		}
 	}
 	if last == nil {
@@ -681,8 +684,8 @@ func outcomesFor(m map[string]*Outcomes, method string) *Outcomes {
 }
 
 // verdict names what the last keep-alive of a dialog says about the peer.
-func verdict(t *Transaction) string {
-	switch t.Outcome() {
+func verdict(o Outcome, final int) string {
+	switch o {
 	case Outcome2xx:
 		return "alive"
 	case Outcome481:
@@ -694,7 +697,7 @@ func verdict(t *Transaction) string {
 	case OutcomeUnanswered:
 		return "no answer"
 	}
-	return fmt.Sprintf("failed (%d)", t.Final)
+	return fmt.Sprintf("failed (%d)", final)
 }
 
 func other(side string) string {
@@ -704,7 +707,7 @@ func other(side string) string {
 	return "caller"
 }
 
-func cseq(t *Transaction) string { return "(CSeq " + strconv.FormatUint(uint64(t.CSeq), 10) + ")" }
+func cseq(n uint32) string { return "(CSeq " + strconv.FormatUint(uint64(n), 10) + ")" }
 
 func refresherName(r string) string {
 	if r == "" {

@@ -6,7 +6,7 @@ import (
 )
 
 // intervals returns the seconds between consecutive transactions.
-func intervals(txs []*Transaction) []float64 {
+func intervals(txs []keepAlive) []float64 {
 	var iv []float64
 	for i := 1; i < len(txs); i++ {
 		iv = append(iv, txs[i].Start.Sub(txs[i-1].Start).Seconds())

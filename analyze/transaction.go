@@ -77,17 +77,20 @@ func (t *Transaction) ResponseTime() time.Duration {
 }
 
 // Outcome buckets the final response as the keep-alive tables do.
-func (t *Transaction) Outcome() Outcome {
+func (t *Transaction) Outcome() Outcome { return outcomeOf(t.Final) }
+
+// outcomeOf buckets a final status (0: none came in time).
+func outcomeOf(final int) Outcome {
 	switch {
-	case t.Final == 0:
+	case final == 0:
 		return OutcomeUnanswered
-	case t.Final >= 200 && t.Final < 300:
+	case final >= 200 && final < 300:
 		return Outcome2xx
-	case t.Final == 481:
+	case final == 481:
 		return Outcome481
-	case t.Final == 405:
+	case final == 405:
 		return Outcome405
-	case t.Final == 501:
+	case final == 501:
 		return Outcome501
 	}
 	return OutcomeOther
