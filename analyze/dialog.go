@@ -30,8 +30,8 @@ type Dialog struct {
 	ByeCode   int       // final response to the BYE
 	LastSeen  time.Time
 
-	Transactions []*Transaction  // in-dialog requests, in order, but the keep-alives in kaDone
-	kaDone       []keepAlive     // settled keep-alives, folded into the totals already
+	Transactions []*Transaction  // in-dialog requests, in order, but the keep-alives in ka
+	ka           kaDigest        // settled keep-alives, folded into the totals already
 	txsBuf       [4]*Transaction // Transactions' first backing array
 	Timer        *SessionTimer
 	Frames       []FrameRef
@@ -47,50 +47,17 @@ func (d *Dialog) matchTags(a, b []byte) bool {
 // caller.
 func (d *Dialog) fromCaller(fromTag []byte) bool { return string(fromTag) == d.CallerTag }
 
-// keepAlive is what a dialog keeps of one of its session keep-alives once
-// the transaction has settled and been folded into the totals: what its
-// row and findings are built from, a third of a Transaction. A call up for
-// hours keeps hundreds of them.
-type keepAlive struct {
-	Start, FinalAt               time.Time
-	Method, FromTag, Allow       string
-	Agent                        string // User-Agent of the sender
-	Src                          netip.AddrPort
-	CSeq                         uint32
-	Final, Late, Retransmissions int32
-}
-
-func keepAliveOf(t *Transaction) keepAlive {
-	return keepAlive{Start: t.Start, FinalAt: t.FinalAt, Method: t.Method, FromTag: t.FromTag, Allow: t.Allow,
-		Agent: t.Agent, Src: t.Src, CSeq: t.CSeq, Final: int32(t.Final), Late: int32(t.Late), Retransmissions: int32(t.Retransmissions)}
-}
-
-// Outcome buckets the final response as the keep-alive tables do.
-func (k *keepAlive) Outcome() Outcome { return outcomeOf(int(k.Final)) }
-
-// KeepAlives returns the dialog's session keep-alives in order, each
-// request once: the later hops of a request a proxy relayed are left out.
-func (d *Dialog) KeepAlives() []keepAlive {
-	ka := append([]keepAlive(nil), d.kaDone...)
-	for _, t := range d.Transactions {
-		if t.Class == ClassSessionKeepAlive && !t.hop {
-			ka = append(ka, keepAliveOf(t))
-		}
-	}
-	return ka
-}
-
 // settle folds a settled keep-alive of a dialog still up into the totals
-// and keeps only its keepAlive record, so that the memory of a long call
-// does not grow by a Transaction per keep-alive. It reports whether it
-// did: a refresh a session timer will count (an UPDATE) stays whole.
+// and into the dialog's digest, so that the memory of a long call does not
+// grow by a Transaction per keep-alive. It reports whether it did: a
+// refresh a session timer will count (an UPDATE) stays whole.
 func (a *Analyzer) settle(d *Dialog, t *Transaction) bool {
 	if t.Class != ClassSessionKeepAlive || (d.Timer != nil && t.Method == "UPDATE") {
 		return false
 	}
 	a.foldTransaction(t)
 	if !t.hop {
-		d.kaDone = append(d.kaDone, keepAliveOf(t))
+		d.ka.add(a, d, keepAliveOf(t), true)
 	}
 	if a.opts.KeepFrames {
 		d.Frames = append(d.Frames, t.Frames...)

@@ -290,8 +290,7 @@ func (a *Analyzer) retireDialog(d *Dialog, end time.Time) {
 	for _, t := range d.Transactions {
 		a.foldTransaction(t)
 	}
-	if ka := d.KeepAlives(); len(ka) > 0 {
-		a.vendorIntervals(ka)
+	if ka := a.keepAlives(d, true); ka.count > 0 {
 		rows := &a.tot.dialogRows
 		if a.dialogFindings(d, ka) {
 			rows = &a.tot.problemRows
@@ -313,7 +312,7 @@ func (a *Analyzer) retireDialog(d *Dialog, end time.Time) {
 			a.release(t) // else its call's list releases it
 		}
 	}
-	d.Transactions, d.Frames, d.kaDone = nil, nil, nil
+	d.Transactions, d.Frames, d.ka = nil, nil, kaDigest{}
 	clear(d.txsBuf[:]) // the tombstone must not hold its transactions
 }
 
@@ -329,67 +328,32 @@ func (a *Analyzer) problem(d *Dialog) {
 	}
 }
 
-// vendorIntervals samples the intervals between keep-alives of one method
-// sent by one side of the dialog, for that side's vendor.
-func (a *Analyzer) vendorIntervals(ka []keepAlive) {
-	for i := range ka {
-		t := &ka[i]
-		for j := i + 1; j < len(ka); j++ {
-			n := &ka[j]
-			if n.Method != t.Method || n.FromTag != t.FromTag {
-				continue
-			}
-			v := a.vendor(a.agentOf(t.Agent, t.Src))
-			if len(v.intervals[t.Method]) < maxSamples {
-				v.intervals[t.Method] = append(v.intervals[t.Method], n.Start.Sub(t.Start).Seconds())
-			}
-			break
-		}
-	}
-}
-
-func (a *Analyzer) dialogReport(d *Dialog, ka []keepAlive) DialogReport {
+func (a *Analyzer) dialogReport(d *Dialog, g *kaDigest) DialogReport {
 	dr := DialogReport{
 		CallID:      d.CallID,
 		Caller:      d.Caller.String(),
 		Callee:      d.Callee.String(),
 		CallerAgent: a.agentOf(d.CallerAgent, d.Caller),
 		CalleeAgent: a.agentOf(d.CalleeAgent, d.Callee),
-		Count:       len(ka),
+		Count:       g.count,
 		Start:       d.Confirmed,
 		MidCall:     d.MidCall,
+		Methods:     append([]MethodCount(nil), g.methods...),
 	}
 	if dr.Start.IsZero() {
-		dr.Start = ka[0].Start
-	}
-	counts := map[string]int{}
-	var order []string
-	for i := range ka {
-		t := &ka[i]
-		if counts[t.Method] == 0 {
-			order = append(order, t.Method)
-		}
-		counts[t.Method]++
-	}
-	for _, m := range order {
-		dr.Methods = append(dr.Methods, MethodCount{m, counts[m]})
+		dr.Start = g.first
 	}
 	var all []float64
-	for _, side := range []string{"caller", "callee"} {
-		var mine []keepAlive
-		for _, t := range ka {
-			if d.side(t.FromTag) == side {
-				mine = append(mine, t)
-			}
-		}
-		if len(mine) == 0 {
+	for i, side := range []string{"caller", "callee"} {
+		s := &g.sides[i]
+		if s.count == 0 {
 			continue
 		}
-		dir := Direction{From: side, Count: len(mine)}
+		dir := Direction{From: side, Count: s.count, StaleAfterDialog: s.stale}
 		if !d.Confirmed.IsZero() {
-			dir.FirstAfter2xx = round3(mine[0].Start.Sub(d.Confirmed).Seconds())
+			dir.FirstAfter2xx = round3(s.first.Sub(d.Confirmed).Seconds())
 		}
-		iv := intervals(mine)
+		iv := s.intervals
 		all = append(all, iv...)
 		if len(iv) > 0 {
 			dir.IntervalMin, dir.IntervalMax = minMax(iv)
@@ -400,24 +364,18 @@ func (a *Analyzer) dialogReport(d *Dialog, ka []keepAlive) DialogReport {
 				}
 			}
 		}
-		last := &mine[len(mine)-1]
-		dir.LastOutcome, dir.LastCode = last.Outcome().String(), int(last.Final)
-		for _, t := range mine {
-			if !d.Ended.IsZero() && t.Start.After(d.Ended) {
-				dir.StaleAfterDialog++
-			}
-		}
+		dir.LastOutcome, dir.LastCode = s.last.Outcome().String(), int(s.last.Final)
 		dr.Directions = append(dr.Directions, dir)
 	}
 	if len(all) > 0 {
 		dr.IntervalMin, dr.IntervalMax = minMax(all)
 		dr.IntervalAvg = round3(mean(all))
 	}
-	last := &ka[len(ka)-1]
+	last := &g.last
 	dr.LastMethod, dr.LastCode, dr.LastOutcome = last.Method, int(last.Final), last.Outcome().String()
 	dr.Verdict = verdict(last.Outcome(), int(last.Final))
 	switch {
-	case droppedBy(d, ka) != nil:
+	case droppedBy(d, g) != nil:
 		dr.Ended = "BYE by " + d.EndedBy + ": dropped by keep-alive"
 	case !d.Ended.IsZero():
 		dr.Ended = "BYE by " + d.EndedBy
@@ -429,14 +387,14 @@ func (a *Analyzer) dialogReport(d *Dialog, ka []keepAlive) DialogReport {
 
 // dialogFindings turns a dialog's keep-alive failures into findings and
 // reports whether there were any.
-func (a *Analyzer) dialogFindings(d *Dialog, ka []keepAlive) bool {
+func (a *Analyzer) dialogFindings(d *Dialog, g *kaDigest) bool {
 	found := false
 	add := func(kind string, t *keepAlive, detail string) {
 		a.addFinding(Finding{Kind: kind, CallID: d.CallID, Time: t.Start, Detail: detail})
 		found = true
 	}
-	for i := range ka {
-		t := &ka[i]
+	for i := range g.failed {
+		t := &g.failed[i]
 		who := d.side(t.FromTag)
 		switch t.Outcome() {
 		case Outcome481:
@@ -458,7 +416,7 @@ func (a *Analyzer) dialogFindings(d *Dialog, ka []keepAlive) bool {
 			add("unanswered", t, detail)
 		}
 	}
-	if t := droppedBy(d, ka); t != nil {
+	if t := droppedBy(d, g); t != nil {
 		add("dropped", t, fmt.Sprintf("BYE by %s %.1f s after %s %s", d.EndedBy,
 			d.Ended.Sub(t.Start).Seconds(), t.Method, t.Outcome()))
 	}
@@ -470,19 +428,11 @@ func (a *Analyzer) dialogFindings(d *Dialog, ka []keepAlive) bool {
 
 // droppedBy returns the failed keep-alive (481 or unanswered) that a BYE
 // followed within 64 s: the keep-alive dropped the call.
-func droppedBy(d *Dialog, ka []keepAlive) *keepAlive {
-	if d.Ended.IsZero() {
+func droppedBy(d *Dialog, g *kaDigest) *keepAlive {
+	if d.Ended.IsZero() || !g.hasBefore {
 		return nil
 	}
-	var last *keepAlive
-	for i := range ka {
-		if !ka[i].Start.After(d.Ended) {
-			last = &ka[i]
-		}
-	}
-	if last == nil {
-		return nil
-	}
+	last := &g.before
 	o := last.Outcome()
 	failedAt := last.FinalAt
 	if o == OutcomeUnanswered {

@@ -59,7 +59,7 @@ func (a *Analyzer) Snapshot(stats capture.Stats) *Report {
 			for _, t := range d.Transactions {
 				count(t)
 			}
-			if ka := d.KeepAlives(); len(ka) > 0 {
+			if ka := a.keepAlives(d, false); ka.count > 0 {
 				r.Overview.KeepAliveDialogs++
 				liveRows = append(liveRows, a.dialogReport(d, ka))
 			}

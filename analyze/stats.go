@@ -5,15 +5,6 @@ import (
 	"sort"
 )
 
-// intervals returns the seconds between consecutive transactions.
-func intervals(txs []keepAlive) []float64 {
-	var iv []float64
-	for i := 1; i < len(txs); i++ {
-		iv = append(iv, txs[i].Start.Sub(txs[i-1].Start).Seconds())
-	}
-	return iv
-}
-
 func minMax(v []float64) (float64, float64) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for _, x := range v {

@@ -1,0 +1,146 @@
+package analyze
+
+import (
+	"net/netip"
+	"time"
+)
+
+// keepAlive is one session keep-alive as a dialog's digest takes it: what
+// its row and findings are built from.
+type keepAlive struct {
+	Start, FinalAt               time.Time
+	Method, FromTag, Allow       string
+	Agent                        string // User-Agent of the sender
+	Src                          netip.AddrPort
+	CSeq                         uint32
+	Final, Late, Retransmissions int32
+}
+
+func keepAliveOf(t *Transaction) keepAlive {
+	return keepAlive{Start: t.Start, FinalAt: t.FinalAt, Method: t.Method, FromTag: t.FromTag, Allow: t.Allow,
+		Agent: t.Agent, Src: t.Src, CSeq: t.CSeq, Final: int32(t.Final), Late: int32(t.Late), Retransmissions: int32(t.Retransmissions)}
+}
+
+// Outcome buckets the final response as the keep-alive tables do.
+func (k *keepAlive) Outcome() Outcome { return outcomeOf(int(k.Final)) }
+
+// failed reports whether the keep-alive is a finding: the peer lost the
+// dialog, does not support the method, or did not answer.
+func (k *keepAlive) failed() bool {
+	switch k.Outcome() {
+	case Outcome481, Outcome405, Outcome501, OutcomeUnanswered:
+		return true
+	}
+	return false
+}
+
+// kaDigest is what a dialog keeps of its session keep-alives, taken in
+// order as they settle: the dialog's row and findings are built from it
+// when the dialog retires. A call up for hours keeps an interval (eight
+// bytes) per keep-alive, and whole only the keep-alives that failed.
+type kaDigest struct {
+	count     int
+	first     time.Time // Start of the first
+	methods   []MethodCount
+	sides     [2]kaSide // caller, callee
+	last      keepAlive
+	before    keepAlive // the last sent before the BYE (so far, the last)
+	hasBefore bool
+	failed    []keepAlive // for findings, in order
+	prev      []keepAlive // per side and method, the one before: for the vendors' intervals
+}
+
+// kaSide is the digest of one side's keep-alives.
+type kaSide struct {
+	count     int
+	first     time.Time
+	last      keepAlive
+	intervals []float64 // seconds between consecutive keep-alives of the side
+	stale     int       // sent after the BYE
+}
+
+// add takes the next keep-alive of d. With vendors, the interval from the
+// side's previous keep-alive of the same method is sampled for the
+// sender's vendor (a snapshot, which must change nothing, passes false).
+func (g *kaDigest) add(a *Analyzer, d *Dialog, k keepAlive, vendors bool) {
+	if g.count == 0 {
+		g.first = k.Start
+	}
+	g.count++
+	counted := false
+	for i := range g.methods {
+		if g.methods[i].Method == k.Method {
+			g.methods[i].Count++
+			counted = true
+			break
+		}
+	}
+	if !counted {
+		g.methods = append(g.methods, MethodCount{k.Method, 1})
+	}
+	s := &g.sides[1]
+	if k.FromTag == d.CallerTag {
+		s = &g.sides[0]
+	}
+	if s.count == 0 {
+		s.first = k.Start
+	} else {
+		s.intervals = append(s.intervals, k.Start.Sub(s.last.Start).Seconds())
+	}
+	s.count++
+	s.last = k
+	if !d.Ended.IsZero() && k.Start.After(d.Ended) {
+		s.stale++
+	} else {
+		g.before, g.hasBefore = k, true
+	}
+	g.last = k
+	if k.failed() {
+		g.failed = append(g.failed, k)
+	}
+	if !vendors {
+		return
+	}
+	for i := range g.prev {
+		if p := &g.prev[i]; p.Method == k.Method && p.FromTag == k.FromTag {
+			v := a.vendor(a.agentOf(p.Agent, p.Src))
+			if len(v.intervals[k.Method]) < maxSamples {
+				v.intervals[k.Method] = append(v.intervals[k.Method], k.Start.Sub(p.Start).Seconds())
+			}
+			*p = k
+			return
+		}
+	}
+	g.prev = append(g.prev, k)
+}
+
+// clone copies g so that a snapshot can add to it.
+func (g *kaDigest) clone() kaDigest {
+	c := *g
+	c.methods = append([]MethodCount(nil), g.methods...)
+	c.failed = append([]keepAlive(nil), g.failed...)
+	c.prev = nil
+	for i := range c.sides {
+		c.sides[i].intervals = append([]float64(nil), g.sides[i].intervals...)
+	}
+	return c
+}
+
+// keepAlives returns the digest of all d's keep-alives: those settled so
+// far and those still in its transactions, each request once (the later
+// hops of a request a proxy relayed are left out). With vendors, the
+// remaining ones are taken into d's own digest for good (the dialog
+// retires); without, into a copy (a snapshot).
+func (a *Analyzer) keepAlives(d *Dialog, vendors bool) *kaDigest {
+	g := &d.ka
+	if !vendors {
+		c := d.ka.clone()
+		g = &c
+	}
+	for _, t := range d.Transactions {
+		if t.Class == ClassSessionKeepAlive && !t.hop {
+			g.add(a, d, keepAliveOf(t), vendors)
+		}
+	}
+	return g
+}
