@@ -293,6 +293,41 @@ func TestAgentsPerPort(t *testing.T) {
 	}
 }
 
+// TestLongCallHoldsADigest keeps a call up for 200 keep-alives: the
+// dialog holds only its recent transactions (the rest are folded into its
+// digest as they settle), and its row is the one the whole history gives.
+func TestLongCallHoldsADigest(t *testing.T) {
+	f := newFeeder()
+	f.send(0, addrA, addrB, request("INVITE", "long", 1, "i1", false, "", ""))
+	f.send(time.Millisecond, addrB, addrA, response(200, "INVITE", "long", 1, "i1", "tb"))
+	most := 0
+	for i := 0; i < 200; i++ {
+		b := fmt.Sprintf("k%d", i)
+		f.send(30*time.Second-time.Millisecond, addrA, addrB, request("INFO", "long", 2+i, b, true, "", ""))
+		code := 200
+		if i == 100 {
+			code = 481 // one failure: kept whole for its finding
+		}
+		f.send(time.Millisecond, addrB, addrA, response(code, "INFO", "long", 2+i, b, "tb"))
+		most = max(most, len(f.a.calls["long"].dialogs[0].Transactions))
+	}
+	f.send(time.Second, addrA, addrB, request("BYE", "long", 300, "bye", true, "", ""))
+	r := f.a.Finish(capture.Stats{})
+	if most > 2*compactAfter {
+		t.Errorf("the dialog held up to %d transactions", most)
+	}
+	if len(r.Dialogs) != 1 {
+		t.Fatalf("dialogs %+v", r.Dialogs)
+	}
+	d := r.Dialogs[0]
+	if d.Count != 200 || d.IntervalMin != 30 || d.IntervalMax != 30 || d.Directions[0].Count != 200 || d.LastCode != 200 {
+		t.Errorf("dialog %+v", d)
+	}
+	if r.FindingCounts["lost"] != 1 || r.Summary.SessionKeepAlives["INFO"].Sent != 200 {
+		t.Errorf("findings %v, INFO %+v", r.FindingCounts, r.Summary.SessionKeepAlives["INFO"])
+	}
+}
+
 // TestCutMessageIsCountedAsCut checks that a message that lacks what the
 // analysis needs because its packet was cut short by the snap length is
 // reported as cut, not as a peer's malformed SIP; a cut message that has
