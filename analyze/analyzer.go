@@ -57,12 +57,12 @@ type Analyzer struct {
 	interned    map[string]string // repeated short values: agents, reasons, Allow lists
 	freeTxs     []*Transaction    // folded transactions for reuse
 	lastSweep   time.Time
-	maxSE       uint32             // largest Session-Expires negotiated
-	hosts       map[hostKey]*host  // what each address and port announced
-	ipHosts     map[[16]byte]*host // per IP, the entry that last announced something
-	hostsGen    uint32             // bumped when hosts starts afresh
-	sweeping    *call              // the call sweepCall is folding
-	internLast  [64]string         // the last value interned, by length: most repeat
+	maxSE       uint32                // largest Session-Expires negotiated
+	hosts       map[[16]byte]*address // what each address and its ports announced (keyed by As16: hashes fast)
+	scratch     kaDigest              // the digest of a short call as it retires (see keepAlives)
+	hostsGen    uint32                // bumped when hosts starts afresh
+	sweeping    *call                 // the call sweepCall is folding
+	internLast  [64]string            // the last value interned, by length: most repeat
 	nat         map[natKey]*NATKeepAlive
 	natOrder    []*NATKeepAlive
 
@@ -93,9 +93,10 @@ type call struct {
 // outgrows the CPU caches on captures of many phones, and nearly every
 // message comes from one of its call's two parties.
 type hostRef struct {
-	key hostKey
-	h   *host
-	gen uint32 // Analyzer.hostsGen when h was looked up
+	key  [16]byte
+	port uint16
+	h    *host
+	gen  uint32 // Analyzer.hostsGen when h was looked up
 }
 
 // NATKeepAlive counts the non-SIP keep-alives one endpoint sends another
@@ -119,8 +120,7 @@ func New(opts Options) *Analyzer {
 	return &Analyzer{
 		opts:        opts,
 		calls:       make(map[string]*call),
-		hosts:       make(map[hostKey]*host),
-		ipHosts:     make(map[[16]byte]*host),
+		hosts:       make(map[[16]byte]*address),
 		nat:         make(map[natKey]*NATKeepAlive),
 		malformed:   make(map[string]uint64),
 		tot:         newTotals(),
@@ -178,9 +178,6 @@ func (a *Analyzer) Take(cm *capture.Message, m *sip.Message, err error) {
 // the analysis needs because its packet was cut short in the capture.
 const errCutBySnapLength = "packet cut short by the snap length"
 
-// maxIPFallbacks bounds the per-address fallback of the hosts table.
-const maxIPFallbacks = 1 << 12
-
 // compactAfter is how many transactions a call gathers before its sweep
 // is brought forward to fold the settled keep-alives of a dialog still up:
 // short calls are swept as before, a call up for hours in batches.
@@ -191,17 +188,18 @@ const compactAfter = 16
 // stays in bounded memory.
 const maxAddresses = 1 << 16
 
-// hostKey is an address and port: a host may run several SIP services
-// (a proxy on 5060, a PBX on 5080), and a lab or loopback capture has
-// every party on one address.
-type hostKey [18]byte
+// address is what the ports of one address announced. Ports are told
+// apart: a host may run several SIP services (a proxy on 5060, a PBX on
+// 5080), and a lab or loopback capture has every party on one address.
+type address struct {
+	port0 uint16
+	host0 host       // the first port that spoke: most addresses have one
+	more  []portHost // the others, in the order they first spoke
+}
 
-func keyOf(ap netip.AddrPort) hostKey {
-	var k hostKey
-	a := ap.Addr().As16()
-	copy(k[:], a[:])
-	k[16], k[17] = byte(ap.Port()>>8), byte(ap.Port())
-	return k
+type portHost struct {
+	port uint16
+	h    *host
 }
 
 // host is what an address and port announced about itself.
@@ -227,90 +225,96 @@ func (a *Analyzer) learnAgent(c *call, addr netip.AddrPort, m *sip.Message) {
 	if len(ua) == 0 && !m.Allow.Present() && !relayed(m) {
 		return
 	}
-	h := a.hostFor(c, keyOf(addr))
+	h := a.hostFor(c, addr)
 	if relayed(m) {
 		h.proxy = true
 	}
 	if h.proxy && (relayed(m) || !m.Request) {
 		return
 	}
-	learned := false
 	if h.allow == "" && m.Allow.Present() {
 		h.allow = a.internTokens(&m.Allow)
-		learned = true
 	}
 	if len(ua) > 0 && h.agent != string(ua) {
 		h.agent = a.intern(ua)
-		learned = true
-	}
-	if learned {
-		// a message from another port of the address (a UA that sends
-		// from one port and listens on another) falls back to it
-		ip := addr.Addr().As16()
-		if a.ipHosts[ip] == nil && len(a.ipHosts) >= maxIPFallbacks {
-			clear(a.ipHosts) // a fallback only: kept small, not complete
-		}
-		a.ipHosts[ip] = h
 	}
 }
 
-// hostFor returns the entry for key, through c's shortcuts when it can.
-func (a *Analyzer) hostFor(c *call, key hostKey) *host {
+// hostFor returns the entry for ap, through c's shortcuts when it can.
+func (a *Analyzer) hostFor(c *call, ap netip.AddrPort) *host {
+	key, port := ap.Addr().As16(), ap.Port()
 	for i := range c.hosts {
-		if r := c.hosts[i]; r.h != nil && r.key == key && r.gen == a.hostsGen {
+		if r := c.hosts[i]; r.h != nil && r.key == key && r.port == port && r.gen == a.hostsGen {
 			if i > 0 {
 				c.hosts[0], c.hosts[1] = r, c.hosts[0]
 			}
 			return r.h
 		}
 	}
-	h := a.hosts[key]
-	if h == nil {
+	ad := a.hosts[key]
+	var h *host
+	switch {
+	case ad == nil:
 		if len(a.hosts) >= maxAddresses {
 			clear(a.hosts)
-			clear(a.ipHosts)
 			a.hostsGen++
 		}
-		h = &host{}
-		a.hosts[key] = h
+		ad = &address{port0: port}
+		a.hosts[key] = ad
+		h = &ad.host0
+	default:
+		if h = ad.port(port); h == nil {
+			h = &host{}
+			ad.more = append(ad.more, portHost{port, h})
+		}
 	}
 	c.hosts[1] = c.hosts[0]
-	c.hosts[0] = hostRef{key: key, h: h, gen: a.hostsGen}
+	c.hosts[0] = hostRef{key: key, port: port, h: h, gen: a.hostsGen}
 	return h
 }
 
-// hostOf returns what addr announced, if anything, else what another port
-// of its address did (not for a proxy: it would take the name of the
-// service beside it). While a call is being swept, its own shortcuts
+func (ad *address) port(p uint16) *host {
+	if ad.port0 == p {
+		return &ad.host0
+	}
+	for _, ph := range ad.more {
+		if ph.port == p {
+			return ph.h
+		}
+	}
+	return nil
+}
+
+// hostOf returns what addr announced, if anything; when nothing ever came
+// from addr, what another port of its address announced (a UA that sends
+// from one port and listens on another). While a call is being swept, its own shortcuts
 // answer for its two parties.
 func (a *Analyzer) hostOf(addr netip.AddrPort) host {
-	key := keyOf(addr)
-	var out host
-	found := false
+	key, port := addr.Addr().As16(), addr.Port()
 	if c := a.sweeping; c != nil {
 		for _, r := range c.hosts {
-			if r.h != nil && r.key == key {
-				out, found = *r.h, true // even from before the table started afresh
-				break
+			if r.h != nil && r.key == key && r.port == port {
+				return *r.h // even from before the table started afresh
 			}
 		}
 	}
-	if !found {
-		if h := a.hosts[key]; h != nil {
-			out = *h
+	ad := a.hosts[key]
+	if ad == nil {
+		return host{}
+	}
+	if h := ad.port(port); h != nil {
+		return *h
+	}
+	for i := -1; i < len(ad.more); i++ {
+		h := &ad.host0
+		if i >= 0 {
+			h = ad.more[i].h
+		}
+		if !h.proxy && (h.agent != "" || h.allow != "") {
+			return host{agent: h.agent, allow: h.allow}
 		}
 	}
-	if (out.agent == "" && !out.proxy) || out.allow == "" {
-		if ip := a.ipHosts[addr.Addr().As16()]; ip != nil {
-			if out.agent == "" && !out.proxy {
-				out.agent = ip.agent
-			}
-			if out.allow == "" {
-				out.allow = ip.allow
-			}
-		}
-	}
-	return out
+	return host{}
 }
 
 // maxInterned bounds the interning table; past it values are copied.

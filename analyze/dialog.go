@@ -31,7 +31,7 @@ type Dialog struct {
 	LastSeen  time.Time
 
 	Transactions []*Transaction  // in-dialog requests, in order, but the keep-alives in ka
-	ka           kaDigest        // settled keep-alives, folded into the totals already
+	ka           *kaDigest       // settled keep-alives, folded into the totals already (nil: none yet)
 	txsBuf       [4]*Transaction // Transactions' first backing array
 	Timer        *SessionTimer
 	Frames       []FrameRef
@@ -57,6 +57,9 @@ func (a *Analyzer) settle(d *Dialog, t *Transaction) bool {
 	}
 	a.foldTransaction(t)
 	if !t.hop {
+		if d.ka == nil {
+			d.ka = &kaDigest{}
+		}
 		d.ka.add(a, d, keepAliveOf(t), true)
 	}
 	if a.opts.KeepFrames {

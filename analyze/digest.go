@@ -39,24 +39,30 @@ func (k *keepAlive) failed() bool {
 // when the dialog retires. A call up for hours keeps an interval (eight
 // bytes) per keep-alive, and whole only the keep-alives that failed.
 type kaDigest struct {
-	count     int
-	first     time.Time // Start of the first
-	methods   []MethodCount
-	sides     [2]kaSide // caller, callee
-	last      keepAlive
-	before    keepAlive // the last sent before the BYE (so far, the last)
-	hasBefore bool
-	failed    []keepAlive // for findings, in order
-	prev      []keepAlive // per side and method, the one before: for the vendors' intervals
+	count      int
+	first      time.Time // Start of the first
+	methods    []MethodCount
+	sides      [2]kaSide // caller, callee
+	lastMethod string    // of the last keep-alive
+	lastFinal  int32
+	before     keepAlive // the last sent before the BYE (so far, the last)
+	hasBefore  bool
+	failed     []keepAlive // for findings, in order
+	prev       []keepAlive // per side and method, the one before: for the vendors' intervals
+
+	methodsBuf [2]MethodCount // methods' first backing array: most dialogs use one or two
 }
 
 // kaSide is the digest of one side's keep-alives.
 type kaSide struct {
 	count     int
 	first     time.Time
-	last      keepAlive
+	lastStart time.Time
+	lastFinal int32
 	intervals []float64 // seconds between consecutive keep-alives of the side
 	stale     int       // sent after the BYE
+
+	intervalsBuf [4]float64 // intervals' first backing array: most calls are short
 }
 
 // add takes the next keep-alive of d. With vendors, the interval from the
@@ -65,6 +71,7 @@ type kaSide struct {
 func (g *kaDigest) add(a *Analyzer, d *Dialog, k keepAlive, vendors bool) {
 	if g.count == 0 {
 		g.first = k.Start
+		g.methods = g.methodsBuf[:0]
 	}
 	g.count++
 	counted := false
@@ -84,17 +91,20 @@ func (g *kaDigest) add(a *Analyzer, d *Dialog, k keepAlive, vendors bool) {
 	}
 	if s.count == 0 {
 		s.first = k.Start
+		if s.intervals == nil {
+			s.intervals = s.intervalsBuf[:0]
+		}
 	} else {
-		s.intervals = append(s.intervals, k.Start.Sub(s.last.Start).Seconds())
+		s.intervals = append(s.intervals, k.Start.Sub(s.lastStart).Seconds())
 	}
 	s.count++
-	s.last = k
+	s.lastStart, s.lastFinal = k.Start, k.Final
 	if !d.Ended.IsZero() && k.Start.After(d.Ended) {
 		s.stale++
 	} else {
 		g.before, g.hasBefore = k, true
 	}
-	g.last = k
+	g.lastMethod, g.lastFinal = k.Method, k.Final
 	if k.failed() {
 		g.failed = append(g.failed, k)
 	}
@@ -114,8 +124,18 @@ func (g *kaDigest) add(a *Analyzer, d *Dialog, k keepAlive, vendors bool) {
 	g.prev = append(g.prev, k)
 }
 
-// clone copies g so that a snapshot can add to it.
-func (g *kaDigest) clone() kaDigest {
+// reset empties g for reuse, keeping the memory of its lists.
+func (g *kaDigest) reset() *kaDigest {
+	failed, prev := g.failed[:0], g.prev[:0]
+	i0, i1 := g.sides[0].intervals[:0], g.sides[1].intervals[:0]
+	*g = kaDigest{failed: failed, prev: prev}
+	g.sides[0].intervals, g.sides[1].intervals = i0, i1
+	return g
+}
+
+// clone copies g so that a snapshot can add to it: no slice of the copy
+// shares memory with g (nor with g's inline arrays).
+func (g *kaDigest) clone() *kaDigest {
 	c := *g
 	c.methods = append([]MethodCount(nil), g.methods...)
 	c.failed = append([]keepAlive(nil), g.failed...)
@@ -123,7 +143,7 @@ func (g *kaDigest) clone() kaDigest {
 	for i := range c.sides {
 		c.sides[i].intervals = append([]float64(nil), g.sides[i].intervals...)
 	}
-	return c
+	return &c
 }
 
 // keepAlives returns the digest of all d's keep-alives: those settled so
@@ -132,10 +152,18 @@ func (g *kaDigest) clone() kaDigest {
 // remaining ones are taken into d's own digest for good (the dialog
 // retires); without, into a copy (a snapshot).
 func (a *Analyzer) keepAlives(d *Dialog, vendors bool) *kaDigest {
-	g := &d.ka
-	if !vendors {
-		c := d.ka.clone()
-		g = &c
+	var g *kaDigest
+	switch {
+	case d.ka == nil && vendors:
+		// a short call, retiring: the digest lives only until its row
+		// and findings are built, so one is reused for every dialog
+		g = a.scratch.reset()
+	case d.ka == nil:
+		g = &kaDigest{}
+	case vendors:
+		g = d.ka
+	default:
+		g = d.ka.clone()
 	}
 	for _, t := range d.Transactions {
 		if t.Class == ClassSessionKeepAlive && !t.hop {

@@ -312,7 +312,7 @@ func (a *Analyzer) retireDialog(d *Dialog, end time.Time) {
 			a.release(t) // else its call's list releases it
 		}
 	}
-	d.Transactions, d.Frames, d.ka = nil, nil, kaDigest{}
+	d.Transactions, d.Frames, d.ka = nil, nil, nil
 	clear(d.txsBuf[:]) // the tombstone must not hold its transactions
 }
 
@@ -364,16 +364,16 @@ func (a *Analyzer) dialogReport(d *Dialog, g *kaDigest) DialogReport {
 				}
 			}
 		}
-		dir.LastOutcome, dir.LastCode = s.last.Outcome().String(), int(s.last.Final)
+		dir.LastOutcome, dir.LastCode = outcomeOf(int(s.lastFinal)).String(), int(s.lastFinal)
 		dr.Directions = append(dr.Directions, dir)
 	}
 	if len(all) > 0 {
 		dr.IntervalMin, dr.IntervalMax = minMax(all)
 		dr.IntervalAvg = round3(mean(all))
 	}
-	last := &g.last
-	dr.LastMethod, dr.LastCode, dr.LastOutcome = last.Method, int(last.Final), last.Outcome().String()
-	dr.Verdict = verdict(last.Outcome(), int(last.Final))
+	lastOutcome := outcomeOf(int(g.lastFinal))
+	dr.LastMethod, dr.LastCode, dr.LastOutcome = g.lastMethod, int(g.lastFinal), lastOutcome.String()
+	dr.Verdict = verdict(lastOutcome, int(g.lastFinal))
 	switch {
 	case droppedBy(d, g) != nil:
 		dr.Ended = "BYE by " + d.EndedBy + ": dropped by keep-alive"
