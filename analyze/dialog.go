@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"net/netip"
-	"slices"
 	"time"
 )
 
@@ -46,29 +45,6 @@ func (d *Dialog) matchTags(a, b []byte) bool {
 // fromCaller reports whether a request with this From tag came from the
 // caller.
 func (d *Dialog) fromCaller(fromTag []byte) bool { return string(fromTag) == d.CallerTag }
-
-// settle folds a settled keep-alive of a dialog still up into the totals
-// and into the dialog's digest, so that the memory of a long call does not
-// grow by a Transaction per keep-alive. It reports whether it did: a
-// refresh a session timer will count (an UPDATE) stays whole.
-func (a *Analyzer) settle(d *Dialog, t *Transaction) bool {
-	if t.Class != ClassSessionKeepAlive || (d.Timer != nil && t.Method == "UPDATE") {
-		return false
-	}
-	a.foldTransaction(t)
-	if !t.hop {
-		if d.ka == nil {
-			d.ka = &kaDigest{}
-		}
-		d.ka.add(a, d, keepAliveOf(t), true)
-	}
-	if a.opts.KeepFrames {
-		d.Frames = append(d.Frames, t.Frames...)
-	}
-	d.Transactions = slices.DeleteFunc(d.Transactions, func(x *Transaction) bool { return x == t })
-	a.release(t)
-	return true
-}
 
 // relayOf returns the earlier transaction of d that t is a later hop of
 // (see Transaction.relayedAs), or nil.

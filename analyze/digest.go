@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -171,4 +172,27 @@ func (a *Analyzer) keepAlives(d *Dialog, vendors bool) *kaDigest {
 		}
 	}
 	return g
+}
+
+// settle folds a settled keep-alive of a dialog still up into the totals
+// and into the dialog's digest, so that the memory of a long call does not
+// grow by a Transaction per keep-alive. It reports whether it did: a
+// refresh a session timer will count (an UPDATE) stays whole.
+func (a *Analyzer) settle(d *Dialog, t *Transaction) bool {
+	if t.Class != ClassSessionKeepAlive || (d.Timer != nil && t.Method == "UPDATE") {
+		return false
+	}
+	a.foldTransaction(t)
+	if !t.hop {
+		if d.ka == nil {
+			d.ka = &kaDigest{}
+		}
+		d.ka.add(a, d, keepAliveOf(t), true)
+	}
+	if a.opts.KeepFrames {
+		d.Frames = append(d.Frames, t.Frames...)
+	}
+	d.Transactions = slices.DeleteFunc(d.Transactions, func(x *Transaction) bool { return x == t })
+	a.release(t)
+	return true
 }

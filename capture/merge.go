@@ -41,8 +41,7 @@ type MergeInput struct {
 	Packets uint64 // packets read so far
 	Err     error  // what ended the file early (truncation, corruption), if anything
 
-	first time.Time // time of its first packet
-	empty bool      // no packet at all
+	first time.Time // time of its first packet (for the files opened late)
 }
 
 type mergeOpen struct {
@@ -97,11 +96,10 @@ func OpenMerge(paths []string) (*Merge, error) {
 		c := &mergeOpen{input: i, f: f}
 		c.data, c.ci, c.link, err = f.Next()
 		switch {
-		case err == io.EOF:
-			in.empty = true
+		case err == io.EOF: // no packet at all
 			f.Close()
 		case err != nil:
-			in.empty, in.Err = true, err // cut before its first packet
+			in.Err = err // cut before its first packet
 			f.Close()
 		case len(paths) <= keepOpen || p == Stdin:
 			heap.Push(&m.open, c)
