@@ -163,7 +163,15 @@ func (m *Message) HasSDP() bool {
 // HasBody reports whether the message carries a non-empty body.
 func (m *Message) HasBody() bool { return len(trimLWS(m.Body)) > 0 }
 
-// reset clears m for reuse without allocating.
+// reset clears m for reuse without allocating. The token lists keep
+// their stale values past n, which nothing reads: clearing the whole
+// struct (close to a kilobyte) took a tenth of the scan.
 func (m *Message) reset() {
-	*m = Message{ContentLength: -1, Expires: -1}
+	m.Request, m.Method, m.URI, m.Status, m.Reason = false, nil, nil, 0, nil
+	m.CallID, m.From, m.To, m.CSeq, m.CSeqMethod = nil, Address{}, Address{}, 0, nil
+	m.Via, m.Vias = Via{}, 0
+	m.ContentType, m.ContentLength, m.UserAgent, m.Server = nil, -1, nil, nil
+	m.SessionExpires, m.Refresher, m.MinSE, m.Expires = 0, nil, 0, -1
+	m.Supported.n, m.Require.n, m.Allow.n = 0, 0, 0
+	m.ReasonHeader, m.Body = nil, nil
 }

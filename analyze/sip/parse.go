@@ -20,120 +20,6 @@ var (
 	ErrCSeqMismatch = errors.New("sip: CSeq method differs from request method")
 )
 
-// header identifies the headers the scanner extracts.
-type header uint8
-
-const (
-	hOther header = iota
-	hCallID
-	hFrom
-	hTo
-	hCSeq
-	hVia
-	hContentType
-	hContentLength
-	hUserAgent
-	hServer
-	hSessionExpires
-	hMinSE
-	hExpires
-	hSupported
-	hRequire
-	hAllow
-	hReason
-)
-
-// headerOf maps a header name, full or compact (RFC 3261 section 7.3.3,
-// RFC 4028 for "x"), to the header it names. It is case-insensitive and
-// does not allocate.
-func headerOf(name []byte) header {
-	switch len(name) {
-	case 0:
-		return hOther
-	case 1:
-		switch name[0] | 0x20 {
-		case 'i':
-			return hCallID
-		case 'f':
-			return hFrom
-		case 't':
-			return hTo
-		case 'v':
-			return hVia
-		case 'c':
-			return hContentType
-		case 'l':
-			return hContentLength
-		case 'k':
-			return hSupported
-		case 'x':
-			return hSessionExpires
-		}
-		return hOther
-	}
-	// Dispatch on the first letter and the length, so that at most one
-	// name is compared in full.
-	n := len(name)
-	switch name[0] | 0x20 {
-	case 'a':
-		if n == 5 && equalFoldString(name, "allow") {
-			return hAllow
-		}
-	case 'c':
-		switch {
-		case n == 7 && equalFoldString(name, "call-id"):
-			return hCallID
-		case n == 4 && equalFoldString(name, "cseq"):
-			return hCSeq
-		case n == 12 && equalFoldString(name, "content-type"):
-			return hContentType
-		case n == 14 && equalFoldString(name, "content-length"):
-			return hContentLength
-		}
-	case 'e':
-		if n == 7 && equalFoldString(name, "expires") {
-			return hExpires
-		}
-	case 'f':
-		if n == 4 && equalFoldString(name, "from") {
-			return hFrom
-		}
-	case 'm':
-		if n == 6 && equalFoldString(name, "min-se") {
-			return hMinSE
-		}
-	case 'r':
-		switch {
-		case n == 7 && equalFoldString(name, "require"):
-			return hRequire
-		case n == 6 && equalFoldString(name, "reason"):
-			return hReason
-		}
-	case 's':
-		switch {
-		case n == 6 && equalFoldString(name, "server"):
-			return hServer
-		case n == 9 && equalFoldString(name, "supported"):
-			return hSupported
-		case n == 15 && equalFoldString(name, "session-expires"):
-			return hSessionExpires
-		}
-	case 't':
-		if n == 2 && equalFoldString(name, "to") {
-			return hTo
-		}
-	case 'u':
-		if n == 10 && equalFoldString(name, "user-agent") {
-			return hUserAgent
-		}
-	case 'v':
-		if n == 3 && equalFoldString(name, "via") {
-			return hVia
-		}
-	}
-	return hOther
-}
-
 // Parse scans one SIP message held whole in b (a UDP datagram or a message
 // already framed out of a stream) into m. The body is what follows the blank
 // line, cut to Content-Length when that is shorter.
@@ -142,41 +28,65 @@ func Parse(b []byte, m *Message) error {
 	for len(b) > 0 && (b[0] == '\r' || b[0] == '\n') {
 		b = b[1:]
 	}
-	end, pos := lineAt(b, 0)
-	if pos == end || !sipframe.IsStartLine(b[:end]) { // no line end, or not a start line
+	end, pos := lineEnd(b, 0, bytes.IndexByte(b, '\n'))
+	var sl sipframe.StartLine
+	if pos == end || !sipframe.ParseStartLine(b[:end], &sl) { // no line end, or not a start line
 		return ErrNotSIP
 	}
-	if err := m.parseStartLine(b[:end]); err != nil {
-		return err
+	if sl.Status != 0 && sl.Status < 100 {
+		return ErrStartLine
 	}
+	m.Request, m.Method, m.URI, m.Status, m.Reason = sl.Status == 0, sl.Method, sl.URI, sl.Status, sl.Reason
 	var haveCSeq bool
 	for pos < len(b) {
-		end, next := lineAt(b, pos)
-		if end == pos {
-			pos = next
-			break // blank line: end of headers
+		c := b[pos]
+		// A blank line ends the headers.
+		if c == '\n' {
+			pos++
+			break
 		}
+		if c == '\r' && pos+1 < len(b) && b[pos+1] == '\n' {
+			pos += 2
+			break
+		}
+		end, next := lineEnd(b, pos, indexLF(b, pos))
 		// Folded header: continuation lines start with white space and
 		// extend the value (RFC 3261 section 7.3.1).
 		for next < len(b) && (b[next] == ' ' || b[next] == '\t') {
-			end, next = lineAt(b, next)
+			end, next = lineEnd(b, next, indexLF(b, next))
 		}
 		line := b[pos:end]
 		pos = next
-		// The name is short: a plain loop finds the colon sooner than a
-		// vector search's setup would.
-		colon := 0
-		for colon < len(line) && line[colon] != ':' {
-			colon++
+		if firstOfWanted[c] == 0 {
+			continue // most headers are not needed: not even their colon is looked for
 		}
-		if colon == 0 || colon == len(line) {
+		colon := indexColon(line)
+		if colon <= 0 {
 			continue // not a header line: tolerated, as receivers do
 		}
-		h := headerOf(trimLWS(line[:colon]))
-		if h == hOther {
-			continue // most headers are not needed: do not even trim them
+		n := colon
+		for n > 0 && isLWS(line[n-1]) {
+			n--
 		}
-		value := trimLWS(line[colon+1:])
+		var h header
+		if c > ' ' {
+			h = headerOf(line, n)
+		} else { // only the first line after the start line can begin so
+			name := trimLeftLWS(line[:n])
+			h = headerOf(name, len(name))
+		}
+		if h == hOther {
+			continue
+		}
+		value := line[colon+1:]
+		if len(value) > 1 && value[0] == ' ' && value[1] > ' ' {
+			value = value[1:] // "Name: value", as nearly everyone writes it
+		} else {
+			value = trimLeftLWS(value)
+		}
+		for len(value) > 0 && isLWS(value[len(value)-1]) {
+			value = value[:len(value)-1]
+		}
 		switch h {
 		case hCallID:
 			if len(m.CallID) == 0 {
@@ -198,10 +108,7 @@ func Parse(b []byte, m *Message) error {
 				}
 			}
 		case hVia:
-			if m.Vias == 0 {
-				parseVia(value, &m.Via)
-			}
-			m.Vias += countValues(value)
+			m.Vias += parseVia(value, &m.Via, m.Vias == 0)
 		case hContentType:
 			m.ContentType = value
 		case hContentLength:
@@ -253,42 +160,27 @@ func Parse(b []byte, m *Message) error {
 	return nil
 }
 
-// lineAt returns where the line starting at pos ends (before CR LF or a
-// bare LF) and where the next line starts.
-func lineAt(b []byte, pos int) (end, next int) {
-	i := bytes.IndexByte(b[pos:], '\n')
-	if i < 0 {
+// indexLF returns the index of the first line feed at or after pos, or -1.
+func indexLF(b []byte, pos int) int {
+	if i := bytes.IndexByte(b[pos:], '\n'); i >= 0 {
+		return pos + i
+	}
+	return -1
+}
+
+// lineEnd returns where the line starting at start ends (before CR LF or a
+// bare LF) and where the next line starts, given the index of its line
+// feed (-1: none, the line runs to the end of b).
+func lineEnd(b []byte, start, lf int) (end, next int) {
+	if lf < 0 {
 		return len(b), len(b)
 	}
-	end, next = pos+i, pos+i+1
-	if end > pos && b[end-1] == '\r' {
+	end = lf
+	if end > start && b[end-1] == '\r' {
 		end--
 	}
-	return end, next
+	return end, lf + 1
 }
-
-func (m *Message) parseStartLine(line []byte) error {
-	if hasPrefixFold(line, sipVersionBytes) {
-		r := line[len(sipVersionBytes)+1:]
-		m.Status = int(r[0]-'0')*100 + int(r[1]-'0')*10 + int(r[2]-'0')
-		if m.Status < 100 {
-			return ErrStartLine
-		}
-		if len(r) > 4 {
-			m.Reason = trimLWS(r[4:])
-		}
-		return nil
-	}
-	sp := bytes.IndexByte(line, ' ')
-	m.Request = true
-	m.Method = line[:sp]
-	r := line[sp+1:]
-	sp2 := bytes.IndexByte(r, ' ')
-	m.URI = r[:sp2]
-	return nil
-}
-
-var sipVersionBytes = []byte("SIP/2.0")
 
 func (m *Message) parseCSeq(v []byte) bool {
 	i := 0
@@ -321,7 +213,11 @@ func (m *Message) parseSessionExpires(v []byte) {
 // copy per header.
 func parseAddress(v []byte, a *Address) {
 	var params []byte
-	if lt := indexUnquoted(v, '<'); lt >= 0 {
+	lt := 0
+	if len(v) == 0 || v[0] != '<' { // most have no display name
+		lt = indexUnquoted(v, '<')
+	}
+	if lt >= 0 {
 		if gt := bytes.IndexByte(v[lt:], '>'); gt >= 0 {
 			a.URI, params = v[lt+1:lt+gt], v[lt+gt+1:]
 		} else {
@@ -337,21 +233,27 @@ func parseAddress(v []byte, a *Address) {
 	a.Tag = param(params, "tag")
 }
 
-// parseVia reads the first value of a Via header into via, which is zero:
+// parseVia counts the comma-separated values of a Via header line and,
+// when first, reads its first value into via, which is zero:
 // SIP / 2.0 / transport LWS sent-by *( SEMI via-params ).
-func parseVia(v []byte, via *Via) {
+func parseVia(v []byte, via *Via, first bool) int {
+	comma := bytes.IndexByte(v, ',') >= 0 // rare: several values on the line
+	values := 1
+	if comma {
+		values = countValues(v)
+	}
+	if !first {
+		return values
+	}
 	// Skip "SIP / 2.0 /", allowing LWS around the slashes.
 	slashes := 0
 	if len(v) > 8 && string(v[:8]) == "SIP/2.0/" {
 		v, slashes = v[8:], 2 // as nearly everyone writes it
 	}
 	for ; slashes < 2; slashes++ {
-		i := 0
-		for i < len(v) && v[i] != '/' {
-			i++
-		}
-		if i == len(v) {
-			return
+		i := bytes.IndexByte(v, '/')
+		if i < 0 {
+			return values
 		}
 		v = v[i+1:]
 	}
@@ -361,24 +263,22 @@ func parseVia(v []byte, via *Via) {
 		i++
 	}
 	via.Transport, v = v[:i], trimLeftLWS(v[i:])
-	if bytes.IndexByte(v, ',') >= 0 { // rare: several values on the line
+	if comma {
 		if c := indexUnquoted(v, ','); c >= 0 {
 			v = v[:c]
 		}
 	}
-	i = 0
-	for i < len(v) && v[i] != ';' {
-		i++
+	i = bytes.IndexByte(v, ';')
+	if i < 0 {
+		i = len(v)
 	}
 	via.SentBy = trimLWS(v[:i])
 	via.Branch = param(v[i:], "branch")
+	return values
 }
 
 // countValues counts the comma-separated values of a header line.
 func countValues(v []byte) int {
-	if bytes.IndexByte(v, ',') < 0 {
-		return 1 // the common case, found with a vector search
-	}
 	n, inQuote := 1, false
 	for _, c := range v {
 		switch c {
@@ -400,10 +300,7 @@ func param(params []byte, name string) []byte {
 	n := len(params)
 	// Fast path: the parameter comes first, written ;name=value.
 	if k := len(name); n > k+1 && params[0] == ';' && params[k+1] == '=' && equalFoldString(params[1:k+1], name) {
-		i := k + 2
-		for i < n && params[i] != ';' && params[i] != ',' {
-			i++
-		}
+		i := k + 2 + indexParamEnd(params[k+2:])
 		val := trimLWS(params[k+2 : i])
 		if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
 			val = val[1 : len(val)-1]
@@ -436,9 +333,7 @@ func param(params []byte, name string) []byte {
 		if i < n && params[i] == '=' {
 			i++
 			v := i
-			for i < n && params[i] != ';' && params[i] != ',' {
-				i++
-			}
+			i += indexParamEnd(params[i:])
 			val = trimLWS(params[v:i])
 		}
 		if equalFoldString(key, name) {
@@ -497,7 +392,9 @@ func atoi(v []byte) (int, bool) {
 
 func isDigit(c byte) bool { return c >= '0' && c <= '9' }
 
-func isLWS(c byte) bool { return c == ' ' || c == '\t' || c == '\r' || c == '\n' }
+// isLWS reports white space and line ends. Nearly every byte it sees is
+// above the space, which the first comparison settles.
+func isLWS(c byte) bool { return c <= ' ' && (c == ' ' || c == '\t' || c == '\r' || c == '\n') }
 
 func trimLeftLWS(b []byte) []byte {
 	for len(b) > 0 && isLWS(b[0]) {

@@ -24,7 +24,7 @@ var sipVersion = []byte("SIP/2.0")
 // ("METHOD SP Request-URI SP SIP/2.0") or status line ("SIP/2.0 SP 3DIGIT").
 func IsStart(b []byte) bool {
 	line, ok := firstLine(b)
-	return ok && isStartLine(line)
+	return ok && IsStartLine(line)
 }
 
 // firstLine returns b up to its first LF, without the CR LF or LF.
@@ -42,19 +42,40 @@ func firstLine(b []byte) ([]byte, bool) {
 
 // IsStartLine reports whether line (without its line end) is a SIP
 // request line or status line.
-func IsStartLine(line []byte) bool { return isStartLine(line) }
+func IsStartLine(line []byte) bool {
+	var s StartLine
+	return ParseStartLine(line, &s)
+}
 
-func isStartLine(line []byte) bool {
+// StartLine is what a start line holds: a request's method and
+// Request-URI, or a response's status code and reason phrase.
+type StartLine struct {
+	Method, URI []byte
+	Status      int // 0 for a request
+	Reason      []byte
+}
+
+// ParseStartLine checks that line (without its line end) is a SIP request
+// line or status line and, if so, splits it into s, whose slices alias
+// line. Checking and splitting are one pass: every packet takes it.
+func ParseStartLine(line []byte, s *StartLine) bool {
 	if len(line) > maxStartLine || len(line) < len("SIP/2.0 200") {
 		return false
 	}
-	if (line[0] == 'S' || line[0] == 's') && hasPrefixFold(line, sipVersion) {
+	if (line[0] == 'S' || line[0] == 's') && (string(line[:len(sipVersion)]) == "SIP/2.0" || hasPrefixFold(line, sipVersion)) {
 		// SIP/2.0 SP 3DIGIT [SP reason]
 		r := line[len(sipVersion):]
 		if len(r) < 4 || r[0] != ' ' || r[1] < '1' || r[1] > '6' || !isDigit(r[2]) || !isDigit(r[3]) {
 			return false
 		}
-		return len(r) == 4 || r[4] == ' ' || r[4] == '\t'
+		if len(r) > 4 && r[4] != ' ' && r[4] != '\t' {
+			return false
+		}
+		*s = StartLine{Status: int(r[1]-'0')*100 + int(r[2]-'0')*10 + int(r[3]-'0')}
+		if len(r) > 5 {
+			s.Reason = trimBlanks(r[5:])
+		}
+		return true
 	}
 	// Method SP Request-URI SP SIP/2.0
 	sp := bytes.IndexByte(line, ' ')
@@ -78,7 +99,22 @@ func isStartLine(line []byte) bool {
 			return false
 		}
 	}
-	return bytes.IndexByte(uri, ':') > 0
+	if bytes.IndexByte(uri, ':') <= 0 {
+		return false
+	}
+	*s = StartLine{Method: line[:sp], URI: uri}
+	return true
+}
+
+// trimBlanks trims spaces, tabs and line ends.
+func trimBlanks(b []byte) []byte {
+	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
+		b = b[1:]
+	}
+	for n := len(b); n > 0 && (b[n-1] == ' ' || b[n-1] == '\t' || b[n-1] == '\r' || b[n-1] == '\n'); n = len(b) {
+		b = b[:n-1]
+	}
+	return b
 }
 
 // Kind says what Next found at the front of a stream buffer.
@@ -149,7 +185,7 @@ func (f *Framer) Next(b []byte) (k Kind, n int) {
 		}
 		return Partial, 0
 	}
-	if !isStartLine(line) {
+	if !IsStartLine(line) {
 		return f.garbage(b)
 	}
 	hdrEnd, cl, ok := headerEnd(b)
