@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"compress/gzip"
 	"errors"
+	"fmt"
 	"io"
 	"net/netip"
 	"os"
@@ -438,6 +439,66 @@ func TestTCPOutOfOrderAndGaps(t *testing.T) {
 	}
 	if len(r.raw) != len(want)-1 || r.raw[0] != want[1] {
 		t.Errorf("gap: %d messages, want every one but the INVITE (%d)", len(r.raw), len(want)-1)
+	}
+}
+
+// TestTCPGapReleasedOnTime checks that data held behind a lost segment
+// comes out a few seconds of capture time later, between the UDP messages
+// of that time, and not only when the input ends.
+func TestTCPGapReleasedOnTime(t *testing.T) {
+	const before = 90 // pings between the calls: the decoder's first flushes are long past
+	var second int    // packets written before the second call
+	path := writeCapture(t, synth.Options{MSS: 80}, func(w *synth.Writer) error {
+		if err := call(true, alice, bob)(w); err != nil { // opens the connection
+			return err
+		}
+		for i := 0; i < before+30; i++ {
+			if i == before {
+				second = w.Packets
+				if err := call(true, alice, bob)(w); err != nil {
+					return err
+				}
+			}
+			w.Advance(time.Second)
+			if err := w.OutOfDialog(alice, bob, "OPTIONS", fmt.Sprintf("ping-%d@test", i), "", nil, 200); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	hdr, recs := records(t, path)
+	// The second call's third segment is inside its INVITE. The capture
+	// saw only alice's side of that call, and the connection stays open:
+	// no acknowledgement from bob and no FIN release what follows the gap,
+	// only the gap timeout does.
+	cut := second + 2
+	var kept [][]byte
+	for i, rec := range recs {
+		data := rec[16:]
+		tcp := data[23] == 6
+		fromBob := tcp && i >= second && netip.AddrFrom4([4]byte(data[26:30])) == bob.Addr.Addr()
+		fin := tcp && data[47]&1 != 0 // a FIN would release the rest at once
+		if i != cut && !fromBob && !fin {
+			kept = append(kept, rec)
+		}
+	}
+	r := decode(t, writeRecords(t, hdr, kept))
+	if r.stats.TCPBytesMissing == 0 {
+		t.Fatalf("no segment was lost: %+v", r.stats)
+	}
+	lastTCP, lastUDP := -1, -1
+	for i, m := range r.msgs {
+		if m.Kind != capture.SIP {
+			continue
+		}
+		if m.Transport == capture.TCP && m.Frames[0] > uint64(second) {
+			lastTCP = i
+		} else {
+			lastUDP = i
+		}
+	}
+	if lastTCP < 0 || lastTCP > lastUDP-20 {
+		t.Errorf("the TCP messages held behind the gap came out at message %d of %d (the UDP pings end at %d)", lastTCP, len(r.msgs), lastUDP)
 	}
 }
 

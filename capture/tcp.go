@@ -20,6 +20,10 @@ const (
 	idleTimeout = 10 * time.Minute
 )
 
+// invalidSequence is the next sequence number the assembler gives a
+// stream half before its first segment.
+const invalidSequence reassembly.Sequence = -1
+
 // contextRing is how many segment contexts are kept for segments the
 // assembler buffers out of order. Reusing them keeps the per-segment path
 // free of allocation; a segment buffered longer than this many packets is
@@ -41,8 +45,8 @@ func (c *segmentContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
 type streams struct {
 	d         *Decoder
 	lastFlush time.Time
-	arrived   bool // a segment came since the last flush
-	quiet     int  // flushes since the last one that followed a segment
+	held      bool // a segment came ahead of its stream since the last flush: the assembler holds it
+	quiet     int  // flushes since the last one that followed such a segment
 	pool      *reassembly.StreamPool
 	asm       *reassembly.Assembler
 	ctx       []segmentContext
@@ -65,7 +69,6 @@ func (d *Decoder) segment(ipv int) {
 	c := &s.ctx[s.next]
 	s.next = (s.next + 1) % len(s.ctx)
 	c.ci.Timestamp, c.packet = d.now, d.packet
-	s.arrived = true
 	var flow gopacket.Flow
 	if ipv == 4 {
 		flow = d.ip4.NetworkFlow()
@@ -76,15 +79,16 @@ func (d *Decoder) segment(ipv int) {
 }
 
 // flushDue reports whether a flush at now could release anything. Each
-// flush walks every connection, which on a long capture with little TCP
-// adds up. Data held behind a gap is released by the second flush after
-// it came (the flush interval is longer than the gap timeout); with no
-// segment since, a flush can only close idle connections, for which once a
-// minute is soon enough.
+// flush walks the assembler's whole connection table (gopacket sizes it for
+// a thousand connections), which on a long capture adds up. Only a segment
+// that came ahead of its stream's next sequence number is held, and what is
+// held behind a gap is released by the second flush after it came (the
+// flush interval is longer than the gap timeout); otherwise a flush can only
+// close idle connections, for which once a minute is soon enough.
 func (s *streams) flushDue(now time.Time) bool {
 	switch {
-	case s.arrived:
-		s.arrived, s.quiet = false, 0
+	case s.held:
+		s.held, s.quiet = false, 0
 		return true
 	case s.quiet < 1:
 		s.quiet++
@@ -141,6 +145,9 @@ func (st *stream) Accept(tcp *layers.TCP, ci gopacket.CaptureInfo, dir reassembl
 	// A capture that starts mid-connection has no SYN: take the stream
 	// from its first segment and resynchronise on the next start line.
 	*start = true
+	if nextSeq != invalidSequence && nextSeq.Difference(reassembly.Sequence(tcp.Seq)) > 0 {
+		st.s.held = true // after a gap: buffered until the gap fills or times out
+	}
 	return true
 }
 
