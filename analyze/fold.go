@@ -46,6 +46,7 @@ type totals struct {
 	deviceOrder []devKey
 	vendors     map[string]*vendorAgg
 	matrix      map[matrixCell]*Outcomes
+	cells       map[matrixCell]*kaCell
 	updateTo    map[string]map[string]bool // sender → receivers of UPDATE keep-alives
 }
 
@@ -58,6 +59,7 @@ func newTotals() totals {
 		devices:      map[devKey]*deviceAgg{},
 		vendors:      map[string]*vendorAgg{},
 		matrix:       map[matrixCell]*Outcomes{},
+		cells:        map[matrixCell]*kaCell{},
 		updateTo:     map[string]map[string]bool{},
 	}
 }
@@ -93,18 +95,30 @@ type deviceAgg struct {
 type vendorAgg struct {
 	VendorReport
 	intervals map[string][]float64
+	sent      map[string]*int // VendorReport.Sent as it is counted
 }
 
-func (a *Analyzer) addFinding(f Finding) {
-	a.tot.findingCount[f.Kind]++
-	a.tot.findings.add(a.opts.MaxRows, f)
+// keepFinding counts a finding of kind and reports whether its row is
+// kept (the first MaxRows are): callers build the row, and format its
+// detail, only then. On a trunk capture most findings are past the rows
+// kept, and formatting them all took a tenth of retiring a dialog.
+func (a *Analyzer) keepFinding(kind string) bool {
+	a.tot.findingCount[kind]++
+	if a.opts.MaxRows > 0 && len(a.tot.findings.rows) >= a.opts.MaxRows {
+		a.tot.findings.omitted++
+		return false
+	}
+	return true
 }
+
+// addFinding keeps the row of a finding keepFinding counted.
+func (a *Analyzer) addFinding(f Finding) { a.tot.findings.rows = append(a.tot.findings.rows, f) }
 
 func (a *Analyzer) vendor(name string) *vendorAgg {
 	v, ok := a.tot.vendors[name]
 	if !ok {
 		v = &vendorAgg{VendorReport: VendorReport{Agent: name, Sent: map[string]int{}, Answered: map[string]*Outcomes{},
-			Interval: map[string]float64{}, IntervalSpread: map[string]float64{}}, intervals: map[string][]float64{}}
+			Interval: map[string]float64{}, IntervalSpread: map[string]float64{}}, intervals: map[string][]float64{}, sent: map[string]*int{}}
 		a.tot.vendors[name] = v
 	}
 	return v
@@ -141,6 +155,37 @@ func (a *Analyzer) foldTransaction(t *Transaction) {
 	}
 }
 
+// kaCell is what the keep-alives of one sender, receiver and method fold
+// into, found with one lookup rather than one per map each time.
+type kaCell struct {
+	sv, rv   *vendorAgg
+	sent     *int      // sv's count of the method sent
+	answered *Outcomes // rv's outcomes of the method
+	matrix   *Outcomes // the interop matrix cell
+}
+
+func (a *Analyzer) kaCell(k matrixCell) *kaCell {
+	if c := a.tot.cells[k]; c != nil {
+		return c
+	}
+	c := &kaCell{sv: a.vendor(k.sender), rv: a.vendor(k.receiver), matrix: &Outcomes{}}
+	c.sent = c.sv.sent[k.method]
+	if c.sent == nil {
+		c.sent = new(int)
+		c.sv.sent[k.method] = c.sent
+	}
+	c.answered = outcomesFor(c.rv.Answered, k.method)
+	a.tot.matrix[k] = c.matrix
+	if k.method == "UPDATE" {
+		if a.tot.updateTo[k.sender] == nil {
+			a.tot.updateTo[k.sender] = map[string]bool{}
+		}
+		a.tot.updateTo[k.sender][k.receiver] = true
+	}
+	a.tot.cells[k] = c
+	return c
+}
+
 func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
 	if t.hop {
 		// The vendor audit counts requests, not the hops a proxy relayed
@@ -151,23 +196,14 @@ func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
 		return
 	}
 	receiver := a.agentOf(t.Answerer, t.Dst)
-	sv, rv := a.vendor(sender), a.vendor(receiver)
-	sv.Sent[t.Method]++
+	cell := a.kaCell(matrixCell{sender, receiver, t.Method})
+	sv, rv := cell.sv, cell.rv
+	*cell.sent++
 	if t.HasBody {
 		sv.WithBody++
 	}
-	outcomesFor(rv.Answered, t.Method).add(t)
-	c := matrixCell{sender, receiver, t.Method}
-	if a.tot.matrix[c] == nil {
-		a.tot.matrix[c] = &Outcomes{}
-	}
-	a.tot.matrix[c].add(t)
-	if t.Method == "UPDATE" {
-		if a.tot.updateTo[sender] == nil {
-			a.tot.updateTo[sender] = map[string]bool{}
-		}
-		a.tot.updateTo[sender][receiver] = true
-	}
+	cell.answered.add(t)
+	cell.matrix.add(t)
 	if sv.Allow == "" {
 		sv.Allow = a.hostOf(t.Src).allow
 	}
@@ -183,8 +219,10 @@ func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
 				rv.EndedDialog = map[string]int{}
 			}
 			rv.EndedDialog[t.Outcome().String()]++
-			a.addFinding(Finding{Kind: "stale", CallID: t.CallID, Time: t.Start,
-				Detail: fmt.Sprintf("%s from %s sent %.1f s after the BYE, answered %s", t.Method, side, t.Start.Sub(d.Ended).Seconds(), code(t.Final))})
+			if a.keepFinding("stale") {
+				a.addFinding(Finding{Kind: "stale", CallID: t.CallID, Time: t.Start,
+					Detail: fmt.Sprintf("%s from %s sent %.1f s after the BYE, answered %s", t.Method, side, t.Start.Sub(d.Ended).Seconds(), code(t.Final))})
+			}
 			a.problem(d)
 		}
 	}
@@ -246,8 +284,10 @@ func (a *Analyzer) foldDevice(t *Transaction, sender string) {
 		// A refresh after the binding expired is late.
 		if !g.granted.IsZero() && t.Start.After(g.granted) {
 			g.LateRefresh++
-			a.addFinding(Finding{Kind: "late-register", Time: t.Start,
-				Detail: fmt.Sprintf("REGISTER %s → %s refreshed %.1f s after the binding expired", g.From, g.To, t.Start.Sub(g.granted).Seconds())})
+			if a.keepFinding("late-register") {
+				a.addFinding(Finding{Kind: "late-register", Time: t.Start,
+					Detail: fmt.Sprintf("REGISTER %s → %s refreshed %.1f s after the binding expired", g.From, g.To, t.Start.Sub(g.granted).Seconds())})
+			}
 		}
 		if t.Final >= 200 && t.Final < 300 {
 			exp := t.RespExpires
@@ -270,8 +310,10 @@ func (a *Analyzer) closeDownWindow(g *deviceAgg) {
 		return
 	}
 	w := g.run
-	a.addFinding(Finding{Kind: "device-down", Time: w.Start,
-		Detail: fmt.Sprintf("%s %s → %s: %d unanswered in a row until %s", g.Method, g.From, g.To, w.Pings, w.End.UTC().Format("15:04:05.000"))})
+	if a.keepFinding("device-down") {
+		a.addFinding(Finding{Kind: "device-down", Time: w.Start,
+			Detail: fmt.Sprintf("%s %s → %s: %d unanswered in a row until %s", g.Method, g.From, g.To, w.Pings, w.End.UTC().Format("15:04:05.000"))})
+	}
 	g.run = nil
 }
 
@@ -389,41 +431,58 @@ func (a *Analyzer) dialogReport(d *Dialog, g *kaDigest) DialogReport {
 // reports whether there were any.
 func (a *Analyzer) dialogFindings(d *Dialog, g *kaDigest) bool {
 	found := false
-	add := func(kind string, t *keepAlive, detail string) {
-		a.addFinding(Finding{Kind: kind, CallID: d.CallID, Time: t.Start, Detail: detail})
-		found = true
-	}
 	for i := range g.failed {
 		t := &g.failed[i]
-		who := d.side(t.FromTag)
+		var kind string
 		switch t.Outcome() {
 		case Outcome481:
-			add("lost", t, fmt.Sprintf("%s %s from %s answered 481: the peer lost the dialog", t.Method, cseq(t.CSeq), who))
+			kind = "lost"
 		case Outcome405, Outcome501:
-			detail := fmt.Sprintf("%s from %s answered %d: method unsupported", t.Method, who, t.Final)
-			if t.Allow != "" {
-				detail += " (Allow: " + t.Allow + ")"
-			}
-			add("unsupported", t, detail)
+			kind = "unsupported"
 		case OutcomeUnanswered:
-			detail := fmt.Sprintf("%s %s from %s never answered", t.Method, cseq(t.CSeq), who)
-			if t.Retransmissions > 0 {
-				detail += fmt.Sprintf(" (%d retransmissions)", t.Retransmissions)
-			}
-			if t.Late != 0 {
-				detail += fmt.Sprintf("; %d came after the %s timeout", t.Late, TransactionTimeout)
-			}
-			add("unanswered", t, detail)
+			kind = "unanswered"
+		default:
+			continue
+		}
+		found = true
+		if a.keepFinding(kind) {
+			a.addFinding(Finding{Kind: kind, CallID: d.CallID, Time: t.Start, Detail: failureDetail(d, t)})
 		}
 	}
 	if t := droppedBy(d, g); t != nil {
-		add("dropped", t, fmt.Sprintf("BYE by %s %.1f s after %s %s", d.EndedBy,
-			d.Ended.Sub(t.Start).Seconds(), t.Method, t.Outcome()))
+		found = true
+		if a.keepFinding("dropped") {
+			a.addFinding(Finding{Kind: "dropped", CallID: d.CallID, Time: t.Start, Detail: fmt.Sprintf("BYE by %s %.1f s after %s %s",
+				d.EndedBy, d.Ended.Sub(t.Start).Seconds(), t.Method, t.Outcome())})
+		}
 	}
 	if found {
 		a.problem(d)
 	}
 	return found || d.problem
+}
+
+// failureDetail says what went wrong with a failed keep-alive of d.
+func failureDetail(d *Dialog, t *keepAlive) string {
+	who := d.side(t.FromTag)
+	switch t.Outcome() {
+	case Outcome481:
+		return fmt.Sprintf("%s %s from %s answered 481: the peer lost the dialog", t.Method, cseq(t.CSeq), who)
+	case Outcome405, Outcome501:
+		detail := fmt.Sprintf("%s from %s answered %d: method unsupported", t.Method, who, t.Final)
+		if t.Allow != "" {
+			detail += " (Allow: " + t.Allow + ")"
+		}
+		return detail
+	}
+	detail := fmt.Sprintf("%s %s from %s never answered", t.Method, cseq(t.CSeq), who)
+	if t.Retransmissions > 0 {
+		detail += fmt.Sprintf(" (%d retransmissions)", t.Retransmissions)
+	}
+	if t.Late != 0 {
+		detail += fmt.Sprintf("; %d came after the %s timeout", t.Late, TransactionTimeout)
+	}
+	return detail
 }
 
 // droppedBy returns the failed keep-alive (481 or unanswered) that a BYE
@@ -450,14 +509,18 @@ func (a *Analyzer) timerReport(d *Dialog, end time.Time) {
 		a.tot.timerSummary = append(a.tot.timerSummary, ts)
 	}
 	if tr.Expired {
-		a.addFinding(Finding{Kind: "expired", CallID: d.CallID, Time: tr.ExpiredAt,
-			Detail: fmt.Sprintf("Session-Expires %d s, refresher %s: no refresh by %.0f s (longest gap %.1f s)",
-				d.Timer.SessionExpires, refresherName(d.Timer.Refresher), expiryMargin(time.Duration(d.Timer.SessionExpires)*time.Second).Seconds(), tr.LongestGap)})
+		if a.keepFinding("expired") {
+			a.addFinding(Finding{Kind: "expired", CallID: d.CallID, Time: tr.ExpiredAt,
+				Detail: fmt.Sprintf("Session-Expires %d s, refresher %s: no refresh by %.0f s (longest gap %.1f s)",
+					d.Timer.SessionExpires, refresherName(d.Timer.Refresher), expiryMargin(time.Duration(d.Timer.SessionExpires)*time.Second).Seconds(), tr.LongestGap)})
+		}
 		a.problem(d)
 	} else if !tr.OnTime {
-		a.addFinding(Finding{Kind: "late-refresh", CallID: d.CallID, Time: d.Confirmed,
-			Detail: fmt.Sprintf("refresher %s left %.1f s between refreshes; RFC 4028 asks for half of %d s",
-				refresherName(d.Timer.Refresher), tr.LongestGap, d.Timer.SessionExpires)})
+		if a.keepFinding("late-refresh") {
+			a.addFinding(Finding{Kind: "late-refresh", CallID: d.CallID, Time: d.Confirmed,
+				Detail: fmt.Sprintf("refresher %s left %.1f s between refreshes; RFC 4028 asks for half of %d s",
+					refresherName(d.Timer.Refresher), tr.LongestGap, d.Timer.SessionExpires)})
+		}
 	}
 	a.tot.timers.add(a.opts.MaxRows, tr)
 }
@@ -581,6 +644,9 @@ func (a *Analyzer) natReports(r *Report) {
 func (a *Analyzer) vendorReports(r *Report) {
 	for _, name := range slices.Sorted(maps.Keys(a.tot.vendors)) {
 		v := a.tot.vendors[name]
+		for m, n := range v.sent {
+			v.Sent[m] = *n
+		}
 		for m, iv := range v.intervals {
 			lo, hi := minMax(iv)
 			v.Interval[m] = round3(median(iv))
