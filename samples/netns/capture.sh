@@ -76,12 +76,17 @@ relays=()
 relays() {
   for p in "${relays[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
   relays=()
-  ip netns exec $M "$bin/sender" relay -a m0 -b m1 -timeout 120s "$@" >/dev/null &
+  rm -f "$bin/relay-m.out" "$bin/relay-n.out"
+  ip netns exec $M "$bin/sender" relay -a m0 -b m1 -timeout 120s "$@" > "$bin/relay-m.out" &
   relays+=($!); pids+=($!)
   # the far relay mirrors the trunk's encoding (tag, tunnel), never the losses
-  ip netns exec $N "$bin/sender" relay -a n0 -b n1 -timeout 120s $(echo "$@" | grep -o -- '-\(vlan\|tunnel\) [0-9a-z]*' || true) >/dev/null &
+  ip netns exec $N "$bin/sender" relay -a n0 -b n1 -timeout 120s $(echo "$@" | grep -o -- '-\(vlan\|tunnel\) [0-9a-z]*' || true) > "$bin/relay-n.out" &
   relays+=($!); pids+=($!)
-  sleep 0.5
+  # a call sent before both relays listen is lost: wait until they say so
+  for _ in $(seq 100); do
+    grep -q ready "$bin/relay-m.out" 2>/dev/null && grep -q ready "$bin/relay-n.out" 2>/dev/null && break
+    sleep 0.1
+  done
 }
 sleep 1 # let the links settle
 
@@ -93,6 +98,7 @@ record() {
   local tpid=$!
   pids+=($tpid)
   sleep 1
+  rm -f "$bin/uas.out" # the last recording's "ready" must not count
   ip netns exec $B "$bin/sender" uas -listen "$uas" -calls 2 -timeout 30s $uasflags > "$bin/uas.out" &
   local upid=$!
   pids+=($upid)
