@@ -148,7 +148,7 @@ func (a *Analyzer) Take(cm *capture.Message, m *sip.Message, err error) {
 	if cm.Time.After(a.last) {
 		a.last = cm.Time
 	}
-	if a.last.Sub(a.lastSweep) >= sweepEvery {
+	if elapsed(a.lastSweep, a.last) >= sweepEvery {
 		a.sweep(a.last)
 	}
 	if cm.Kind == capture.NATKeepAlive {
@@ -554,7 +554,7 @@ func (a *Analyzer) response(cm *capture.Message, m *sip.Message) {
 		return
 	}
 	if t != nil && t.Final == 0 && t.Late == 0 {
-		if t.Method != "INVITE" && cm.Time.Sub(t.Start) > TransactionTimeout {
+		if t.Method != "INVITE" && elapsed(t.Start, cm.Time) > TransactionTimeout {
 			t.Late = status // the client gave up before it came
 		} else {
 			t.Final, t.FinalAt = status, cm.Time
@@ -710,7 +710,7 @@ func (a *Analyzer) idle() time.Duration {
 
 // settled reports whether a transaction's outcome can no longer change.
 func (a *Analyzer) settled(t *Transaction, now time.Time) bool {
-	age := now.Sub(t.Start)
+	age := elapsed(t.Start, now)
 	switch {
 	case t.Final != 0 || t.Late != 0:
 		return true
@@ -780,6 +780,17 @@ func (a *Analyzer) nextDue(c *call, now time.Time) time.Time {
 		due = now.Add(sweepEvery)
 	}
 	return due
+}
+
+// elapsed is to.Sub(from) for capture times, from their Unix
+// nanoseconds. Sub guards against monotonic clock readings and overflow,
+// which capture times (1970 to 2262) never need, at about five times the
+// cost, and the analysis takes several differences per message.
+func elapsed(from, to time.Time) time.Duration {
+	if from.IsZero() || to.IsZero() {
+		return to.Sub(from)
+	}
+	return time.Duration(to.UnixNano() - from.UnixNano())
 }
 
 func minTime(a, b time.Time) time.Time {
@@ -853,7 +864,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 		if d.retired {
 			continue
 		}
-		if final || (!d.Ended.IsZero() && now.Sub(d.Ended) >= byeLinger) || now.Sub(d.LastSeen) >= a.idle() {
+		if final || (!d.Ended.IsZero() && elapsed(d.Ended, now) >= byeLinger) || elapsed(d.LastSeen, now) >= a.idle() {
 			a.retireDialog(d, now)
 		} else {
 			live = true
@@ -861,7 +872,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	}
 	keep := c.txs[:0]
 	for _, t := range c.txs {
-		if final || (a.settled(t, now) && now.Sub(t.Start) >= txLinger) {
+		if final || (a.settled(t, now) && elapsed(t.Start, now) >= txLinger) {
 			// In-dialog transactions fold when their dialog retires, but
 			// for the keep-alives of a dialog still up.
 			switch {
@@ -878,7 +889,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	}
 	clear(c.txs[len(keep):])
 	c.txs = keep
-	if final || (!live && len(c.txs) == 0 && (len(c.dialogs) == 0 || now.Sub(c.lastSeen) >= tombstoneLinger)) {
+	if final || (!live && len(c.txs) == 0 && (len(c.dialogs) == 0 || elapsed(c.lastSeen, now) >= tombstoneLinger)) {
 		delete(a.calls, c.id)
 		c.gone = true
 	}

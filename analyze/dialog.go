@@ -51,7 +51,7 @@ func (d *Dialog) fromCaller(fromTag []byte) bool { return string(fromTag) == d.C
 func (d *Dialog) relayOf(t *Transaction) *Transaction {
 	for i := len(d.Transactions) - 1; i >= 0; i-- {
 		p := d.Transactions[i]
-		if t.Start.Sub(p.Start) > TransactionTimeout {
+		if elapsed(p.Start, t.Start) > TransactionTimeout {
 			return nil
 		}
 		if p.relayedAs(t) {

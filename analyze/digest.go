@@ -96,7 +96,7 @@ func (g *kaDigest) add(a *Analyzer, d *Dialog, k keepAlive, vendors bool) {
 			s.intervals = s.intervalsBuf[:0]
 		}
 	} else {
-		s.intervals = append(s.intervals, k.Start.Sub(s.lastStart).Seconds())
+		s.intervals = append(s.intervals, elapsed(s.lastStart, k.Start).Seconds())
 	}
 	s.count++
 	s.lastStart, s.lastFinal = k.Start, k.Final
@@ -116,7 +116,7 @@ func (g *kaDigest) add(a *Analyzer, d *Dialog, k keepAlive, vendors bool) {
 		if p := &g.prev[i]; p.Method == k.Method && p.FromTag == k.FromTag {
 			v := a.vendor(a.agentOf(p.Agent, p.Src))
 			if len(v.intervals[k.Method]) < maxSamples {
-				v.intervals[k.Method] = append(v.intervals[k.Method], k.Start.Sub(p.Start).Seconds())
+				v.intervals[k.Method] = append(v.intervals[k.Method], elapsed(p.Start, k.Start).Seconds())
 			}
 			*p = k
 			return

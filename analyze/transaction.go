@@ -118,7 +118,7 @@ func (t *Transaction) matches(m *sip.Message, method string, branch uint64) bool
 // timed out.
 func (p *Transaction) relayedAs(t *Transaction) bool {
 	return p.CSeq == t.CSeq && p.Method == t.Method && p.FromTag == t.FromTag && p.ToTag == t.ToTag &&
-		p.Src != t.Src && p.Final == 0 && p.Late == 0 && t.Start.Sub(p.Start) <= TransactionTimeout
+		p.Src != t.Src && p.Final == 0 && p.Late == 0 && elapsed(p.Start, t.Start) <= TransactionTimeout
 }
 
 // branchSeed keys the branch hashes of one run.

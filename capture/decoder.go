@@ -55,7 +55,7 @@ type Decoder struct {
 	cut          bool // the packet being decoded was cut short by the snap length
 	defrag       *defragmenter
 	streams      *streams
-	lastTick     time.Time
+	lastTick     int64 // Unix nanoseconds of the last tick: compared on every packet
 }
 
 // NewDecoder returns a Decoder that sends messages to emit.
@@ -142,8 +142,8 @@ func (d *Decoder) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkT
 		d.Stats.SnapCut++
 		d.Stats.SnapLength = max(d.Stats.SnapLength, ci.CaptureLength)
 	}
-	if d.now.Sub(d.lastTick) > time.Second || d.now.Before(d.lastTick) {
-		d.tick()
+	if ns := d.now.UnixNano(); ns-d.lastTick > int64(time.Second) || ns < d.lastTick {
+		d.tick(ns)
 	}
 	first, ok := firstLayer(link, data)
 	if !ok {
@@ -346,8 +346,8 @@ func trimLeadingCRLF(b []byte) []byte {
 
 // tick runs housekeeping on capture time: fragments and TCP data held too
 // long are released so that memory stays bounded.
-func (d *Decoder) tick() {
-	d.lastTick = d.now
+func (d *Decoder) tick(ns int64) {
+	d.lastTick = ns
 	if d.defrag.pending() > 0 {
 		d.defrag.expire(d, d.now)
 	}
