@@ -26,6 +26,9 @@ const (
 	hRequire
 	hAllow
 	hReason
+	// hGeneric says the fast match could not decide: the name is
+	// followed by white space, so the colon must be looked for.
+	hGeneric
 )
 
 // headerName is a wanted header's full name as two little-endian words,
@@ -83,6 +86,7 @@ func init() {
 			panic("sip: two wanted header names share length and first letter: " + w.name)
 		}
 		candidate[len(w.name)][first] = uint8(len(headerNames))
+
 		headerNames = append(headerNames, n)
 		firstOfWanted[w.name[0]], firstOfWanted[w.name[0]-0x20] = 1, 1
 	}
@@ -127,6 +131,68 @@ func headerOf(s []byte, n int) header {
 		return hOther
 	}
 	return w.h
+}
+
+// matchHeader recognises a header line written "Name:", as nearly every
+// stack writes them, from the first two words of the line: it finds the
+// colon among their bytes, picks the one wanted name of that length and
+// first letter, and compares it as masked words. It returns the header and
+// the index of the colon, hOther when the line names no wanted header, and
+// hGeneric when it cannot tell (white space between the name and the
+// colon). line starts with its name's first byte.
+func matchHeader(line []byte) (header, int) {
+	var w0, w1 uint64
+	if len(line) >= 16 {
+		w0, w1 = binary.LittleEndian.Uint64(line), binary.LittleEndian.Uint64(line[8:])
+	} else {
+		w0 = load(line) // zero past the end: no colon, no white space
+		if len(line) > 8 {
+			w1 = load(line[8:])
+		}
+	}
+	var n int
+	if t := zeroByte(w0 ^ (':' * lsb)); t != 0 {
+		n = bits.TrailingZeros64(t) >> 3
+	} else if t := zeroByte(w1 ^ (':' * lsb)); t != 0 {
+		n = 8 + bits.TrailingZeros64(t)>>3
+	} else if lws(w0)|lws(w1) != 0 {
+		return hGeneric, 0 // the colon may come after white space
+	} else {
+		return hOther, 0 // a name longer than any wanted one
+	}
+	if n == 0 {
+		return hOther, 0
+	}
+	if isLWS(line[n-1]) {
+		return hGeneric, 0
+	}
+	if n == 1 {
+		return compact[line[0]], 1
+	}
+	first := (line[0] | 0x20) - 'a'
+	if n > maxWantedName || first >= 26 {
+		return hOther, 0
+	}
+	k := candidate[n][first]
+	if k == 0 {
+		return hOther, 0
+	}
+	w := &headerNames[k]
+	if n < 8 {
+		w0, w1 = w0&(1<<(8*n)-1), 0
+	} else {
+		w1 &= 1<<(8*(n-8)) - 1
+	}
+	if w0|w.fold[0] != w.lower[0] || w1|w.fold[1] != w.lower[1] {
+		return hOther, 0
+	}
+	return w.h, n
+}
+
+// lws has the top bit set of bytes of x that are white space or line
+// ends (and possibly of bytes above them).
+func lws(x uint64) uint64 {
+	return zeroByte(x^(' '*lsb)) | zeroByte(x^('\t'*lsb)) | zeroByte(x^('\r'*lsb)) | zeroByte(x^('\n'*lsb))
 }
 
 // load reads the first eight bytes of b as a little-endian word, zero

@@ -60,19 +60,17 @@ func Parse(b []byte, m *Message) error {
 		if firstOfWanted[c] == 0 {
 			continue // most headers are not needed: not even their colon is looked for
 		}
-		colon := indexColon(line)
-		if colon <= 0 {
-			continue // not a header line: tolerated, as receivers do
-		}
-		n := colon
-		for n > 0 && isLWS(line[n-1]) {
-			n--
-		}
-		var h header
+		h, colon := hOther, 0
 		if c > ' ' {
-			h = headerOf(line, n)
-		} else { // only the first line after the start line can begin so
-			name := trimLeftLWS(line[:n])
+			h, colon = matchHeader(line)
+		}
+		if h == hGeneric || c <= ' ' {
+			// White space before the colon, or (the first line after the
+			// start line only) before the name.
+			if colon = indexColon(line); colon <= 0 {
+				continue // not a header line: tolerated, as receivers do
+			}
+			name := trimLWS(line[:colon])
 			h = headerOf(name, len(name))
 		}
 		if h == hOther {
