@@ -62,6 +62,7 @@ type Analyzer struct {
 	scratch     kaDigest              // the digest of a short call as it retires (see keepAlives)
 	hostsGen    uint32                // bumped when hosts starts afresh
 	sweeping    *call                 // the call sweepCall is folding
+	lastCall    *call                 // the call of the last message (see lookupCall)
 	internLast  [64]string            // the last value interned, by length: most repeat
 	nat         map[natKey]*NATKeepAlive
 	natOrder    []*NATKeepAlive
@@ -93,10 +94,9 @@ type call struct {
 // outgrows the CPU caches on captures of many phones, and nearly every
 // message comes from one of its call's two parties.
 type hostRef struct {
-	key  [16]byte
-	port uint16
-	h    *host
-	gen  uint32 // Analyzer.hostsGen when h was looked up
+	ap  netip.AddrPort // compared whole: cheaper than its table key
+	h   *host
+	gen uint32 // Analyzer.hostsGen when h was looked up
 }
 
 // NATKeepAlive counts the non-SIP keep-alives one endpoint sends another
@@ -242,15 +242,15 @@ func (a *Analyzer) learnAgent(c *call, addr netip.AddrPort, m *sip.Message) {
 
 // hostFor returns the entry for ap, through c's shortcuts when it can.
 func (a *Analyzer) hostFor(c *call, ap netip.AddrPort) *host {
-	key, port := ap.Addr().As16(), ap.Port()
 	for i := range c.hosts {
-		if r := c.hosts[i]; r.h != nil && r.key == key && r.port == port && r.gen == a.hostsGen {
+		if r := c.hosts[i]; r.h != nil && r.ap == ap && r.gen == a.hostsGen {
 			if i > 0 {
 				c.hosts[0], c.hosts[1] = r, c.hosts[0]
 			}
 			return r.h
 		}
 	}
+	key, port := ap.Addr().As16(), ap.Port()
 	ad := a.hosts[key]
 	var h *host
 	switch {
@@ -269,7 +269,7 @@ func (a *Analyzer) hostFor(c *call, ap netip.AddrPort) *host {
 		}
 	}
 	c.hosts[1] = c.hosts[0]
-	c.hosts[0] = hostRef{key: key, port: port, h: h, gen: a.hostsGen}
+	c.hosts[0] = hostRef{ap: ap, h: h, gen: a.hostsGen}
 	return h
 }
 
@@ -293,7 +293,7 @@ func (a *Analyzer) hostOf(addr netip.AddrPort) host {
 	key, port := addr.Addr().As16(), addr.Port()
 	if c := a.sweeping; c != nil {
 		for _, r := range c.hosts {
-			if r.h != nil && r.key == key && r.port == port {
+			if r.h != nil && r.ap == addr {
 				return *r.h // even from before the table started afresh
 			}
 		}
@@ -350,8 +350,22 @@ func (a *Analyzer) internTokens(t *sip.Tokens) string {
 	return joinTokens(t)
 }
 
+// lookupCall returns the call with this Call-ID, if any. A request and
+// its answers, and the messages of a call setup, usually follow one
+// another: the last call found answers before the table is hashed.
+func (a *Analyzer) lookupCall(id []byte) *call {
+	if c := a.lastCall; c != nil && !c.gone && c.id == string(id) {
+		return c
+	}
+	c := a.calls[string(id)]
+	if c != nil {
+		a.lastCall = c
+	}
+	return c
+}
+
 func (a *Analyzer) callFor(id []byte) *call {
-	if c, ok := a.calls[string(id)]; ok {
+	if c := a.lookupCall(id); c != nil {
 		return c
 	}
 	a.seq++
@@ -445,6 +459,7 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 		return
 	}
 	a.seq++
+	sdp := m.HasSDP()
 	t := a.newTransaction()
 	*t = Transaction{
 		Frames:      t.Frames,
@@ -456,8 +471,8 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 		rfc3261:     isRFC3261Branch(m.Via.Branch),
 		FromTag:     c.tag(m.From.Tag),
 		ToTag:       c.tag(m.To.Tag),
-		Class:       Classify(m),
-		HasSDP:      m.HasSDP(),
+		Class:       classify(m, sdp),
+		HasSDP:      sdp,
 		HasBody:     m.HasBody(),
 		Start:       cm.Time,
 		Src:         cm.Src,
@@ -534,9 +549,9 @@ func (a *Analyzer) newDialog(c *call, callerTag, calleeTag []byte, caller, calle
 
 func (a *Analyzer) response(cm *capture.Message, m *sip.Message) {
 	method := methodName(m.CSeqMethod)
-	c, ok := a.calls[string(m.CallID)]
+	c := a.lookupCall(m.CallID)
 	var t *Transaction
-	if ok {
+	if c != nil {
 		t = c.transaction(m, method, branchHash(m.Via.Branch))
 	} else {
 		c = a.callFor(m.CallID)

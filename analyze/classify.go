@@ -69,9 +69,11 @@ func (c Class) IsNotKeepAlive() bool {
 // Classify applies the keep-alive rules to a request. A request is inside a
 // dialog when it carries a To tag; a body holds SDP when its Content-Type is
 // application/sdp or a multipart with such a part.
-func Classify(m *sip.Message) Class {
+func Classify(m *sip.Message) Class { return classify(m, m.HasSDP()) }
+
+// classify is Classify for a message whose HasSDP is known.
+func classify(m *sip.Message, sdp bool) Class {
 	inDialog := m.IsInDialog()
-	sdp := m.HasSDP()
 	method := string(m.Method) // compared, not stored: no allocation
 	switch method {
 	case "INFO", "UPDATE", "MESSAGE", "OPTIONS":
