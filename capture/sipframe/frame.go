@@ -300,6 +300,11 @@ func headerEnd(b []byte) (end, contentLength int, ok bool) {
 		if len(line) == 0 {
 			return i, contentLength, true
 		}
+		// Only a line starting so can be Content-Length or "l": the
+		// others are not looked at further.
+		if c := line[0] | 0x20; c != 'c' && c != 'l' {
+			continue
+		}
 		if v, ok := contentLengthValue(line); ok {
 			contentLength = v
 		}
