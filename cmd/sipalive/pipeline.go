@@ -115,7 +115,7 @@ const (
 // arena and already scanned. Batches are recycled: no allocation per
 // message once the pipeline is warm.
 type batch struct {
-	scanned bool // scanned by the decoding side; else the analysing side scans
+	scanned []bool // per message: scanned by the decoding side; else the analysing side scans
 	msgs    []capture.Message
 	sips    []sip.Message
 	errs    []error
@@ -135,17 +135,18 @@ func newPipeline(a *analyze.Analyzer, keepFrames bool) *pipeline {
 	p := &pipeline{keepFrames: keepFrames, full: make(chan *batch, batchesInUse), free: make(chan *batch, batchesInUse), finished: make(chan struct{})}
 	for i := 0; i < batchesInUse; i++ {
 		p.free <- &batch{
-			msgs:  make([]capture.Message, 0, batchMessages),
-			sips:  make([]sip.Message, batchMessages),
-			errs:  make([]error, batchMessages),
-			arena: make([]byte, 0, batchArena),
+			msgs:    make([]capture.Message, 0, batchMessages),
+			scanned: make([]bool, batchMessages),
+			sips:    make([]sip.Message, batchMessages),
+			errs:    make([]error, batchMessages),
+			arena:   make([]byte, 0, batchArena),
 		}
 	}
 	go func() {
 		defer close(p.finished)
 		for b := range p.full {
 			for i := range b.msgs {
-				if !b.scanned && b.msgs[i].Kind == capture.SIP {
+				if !b.scanned[i] && b.msgs[i].Kind == capture.SIP {
 					b.errs[i] = sip.Parse(b.msgs[i].Payload, &b.sips[i])
 				}
 				a.Take(&b.msgs[i], &b.sips[i], b.errs[i])
@@ -164,12 +165,6 @@ func (p *pipeline) add(cm *capture.Message) {
 	}
 	if p.cur == nil {
 		p.cur = <-p.free
-		// Scanning is a pure function, so either side may do it: the
-		// decoding side takes it on while the analysis has a real backlog
-		// (half the batches waiting), which balances the two cores without
-		// changing any result. Scanning on any backlog starved the
-		// analysis side: it waited a quarter of the run.
-		p.cur.scanned = len(p.full) >= batchesInUse/2
 		if len(cm.Payload) > cap(p.cur.arena) {
 			p.cur.arena = make([]byte, 0, len(cm.Payload)) // one oversized message
 		}
@@ -187,7 +182,14 @@ func (p *pipeline) add(cm *capture.Message) {
 	i := len(b.msgs)
 	b.msgs = append(b.msgs, m)
 	b.errs[i] = nil
-	if b.scanned && m.Kind == capture.SIP {
+	// Scanning is a pure function, so either side may do it: the decoding
+	// side takes it on while the analysis has a real backlog (half the
+	// batches waiting), which balances the two cores without changing any
+	// result. Scanning on any backlog starved the analysis side: it waited
+	// a quarter of the run. Deciding per message rather than per batch
+	// splits the work finer.
+	b.scanned[i] = m.Kind == capture.SIP && len(p.full) >= batchesInUse/2
+	if b.scanned[i] {
 		b.errs[i] = sip.Parse(m.Payload, &b.sips[i])
 	}
 }
