@@ -9,10 +9,12 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
@@ -72,13 +74,18 @@ type result struct {
 
 func decode(t *testing.T, path string) result {
 	t.Helper()
+	return decodeWith(t, path, capture.NewDecoder)
+}
+
+func decodeWith(t *testing.T, path string, newDecoder func(func(*capture.Message)) *capture.Decoder) result {
+	t.Helper()
 	f, err := capture.OpenFile(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
 	var r result
-	dec := capture.NewDecoder(func(m *capture.Message) {
+	dec := newDecoder(func(m *capture.Message) {
 		cp := *m
 		cp.Payload = append([]byte(nil), m.Payload...)
 		cp.Frames = append([]uint64(nil), m.Frames...)
@@ -500,6 +507,98 @@ func TestTCPGapReleasedOnTime(t *testing.T) {
 	if lastTCP < 0 || lastTCP > lastUDP-20 {
 		t.Errorf("the TCP messages held behind the gap came out at message %d of %d (the UDP pings end at %d)", lastTCP, len(r.msgs), lastUDP)
 	}
+}
+
+// TestFastPathDecodesAsLayers checks that the Ethernet/IPv4/UDP fast path
+// finds the same messages, in the same order, with the same counts, as
+// decoding every frame layer by layer: on the bundled samples, the shared
+// corpus, calls over every link and tunnel the generator writes (VXLAN and
+// Geneve ride on UDP), fragmented and segmented, and frames the fast path
+// must leave alone (IP options, bad lengths, cut by the snap length).
+func TestFastPathDecodesAsLayers(t *testing.T) {
+	var files []string
+	for _, s := range synth.Scenarios() {
+		files = append(files, filepath.Join("..", "samples", s.Name+".pcap"))
+	}
+	corpus, _ := filepath.Glob("../../shared/corpus/*.pcap*")
+	files = append(files, corpus...)
+	for _, opts := range []synth.Options{{}, {Link: synth.EthernetVLAN}, {Link: synth.LinuxSLL2}, {Tunnel: synth.VXLAN},
+		{Tunnel: synth.Geneve}, {Tunnel: synth.GRE}, {MTU: 600}, {Tunnel: synth.VXLAN, TunnelMTU: 500}, {MSS: 200}} {
+		files = append(files, writeCapture(t, opts, func(w *synth.Writer) error {
+			if err := call(false, alice, bob)(w); err != nil {
+				return err
+			}
+			return call(true, alice, bob)(w)
+		}))
+	}
+	files = append(files, writeOddFrames(t))
+	for _, path := range files {
+		fast, layered := decode(t, path), decodeWith(t, path, capture.NewLayeredDecoder)
+		if !reflect.DeepEqual(fast, layered) {
+			t.Errorf("%s: the fast path gives %d messages, stats %+v; layer by layer %d, %+v",
+				path, len(fast.msgs), fast.stats, len(layered.msgs), layered.stats)
+		}
+	}
+}
+
+// writeOddFrames writes Ethernet/IPv4/UDP frames that look like the fast
+// path's but are not all plain: options, lengths that lie, padding, a
+// frame cut by the snap length, a tunnel port.
+func writeOddFrames(t *testing.T) string {
+	t.Helper()
+	msg := []byte("OPTIONS sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKo1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>\r\nCall-ID: odd\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n")
+	frame := func(ihl int, total, udpLen, sport, dport int, flags byte, tail []byte) []byte {
+		ip := make([]byte, 4*ihl)
+		ip[0], ip[6], ip[8], ip[9] = byte(0x40|ihl), flags, 64, 17
+		copy(ip[12:], []byte{192, 0, 2, 10, 192, 0, 2, 20})
+		for i := 20; i < len(ip); i++ {
+			ip[i] = 1 // no-operation options
+		}
+		udp := []byte{byte(sport >> 8), byte(sport), byte(dport >> 8), byte(dport), byte(udpLen >> 8), byte(udpLen), 0, 0}
+		body := append(append(udp, msg...), tail...)
+		if total < 0 {
+			total = len(ip) + len(body)
+		}
+		ip[2], ip[3] = byte(total>>8), byte(total)
+		return ethernet(0x0800, ip, body)
+	}
+	n := 8 + len(msg)
+	frames := [][]byte{
+		frame(5, -1, n, 5060, 5060, 0x40, nil),           // plain, DF set
+		frame(6, -1, n, 5060, 5060, 0, nil),              // an option word
+		frame(5, -1, n, 5060, 5060, 0, make([]byte, 20)), // trailing padding past the UDP length
+		frame(5, 20+n-9, n, 5060, 5060, 0, nil),          // IP length shorter than the UDP length
+		frame(5, 20+n+40, n, 5060, 5060, 0, nil),         // IP length past the frame
+		frame(5, 0, n, 5060, 5060, 0, nil),               // IP length 0 (TSO)
+		frame(5, -1, 0, 5060, 5060, 0, nil),              // UDP length 0 (jumbogram)
+		frame(5, -1, 5, 5060, 5060, 0, nil),              // UDP length below its header
+		frame(5, -1, n+30, 5060, 5060, 0, nil),           // UDP length past the datagram
+		frame(5, -1, n, 5060, 4789, 0, nil),              // to the VXLAN port
+		frame(5, -1, n, 53, 5060, 0, nil),                // from the DNS port
+		frame(5, -1, n, 5060, 5060, 0x20, nil),           // more fragments
+		frame(5, -1, n, 5060, 5060, 0x80, nil),           // the reserved flag
+	}
+	var buf bytes.Buffer
+	pw := pcapgo.NewWriter(&buf)
+	if err := pw.WriteFileHeader(65535, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, f := range frames {
+		ci := gopacket.CaptureInfo{Timestamp: at.Add(time.Duration(i) * time.Second), CaptureLength: len(f), Length: len(f)}
+		if err := pw.WritePacket(ci, f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cut := frames[0][:60] // cut by the snap length
+	if err := pw.WritePacket(gopacket.CaptureInfo{Timestamp: at.Add(time.Minute), CaptureLength: len(cut), Length: len(frames[0])}, cut); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "odd.pcap")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
 
 // sctpPacket builds an SCTP packet with one DATA chunk per message.
