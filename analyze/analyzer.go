@@ -77,17 +77,19 @@ type Analyzer struct {
 
 // call groups what shares a Call-ID.
 type call struct {
-	id       string
-	seq      uint64
-	lastSeen time.Time
-	due      int64 // when the sweep should look at it next (Unix ns)
-	gone     bool  // deleted from the map
-	txs      []*Transaction
-	dialogs  []*Dialog
-	rounds   int             // 422 responses to INVITE
-	minSE422 uint32          // Min-SE the last 422 asked for
-	hosts    [2]hostRef      // the hosts this call's messages came from, most recent first
-	txsBuf   [4]*Transaction // txs's first backing array: most calls need no other
+	id        string
+	seq       uint64
+	lastSeen  time.Time
+	due       int64 // when the sweep should look at it next (Unix ns)
+	gone      bool  // deleted from the map
+	txs       []*Transaction
+	dialogs   []*Dialog
+	rounds    int             // 422 responses to INVITE
+	minSE422  uint32          // Min-SE the last 422 asked for
+	hosts     [2]hostRef      // the hosts this call's messages came from, most recent first
+	txsBuf    [4]*Transaction // txs's first backing array: most calls need no other
+	branches  []uint64        // beside txs: their branch hashes (see transaction)
+	branchBuf [4]uint64
 }
 
 // hostRef is a call's shortcut to an entry of Analyzer.hosts: the table
@@ -370,7 +372,7 @@ func (a *Analyzer) callFor(id []byte) *call {
 	}
 	a.seq++
 	c := &call{id: string(id), seq: a.seq}
-	c.txs = c.txsBuf[:0]
+	c.txs, c.branches = c.txsBuf[:0], c.branchBuf[:0]
 	a.calls[c.id] = c
 	a.schedule(c, a.last.Add(txLinger))
 	return c
@@ -418,9 +420,12 @@ func (c *call) firstHop(t *Transaction) *Transaction {
 
 // transaction finds the transaction m belongs to; branch is branchHash of
 // its Via branch.
+// It reads c.branches first, and only the transactions whose branch
+// matches: a new request matches none, and reading every transaction of
+// the call from memory to learn so was a sixth of handling a request.
 func (c *call) transaction(m *sip.Message, method string, branch uint64) *Transaction {
-	for i := len(c.txs) - 1; i >= 0; i-- {
-		if c.txs[i].matches(m, method, branch) {
+	for i := len(c.branches) - 1; i >= 0; i-- {
+		if c.branches[i] == branch && c.txs[i].matches(m, method, branch) {
 			return c.txs[i]
 		}
 	}
@@ -488,7 +493,7 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 		t.ReqRefresher = a.intern(m.Refresher)
 	}
 	a.frames(&t.Frames, cm)
-	c.txs = append(c.txs, t)
+	c.txs, c.branches = append(c.txs, t), append(c.branches, branch)
 	if !m.IsInDialog() {
 		return
 	}
@@ -510,7 +515,7 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 	t.Dialog = d
 	t.pinned = d.retired // a stale request kept by the tombstone
 	t.hop = d.relayOf(t) != nil
-	d.Transactions = append(d.Transactions, t)
+	d.addTransaction(t)
 	d.LastSeen = cm.Time
 	if len(m.UserAgent) > 0 {
 		if d.fromCaller(m.From.Tag) {
@@ -542,7 +547,7 @@ func (a *Analyzer) newDialog(c *call, callerTag, calleeTag []byte, caller, calle
 		Caller:    caller,
 		Callee:    callee,
 	}
-	d.Transactions = d.txsBuf[:0]
+	d.Transactions, d.txKeys = d.txsBuf[:0], d.txKeysBuf[:0]
 	c.dialogs = append(c.dialogs, d)
 	return d
 }
@@ -885,8 +890,8 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 			live = true
 		}
 	}
-	keep := c.txs[:0]
-	for _, t := range c.txs {
+	keep, keepBranches := c.txs[:0], c.branches[:0]
+	for i, t := range c.txs {
 		if final || (a.settled(t, now) && elapsed(t.Start, now) >= txLinger) {
 			// In-dialog transactions fold when their dialog retires, but
 			// for the keep-alives of a dialog still up.
@@ -900,10 +905,10 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 			}
 			continue
 		}
-		keep = append(keep, t)
+		keep, keepBranches = append(keep, t), append(keepBranches, c.branches[i])
 	}
 	clear(c.txs[len(keep):])
-	c.txs = keep
+	c.txs, c.branches = keep, keepBranches
 	if final || (!live && len(c.txs) == 0 && (len(c.dialogs) == 0 || elapsed(c.lastSeen, now) >= tombstoneLinger)) {
 		delete(a.calls, c.id)
 		c.gone = true

@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"net/netip"
+	"slices"
 	"time"
 )
 
@@ -30,8 +31,10 @@ type Dialog struct {
 	LastSeen  time.Time
 
 	Transactions []*Transaction  // in-dialog requests, in order, but the keep-alives in ka
+	txKeys       []txKey         // beside Transactions (see relayOf)
 	ka           *kaDigest       // settled keep-alives, folded into the totals already (nil: none yet)
 	txsBuf       [4]*Transaction // Transactions' first backing array
+	txKeysBuf    [4]txKey
 	Timer        *SessionTimer
 	Frames       []FrameRef
 }
@@ -48,17 +51,42 @@ func (d *Dialog) fromCaller(fromTag []byte) bool { return string(fromTag) == d.C
 
 // relayOf returns the earlier transaction of d that t is a later hop of
 // (see Transaction.relayedAs), or nil.
+// It reads the dialog's txKeys and only the transactions whose CSeq
+// matches: most requests relay none, and reading every transaction of the
+// last 32 s from memory was a fifth of handling an in-dialog request.
 func (d *Dialog) relayOf(t *Transaction) *Transaction {
-	for i := len(d.Transactions) - 1; i >= 0; i-- {
-		p := d.Transactions[i]
-		if elapsed(p.Start, t.Start) > TransactionTimeout {
+	start := t.Start.UnixNano()
+	for i := len(d.txKeys) - 1; i >= 0; i-- {
+		k := d.txKeys[i]
+		if start-k.start > int64(TransactionTimeout) {
 			return nil
 		}
-		if p.relayedAs(t) {
+		if p := d.Transactions[i]; k.cseq == t.CSeq && p.relayedAs(t) {
 			return p
 		}
 	}
 	return nil
+}
+
+// txKey is what relayOf reads of a dialog's transaction before the
+// transaction itself; txKeys[i] is that of Transactions[i].
+type txKey struct {
+	start int64 // Unix nanoseconds
+	cseq  uint32
+}
+
+// addTransaction appends t to the dialog's transactions.
+func (d *Dialog) addTransaction(t *Transaction) {
+	d.Transactions = append(d.Transactions, t)
+	d.txKeys = append(d.txKeys, txKey{start: t.Start.UnixNano(), cseq: t.CSeq})
+}
+
+// dropTransaction removes t from the dialog's transactions.
+func (d *Dialog) dropTransaction(t *Transaction) {
+	if i := slices.Index(d.Transactions, t); i >= 0 {
+		d.Transactions = slices.Delete(d.Transactions, i, i+1)
+		d.txKeys = slices.Delete(d.txKeys, i, i+1)
+	}
 }
 
 // side names the party that sent a request with this From tag.

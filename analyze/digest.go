@@ -2,7 +2,6 @@ package analyze
 
 import (
 	"net/netip"
-	"slices"
 	"time"
 )
 
@@ -192,7 +191,7 @@ func (a *Analyzer) settle(d *Dialog, t *Transaction) bool {
 	if a.opts.KeepFrames {
 		d.Frames = append(d.Frames, t.Frames...)
 	}
-	d.Transactions = slices.DeleteFunc(d.Transactions, func(x *Transaction) bool { return x == t })
+	d.dropTransaction(t)
 	a.release(t)
 	return true
 }

@@ -354,7 +354,7 @@ func (a *Analyzer) retireDialog(d *Dialog, end time.Time) {
 			a.release(t) // else its call's list releases it
 		}
 	}
-	d.Transactions, d.Frames, d.ka = nil, nil, nil
+	d.Transactions, d.txKeys, d.Frames, d.ka = nil, nil, nil, nil
 	clear(d.txsBuf[:]) // the tombstone must not hold its transactions
 }
 
