@@ -89,6 +89,7 @@ type call struct {
 	hosts     [2]hostRef      // the hosts this call's messages came from, most recent first
 	txsBuf    [4]*Transaction // txs's first backing array: most calls need no other
 	branches  []uint64        // beside txs: their branch hashes (see transaction)
+	dialogBuf [1]*Dialog      // dialogs' first backing array: most calls make one
 	branchBuf [4]uint64
 }
 
@@ -372,7 +373,7 @@ func (a *Analyzer) callFor(id []byte) *call {
 	}
 	a.seq++
 	c := &call{id: string(id), seq: a.seq}
-	c.txs, c.branches = c.txsBuf[:0], c.branchBuf[:0]
+	c.txs, c.branches, c.dialogs = c.txsBuf[:0], c.branchBuf[:0], c.dialogBuf[:0]
 	a.calls[c.id] = c
 	a.schedule(c, a.last.Add(txLinger))
 	return c
@@ -510,7 +511,6 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 		// names the dialog. Its sender is taken as the caller.
 		d = a.newDialog(c, m.From.Tag, m.To.Tag, cm.Src, cm.Dst)
 		d.MidCall = true
-		d.CallerURI, d.CalleeURI = string(m.From.URI), string(m.To.URI)
 	}
 	t.Dialog = d
 	t.pinned = d.retired // a stale request kept by the tombstone
@@ -519,9 +519,9 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 	d.LastSeen = cm.Time
 	if len(m.UserAgent) > 0 {
 		if d.fromCaller(m.From.Tag) {
-			setOnce(&d.CallerAgent, m.UserAgent)
+			a.setOnce(&d.CallerAgent, m.UserAgent)
 		} else {
-			setOnce(&d.CalleeAgent, m.UserAgent)
+			a.setOnce(&d.CalleeAgent, m.UserAgent)
 		}
 	}
 	if method == "BYE" && d.Ended.IsZero() {
@@ -531,19 +531,22 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 	}
 }
 
-func setOnce(dst *string, v []byte) {
+// setOnce sets an agent string that is still empty. Agents repeat in
+// every call of a product: they are interned.
+func (a *Analyzer) setOnce(dst *string, v []byte) {
 	if *dst == "" && len(v) > 0 {
-		*dst = string(v)
+		*dst = a.intern(v)
 	}
 }
 
 func (a *Analyzer) newDialog(c *call, callerTag, calleeTag []byte, caller, callee netip.AddrPort) *Dialog {
 	a.seq++
+	tags := string(callerTag) + string(calleeTag) // one allocation for both
 	d := &Dialog{
 		seq:       a.seq,
 		CallID:    c.id,
-		CallerTag: string(callerTag),
-		CalleeTag: string(calleeTag),
+		CallerTag: tags[:len(callerTag)],
+		CalleeTag: tags[len(callerTag):],
 		Caller:    caller,
 		Callee:    callee,
 	}
@@ -608,9 +611,9 @@ func (a *Analyzer) response(cm *capture.Message, m *sip.Message) {
 			agent = m.UserAgent
 		}
 		if t.FromTag == d.CallerTag {
-			setOnce(&d.CalleeAgent, agent)
+			a.setOnce(&d.CalleeAgent, agent)
 		} else {
-			setOnce(&d.CallerAgent, agent)
+			a.setOnce(&d.CallerAgent, agent)
 		}
 		if t.Method == "BYE" && d.ByeCode == 0 && status >= 200 {
 			d.ByeCode = status
@@ -631,7 +634,6 @@ func (a *Analyzer) confirm(c *call, t *Transaction, cm *capture.Message, m *sip.
 			caller, callee = first.Src, t.Dst
 		}
 		d = a.newDialog(c, m.From.Tag, m.To.Tag, caller, callee)
-		d.CallerURI, d.CalleeURI = string(m.From.URI), string(m.To.URI)
 		if t != nil && t.ToTag == "" {
 			first := c.firstHop(t)
 			d.Invited = first.Start
@@ -646,7 +648,7 @@ func (a *Analyzer) confirm(c *call, t *Transaction, cm *capture.Message, m *sip.
 		agent = m.UserAgent
 	}
 	if d.fromCaller(m.From.Tag) {
-		setOnce(&d.CalleeAgent, agent)
+		a.setOnce(&d.CalleeAgent, agent)
 	}
 	if d.IsCall {
 		return

@@ -18,7 +18,6 @@ type Dialog struct {
 	CalleeTag string
 
 	Caller, Callee           netip.AddrPort
-	CallerURI, CalleeURI     string
 	CallerAgent, CalleeAgent string
 
 	Invited   time.Time // initial INVITE sent (zero when not seen)

@@ -3,6 +3,7 @@ package analyze
 import (
 	"fmt"
 	"maps"
+	"net/netip"
 	"slices"
 	"sort"
 	"strconv"
@@ -71,14 +72,25 @@ type rowList[T any] struct {
 }
 
 func (l *rowList[T]) add(max int, row T) {
-	if max > 0 && len(l.rows) >= max {
-		l.omitted++
-		return
+	if l.keep(max) {
+		l.rows = append(l.rows, row)
 	}
-	l.rows = append(l.rows, row)
 }
 
-type devKey struct{ method, from, to string }
+// keep reports whether one more row is kept, counting it as omitted if
+// not: a row that costs formatting is built only when it is kept.
+func (l *rowList[T]) keep(max int) bool {
+	if max > 0 && len(l.rows) >= max {
+		l.omitted++
+		return false
+	}
+	return true
+}
+
+type devKey struct {
+	method   string
+	from, to netip.AddrPort
+}
 
 type matrixCell struct{ sender, receiver, method string }
 
@@ -104,11 +116,7 @@ type vendorAgg struct {
 // kept, and formatting them all took a tenth of retiring a dialog.
 func (a *Analyzer) keepFinding(kind string) bool {
 	a.tot.findingCount[kind]++
-	if a.opts.MaxRows > 0 && len(a.tot.findings.rows) >= a.opts.MaxRows {
-		a.tot.findings.omitted++
-		return false
-	}
-	return true
+	return a.tot.findings.keep(a.opts.MaxRows)
 }
 
 // addFinding keeps the row of a finding keepFinding counted.
@@ -137,10 +145,12 @@ func (a *Analyzer) foldTransaction(t *Transaction) {
 		a.foldKeepAlive(t, sender)
 	case t.Class.IsNotKeepAlive():
 		a.tot.notKeepAlive[t.Class.Key()]++
-		a.tot.notKeepRows.add(a.opts.MaxRows, NotKeepAlive{
-			Time: t.Start, CallID: t.CallID, Method: t.Method, Class: t.Class.Key(),
-			From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final, Why: t.Class.Why(),
-		})
+		if rows := &a.tot.notKeepRows; rows.keep(a.opts.MaxRows) {
+			rows.rows = append(rows.rows, NotKeepAlive{
+				Time: t.Start, CallID: t.CallID, Method: t.Method, Class: t.Class.Key(),
+				From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final, Why: t.Class.Why(),
+			})
+		}
 		switch t.Class {
 		case ClassReinviteNoSDP:
 			a.vendor(sender).ReinviteNoSDP++
@@ -252,10 +262,10 @@ func code(c int) string {
 }
 
 func (a *Analyzer) foldDevice(t *Transaction, sender string) {
-	k := devKey{t.Method, t.Src.String(), t.Dst.String()}
+	k := devKey{t.Method, t.Src, t.Dst}
 	g, ok := a.tot.devices[k]
 	if !ok {
-		g = &deviceAgg{DeviceReport: DeviceReport{Method: k.method, From: k.from, To: k.to, Codes: map[string]int{},
+		g = &deviceAgg{DeviceReport: DeviceReport{Method: k.method, From: k.from.String(), To: k.to.String(), Codes: map[string]int{},
 			FromAgent: sender, ToAgent: a.agentOf(t.Answerer, t.Dst)}}
 		a.tot.devices[k] = g
 		a.tot.deviceOrder = append(a.tot.deviceOrder, k)
@@ -337,9 +347,7 @@ func (a *Analyzer) retireDialog(d *Dialog, end time.Time) {
 		if a.dialogFindings(d, ka) {
 			rows = &a.tot.problemRows
 		}
-		if a.opts.MaxRows > 0 && len(rows.rows) >= a.opts.MaxRows {
-			rows.omitted++ // not built: the row would not be kept
-		} else {
+		if rows.keep(a.opts.MaxRows) {
 			rows.rows = append(rows.rows, a.dialogReport(d, ka))
 		}
 	}
