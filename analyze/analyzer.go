@@ -54,6 +54,7 @@ type Analyzer struct {
 	seq         uint64 // creation order of calls, dialogs and transactions
 	sweeps      dueHeap
 	vendorNames map[string]string // agent string → VendorName
+	vendorLast  [16]agentName     // the last of vendorNames used, by length of the agent
 	interned    map[string]string // repeated short values: agents, reasons, Allow lists
 	freeTxs     []*Transaction    // folded transactions for reuse
 	lastSweep   time.Time
