@@ -78,13 +78,15 @@ func ParseStartLine(line []byte, s *StartLine) bool {
 		return true
 	}
 	// Method SP Request-URI SP SIP/2.0
-	sp := bytes.IndexByte(line, ' ')
-	if sp <= 0 || sp > 128 {
-		return false
-	}
-	for _, c := range line[:sp] {
-		if !tokenChars[c] {
+	sp := knownMethod(line)
+	if sp < 0 {
+		if sp = bytes.IndexByte(line, ' '); sp <= 0 || sp > 128 {
 			return false
+		}
+		for _, c := range line[:sp] {
+			if !tokenChars[c] {
+				return false
+			}
 		}
 	}
 	rest := line[sp+1:]
@@ -99,11 +101,51 @@ func ParseStartLine(line []byte, s *StartLine) bool {
 			return false
 		}
 	}
-	if bytes.IndexByte(uri, ':') <= 0 {
+	// A scheme ("sip:", "sips:", "tel:") puts the URI's first colon early.
+	if !(len(uri) > 4 && uri[0] != ':' && (uri[3] == ':' || uri[4] == ':')) && bytes.IndexByte(uri, ':') <= 0 {
 		return false
 	}
 	*s = StartLine{Method: line[:sp], URI: uri}
 	return true
+}
+
+// knownMethod returns where the method of a request line starting with
+// one of the common methods and a space ends, or -1: those need no check
+// of their characters.
+func knownMethod(line []byte) int {
+	var m string
+	switch line[0] {
+	case 'I':
+		if len(line) > 4 && line[2] == 'V' {
+			m = "INVITE "
+		} else {
+			m = "INFO "
+		}
+	case 'A':
+		m = "ACK "
+	case 'B':
+		m = "BYE "
+	case 'O':
+		m = "OPTIONS "
+	case 'U':
+		m = "UPDATE "
+	case 'M':
+		m = "MESSAGE "
+	case 'R':
+		m = "REGISTER "
+	case 'C':
+		m = "CANCEL "
+	case 'P':
+		m = "PRACK "
+	case 'N':
+		m = "NOTIFY "
+	default:
+		return -1
+	}
+	if len(line) < len(m) || string(line[:len(m)]) != m {
+		return -1
+	}
+	return len(m) - 1
 }
 
 // trimBlanks trims spaces, tabs and line ends.
