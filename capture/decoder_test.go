@@ -512,7 +512,8 @@ func TestTCPGapReleasedOnTime(t *testing.T) {
 // TestFastPathDecodesAsLayers checks that the Ethernet/IPv4/UDP fast path
 // finds the same messages, in the same order, with the same counts, as
 // decoding every frame layer by layer: on the bundled samples, the shared
-// corpus, calls over every link and tunnel the generator writes (VXLAN and
+// corpus, the field captures of real traffic, calls over every link and
+// tunnel the generator writes (VXLAN and
 // Geneve ride on UDP), fragmented and segmented, and frames the fast path
 // must leave alone (IP options, bad lengths, cut by the snap length).
 func TestFastPathDecodesAsLayers(t *testing.T) {
@@ -521,7 +522,8 @@ func TestFastPathDecodesAsLayers(t *testing.T) {
 		files = append(files, filepath.Join("..", "samples", s.Name+".pcap"))
 	}
 	corpus, _ := filepath.Glob("../../shared/corpus/*.pcap*")
-	files = append(files, corpus...)
+	field, _ := filepath.Glob("testdata/netns/*.pcap*")
+	files = append(append(files, corpus...), field...)
 	for _, opts := range []synth.Options{{}, {Link: synth.EthernetVLAN}, {Link: synth.LinuxSLL2}, {Tunnel: synth.VXLAN},
 		{Tunnel: synth.Geneve}, {Tunnel: synth.GRE}, {MTU: 600}, {Tunnel: synth.VXLAN, TunnelMTU: 500}, {MSS: 200}} {
 		files = append(files, writeCapture(t, opts, func(w *synth.Writer) error {
