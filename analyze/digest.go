@@ -50,7 +50,7 @@ type kaDigest struct {
 	failed     []keepAlive // for findings, in order
 	prev       []keepAlive // per side and method, the one before: for the vendors' intervals
 
-	methodsBuf [2]MethodCount // methods' first backing array: most dialogs use one or two
+	methodsBuf [4]MethodCount // methods' first backing array: dialogs use a few
 }
 
 // kaSide is the digest of one side's keep-alives.
