@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -67,7 +68,7 @@ func NewDecoder(emit func(*Message)) *Decoder {
 	d.parsers = make(map[gopacket.LayerType]*gopacket.DecodingLayerParser)
 	d.defrag = newDefragmenter()
 	d.streams = newStreams(d)
-	d.tunnelPorts = d.decodedPorts()
+	d.tunnelPorts = tunnelPorts()
 	return d
 }
 
@@ -100,9 +101,15 @@ func (d *Decoder) layers() []gopacket.DecodingLayer {
 		&d.ip4, &d.ip6, &d.ip6ext, &d.ip6frag, &d.udp, &d.tcp, &d.gre, &d.vxlan, &d.geneve, &d.erspan}
 }
 
-// decodedPorts marks the UDP ports whose payload gopacket hands to one of
+// tunnelPorts marks the UDP ports whose payload gopacket hands to one of
 // the decoder's layers (VXLAN, Geneve): a datagram to or from one is
-// decoded layer by layer, never by fastUDP4.
+// decoded layer by layer, never by fastUDP4. Every decoder has the same
+// layers, so the table is worked out once.
+var tunnelPorts = sync.OnceValue(func() *[1 << 16]bool {
+	var d Decoder
+	return d.decodedPorts()
+})
+
 func (d *Decoder) decodedPorts() *[1 << 16]bool {
 	var ports [1 << 16]bool
 	for p := range ports {

@@ -1,6 +1,8 @@
 package capture_test
 
 import (
+	"fmt"
+	"reflect"
 	"testing"
 	"time"
 
@@ -12,7 +14,8 @@ import (
 
 // FuzzDecode feeds arbitrary frames, as every link type the decoder knows,
 // through decoding, defragmentation, TCP reassembly and framing: no panic,
-// and every packet accounted for.
+// every packet accounted for, and the same messages and counts whether the
+// Ethernet/IPv4/UDP fast path is taken or every frame goes layer by layer.
 func FuzzDecode(f *testing.F) {
 	udp := []byte{2, 0, 0, 0, 0, 0x0b, 2, 0, 0, 0, 0, 0x0a, 0x08, 0x00, 0x45, 0, 0, 48, 0, 1, 0x20, 0, 64, 17, 0, 0,
 		192, 0, 2, 10, 192, 0, 2, 20, 0x13, 0xc4, 0x13, 0xc4, 0, 28, 0, 0}
@@ -32,19 +35,28 @@ func FuzzDecode(f *testing.F) {
 	links := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeLinuxSLL,
 		layers.LinkTypeLinuxSLL2, layers.LinkTypeNull, 12, 147}
 	f.Fuzz(func(t *testing.T, a, b []byte, link uint8) {
-		dec := capture.NewDecoder(func(m *capture.Message) {
-			if len(m.Payload) == 0 && m.Kind == capture.SIP {
-				t.Fatal("empty SIP message")
-			}
-		})
 		lt := links[int(link)%len(links)]
-		now := time.Unix(1700000000, 0)
-		for i, p := range [][]byte{a, b, a, b} {
-			dec.Packet(p, gopacket.CaptureInfo{Timestamp: now.Add(time.Duration(i) * time.Second), CaptureLength: len(p), Length: len(p)}, lt)
+		var got [2][]string
+		var stats [2]capture.Stats
+		for way, newDecoder := range []func(func(*capture.Message)) *capture.Decoder{capture.NewDecoder, capture.NewLayeredDecoder} {
+			dec := newDecoder(func(m *capture.Message) {
+				if len(m.Payload) == 0 && m.Kind == capture.SIP {
+					t.Fatal("empty SIP message")
+				}
+				got[way] = append(got[way], fmt.Sprintf("%d %v %v %v %d %q %v", m.Kind, m.Time, m.Src, m.Dst, m.Transport, m.Payload, m.Frames))
+			})
+			now := time.Unix(1700000000, 0)
+			for i, p := range [][]byte{a, b, a, b} {
+				dec.Packet(p, gopacket.CaptureInfo{Timestamp: now.Add(time.Duration(i) * time.Second), CaptureLength: len(p), Length: len(p)}, lt)
+			}
+			dec.Flush()
+			if s := dec.Stats; s.Accounted() != s.Packets {
+				t.Fatalf("accounted %d of %d: %+v", s.Accounted(), s.Packets, s)
+			}
+			stats[way] = dec.Stats
 		}
-		dec.Flush()
-		if s := dec.Stats; s.Accounted() != s.Packets {
-			t.Fatalf("accounted %d of %d: %+v", s.Accounted(), s.Packets, s)
+		if !reflect.DeepEqual(got[0], got[1]) || !reflect.DeepEqual(stats[0], stats[1]) {
+			t.Fatalf("fast path: %q %+v\nlayered: %q %+v", got[0], stats[0], got[1], stats[1])
 		}
 	})
 }
