@@ -438,6 +438,7 @@ func (c *call) firstHop(t *Transaction) *Transaction {
 
 // transaction finds the transaction m belongs to; branch is branchHash of
 // its Via branch.
+//
 // It reads c.branches first, and only the transactions whose branch
 // matches: a new request matches none, and reading every transaction of
 // the call from memory to learn so was a sixth of handling a request.

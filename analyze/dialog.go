@@ -50,6 +50,7 @@ func (d *Dialog) fromCaller(fromTag []byte) bool { return string(fromTag) == d.C
 
 // relayOf returns the earlier transaction of d that t is a later hop of
 // (see Transaction.relayedAs), or nil.
+//
 // It reads the dialog's txKeys and only the transactions whose CSeq
 // matches: most requests relay none, and reading every transaction of the
 // last 32 s from memory was a fifth of handling an in-dialog request.

@@ -46,8 +46,7 @@ type totals struct {
 	devices     map[devKey]*deviceAgg
 	deviceOrder []devKey
 	vendors     map[string]*vendorAgg
-	matrix      map[matrixCell]*Outcomes
-	cells       map[matrixCell]*kaCell
+	cells       map[matrixCell]*kaCell     // the interop matrix, and what each cell folds into
 	updateTo    map[string]map[string]bool // sender → receivers of UPDATE keep-alives
 }
 
@@ -59,7 +58,6 @@ func newTotals() totals {
 		findingCount: map[string]int{},
 		devices:      map[devKey]*deviceAgg{},
 		vendors:      map[string]*vendorAgg{},
-		matrix:       map[matrixCell]*Outcomes{},
 		cells:        map[matrixCell]*kaCell{},
 		updateTo:     map[string]map[string]bool{},
 	}
@@ -185,7 +183,6 @@ func (a *Analyzer) kaCell(k matrixCell) *kaCell {
 		c.sv.sent[k.method] = c.sent
 	}
 	c.answered = outcomesFor(c.rv.Answered, k.method)
-	a.tot.matrix[k] = c.matrix
 	if k.method == "UPDATE" {
 		if a.tot.updateTo[k.sender] == nil {
 			a.tot.updateTo[k.sender] = map[string]bool{}
@@ -679,8 +676,8 @@ func (a *Analyzer) vendorReports(r *Report) {
 		v.Recommendation = recommend(&v.VendorReport, noUpdate)
 		r.Vendors = append(r.Vendors, v.VendorReport)
 	}
-	cells := make([]matrixCell, 0, len(a.tot.matrix))
-	for c := range a.tot.matrix {
+	cells := make([]matrixCell, 0, len(a.tot.cells))
+	for c := range a.tot.cells {
 		cells = append(cells, c)
 	}
 	sort.Slice(cells, func(i, j int) bool {
@@ -694,7 +691,7 @@ func (a *Analyzer) vendorReports(r *Report) {
 		return x.method < y.method
 	})
 	for _, c := range cells {
-		r.Matrix = append(r.Matrix, MatrixRow{Sender: c.sender, Receiver: c.receiver, Method: c.method, Outcomes: *a.tot.matrix[c]})
+		r.Matrix = append(r.Matrix, MatrixRow{Sender: c.sender, Receiver: c.receiver, Method: c.method, Outcomes: *a.tot.cells[c].matrix})
 	}
 }
 

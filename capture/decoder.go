@@ -107,10 +107,6 @@ func (d *Decoder) layers() []gopacket.DecodingLayer {
 // layers, so the table is worked out once.
 var tunnelPorts = sync.OnceValue(func() *[1 << 16]bool {
 	var d Decoder
-	return d.decodedPorts()
-})
-
-func (d *Decoder) decodedPorts() *[1 << 16]bool {
 	var ports [1 << 16]bool
 	for p := range ports {
 		lt := layers.UDPPort(p).LayerType()
@@ -124,7 +120,7 @@ func (d *Decoder) decodedPorts() *[1 << 16]bool {
 		}
 	}
 	return &ports
-}
+})
 
 // fastUDP4 decodes the commonest frame, Ethernet with IPv4 (no options, no
 // fragment) and UDP, straight from its bytes, as the layered decoding

@@ -105,32 +105,40 @@ func init() {
 // name be read as whole words. It is case-insensitive and does not
 // allocate.
 func headerOf(s []byte, n int) header {
+	if n == 0 {
+		return hOther
+	}
+	var w1 uint64
+	if n > 8 {
+		w1 = load(s[8:])
+	}
+	return nameOf(s[0], n, load(s), w1)
+}
+
+// nameOf names the header whose name is n bytes long, starts with first
+// and is held, with whatever follows it, in the little-endian words w0
+// and w1 (its bytes 0-7 and 8-15).
+func nameOf(first byte, n int, w0, w1 uint64) header {
 	if n == 1 {
-		return compact[s[0]]
+		return compact[first]
 	}
-	if n == 0 || n > maxWantedName {
+	letter := (first | 0x20) - 'a'
+	if n > maxWantedName || letter >= 26 {
 		return hOther
 	}
-	first := (s[0] | 0x20) - 'a'
-	if first >= 26 {
-		return hOther
-	}
-	k := candidate[n][first]
+	k := candidate[n][letter]
 	if k == 0 {
 		return hOther
 	}
-	w := &headerNames[k]
-	w0 := load(s)
 	if n < 8 {
-		w0 &= 1<<(8*n) - 1
+		w0, w1 = w0&(1<<(8*n)-1), 0
+	} else {
+		w1 &= 1<<(8*(n-8)) - 1
 	}
-	if w0|w.fold[0] != w.lower[0] {
-		return hOther
+	if w := &headerNames[k]; w0|w.fold[0] == w.lower[0] && w1|w.fold[1] == w.lower[1] {
+		return w.h
 	}
-	if n > 8 && load(s[8:])&(1<<(8*(n-8))-1)|w.fold[1] != w.lower[1] {
-		return hOther
-	}
-	return w.h
+	return hOther
 }
 
 // matchHeader recognises a header line written "Name:", as nearly every
@@ -166,27 +174,10 @@ func matchHeader(line []byte) (header, int) {
 	if isLWS(line[n-1]) {
 		return hGeneric, 0
 	}
-	if n == 1 {
-		return compact[line[0]], 1
+	if h := nameOf(line[0], n, w0, w1); h != hOther {
+		return h, n
 	}
-	first := (line[0] | 0x20) - 'a'
-	if n > maxWantedName || first >= 26 {
-		return hOther, 0
-	}
-	k := candidate[n][first]
-	if k == 0 {
-		return hOther, 0
-	}
-	w := &headerNames[k]
-	if n < 8 {
-		w0, w1 = w0&(1<<(8*n)-1), 0
-	} else {
-		w1 &= 1<<(8*(n-8)) - 1
-	}
-	if w0|w.fold[0] != w.lower[0] || w1|w.fold[1] != w.lower[1] {
-		return hOther, 0
-	}
-	return w.h, n
+	return hOther, 0
 }
 
 // lws has the top bit set of bytes of x that are white space or line

@@ -36,7 +36,7 @@ func Parse(b []byte, m *Message) error {
 	if sl.Status != 0 && sl.Status < 100 {
 		return ErrStartLine
 	}
-	m.Request, m.Method, m.URI, m.Status, m.Reason = sl.Status == 0, sl.Method, sl.URI, sl.Status, sl.Reason
+	m.Request, m.Method, m.URI, m.Status, m.Reason = sl.Status == 0, sl.Method, sl.URI, sl.Status, trimLWS(sl.Reason)
 	var haveCSeq bool
 	for pos < len(b) {
 		c := b[pos]

@@ -51,8 +51,8 @@ func IsStartLine(line []byte) bool {
 // Request-URI, or a response's status code and reason phrase.
 type StartLine struct {
 	Method, URI []byte
-	Status      int // 0 for a request
-	Reason      []byte
+	Status      int    // 0 for a request
+	Reason      []byte // as written, white space included
 }
 
 // ParseStartLine checks that line (without its line end) is a SIP request
@@ -73,7 +73,7 @@ func ParseStartLine(line []byte, s *StartLine) bool {
 		}
 		*s = StartLine{Status: int(r[1]-'0')*100 + int(r[2]-'0')*10 + int(r[3]-'0')}
 		if len(r) > 5 {
-			s.Reason = trimBlanks(r[5:])
+			s.Reason = r[5:]
 		}
 		return true
 	}
@@ -146,17 +146,6 @@ func knownMethod(line []byte) int {
 		return -1
 	}
 	return len(m) - 1
-}
-
-// trimBlanks trims spaces, tabs and line ends.
-func trimBlanks(b []byte) []byte {
-	for len(b) > 0 && (b[0] == ' ' || b[0] == '\t' || b[0] == '\r' || b[0] == '\n') {
-		b = b[1:]
-	}
-	for n := len(b); n > 0 && (b[n-1] == ' ' || b[n-1] == '\t' || b[n-1] == '\r' || b[n-1] == '\n'); n = len(b) {
-		b = b[:n-1]
-	}
-	return b
 }
 
 // Kind says what Next found at the front of a stream buffer.
