@@ -238,7 +238,10 @@ func (f *Framer) Next(b []byte) (k Kind, n int) {
 
 func (f *Framer) garbage(b []byte) (Kind, int) {
 	n := resync(b)
-	f.midLine = n < len(b) && b[n-1] != '\n'
+	// Skipping the whole buffer leaves the front mid-line too, unless it
+	// ended a line: else bytes after a segment boundary would be read as
+	// a line's start that the stream in one piece reads as garbage.
+	f.midLine = b[n-1] != '\n'
 	return Garbage, n
 }
 
