@@ -52,7 +52,7 @@ type Analyzer struct {
 	calls       map[string]*call
 	tot         totals
 	seq         uint64 // creation order of calls, dialogs and transactions
-	sweeps      dueHeap
+	sweeps      sweepQueue
 	vendorNames map[string]string // agent string → VendorName
 	vendorLast  [16]agentName     // the last of vendorNames used, by length of the agent
 	interned    map[string]string // repeated short values: agents, reasons, Allow lists
@@ -767,14 +767,13 @@ func (a *Analyzer) schedule(c *call, at time.Time) {
 	a.sweeps.push(dueEntry{due: c.due, seq: c.seq, c: c})
 }
 
-// sweep folds what has settled and frees it. Calls wait in a heap by the
+// sweep folds what has settled and frees it. Calls wait in a queue by the
 // time something about them may next change; ties go by creation order,
 // so results never depend on when sweeps happen to run.
 func (a *Analyzer) sweep(now time.Time) {
 	a.lastSweep = now
 	nowNS := now.UnixNano()
-	for len(a.sweeps) > 0 && a.sweeps[0].due <= nowNS {
-		e := a.sweeps.pop()
+	for _, e := range a.sweeps.due(nowNS) {
 		c := e.c
 		if c.gone || e.due != c.due {
 			continue // deleted, or rescheduled since
@@ -838,60 +837,6 @@ func minTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
-}
-
-// dueEntry is a call's place in the sweep heap.
-type dueEntry struct {
-	due int64
-	seq uint64
-	c   *call
-}
-
-// dueHeap is a binary min-heap of calls by due time, then creation. It is
-// typed, not container/heap, so that a push does not box its entry.
-type dueHeap []dueEntry
-
-func (h dueHeap) less(i, j int) bool {
-	if h[i].due != h[j].due {
-		return h[i].due < h[j].due
-	}
-	return h[i].seq < h[j].seq
-}
-
-func (h *dueHeap) push(e dueEntry) {
-	*h = append(*h, e)
-	for i := len(*h) - 1; i > 0; {
-		p := (i - 1) / 2
-		if !h.less(i, p) {
-			break
-		}
-		(*h)[i], (*h)[p] = (*h)[p], (*h)[i]
-		i = p
-	}
-}
-
-func (h *dueHeap) pop() dueEntry {
-	old := *h
-	top := old[0]
-	n := len(old) - 1
-	old[0] = old[n]
-	old[n] = dueEntry{}
-	*h = old[:n]
-	for i := 0; ; {
-		l, r, m := 2*i+1, 2*i+2, i
-		if l < n && h.less(l, m) {
-			m = l
-		}
-		if r < n && h.less(r, m) {
-			m = r
-		}
-		if m == i {
-			break
-		}
-		(*h)[i], (*h)[m] = (*h)[m], (*h)[i]
-		i = m
-	}
-	return top
 }
 
 // sweepCall retires the call's finished dialogs and folds its settled
