@@ -47,7 +47,8 @@ const (
 // concurrent use.
 type Analyzer struct {
 	opts Options
-	msg  sip.Message
+	scan *Scanner // for Message: the events of a single goroutine
+	ev   Event
 
 	calls       map[string]*call
 	tot         totals
@@ -55,7 +56,6 @@ type Analyzer struct {
 	sweeps      sweepQueue
 	vendorNames map[string]string // agent string → VendorName
 	vendorLast  [16]agentName     // the last of vendorNames used, by length of the agent
-	interned    map[string]string // repeated short values: agents, reasons, Allow lists
 	freeTxs     []*Transaction    // folded transactions for reuse
 	lastSweep   time.Time
 	maxSE       uint32                // largest Session-Expires negotiated
@@ -65,7 +65,6 @@ type Analyzer struct {
 	hostsGen    uint32                // bumped when hosts starts afresh
 	sweeping    *call                 // the call sweepCall is folding
 	lastCall    *call                 // the call of the last message (see lookupCall)
-	internLast  [64]string            // the last value interned, by length: most repeat
 	nat         map[natKey]*NATKeepAlive
 	natOrder    []*NATKeepAlive
 
@@ -130,52 +129,46 @@ func New(opts Options) *Analyzer {
 		malformed:   make(map[string]uint64),
 		tot:         newTotals(),
 		vendorNames: make(map[string]string),
-		interned:    make(map[string]string),
 	}
 }
 
 // Message takes one message from the capture. The message's buffers are
 // only read during the call.
 func (a *Analyzer) Message(cm *capture.Message) {
-	var err error
-	if cm.Kind == capture.SIP {
-		err = sip.Parse(cm.Payload, &a.msg)
+	if a.scan == nil {
+		a.scan = NewScanner()
 	}
-	a.Take(cm, &a.msg, err)
+	a.scan.Scan(cm, &a.ev)
+	a.Take(&a.ev)
 }
 
-// Take is Message for a message already scanned (by another goroutine):
-// m and err are what sip.Parse gave for cm.Payload.
-func (a *Analyzer) Take(cm *capture.Message, m *sip.Message, err error) {
-	if a.first.IsZero() || cm.Time.Before(a.first) {
-		a.first = cm.Time
+// Take is Message for a message a Scanner has already made an Event of
+// (in another goroutine, say). Events must come in capture order.
+func (a *Analyzer) Take(e *Event) {
+	if a.first.IsZero() || e.Time.Before(a.first) {
+		a.first = e.Time
 	}
-	if cm.Time.After(a.last) {
-		a.last = cm.Time
+	if e.Time.After(a.last) {
+		a.last = e.Time
 	}
 	if elapsed(a.lastSweep, a.last) >= sweepEvery {
 		a.sweep(a.last)
 	}
-	if cm.Kind == capture.NATKeepAlive {
-		a.natKeepAlive(cm)
+	if e.Kind == capture.NATKeepAlive {
+		a.natKeepAlive(e)
 		return
 	}
 	a.sipMessages++
-	if err != nil {
-		if cm.Cut {
-			// the headers it lacks were past the snap length, not left out
-			a.malformed[errCutBySnapLength]++
-		} else {
-			a.malformed[err.Error()]++
-		}
+	if e.Malformed != "" {
+		a.malformed[e.Malformed]++
 		return
 	}
-	if m.Request {
+	if e.Request {
 		a.requests++
-		a.request(cm, m)
+		a.request(e)
 	} else {
 		a.responses++
-		a.response(cm, m)
+		a.response(e)
 	}
 }
 
@@ -214,34 +207,29 @@ type host struct {
 	proxy bool   // it relays requests: only those it originates name it
 }
 
-// relayed reports whether m is a request a proxy forwarded: it carries
-// the Via of every hop so far. Its User-Agent, Allow and the Server of the
-// responses the proxy relays back name the endpoints, not the proxy.
-func relayed(m *sip.Message) bool { return m.Request && m.Vias > 1 }
-
 // learnAgent remembers the product name and Allow list each address
 // announces, to name the sender of messages that carry none. A proxy's
-// relayed messages name someone else (see relayed).
-func (a *Analyzer) learnAgent(c *call, addr netip.AddrPort, m *sip.Message) {
-	ua := m.UserAgent
-	if len(ua) == 0 {
-		ua = m.Server
+// relayed messages name someone else (see Event.relayed).
+func (a *Analyzer) learnAgent(c *call, addr netip.AddrPort, e *Event) {
+	ua := e.Agent
+	if ua == "" {
+		ua = e.Server
 	}
-	if len(ua) == 0 && !m.Allow.Present() && !relayed(m) {
+	if ua == "" && !e.AllowPresent && !e.relayed() {
 		return
 	}
 	h := a.hostFor(c, addr)
-	if relayed(m) {
+	if e.relayed() {
 		h.proxy = true
 	}
-	if h.proxy && (relayed(m) || !m.Request) {
+	if h.proxy && (e.relayed() || !e.Request) {
 		return
 	}
-	if h.allow == "" && m.Allow.Present() {
-		h.allow = a.internTokens(&m.Allow)
+	if h.allow == "" && e.AllowPresent {
+		h.allow = e.Allow
 	}
-	if len(ua) > 0 && h.agent != string(ua) {
-		h.agent = a.intern(ua)
+	if ua != "" {
+		h.agent = ua
 	}
 }
 
@@ -337,39 +325,6 @@ func (a *Analyzer) hostOf(addr netip.AddrPort) host {
 	return host{}
 }
 
-// maxInterned bounds the interning table; past it values are copied.
-const maxInterned = 1 << 14
-
-// intern returns b as a string, sharing one copy of values that repeat in
-// every transaction (User-Agent, Server, reason phrases, Allow lists), so
-// that storing them does not allocate per message.
-func (a *Analyzer) intern(b []byte) string {
-	if len(b) == 0 {
-		return ""
-	}
-	last := &a.internLast[len(b)%len(a.internLast)]
-	if *last == string(b) {
-		return *last
-	}
-	s, ok := a.interned[string(b)]
-	if !ok {
-		s = string(b)
-		if len(a.interned) < maxInterned {
-			a.interned[s] = s
-		}
-	}
-	*last = s
-	return s
-}
-
-// internTokens interns a token-list header written on one line.
-func (a *Analyzer) internTokens(t *sip.Tokens) string {
-	if raw := t.Raw(); raw != nil {
-		return a.intern(raw)
-	}
-	return joinTokens(t)
-}
-
 // lookupCall returns the call with this Call-ID, if any. A request and
 // its answers, and the messages of a call setup, usually follow one
 // another: the last call found answers before the table is hashed.
@@ -436,84 +391,80 @@ func (c *call) firstHop(t *Transaction) *Transaction {
 	return t
 }
 
-// transaction finds the transaction m belongs to; branch is branchHash of
+// transaction finds the transaction e belongs to; branch is branchHash of
 // its Via branch.
 //
 // It reads c.branches first, and only the transactions whose branch
 // matches: a new request matches none, and reading every transaction of
 // the call from memory to learn so was a sixth of handling a request.
-func (c *call) transaction(m *sip.Message, method string, branch uint64) *Transaction {
+func (c *call) transaction(e *Event, method string, branch uint64) *Transaction {
 	for i := len(c.branches) - 1; i >= 0; i-- {
-		if c.branches[i] == branch && c.txs[i].matches(m, method, branch) {
+		if c.branches[i] == branch && c.txs[i].matches(e, method, branch) {
 			return c.txs[i]
 		}
 	}
 	return nil
 }
 
-func (a *Analyzer) frames(dst *[]FrameRef, cm *capture.Message) {
+func (a *Analyzer) frames(dst *[]FrameRef, e *Event) {
 	if !a.opts.KeepFrames {
 		return
 	}
-	for _, f := range cm.Frames {
-		*dst = append(*dst, FrameRef{Input: cm.Input, Packet: f})
+	for _, f := range e.Frames {
+		*dst = append(*dst, FrameRef{Input: e.Input, Packet: f})
 	}
 }
 
-func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
-	method := methodName(m.Method)
-	branch := branchHash(m.Via.Branch)
-	c := a.callFor(m.CallID)
-	c.lastSeen = cm.Time
-	a.learnAgent(c, cm.Src, m)
+func (a *Analyzer) request(e *Event) {
+	method, branch := e.Method, e.Branch
+	c := a.callFor(e.CallID)
+	c.lastSeen = e.Time
+	a.learnAgent(c, e.Src, e)
 	if method == "ACK" {
 		// ACK is not a transaction of its own (for a 2xx) and is not
 		// counted; it belongs to the dialog's packets.
-		if d := c.dialogByTags(m.From.Tag, m.To.Tag); d != nil {
-			d.LastSeen = cm.Time
-			a.frames(&d.Frames, cm)
-		} else if t := c.transaction(m, "INVITE", branch); t != nil {
-			a.frames(&t.Frames, cm)
+		if d := c.dialogByTags(e.FromTag, e.ToTag); d != nil {
+			d.LastSeen = e.Time
+			a.frames(&d.Frames, e)
+		} else if t := c.transaction(e, "INVITE", branch); t != nil {
+			a.frames(&t.Frames, e)
 		}
 		return
 	}
-	if t := c.transaction(m, method, branch); t != nil {
+	if t := c.transaction(e, method, branch); t != nil {
 		t.Retransmissions++
-		a.frames(&t.Frames, cm)
+		a.frames(&t.Frames, e)
 		return
 	}
 	a.seq++
-	sdp := m.HasSDP()
 	t := a.newTransaction()
 	*t = Transaction{
-		Frames:      t.Frames,
-		seq:         a.seq,
-		CallID:      c.id,
-		Method:      method,
-		CSeq:        m.CSeq,
-		branch:      branch,
-		rfc3261:     isRFC3261Branch(m.Via.Branch),
-		FromTag:     c.tag(m.From.Tag),
-		ToTag:       c.tag(m.To.Tag),
-		Class:       classify(m, sdp),
-		HasSDP:      sdp,
-		HasBody:     m.HasBody(),
-		Start:       cm.Time,
-		Src:         cm.Src,
-		Dst:         cm.Dst,
-		Transport:   cm.Transport,
-		Agent:       a.intern(m.UserAgent),
-		ReqSE:       m.SessionExpires,
-		ReqMinSE:    m.MinSE,
-		Expires:     m.Expires,
-		RespExpires: -1,
+		Frames:       t.Frames,
+		seq:          a.seq,
+		CallID:       c.id,
+		Method:       method,
+		CSeq:         e.CSeq,
+		branch:       branch,
+		rfc3261:      e.RFC3261,
+		FromTag:      c.tag(e.FromTag),
+		ToTag:        c.tag(e.ToTag),
+		Class:        e.Class,
+		HasSDP:       e.SDP,
+		HasBody:      e.Body,
+		Start:        e.Time,
+		Src:          e.Src,
+		Dst:          e.Dst,
+		Transport:    e.Transport,
+		Agent:        e.Agent,
+		ReqSE:        e.SessionExpires,
+		ReqMinSE:     e.MinSE,
+		ReqRefresher: e.Refresher,
+		Expires:      e.Expires,
+		RespExpires:  -1,
 	}
-	if len(m.Refresher) > 0 {
-		t.ReqRefresher = a.intern(m.Refresher)
-	}
-	a.frames(&t.Frames, cm)
+	a.frames(&t.Frames, e)
 	c.txs, c.branches = append(c.txs, t), append(c.branches, branch)
-	if !m.IsInDialog() {
+	if !e.inDialog() {
 		return
 	}
 	if len(c.txs) >= compactAfter {
@@ -523,37 +474,36 @@ func (a *Analyzer) request(cm *capture.Message, m *sip.Message) {
 			a.schedule(c, settle)
 		}
 	}
-	d := c.dialogByTags(m.From.Tag, m.To.Tag)
+	d := c.dialogByTags(e.FromTag, e.ToTag)
 	if d == nil {
 		// The capture started mid-call: the in-dialog request still
 		// names the dialog. Its sender is taken as the caller.
-		d = a.newDialog(c, m.From.Tag, m.To.Tag, cm.Src, cm.Dst)
+		d = a.newDialog(c, e.FromTag, e.ToTag, e.Src, e.Dst)
 		d.MidCall = true
 	}
 	t.Dialog = d
 	t.pinned = d.retired // a stale request kept by the tombstone
 	t.hop = d.relayOf(t) != nil
 	d.addTransaction(t)
-	d.LastSeen = cm.Time
-	if len(m.UserAgent) > 0 {
-		if d.fromCaller(m.From.Tag) {
-			a.setOnce(&d.CallerAgent, m.UserAgent)
+	d.LastSeen = e.Time
+	if e.Agent != "" {
+		if d.fromCaller(e.FromTag) {
+			setOnce(&d.CallerAgent, e.Agent)
 		} else {
-			a.setOnce(&d.CalleeAgent, m.UserAgent)
+			setOnce(&d.CalleeAgent, e.Agent)
 		}
 	}
 	if method == "BYE" && d.Ended.IsZero() {
-		d.Ended = cm.Time
+		d.Ended = e.Time
 		d.EndedBy = d.side(t.FromTag)
-		a.schedule(c, cm.Time.Add(byeLinger))
+		a.schedule(c, e.Time.Add(byeLinger))
 	}
 }
 
-// setOnce sets an agent string that is still empty. Agents repeat in
-// every call of a product: they are interned.
-func (a *Analyzer) setOnce(dst *string, v []byte) {
-	if *dst == "" && len(v) > 0 {
-		*dst = a.intern(v)
+// setOnce sets an agent string that is still empty.
+func setOnce(dst *string, v string) {
+	if *dst == "" {
+		*dst = v
 	}
 }
 
@@ -573,65 +523,65 @@ func (a *Analyzer) newDialog(c *call, callerTag, calleeTag []byte, caller, calle
 	return d
 }
 
-func (a *Analyzer) response(cm *capture.Message, m *sip.Message) {
-	method := methodName(m.CSeqMethod)
-	c := a.lookupCall(m.CallID)
+// answerer is what names a response's sender: its Server, else its
+// User-Agent.
+func (e *Event) answerer() string {
+	if e.Server != "" {
+		return e.Server
+	}
+	return e.Agent
+}
+
+func (a *Analyzer) response(e *Event) {
+	method := e.Method
+	c := a.lookupCall(e.CallID)
 	var t *Transaction
 	if c != nil {
-		t = c.transaction(m, method, branchHash(m.Via.Branch))
+		t = c.transaction(e, method, e.Branch)
 	} else {
-		c = a.callFor(m.CallID)
+		c = a.callFor(e.CallID)
 	}
-	c.lastSeen = cm.Time
-	a.learnAgent(c, cm.Src, m)
+	c.lastSeen = e.Time
+	a.learnAgent(c, e.Src, e)
 	if t == nil {
 		a.orphans++
 	} else {
-		a.frames(&t.Frames, cm)
+		a.frames(&t.Frames, e)
 	}
-	status := m.Status
+	status := int(e.Status)
 	if t != nil && status < 200 {
 		t.Provisional = max(t.Provisional, status)
 		return
 	}
 	if t != nil && t.Final == 0 && t.Late == 0 {
-		if t.Method != "INVITE" && elapsed(t.Start, cm.Time) > TransactionTimeout {
+		if t.Method != "INVITE" && elapsed(t.Start, e.Time) > TransactionTimeout {
 			t.Late = status // the client gave up before it came
 		} else {
-			t.Final, t.FinalAt = status, cm.Time
-			t.Answerer = a.intern(m.Server)
-			if t.Answerer == "" {
-				t.Answerer = a.intern(m.UserAgent)
+			t.Final, t.FinalAt = status, e.Time
+			t.Answerer = e.answerer()
+			t.Reason = e.Reason
+			if e.AllowPresent {
+				t.Allow = e.Allow
 			}
-			t.Reason = a.intern(m.Reason)
-			if m.Allow.Present() {
-				t.Allow = a.internTokens(&m.Allow)
-			}
-			t.RespSE, t.RespMinSE = m.SessionExpires, m.MinSE
-			if len(m.Refresher) > 0 {
-				t.RespRefresher = a.intern(m.Refresher)
-			}
-			t.RespExpires = m.Expires
+			t.RespSE, t.RespMinSE = e.SessionExpires, e.MinSE
+			t.RespRefresher = e.Refresher
+			t.RespExpires = e.Expires
 		}
 	}
 	if method == "INVITE" && status == 422 {
 		c.rounds++
-		c.minSE422 = m.MinSE
+		c.minSE422 = e.MinSE
 	}
-	if method == "INVITE" && status >= 200 && status < 300 && len(m.To.Tag) > 0 {
-		a.confirm(c, t, cm, m)
+	if method == "INVITE" && status >= 200 && status < 300 && len(e.ToTag) > 0 {
+		a.confirm(c, t, e)
 	}
 	if t != nil && t.Dialog != nil {
 		d := t.Dialog
-		d.LastSeen = cm.Time
-		agent := m.Server
-		if len(agent) == 0 {
-			agent = m.UserAgent
-		}
+		d.LastSeen = e.Time
 		if t.FromTag == d.CallerTag {
-			a.setOnce(&d.CalleeAgent, agent)
+			setOnce(&d.CalleeAgent, e.answerer())
 		} else {
-			a.setOnce(&d.CallerAgent, agent)
+			setOnce(&d.CallerAgent, e.answerer())
 		}
 		if t.Method == "BYE" && d.ByeCode == 0 && status >= 200 {
 			d.ByeCode = status
@@ -641,17 +591,17 @@ func (a *Analyzer) response(cm *capture.Message, m *sip.Message) {
 
 // confirm handles a 2xx to an INVITE: it creates or confirms the dialog.
 // Forked 2xx responses carry different To tags and make separate dialogs.
-func (a *Analyzer) confirm(c *call, t *Transaction, cm *capture.Message, m *sip.Message) {
-	d := c.dialogByTags(m.From.Tag, m.To.Tag)
+func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
+	d := c.dialogByTags(e.FromTag, e.ToTag)
 	if d == nil {
-		caller, callee := cm.Dst, cm.Src
+		caller, callee := e.Dst, e.Src
 		if t != nil {
 			// The 2xx answers the hop nearest the callee; the caller sent
 			// the first hop.
 			first := c.firstHop(t)
 			caller, callee = first.Src, t.Dst
 		}
-		d = a.newDialog(c, m.From.Tag, m.To.Tag, caller, callee)
+		d = a.newDialog(c, e.FromTag, e.ToTag, caller, callee)
 		if t != nil && t.ToTag == "" {
 			first := c.firstHop(t)
 			d.Invited = first.Start
@@ -660,31 +610,27 @@ func (a *Analyzer) confirm(c *call, t *Transaction, cm *capture.Message, m *sip.
 			d.MidCall = true
 		}
 	}
-	d.LastSeen = cm.Time
-	agent := m.Server
-	if len(agent) == 0 {
-		agent = m.UserAgent
-	}
-	if d.fromCaller(m.From.Tag) {
-		a.setOnce(&d.CalleeAgent, agent)
+	d.LastSeen = e.Time
+	if d.fromCaller(e.FromTag) {
+		setOnce(&d.CalleeAgent, e.answerer())
 	}
 	if d.IsCall {
 		return
 	}
 	d.IsCall = true
-	d.Confirmed = cm.Time
+	d.Confirmed = e.Time
 	if t != nil && t.ToTag == "" {
 		if a.opts.KeepFrames {
 			d.Frames = append(d.Frames, t.Frames...)
 		}
 	}
-	if m.SessionExpires > 0 {
+	if e.SessionExpires > 0 {
 		st := &SessionTimer{
-			SessionExpires: m.SessionExpires,
-			Refresher:      a.intern(m.Refresher),
+			SessionExpires: e.SessionExpires,
+			Refresher:      e.Refresher,
 			MinSE:          90, // RFC 4028 section 4: the default
 			Rounds422:      c.rounds,
-			Require:        m.Require.Has("timer"),
+			Require:        e.RequireTimer,
 		}
 		if t != nil && t.ReqMinSE > 0 {
 			st.MinSE = t.ReqMinSE
@@ -710,16 +656,16 @@ func joinTokens(t *sip.Tokens) string {
 	return string(b)
 }
 
-func (a *Analyzer) natKeepAlive(cm *capture.Message) {
-	k := natKey{cm.Src, cm.Dst, cm.Transport}
+func (a *Analyzer) natKeepAlive(e *Event) {
+	k := natKey{e.Src, e.Dst, e.Transport}
 	n, ok := a.nat[k]
 	if !ok {
-		n = &NATKeepAlive{Src: cm.Src, Dst: cm.Dst, Transport: cm.Transport, First: cm.Time, Kind: natKind(cm.Payload)}
+		n = &NATKeepAlive{Src: e.Src, Dst: e.Dst, Transport: e.Transport, First: e.Time, Kind: e.NAT}
 		a.nat[k] = n
 		a.natOrder = append(a.natOrder, n)
 	}
 	n.Count++
-	n.Last = cm.Time
+	n.Last = e.Time
 }
 
 func natKind(p []byte) string {

@@ -129,3 +129,7 @@ func (fc *FlowCollector) Flows() []*Flow {
 	}
 	return out
 }
+
+// relayed reports whether m is a request a proxy forwarded (see
+// Event.relayed).
+func relayed(m *sip.Message) bool { return m.Request && m.Vias > 1 }

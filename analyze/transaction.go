@@ -1,11 +1,9 @@
 package analyze
 
 import (
-	"hash/maphash"
 	"net/netip"
 	"time"
 
-	"github.com/sipalive/sipalive/analyze/sip"
 	"github.com/sipalive/sipalive/capture"
 )
 
@@ -96,15 +94,15 @@ func outcomeOf(final int) Outcome {
 	return OutcomeOther
 }
 
-// matches reports whether a message belongs to this transaction: same
+// matches reports whether an event belongs to this transaction: same
 // branch (when it has the RFC 3261 cookie), CSeq number and method; for an
 // RFC 2543 branch, also the From tag. branch is branchHash of the
-// message's.
-func (t *Transaction) matches(m *sip.Message, method string, branch uint64) bool {
-	if t.Method != method || t.CSeq != m.CSeq || t.branch != branch {
+// event's.
+func (t *Transaction) matches(e *Event, method string, branch uint64) bool {
+	if t.Method != method || t.CSeq != e.CSeq || t.branch != branch {
 		return false
 	}
-	return t.rfc3261 || string(m.From.Tag) == t.FromTag
+	return t.rfc3261 || string(e.FromTag) == t.FromTag
 }
 
 // relayedAs reports whether t is the request of p relayed by a proxy the
@@ -119,18 +117,6 @@ func (t *Transaction) matches(m *sip.Message, method string, branch uint64) bool
 func (p *Transaction) relayedAs(t *Transaction) bool {
 	return p.CSeq == t.CSeq && p.Method == t.Method && p.FromTag == t.FromTag && p.ToTag == t.ToTag &&
 		p.Src != t.Src && p.Final == 0 && p.Late == 0 && elapsed(p.Start, t.Start) <= TransactionTimeout
-}
-
-// branchSeed keys the branch hashes of one run.
-var branchSeed = maphash.MakeSeed()
-
-// branchHash stands for a Via branch: keeping a 64-bit hash instead of a
-// copy saves an allocation per transaction, and two branches of one call
-// that also share CSeq and method collide with odds of 2^-64.
-func branchHash(b []byte) uint64 { return maphash.Bytes(branchSeed, b) }
-
-func isRFC3261Branch(b []byte) bool {
-	return len(b) >= len(branchCookie) && string(b[:len(branchCookie)]) == branchCookie
 }
 
 // Outcome is how a transaction ended.

@@ -13,7 +13,6 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 
 	"github.com/sipalive/sipalive/analyze"
-	"github.com/sipalive/sipalive/analyze/sip"
 	"github.com/sipalive/sipalive/capture"
 )
 
@@ -112,13 +111,12 @@ const (
 )
 
 // batch is a run of captured messages with their payloads copied into an
-// arena and already scanned. Batches are recycled: no allocation per
-// message once the pipeline is warm.
+// arena, each scanned into an event by one side or the other. Batches are
+// recycled: no allocation per message once the pipeline is warm.
 type batch struct {
 	scanned []bool // per message: scanned by the decoding side; else the analysing side scans
 	msgs    []capture.Message
-	sips    []sip.Message
-	errs    []error
+	events  []analyze.Event
 	arena   []byte
 	frames  []uint64
 }
@@ -126,30 +124,31 @@ type batch struct {
 // pipeline is the decoding side's handle on the analysing goroutine.
 type pipeline struct {
 	keepFrames bool
+	scan       *analyze.Scanner // the decoding side's
 	cur        *batch
 	full, free chan *batch
 	finished   chan struct{}
 }
 
 func newPipeline(a *analyze.Analyzer, keepFrames bool) *pipeline {
-	p := &pipeline{keepFrames: keepFrames, full: make(chan *batch, batchesInUse), free: make(chan *batch, batchesInUse), finished: make(chan struct{})}
+	p := &pipeline{keepFrames: keepFrames, scan: analyze.NewScanner(), full: make(chan *batch, batchesInUse), free: make(chan *batch, batchesInUse), finished: make(chan struct{})}
 	for i := 0; i < batchesInUse; i++ {
 		p.free <- &batch{
 			msgs:    make([]capture.Message, 0, batchMessages),
 			scanned: make([]bool, batchMessages),
-			sips:    make([]sip.Message, batchMessages),
-			errs:    make([]error, batchMessages),
+			events:  make([]analyze.Event, batchMessages),
 			arena:   make([]byte, 0, batchArena),
 		}
 	}
 	go func() {
 		defer close(p.finished)
+		scan := analyze.NewScanner() // the analysing side's
 		for b := range p.full {
 			for i := range b.msgs {
-				if !b.scanned[i] && b.msgs[i].Kind == capture.SIP {
-					b.errs[i] = sip.Parse(b.msgs[i].Payload, &b.sips[i])
+				if !b.scanned[i] {
+					scan.Scan(&b.msgs[i], &b.events[i])
 				}
-				a.Take(&b.msgs[i], &b.sips[i], b.errs[i])
+				a.Take(&b.events[i])
 			}
 			b.msgs, b.arena, b.frames = b.msgs[:0], b.arena[:0], b.frames[:0]
 			p.free <- b
@@ -181,16 +180,15 @@ func (p *pipeline) add(cm *capture.Message) {
 	}
 	i := len(b.msgs)
 	b.msgs = append(b.msgs, m)
-	b.errs[i] = nil
 	// Scanning is a pure function, so either side may do it: the decoding
 	// side takes it on while the analysis has a real backlog (half the
 	// batches waiting), which balances the two cores without changing any
 	// result. Scanning on any backlog starved the analysis side: it waited
 	// a quarter of the run. Deciding per message rather than per batch
 	// splits the work finer.
-	b.scanned[i] = m.Kind == capture.SIP && len(p.full) >= batchesInUse/2
+	b.scanned[i] = len(p.full) >= batchesInUse/2
 	if b.scanned[i] {
-		b.errs[i] = sip.Parse(m.Payload, &b.sips[i])
+		p.scan.Scan(&b.msgs[i], &b.events[i])
 	}
 }
 

@@ -1,0 +1,170 @@
+package analyze
+
+import (
+	"hash/maphash"
+	"net/netip"
+	"time"
+
+	"github.com/sipalive/sipalive/analyze/sip"
+	"github.com/sipalive/sipalive/capture"
+)
+
+// Event is one captured message reduced to what the analysis reads: the
+// SIP scan's fields, with the values that repeat (agents, Allow lists,
+// reasons, methods) as shared strings, and the hashes and classification
+// the analysis would otherwise work out itself. A Scanner makes it, in
+// whichever goroutine has time; the Analyzer takes it in capture order.
+//
+// CallID, FromTag and ToTag alias the message's payload: it must stay
+// unchanged until the Analyzer has taken the event.
+type Event struct {
+	Time     time.Time
+	Src, Dst netip.AddrPort
+	Frames   []uint64 // the packets that carried it (see capture.Message)
+	Input    int
+
+	CallID, FromTag, ToTag []byte
+
+	Method    string // the request's method, or a response's CSeq method
+	Agent     string // User-Agent
+	Server    string // Server
+	Allow     string // Allow, its values joined by commas when repeated
+	Reason    string // a response's reason phrase
+	Refresher string // Session-Expires refresher parameter
+	// Malformed says why a SIP message could not be read (empty: it was).
+	Malformed string
+	// NAT names a NAT keep-alive's kind ("CRLF ping", ...).
+	NAT string
+
+	Branch         uint64 // hash of the topmost Via branch (see branchHash)
+	CSeq           uint32
+	SessionExpires uint32
+	MinSE          uint32
+	Expires        int // -1 when absent
+	Status         uint16
+	Vias           uint16
+
+	Kind         capture.Kind
+	Transport    capture.Transport
+	Class        Class // a request's class
+	Request      bool
+	Cut          bool // cut short by the snap length
+	RFC3261      bool // the branch has the RFC 3261 cookie
+	SDP          bool // the body holds SDP
+	Body         bool // a non-empty body
+	AllowPresent bool // an Allow header was present, even empty
+	RequireTimer bool // Require: timer
+}
+
+// inDialog reports whether a request carries a To tag.
+func (e *Event) inDialog() bool { return len(e.ToTag) > 0 }
+
+// relayed reports whether e is a request a proxy forwarded: it carries
+// the Via of every hop so far. Its User-Agent, Allow and the Server of the
+// responses the proxy relays back name the endpoints, not the proxy.
+func (e *Event) relayed() bool { return e.Request && e.Vias > 1 }
+
+// Scanner turns captured messages into Events. It keeps the strings it
+// has made, so that values repeated in every message (User-Agent,
+// Server, reason phrases, Allow lists) are one string each, and storing
+// them costs no allocation. A Scanner is not safe for concurrent use:
+// each goroutine that scans has its own.
+type Scanner struct {
+	msg        sip.Message
+	interned   map[string]string
+	internLast [64]string // the last value interned, by length: most repeat
+}
+
+// NewScanner returns a Scanner.
+func NewScanner() *Scanner { return &Scanner{interned: make(map[string]string)} }
+
+// maxInterned bounds the interning table; past it values are copied.
+const maxInterned = 1 << 14
+
+// Scan fills e from cm. cm's payload must outlive e's use (see Event).
+func (s *Scanner) Scan(cm *capture.Message, e *Event) {
+	// Field by field rather than *e = Event{...}: clearing the whole
+	// struct first cost as much as the rest of Scan.
+	e.Time, e.Src, e.Dst, e.Frames, e.Input = cm.Time, cm.Src, cm.Dst, cm.Frames, cm.Input
+	e.Kind, e.Transport, e.Cut = cm.Kind, cm.Transport, cm.Cut
+	e.Malformed, e.NAT = "", ""
+	if cm.Kind == capture.NATKeepAlive {
+		e.NAT = natKind(cm.Payload)
+		return
+	}
+	m := &s.msg
+	if err := sip.Parse(cm.Payload, m); err != nil {
+		if cm.Cut {
+			// the headers it lacks were past the snap length, not left out
+			e.Malformed = errCutBySnapLength
+		} else {
+			e.Malformed = err.Error()
+		}
+		return
+	}
+	e.Request, e.Status = m.Request, uint16(m.Status)
+	e.CallID, e.FromTag, e.ToTag = m.CallID, m.From.Tag, m.To.Tag
+	e.CSeq, e.Vias = m.CSeq, uint16(min(m.Vias, 1<<16-1))
+	e.Branch, e.RFC3261 = branchHash(m.Via.Branch), isRFC3261Branch(m.Via.Branch)
+	e.Agent, e.Server = s.intern(m.UserAgent), s.intern(m.Server)
+	e.Allow, e.AllowPresent = "", m.Allow.Present()
+	if e.AllowPresent {
+		if raw := m.Allow.Raw(); raw != nil {
+			e.Allow = s.intern(raw)
+		} else {
+			e.Allow = joinTokens(&m.Allow)
+		}
+	}
+	e.SessionExpires, e.MinSE, e.Expires = m.SessionExpires, m.MinSE, m.Expires
+	e.Refresher = s.intern(m.Refresher)
+	e.RequireTimer = m.Require.Present() && m.Require.Has("timer")
+	if m.Request {
+		e.Method, e.Reason = s.method(m.Method), ""
+		e.SDP, e.Body = m.HasSDP(), m.HasBody()
+		e.Class = classify(m, e.SDP)
+	} else {
+		e.Method, e.Reason = s.method(m.CSeqMethod), s.intern(m.Reason)
+		e.SDP, e.Body, e.Class = false, false, ClassOther
+	}
+}
+
+// method returns a method's name: a constant for the common ones.
+func (s *Scanner) method(b []byte) string {
+	if name := methodName(b); name != "" {
+		return name
+	}
+	return s.intern(b)
+}
+
+// intern returns b as a string, sharing one copy of values that repeat.
+func (s *Scanner) intern(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	last := &s.internLast[len(b)%len(s.internLast)]
+	if *last == string(b) {
+		return *last
+	}
+	str, ok := s.interned[string(b)]
+	if !ok {
+		str = string(b)
+		if len(s.interned) < maxInterned {
+			s.interned[str] = str
+		}
+	}
+	*last = str
+	return str
+}
+
+// branchSeed keys the branch hashes of one run: every Scanner's hashes
+// agree.
+var branchSeed = maphash.MakeSeed()
+
+// branchHash stands for a Via branch: keeping a 64-bit hash instead of a
+// copy saves an allocation per transaction, and two branches of one call
+// that also share CSeq and method collide with odds of 2^-64.
+func branchHash(b []byte) uint64 { return maphash.Bytes(branchSeed, b) }
+
+func isRFC3261Branch(b []byte) bool {
+	return len(b) >= len(branchCookie) && string(b[:len(branchCookie)]) == branchCookie
+}
