@@ -50,7 +50,7 @@ type Analyzer struct {
 	scan *Scanner // for Message: the events of a single goroutine
 	ev   Event
 
-	calls       map[string]*call
+	calls       callTable
 	tot         totals
 	seq         uint64 // creation order of calls, dialogs and transactions
 	sweeps      sweepQueue
@@ -79,6 +79,7 @@ type Analyzer struct {
 // call groups what shares a Call-ID.
 type call struct {
 	id        string
+	hash      uint64 // of id (see idHash)
 	seq       uint64
 	lastSeen  time.Time
 	due       int64 // when the sweep should look at it next (Unix ns)
@@ -123,7 +124,6 @@ type natKey struct {
 func New(opts Options) *Analyzer {
 	return &Analyzer{
 		opts:        opts,
-		calls:       make(map[string]*call),
 		hosts:       make(map[[16]byte]*address),
 		nat:         make(map[natKey]*NATKeepAlive),
 		malformed:   make(map[string]uint64),
@@ -325,28 +325,28 @@ func (a *Analyzer) hostOf(addr netip.AddrPort) host {
 	return host{}
 }
 
-// lookupCall returns the call with this Call-ID, if any. A request and
-// its answers, and the messages of a call setup, usually follow one
-// another: the last call found answers before the table is hashed.
-func (a *Analyzer) lookupCall(id []byte) *call {
-	if c := a.lastCall; c != nil && !c.gone && c.id == string(id) {
+// lookupCall returns the call of e's Call-ID, if any. A request and its
+// answers, and the messages of a call setup, usually follow one another:
+// the last call found answers before the table is searched.
+func (a *Analyzer) lookupCall(e *Event) *call {
+	if c := a.lastCall; c != nil && !c.gone && c.hash == e.CallHash && c.id == string(e.CallID) {
 		return c
 	}
-	c := a.calls[string(id)]
+	c := a.calls.get(e.CallHash, e.CallID)
 	if c != nil {
 		a.lastCall = c
 	}
 	return c
 }
 
-func (a *Analyzer) callFor(id []byte) *call {
-	if c := a.lookupCall(id); c != nil {
+func (a *Analyzer) callFor(e *Event) *call {
+	if c := a.lookupCall(e); c != nil {
 		return c
 	}
 	a.seq++
-	c := &call{id: string(id), seq: a.seq}
+	c := &call{id: string(e.CallID), hash: e.CallHash, seq: a.seq}
 	c.txs, c.branches, c.dialogs = c.txsBuf[:0], c.branchBuf[:0], c.dialogBuf[:0]
-	a.calls[c.id] = c
+	a.calls.put(c)
 	a.schedule(c, a.last.Add(txLinger))
 	return c
 }
@@ -417,7 +417,7 @@ func (a *Analyzer) frames(dst *[]FrameRef, e *Event) {
 
 func (a *Analyzer) request(e *Event) {
 	method, branch := e.Method, e.Branch
-	c := a.callFor(e.CallID)
+	c := a.callFor(e)
 	c.lastSeen = e.Time
 	a.learnAgent(c, e.Src, e)
 	if method == "ACK" {
@@ -534,12 +534,12 @@ func (e *Event) answerer() string {
 
 func (a *Analyzer) response(e *Event) {
 	method := e.Method
-	c := a.lookupCall(e.CallID)
+	c := a.lookupCall(e)
 	var t *Transaction
 	if c != nil {
 		t = c.transaction(e, method, e.Branch)
 	} else {
-		c = a.callFor(e.CallID)
+		c = a.callFor(e)
 	}
 	c.lastSeen = e.Time
 	a.learnAgent(c, e.Src, e)
@@ -821,17 +821,14 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	clear(c.txs[len(keep):])
 	c.txs, c.branches = keep, keepBranches
 	if final || (!live && len(c.txs) == 0 && (len(c.dialogs) == 0 || elapsed(c.lastSeen, now) >= tombstoneLinger)) {
-		delete(a.calls, c.id)
+		a.calls.delete(c)
 		c.gone = true
 	}
 }
 
 // retireAll folds everything at the end of the input, in creation order.
 func (a *Analyzer) retireAll() {
-	all := make([]*call, 0, len(a.calls))
-	for _, c := range a.calls {
-		all = append(all, c)
-	}
+	all := a.calls.all()
 	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
 	for _, c := range all {
 		a.sweepCall(c, a.last, true)

@@ -36,6 +36,7 @@ type Event struct {
 	// NAT names a NAT keep-alive's kind ("CRLF ping", ...).
 	NAT string
 
+	CallHash       uint64 // hash of the Call-ID (see idHash)
 	Branch         uint64 // hash of the topmost Via branch (see branchHash)
 	CSeq           uint32
 	SessionExpires uint32
@@ -103,7 +104,7 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 		return
 	}
 	e.Request, e.Status = m.Request, uint16(m.Status)
-	e.CallID, e.FromTag, e.ToTag = m.CallID, m.From.Tag, m.To.Tag
+	e.CallID, e.FromTag, e.ToTag, e.CallHash = m.CallID, m.From.Tag, m.To.Tag, idHash(m.CallID)
 	e.CSeq, e.Vias = m.CSeq, uint16(min(m.Vias, 1<<16-1))
 	e.Branch, e.RFC3261 = branchHash(m.Via.Branch), isRFC3261Branch(m.Via.Branch)
 	e.Agent, e.Server = s.intern(m.UserAgent), s.intern(m.Server)
@@ -156,14 +157,14 @@ func (s *Scanner) intern(b []byte) string {
 	return str
 }
 
-// branchSeed keys the branch hashes of one run: every Scanner's hashes
-// agree.
-var branchSeed = maphash.MakeSeed()
+// hashSeed keys the hashes of one run (Via branches, Call-IDs): every
+// Scanner's hashes agree.
+var hashSeed = maphash.MakeSeed()
 
 // branchHash stands for a Via branch: keeping a 64-bit hash instead of a
 // copy saves an allocation per transaction, and two branches of one call
 // that also share CSeq and method collide with odds of 2^-64.
-func branchHash(b []byte) uint64 { return maphash.Bytes(branchSeed, b) }
+func branchHash(b []byte) uint64 { return maphash.Bytes(hashSeed, b) }
 
 func isRFC3261Branch(b []byte) bool {
 	return len(b) >= len(branchCookie) && string(b[:len(branchCookie)]) == branchCookie

@@ -22,10 +22,7 @@ func (a *Analyzer) Snapshot(stats capture.Stats) *Report {
 	s.DeviceKeepAlives = cloneOutcomes(a.tot.device)
 	s.SessionTimers = append([]TimerSummary{}, a.tot.timerSummary...)
 
-	live := make([]*call, 0, len(a.calls))
-	for _, c := range a.calls {
-		live = append(live, c)
-	}
+	live := a.calls.all()
 	sort.Slice(live, func(i, j int) bool { return live[i].seq < live[j].seq })
 	seen := map[*Transaction]bool{}
 	count := func(t *Transaction) {
