@@ -49,9 +49,13 @@ type File struct {
 	link    layers.LinkType
 }
 
-// readBuffer is the read-ahead: a pcap record up to pcapMaxRecord is
-// returned in place from it.
+// readBuffer is the size of the blocks a classic pcap file is read in: a
+// record up to pcapMaxRecord is returned in place from one.
 const readBuffer = 1 << 20
+
+// peekBuffer buffers the start of a file, where its kind is told: reads
+// of a block at a time then go around it to the file.
+const peekBuffer = 64 << 10
 
 // countingReader counts the bytes read from the file, for progress.
 type countingReader struct {
@@ -102,8 +106,7 @@ func OpenFile(path string) (*File, error) {
 
 func (cf *File) open() error {
 	cf.counted = &countingReader{r: cf.f}
-	var r io.Reader = bufio.NewReaderSize(cf.counted, readBuffer)
-	br := r.(*bufio.Reader)
+	br := bufio.NewReaderSize(cf.counted, peekBuffer)
 	head, err := br.Peek(4)
 	if len(head) == 0 && err != nil {
 		if err == io.EOF {
@@ -116,7 +119,7 @@ func (cf *File) open() error {
 		if err != nil {
 			return fmt.Errorf("gzip: %w", err)
 		}
-		br = bufio.NewReaderSize(zr, readBuffer)
+		br = bufio.NewReaderSize(zr, peekBuffer)
 		cf.Format = "+gzip"
 		if head, err = br.Peek(4); len(head) < 4 {
 			if err == nil || err == io.EOF {
@@ -136,7 +139,7 @@ func (cf *File) open() error {
 		}
 		cf.ng, cf.Format = ng, "pcapng"+cf.Format
 	case magicMicroLE, magicNanoLE, magicMicroBE, magicNanoBE:
-		p, err := newPcapReader(br)
+		p, err := newPcapReader(br, readBuffer)
 		if err != nil {
 			return fmt.Errorf("pcap: %w", err)
 		}
@@ -180,6 +183,16 @@ func (cf *File) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
 		return nil, ci, 0, normaliseEOF(err)
 	}
 	return data, ci, cf.link, nil
+}
+
+// Block returns the block the packet Next returned last lies in, for the
+// caller to hold (see Block); nil when the packet was read into a buffer
+// that the next one reuses (pcapng, a record longer than a block).
+func (cf *File) Block() *Block {
+	if cf.pcap == nil {
+		return nil
+	}
+	return cf.pcap.last
 }
 
 // normaliseEOF keeps io.EOF for a clean end and turns every way a reader

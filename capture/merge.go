@@ -181,6 +181,15 @@ func (m *Merge) finish(c *mergeOpen) {
 	c.f.Close()
 }
 
+// Block returns the block the packet Next returned last lies in (see
+// File.Block), or nil.
+func (m *Merge) Block() *Block {
+	if m.cur == nil {
+		return nil
+	}
+	return m.cur.f.Block()
+}
+
 // BytesRead is how far the merge has read, over all files.
 func (m *Merge) BytesRead() int64 {
 	n := m.done

@@ -1,32 +1,39 @@
 package capture
 
 import (
-	"bufio"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
-	"slices"
+	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 )
 
-// pcapReader reads the records of a classic pcap file in place from a
-// bufio.Reader: each record is peeked, returned and discarded on the next
-// call, so a packet costs no copy. pcapgo.Reader copies every header and
-// payload through io.ReadFull, which on a gigabyte capture is a third of
-// the whole read-and-decode time. Headers and errors follow pcapgo's (the
-// tests compare the two on every sample).
+// pcapReader reads the records of a classic pcap file in place: the file
+// is read into blocks, and a record is returned as a slice of its block,
+// so a packet costs no copy. pcapgo.Reader copies every header and payload
+// through io.ReadFull, which on a gigabyte capture is a third of the whole
+// read-and-decode time. A block is not rewritten while someone holds it
+// (see Block): the analysis of another goroutine may read packets where
+// they lie until it is done with them. Headers and errors follow pcapgo's
+// (the tests compare the two on every sample).
 type pcapReader struct {
-	br       *bufio.Reader
-	big      bool  // big-endian file
-	nanoMult int64 // 1000 for microsecond timestamps, 1 for nanoseconds
-	snaplen  int
-	link     layers.LinkType
-	pending  int    // bytes of the previous record still to discard
-	copyBuf  []byte // records longer than the buffer are copied here
+	src       io.Reader
+	big       bool  // big-endian file
+	nanoMult  int64 // 1000 for microsecond timestamps, 1 for nanoseconds
+	snaplen   int
+	link      layers.LinkType
+	blockSize int
+	blk       *Block   // the block being read: its unread bytes are blk.buf[r:w]
+	r, w      int      //
+	spare     []*Block // blocks read before, reused once nobody holds them
+	last      *Block   // the block of the record returned last (nil: copied)
+	err       error    // what ended the source (io.EOF at its end)
+	empty     int      // reads in a row that returned nothing
+	copyBuf   []byte   // records longer than a block are copied here
 }
 
 // pcapMaxRecord is the longest record read: larger ones are corrupt. It is
@@ -34,16 +41,18 @@ type pcapReader struct {
 // length that the writer did not enforce.
 const pcapMaxRecord = 262144
 
-// newPcapReader reads the file header.
-func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
-	h, err := br.Peek(24)
-	if err != nil {
+// newPcapReader reads the file header from src; records are then read in
+// blocks of blockSize bytes.
+func newPcapReader(src io.Reader, blockSize int) (*pcapReader, error) {
+	r := &pcapReader{src: src, nanoMult: 1000, blockSize: max(blockSize, 64)}
+	r.blk = r.newBlock()
+	if err := r.fill(24); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, fmt.Errorf("file header: %w", err)
 	}
-	r := &pcapReader{br: br, nanoMult: 1000}
+	h := r.blk.buf[r.r : r.r+24]
 	switch binary.LittleEndian.Uint32(h) {
 	case magicMicroLE:
 	case magicNanoLE:
@@ -60,9 +69,7 @@ func newPcapReader(br *bufio.Reader) (*pcapReader, error) {
 	}
 	r.snaplen = int(r.u32(h[16:]))
 	r.link = layers.LinkType(r.u32(h[20:]))
-	if _, err := br.Discard(24); err != nil {
-		return nil, err
-	}
+	r.r += 24
 	return r, nil
 }
 
@@ -80,22 +87,69 @@ func (r *pcapReader) u32(b []byte) uint32 {
 	return binary.LittleEndian.Uint32(b)
 }
 
-// next returns the next record; data is valid until the following call.
+// fill makes n unread bytes (n at most a block) lie in the current block,
+// reading as needed. When the block has no room left for them, the unread
+// bytes move to the start of a block nobody holds, and reading goes on
+// there: bytes already returned stay where they were. At the end of the
+// source it returns the source's error (io.EOF for a clean end).
+func (r *pcapReader) fill(n int) error {
+	for r.w-r.r < n {
+		if r.err != nil {
+			return r.err
+		}
+		if len(r.blk.buf)-r.r < n {
+			next := r.freeBlock()
+			r.w = copy(next.buf, r.blk.buf[r.r:r.w])
+			r.r = 0
+			r.spare = append(r.spare, r.blk)
+			r.blk = next
+		}
+		k, err := r.src.Read(r.blk.buf[r.w:])
+		r.w += k
+		switch {
+		case err != nil:
+			r.err = err
+		case k > 0:
+			r.empty = 0
+		default:
+			if r.empty++; r.empty == maxEmptyReads {
+				r.err = io.ErrNoProgress // as bufio gives up
+			}
+		}
+	}
+	return nil
+}
+
+// maxEmptyReads is how many reads in a row may return nothing, as bufio
+// allows.
+const maxEmptyReads = 100
+
+// freeBlock returns a block nobody holds: the oldest spare one if it is
+// free, else a new one. Blocks are held for as long as the analysis takes
+// over a few batches, so a handful are in use at a time.
+func (r *pcapReader) freeBlock() *Block {
+	if len(r.spare) > 0 && r.spare[0].held.Load() == 0 {
+		b := r.spare[0]
+		r.spare = append(r.spare[:0], r.spare[1:]...)
+		return b
+	}
+	return r.newBlock()
+}
+
+func (r *pcapReader) newBlock() *Block { return &Block{buf: make([]byte, r.blockSize)} }
+
+// next returns the next record; data is valid until the following call,
+// or, when the block it lies in (r.last) is held, until that is released.
 // A clean end is io.EOF; a record cut short is io.ErrUnexpectedEOF.
 func (r *pcapReader) next() (data []byte, ci gopacket.CaptureInfo, err error) {
-	if r.pending > 0 {
-		if _, err = r.br.Discard(r.pending); err != nil {
-			return nil, ci, err
-		}
-		r.pending = 0
-	}
-	h, err := r.br.Peek(16)
-	if err != nil {
-		if err == io.EOF && len(h) > 0 {
+	r.last = nil
+	if err = r.fill(16); err != nil {
+		if err == io.EOF && r.w > r.r {
 			err = io.ErrUnexpectedEOF
 		}
 		return nil, ci, err
 	}
+	h := r.blk.buf[r.r : r.r+16]
 	ci.Timestamp = time.Unix(int64(r.u32(h)), int64(r.u32(h[4:]))*r.nanoMult).UTC()
 	ci.CaptureLength = int(r.u32(h[8:]))
 	ci.Length = int(r.u32(h[12:]))
@@ -106,36 +160,63 @@ func (r *pcapReader) next() (data []byte, ci gopacket.CaptureInfo, err error) {
 		return nil, ci, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
 	}
 	n := 16 + ci.CaptureLength
-	if n <= r.br.Size() {
-		rec, err := r.br.Peek(n)
-		if err != nil {
+	if n <= r.blockSize {
+		if err := r.fill(n); err != nil {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
 			return nil, ci, err
 		}
-		r.pending = n
-		return rec[16:], ci, nil
+		data = r.blk.buf[r.r+16 : r.r+n : r.r+n]
+		r.r += n
+		r.last = r.blk
+		return data, ci, nil
 	}
-	// A record longer than the buffer (a snap length above a megabyte).
-	if _, err := r.br.Discard(16); err != nil {
-		return nil, ci, err
-	}
+	// A record longer than a block (a snap length above a megabyte).
+	r.r += 16
 	// The buffer grows only as data arrives: a corrupt length must not
 	// allocate gigabytes up front.
 	data = r.copyBuf[:0]
 	for len(data) < ci.CaptureLength {
-		chunk := min(ci.CaptureLength-len(data), readBuffer)
-		data = slices.Grow(data, chunk)
-		n, err := io.ReadFull(r.br, data[len(data):len(data)+chunk])
-		data = data[:len(data)+n]
-		if err != nil {
-			if errors.Is(err, io.EOF) {
-				err = io.ErrUnexpectedEOF
+		if r.r == r.w {
+			if err := r.fill(1); err != nil {
+				if err == io.EOF {
+					err = io.ErrUnexpectedEOF
+				}
+				return nil, ci, err
 			}
-			return nil, ci, err
 		}
+		k := min(ci.CaptureLength-len(data), r.w-r.r)
+		data = append(data, r.blk.buf[r.r:r.r+k]...)
+		r.r += k
 	}
 	r.copyBuf = data
 	return data, ci, nil
+}
+
+// Block is a buffer of file data that a capture file hands packets out of
+// in place. The reader never rewrites a block that is held: a pipeline
+// holds the block of the packets it passes to another goroutine until
+// that goroutine is done with them, and so needs not copy them.
+type Block struct {
+	buf  []byte
+	held atomic.Int32
+}
+
+// Hold keeps b from being rewritten. It must be called in the goroutine
+// that reads the file, before the next packet is read.
+func (b *Block) Hold() { b.held.Add(1) }
+
+// Release undoes one Hold; any goroutine may call it.
+func (b *Block) Release() { b.held.Add(-1) }
+
+// Contains reports whether p lies within b: a payload cut out of a packet
+// of b, rather than one rebuilt elsewhere (reassembled, defragmented).
+func (b *Block) Contains(p []byte) bool {
+	if len(p) == 0 || len(b.buf) == 0 {
+		return false
+	}
+	start := uintptr(unsafe.Pointer(unsafe.SliceData(b.buf)))
+	at := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+	return at >= start && at-start+uintptr(len(p)) <= uintptr(len(b.buf))
 }

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -25,7 +24,7 @@ type pcapRecord struct {
 // that ended them (nil for a clean end).
 func readAllPcap(t *testing.T, b []byte, bufSize int) ([]pcapRecord, layers.LinkType, error) {
 	t.Helper()
-	r, err := newPcapReader(bufio.NewReaderSize(bytes.NewReader(b), bufSize))
+	r, err := newPcapReader(bytes.NewReader(b), bufSize)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -214,7 +213,7 @@ func TestPcapReaderDataIsInPlace(t *testing.T) {
 	for i := 0; i < 9; i++ {
 		b = append(b, raw[24:]...)
 	}
-	r, err := newPcapReader(bufio.NewReaderSize(bytes.NewReader(b), readBuffer))
+	r, err := newPcapReader(bytes.NewReader(b), readBuffer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -247,4 +246,63 @@ func FuzzPcapReader(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestPcapReaderKeepsHeldBlocks holds the blocks of some records, reads
+// the rest of the file, and checks that the held records were not
+// rewritten; without holds, the reader goes round two blocks.
+func TestPcapReaderKeepsHeldBlocks(t *testing.T) {
+	raw, err := os.ReadFile("../samples/keepalive-mix.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const block = 2048 // a few records per block
+	r, err := newPcapReader(bytes.NewReader(raw), block)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type held struct {
+		data, want []byte
+		blk        *Block
+	}
+	var kept []held
+	blocks := map[*Block]bool{}
+	for i := 0; ; i++ {
+		data, _, err := r.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.last == nil || !r.last.Contains(data) {
+			t.Fatalf("record %d is not in its block", i)
+		}
+		blocks[r.last] = true
+		if i%7 == 0 && i < 40 {
+			r.last.Hold()
+			kept = append(kept, held{data, append([]byte(nil), data...), r.last})
+		}
+	}
+	for i, k := range kept {
+		if !bytes.Equal(k.data, k.want) {
+			t.Errorf("held record %d was rewritten", i)
+		}
+		k.blk.Release()
+	}
+	if len(blocks) < 4 {
+		t.Fatalf("only %d blocks used: the test needs the records to span several", len(blocks))
+	}
+
+	r, _ = newPcapReader(bytes.NewReader(raw), block)
+	blocks = map[*Block]bool{}
+	for {
+		if _, _, err := r.next(); err != nil {
+			break
+		}
+		blocks[r.last] = true
+	}
+	if len(blocks) > 2 {
+		t.Errorf("nothing held, yet the reader used %d blocks", len(blocks))
+	}
 }

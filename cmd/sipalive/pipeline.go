@@ -42,7 +42,7 @@ func analyzeFiles(paths []string, o pipelineOptions) (*analyze.Report, error) {
 	var dec *capture.Decoder
 	var done func()
 	if o.workers > 1 {
-		p := newPipeline(a, o.keepFrames)
+		p := newPipeline(a, src, o.keepFrames)
 		dec = capture.NewDecoder(p.add)
 		done = p.close
 	} else {
@@ -110,28 +110,32 @@ const (
 	batchesInUse  = 8
 )
 
-// batch is a run of captured messages with their payloads copied into an
-// arena, each scanned into an event by one side or the other. Batches are
-// recycled: no allocation per message once the pipeline is warm.
+// batch is a run of captured messages, each scanned into an event by one
+// side or the other. A message cut straight out of a packet stays in the
+// file's read block, which the batch holds until the analysis is done with
+// it; one rebuilt elsewhere (TCP, fragments) is copied into the batch's
+// arena. Batches are recycled: no allocation per message once the
+// pipeline is warm.
 type batch struct {
 	scanned []bool // per message: scanned by the decoding side; else the analysing side scans
 	msgs    []capture.Message
 	events  []analyze.Event
 	arena   []byte
-	frames  []uint64
+	blocks  []*capture.Block // the read blocks the batch holds
 }
 
 // pipeline is the decoding side's handle on the analysing goroutine.
 type pipeline struct {
 	keepFrames bool
+	src        *capture.Merge   // what the packets are read from
 	scan       *analyze.Scanner // the decoding side's
 	cur        *batch
 	full, free chan *batch
 	finished   chan struct{}
 }
 
-func newPipeline(a *analyze.Analyzer, keepFrames bool) *pipeline {
-	p := &pipeline{keepFrames: keepFrames, scan: analyze.NewScanner(), full: make(chan *batch, batchesInUse), free: make(chan *batch, batchesInUse), finished: make(chan struct{})}
+func newPipeline(a *analyze.Analyzer, src *capture.Merge, keepFrames bool) *pipeline {
+	p := &pipeline{keepFrames: keepFrames, src: src, scan: analyze.NewScanner(), full: make(chan *batch, batchesInUse), free: make(chan *batch, batchesInUse), finished: make(chan struct{})}
 	for i := 0; i < batchesInUse; i++ {
 		p.free <- &batch{
 			msgs:    make([]capture.Message, 0, batchMessages),
@@ -150,29 +154,46 @@ func newPipeline(a *analyze.Analyzer, keepFrames bool) *pipeline {
 				}
 				a.Take(&b.events[i])
 			}
-			b.msgs, b.arena, b.frames = b.msgs[:0], b.arena[:0], b.frames[:0]
+			for _, blk := range b.blocks {
+				blk.Release()
+			}
+			clear(b.blocks)
+			b.msgs, b.arena, b.blocks = b.msgs[:0], b.arena[:0], b.blocks[:0]
 			p.free <- b
 		}
 	}()
 	return p
 }
 
-// add copies one message into the current batch and scans it there.
+// add puts one message into the current batch, and may scan it there.
 func (p *pipeline) add(cm *capture.Message) {
-	if p.cur != nil && (len(p.cur.msgs) == batchMessages || len(p.cur.arena)+len(cm.Payload) > cap(p.cur.arena)) {
+	blk := p.src.Block()
+	inBlock := blk != nil && blk.Contains(cm.Payload)
+	copied := len(cm.Payload)
+	if inBlock {
+		copied = 0
+	}
+	if p.cur != nil && (len(p.cur.msgs) == batchMessages || len(p.cur.arena)+copied > cap(p.cur.arena)) {
 		p.flush()
 	}
 	if p.cur == nil {
 		p.cur = <-p.free
-		if len(cm.Payload) > cap(p.cur.arena) {
-			p.cur.arena = make([]byte, 0, len(cm.Payload)) // one oversized message
+		if copied > cap(p.cur.arena) {
+			p.cur.arena = make([]byte, 0, copied) // one oversized message
 		}
 	}
 	b := p.cur
-	start := len(b.arena)
-	b.arena = append(b.arena, cm.Payload...) // within capacity: earlier slices stay valid
 	m := *cm
-	m.Payload = b.arena[start:len(b.arena):len(b.arena)]
+	if inBlock {
+		if n := len(b.blocks); n == 0 || b.blocks[n-1] != blk {
+			blk.Hold()
+			b.blocks = append(b.blocks, blk)
+		}
+	} else {
+		start := len(b.arena)
+		b.arena = append(b.arena, cm.Payload...) // within capacity: earlier slices stay valid
+		m.Payload = b.arena[start:len(b.arena):len(b.arena)]
+	}
 	m.Frames = nil
 	if p.keepFrames {
 		// frames are small; their slice may grow, so they are copied per message
