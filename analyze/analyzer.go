@@ -57,6 +57,8 @@ type Analyzer struct {
 	vendorNames map[string]string // agent string → VendorName
 	vendorLast  [16]agentName     // the last of vendorNames used, by length of the agent
 	freeTxs     []*Transaction    // folded transactions for reuse
+	freeCalls   []*call           // deleted calls for reuse
+	freeDialogs []*Dialog         // dialogs of deleted calls for reuse
 	lastSweep   time.Time
 	maxSE       uint32                // largest Session-Expires negotiated
 	hosts       map[[16]byte]*address // what each address and its ports announced (keyed by As16: hashes fast)
@@ -344,7 +346,8 @@ func (a *Analyzer) callFor(e *Event) *call {
 		return c
 	}
 	a.seq++
-	c := &call{id: string(e.CallID), hash: e.CallHash, seq: a.seq}
+	c := a.newCall()
+	*c = call{id: string(e.CallID), hash: e.CallHash, seq: a.seq}
 	c.txs, c.branches, c.dialogs = c.txsBuf[:0], c.branchBuf[:0], c.dialogBuf[:0]
 	a.calls.put(c)
 	a.schedule(c, a.last.Add(txLinger))
@@ -510,7 +513,8 @@ func setOnce(dst *string, v string) {
 func (a *Analyzer) newDialog(c *call, callerTag, calleeTag []byte, caller, callee netip.AddrPort) *Dialog {
 	a.seq++
 	tags := string(callerTag) + string(calleeTag) // one allocation for both
-	d := &Dialog{
+	d := a.newDialogRecord()
+	*d = Dialog{
 		seq:       a.seq,
 		CallID:    c.id,
 		CallerTag: tags[:len(callerTag)],
@@ -721,8 +725,8 @@ func (a *Analyzer) sweep(now time.Time) {
 	nowNS := now.UnixNano()
 	for _, e := range a.sweeps.due(nowNS) {
 		c := e.c
-		if c.gone || e.due != c.due {
-			continue // deleted, or rescheduled since
+		if c.gone || e.due != c.due || e.seq != c.seq {
+			continue // deleted, rescheduled since, or reused for another call
 		}
 		a.sweepCall(c, now, false)
 		if !c.gone {
@@ -823,7 +827,54 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	if final || (!live && len(c.txs) == 0 && (len(c.dialogs) == 0 || elapsed(c.lastSeen, now) >= tombstoneLinger)) {
 		a.calls.delete(c)
 		c.gone = true
+		if !final {
+			a.recycle(c)
+		}
 	}
+}
+
+// maxFreeCalls bounds the calls (and their dialogs) kept for reuse.
+const maxFreeCalls = 1 << 12
+
+// recycle keeps a deleted call and its dialogs, all retired, for reuse:
+// a trunk capture makes and drops calls at a steady rate, and records that
+// were in use a moment ago are still in the caches, where fresh ones must
+// be cleared and fetched. Nothing refers to them any more: their
+// transactions are released, the call is out of the table, and the sweep
+// queue's stale entries for it are told apart by its creation number.
+func (a *Analyzer) recycle(c *call) {
+	if len(a.freeCalls) >= maxFreeCalls {
+		return
+	}
+	for _, d := range c.dialogs {
+		if len(a.freeDialogs) < maxFreeCalls {
+			a.freeDialogs = append(a.freeDialogs, d)
+		}
+	}
+	a.freeCalls = append(a.freeCalls, c)
+}
+
+// newCall returns a call record to fill, reusing a deleted one.
+func (a *Analyzer) newCall() *call {
+	if n := len(a.freeCalls); n > 0 {
+		c := a.freeCalls[n-1]
+		a.freeCalls[n-1] = nil
+		a.freeCalls = a.freeCalls[:n-1]
+		return c
+	}
+	return new(call)
+}
+
+// newDialogRecord returns a dialog record to fill, reusing one of a
+// deleted call.
+func (a *Analyzer) newDialogRecord() *Dialog {
+	if n := len(a.freeDialogs); n > 0 {
+		d := a.freeDialogs[n-1]
+		a.freeDialogs[n-1] = nil
+		a.freeDialogs = a.freeDialogs[:n-1]
+		return d
+	}
+	return new(Dialog)
 }
 
 // retireAll folds everything at the end of the input, in creation order.
