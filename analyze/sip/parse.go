@@ -228,7 +228,21 @@ func parseAddress(v []byte, a *Address) {
 		a.URI = v
 	}
 	a.URI = trimLWS(a.URI)
-	a.Tag = param(params, "tag")
+	if len(params) > 5 && string(params[:5]) == ";tag=" {
+		a.Tag = paramValue(params[5:]) // as nearly everyone writes it
+	} else {
+		a.Tag = param(params, "tag")
+	}
+}
+
+// paramValue returns the value of a parameter that starts rest, up to the
+// next ';' or ',', as param gives it.
+func paramValue(rest []byte) []byte {
+	val := trimLWS(rest[:indexParamEnd(rest)])
+	if len(val) >= 2 && val[0] == '"' && val[len(val)-1] == '"' {
+		val = val[1 : len(val)-1]
+	}
+	return val
 }
 
 // parseVia counts the comma-separated values of a Via header line and,
@@ -271,7 +285,11 @@ func parseVia(v []byte, via *Via, first bool) int {
 		i = len(v)
 	}
 	via.SentBy = trimLWS(v[:i])
-	via.Branch = param(v[i:], "branch")
+	if params := v[i:]; len(params) > 8 && string(params[:8]) == ";branch=" {
+		via.Branch = paramValue(params[8:]) // as nearly everyone writes it
+	} else {
+		via.Branch = param(params, "branch")
+	}
 	return values
 }
 
