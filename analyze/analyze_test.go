@@ -301,6 +301,7 @@ func TestLongCallHoldsADigest(t *testing.T) {
 	f.send(0, addrA, addrB, request("INVITE", "long", 1, "i1", false, "", ""))
 	f.send(time.Millisecond, addrB, addrA, response(200, "INVITE", "long", 1, "i1", "tb"))
 	most := 0
+	h1, h2 := idHash([]byte("long"))
 	for i := 0; i < 200; i++ {
 		b := fmt.Sprintf("k%d", i)
 		f.send(30*time.Second-time.Millisecond, addrA, addrB, request("INFO", "long", 2+i, b, true, "", ""))
@@ -309,7 +310,7 @@ func TestLongCallHoldsADigest(t *testing.T) {
 			code = 481 // one failure: kept whole for its finding
 		}
 		f.send(time.Millisecond, addrB, addrA, response(code, "INFO", "long", 2+i, b, "tb"))
-		most = max(most, len(f.a.calls.get(idHash([]byte("long")), []byte("long")).dialogs[0].Transactions))
+		most = max(most, len(f.a.lookupCall(&Event{CallID: []byte("long"), CallHash: h1, CallHash2: h2}).dialogs[0].Transactions))
 	}
 	f.send(time.Second, addrA, addrB, request("BYE", "long", 300, "bye", true, "", ""))
 	r := f.a.Finish(capture.Stats{})

@@ -61,7 +61,7 @@ type Analyzer struct {
 	freeDialogs []*Dialog         // dialogs of deleted calls for reuse
 	lastSweep   time.Time
 	maxSE       uint32                // largest Session-Expires negotiated
-	hosts       map[[16]byte]*address // what each address and its ports announced (keyed by As16: hashes fast)
+	hosts       hostTable             // what each address and its ports announced
 	addrSlab    []address             // where new entries of hosts come from (see newAddress)
 	scratch     kaDigest              // the digest of a short call as it retires (see keepAlives)
 	hostsGen    uint32                // bumped when hosts starts afresh
@@ -82,6 +82,7 @@ type Analyzer struct {
 type call struct {
 	id        string
 	hash      uint64 // of id (see idHash)
+	hash2     uint64
 	seq       uint64
 	lastSeen  time.Time
 	due       int64 // when the sweep should look at it next (Unix ns)
@@ -126,7 +127,6 @@ type natKey struct {
 func New(opts Options) *Analyzer {
 	return &Analyzer{
 		opts:        opts,
-		hosts:       make(map[[16]byte]*address),
 		nat:         make(map[natKey]*NATKeepAlive),
 		malformed:   make(map[string]uint64),
 		tot:         newTotals(),
@@ -192,6 +192,7 @@ const maxAddresses = 1 << 16
 // apart: a host may run several SIP services (a proxy on 5060, a PBX on
 // 5080), and a lab or loopback capture has every party on one address.
 type address struct {
+	key   [16]byte   // the address, as As16 gives it
 	port0 uint16
 	host0 host       // the first port that spoke: most addresses have one
 	more  []portHost // the others, in the order they first spoke
@@ -246,17 +247,18 @@ func (a *Analyzer) hostFor(c *call, ap netip.AddrPort) *host {
 		}
 	}
 	key, port := ap.Addr().As16(), ap.Port()
-	ad := a.hosts[key]
+	hash := addrHash(&key)
+	ad := a.hosts.get(hash, &key)
 	var h *host
 	switch {
 	case ad == nil:
-		if len(a.hosts) >= maxAddresses {
-			clear(a.hosts)
+		if a.hosts.n >= maxAddresses {
+			a.hosts.reset()
 			a.hostsGen++
 		}
 		ad = a.newAddress()
-		ad.port0 = port
-		a.hosts[key] = ad
+		ad.key, ad.port0 = key, port
+		a.hosts.put(hash, ad)
 		h = &ad.host0
 	default:
 		if h = ad.port(port); h == nil {
@@ -308,7 +310,7 @@ func (a *Analyzer) hostOf(addr netip.AddrPort) host {
 			}
 		}
 	}
-	ad := a.hosts[key]
+	ad := a.hosts.get(addrHash(&key), &key)
 	if ad == nil {
 		return host{}
 	}
@@ -331,10 +333,10 @@ func (a *Analyzer) hostOf(addr netip.AddrPort) host {
 // answers, and the messages of a call setup, usually follow one another:
 // the last call found answers before the table is searched.
 func (a *Analyzer) lookupCall(e *Event) *call {
-	if c := a.lastCall; c != nil && !c.gone && c.hash == e.CallHash && c.id == string(e.CallID) {
+	if c := a.lastCall; c != nil && !c.gone && c.hash == e.CallHash && c.is(e.CallHash2, len(e.CallID)) {
 		return c
 	}
-	c := a.calls.get(e.CallHash, e.CallID)
+	c := a.calls.get(e.CallHash, e.CallHash2, len(e.CallID))
 	if c != nil {
 		a.lastCall = c
 	}
@@ -347,16 +349,17 @@ func (a *Analyzer) callFor(e *Event) *call {
 	}
 	a.seq++
 	c := a.newCall()
-	*c = call{id: string(e.CallID), hash: e.CallHash, seq: a.seq}
+	*c = call{id: string(e.CallID), hash: e.CallHash, hash2: e.CallHash2, seq: a.seq}
 	c.txs, c.branches, c.dialogs = c.txsBuf[:0], c.branchBuf[:0], c.dialogBuf[:0]
 	a.calls.put(c)
 	a.schedule(c, a.last.Add(txLinger))
 	return c
 }
 
-func (c *call) dialogByTags(x, y []byte) *Dialog {
+// dialogByTags returns the dialog of e's tags, if any.
+func (c *call) dialogByTags(e *Event) *Dialog {
 	for _, d := range c.dialogs {
-		if d.matchTags(x, y) {
+		if d.matchTags(e) {
 			return d
 		}
 	}
@@ -364,16 +367,16 @@ func (c *call) dialogByTags(x, y []byte) *Dialog {
 }
 
 // tag returns a tag as a string, sharing the dialogs' copies: in-dialog
-// requests repeat the same two tags.
-func (c *call) tag(b []byte) string {
+// requests repeat the same two tags. hash is its tagHash.
+func (c *call) tag(b []byte, hash uint64) string {
 	if len(b) == 0 {
 		return ""
 	}
 	for _, d := range c.dialogs {
-		switch string(b) {
-		case d.CallerTag:
+		switch {
+		case hash == d.callerHash && len(b) == len(d.CallerTag):
 			return d.CallerTag
-		case d.CalleeTag:
+		case hash == d.calleeHash && len(b) == len(d.CalleeTag):
 			return d.CalleeTag
 		}
 	}
@@ -426,7 +429,7 @@ func (a *Analyzer) request(e *Event) {
 	if method == "ACK" {
 		// ACK is not a transaction of its own (for a 2xx) and is not
 		// counted; it belongs to the dialog's packets.
-		if d := c.dialogByTags(e.FromTag, e.ToTag); d != nil {
+		if d := c.dialogByTags(e); d != nil {
 			d.LastSeen = e.Time
 			a.frames(&d.Frames, e)
 		} else if t := c.transaction(e, "INVITE", branch); t != nil {
@@ -449,8 +452,8 @@ func (a *Analyzer) request(e *Event) {
 		CSeq:         e.CSeq,
 		branch:       branch,
 		rfc3261:      e.RFC3261,
-		FromTag:      c.tag(e.FromTag),
-		ToTag:        c.tag(e.ToTag),
+		FromTag:      c.tag(e.FromTag, e.FromTagHash),
+		ToTag:        c.tag(e.ToTag, e.ToTagHash),
 		Class:        e.Class,
 		HasSDP:       e.SDP,
 		HasBody:      e.Body,
@@ -477,11 +480,11 @@ func (a *Analyzer) request(e *Event) {
 			a.schedule(c, settle)
 		}
 	}
-	d := c.dialogByTags(e.FromTag, e.ToTag)
+	d := c.dialogByTags(e)
 	if d == nil {
 		// The capture started mid-call: the in-dialog request still
 		// names the dialog. Its sender is taken as the caller.
-		d = a.newDialog(c, e.FromTag, e.ToTag, e.Src, e.Dst)
+		d = a.newDialog(c, e, e.Src, e.Dst)
 		d.MidCall = true
 	}
 	t.Dialog = d
@@ -490,7 +493,7 @@ func (a *Analyzer) request(e *Event) {
 	d.addTransaction(t)
 	d.LastSeen = e.Time
 	if e.Agent != "" {
-		if d.fromCaller(e.FromTag) {
+		if d.fromCaller(e) {
 			setOnce(&d.CallerAgent, e.Agent)
 		} else {
 			setOnce(&d.CalleeAgent, e.Agent)
@@ -510,17 +513,20 @@ func setOnce(dst *string, v string) {
 	}
 }
 
-func (a *Analyzer) newDialog(c *call, callerTag, calleeTag []byte, caller, callee netip.AddrPort) *Dialog {
+// newDialog makes the dialog of e's tags, the From tag the caller's.
+func (a *Analyzer) newDialog(c *call, e *Event, caller, callee netip.AddrPort) *Dialog {
 	a.seq++
-	tags := string(callerTag) + string(calleeTag) // one allocation for both
+	tags := string(e.FromTag) + string(e.ToTag) // one allocation for both
 	d := a.newDialogRecord()
 	*d = Dialog{
-		seq:       a.seq,
-		CallID:    c.id,
-		CallerTag: tags[:len(callerTag)],
-		CalleeTag: tags[len(callerTag):],
-		Caller:    caller,
-		Callee:    callee,
+		seq:        a.seq,
+		CallID:     c.id,
+		CallerTag:  tags[:len(e.FromTag)],
+		CalleeTag:  tags[len(e.FromTag):],
+		callerHash: e.FromTagHash,
+		calleeHash: e.ToTagHash,
+		Caller:     caller,
+		Callee:     callee,
 	}
 	d.Transactions, d.txKeys = d.txsBuf[:0], d.txKeysBuf[:0]
 	c.dialogs = append(c.dialogs, d)
@@ -596,7 +602,7 @@ func (a *Analyzer) response(e *Event) {
 // confirm handles a 2xx to an INVITE: it creates or confirms the dialog.
 // Forked 2xx responses carry different To tags and make separate dialogs.
 func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
-	d := c.dialogByTags(e.FromTag, e.ToTag)
+	d := c.dialogByTags(e)
 	if d == nil {
 		caller, callee := e.Dst, e.Src
 		if t != nil {
@@ -605,7 +611,7 @@ func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 			first := c.firstHop(t)
 			caller, callee = first.Src, t.Dst
 		}
-		d = a.newDialog(c, e.FromTag, e.ToTag, caller, callee)
+		d = a.newDialog(c, e, caller, callee)
 		if t != nil && t.ToTag == "" {
 			first := c.firstHop(t)
 			d.Invited = first.Start
@@ -615,7 +621,7 @@ func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 		}
 	}
 	d.LastSeen = e.Time
-	if d.fromCaller(e.FromTag) {
+	if d.fromCaller(e) {
 		setOnce(&d.CalleeAgent, e.answerer())
 	}
 	if d.IsCall {

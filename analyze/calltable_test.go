@@ -23,13 +23,14 @@ func TestCallTableAgreesWithAMap(t *testing.T) {
 			if c := ref[id]; c != nil {
 				hash = c.hash
 			}
-			got := tbl.get(hash, []byte(id))
+			_, hash2 := idHash([]byte(id)) // unique: told apart by it
+			got := tbl.get(hash, hash2, len(id))
 			if got != ref[id] {
 				t.Fatalf("spread %d op %d: get(%s) = %v, want %v", spread, op, id, got, ref[id])
 			}
 			switch {
 			case got == nil:
-				c := &call{id: id, hash: hash}
+				c := &call{id: id, hash: hash, hash2: hash2}
 				tbl.put(c)
 				ref[id] = c
 			case rng.IntN(2) == 0:
@@ -41,7 +42,7 @@ func TestCallTableAgreesWithAMap(t *testing.T) {
 			}
 		}
 		for id, c := range ref {
-			if tbl.get(c.hash, []byte(id)) != c {
+			if tbl.get(c.hash, c.hash2, len(id)) != c {
 				t.Fatalf("spread %d: %s lost", spread, id)
 			}
 		}

@@ -16,6 +16,9 @@ type Dialog struct {
 	CallID    string
 	CallerTag string
 	CalleeTag string
+	// callerHash and calleeHash are the tags' tagHash: events are matched
+	// to dialogs by them.
+	callerHash, calleeHash uint64
 
 	Caller, Callee           netip.AddrPort
 	CallerAgent, CalleeAgent string
@@ -38,15 +41,19 @@ type Dialog struct {
 	Frames       []FrameRef
 }
 
-// matchTags reports whether the two tags name this dialog, either way round.
-func (d *Dialog) matchTags(a, b []byte) bool {
-	return (string(a) == d.CallerTag && string(b) == d.CalleeTag) ||
-		(string(a) == d.CalleeTag && string(b) == d.CallerTag)
+// matchTags reports whether e's From and To tags name this dialog, either
+// way round (see tagHash).
+func (d *Dialog) matchTags(e *Event) bool {
+	from, to := len(e.FromTag), len(e.ToTag)
+	return (e.FromTagHash == d.callerHash && e.ToTagHash == d.calleeHash && from == len(d.CallerTag) && to == len(d.CalleeTag)) ||
+		(e.FromTagHash == d.calleeHash && e.ToTagHash == d.callerHash && from == len(d.CalleeTag) && to == len(d.CallerTag))
 }
 
-// fromCaller reports whether a request with this From tag came from the
-// caller.
-func (d *Dialog) fromCaller(fromTag []byte) bool { return string(fromTag) == d.CallerTag }
+// fromCaller reports whether e came from the caller: its From tag is the
+// caller's.
+func (d *Dialog) fromCaller(e *Event) bool {
+	return e.FromTagHash == d.callerHash && len(e.FromTag) == len(d.CallerTag)
+}
 
 // relayOf returns the earlier transaction of d that t is a later hop of
 // (see Transaction.relayedAs), or nil.

@@ -37,6 +37,9 @@ type Event struct {
 	NAT string
 
 	CallHash       uint64 // hash of the Call-ID (see idHash)
+	CallHash2      uint64 // another, independent one
+	FromTagHash    uint64 // hash of the From tag (see tagHash)
+	ToTagHash      uint64 // hash of the To tag
 	Branch         uint64 // hash of the topmost Via branch (see branchHash)
 	CSeq           uint32
 	SessionExpires uint32
@@ -104,7 +107,9 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 		return
 	}
 	e.Request, e.Status = m.Request, uint16(m.Status)
-	e.CallID, e.FromTag, e.ToTag, e.CallHash = m.CallID, m.From.Tag, m.To.Tag, idHash(m.CallID)
+	e.CallID, e.FromTag, e.ToTag = m.CallID, m.From.Tag, m.To.Tag
+	e.CallHash, e.CallHash2 = idHash(m.CallID)
+	e.FromTagHash, e.ToTagHash = tagHash(m.From.Tag), tagHash(m.To.Tag)
 	e.CSeq, e.Vias = m.CSeq, uint16(min(m.Vias, 1<<16-1))
 	e.Branch, e.RFC3261 = branchHash(m.Via.Branch), isRFC3261Branch(m.Via.Branch)
 	e.Agent, e.Server = s.intern(m.UserAgent), s.intern(m.Server)
@@ -157,9 +162,16 @@ func (s *Scanner) intern(b []byte) string {
 	return str
 }
 
-// hashSeed keys the hashes of one run (Via branches, Call-IDs): every
-// Scanner's hashes agree.
-var hashSeed = maphash.MakeSeed()
+// hashSeed and hashSeed2 key the hashes of one run (Via branches,
+// Call-IDs, tags): every Scanner's hashes agree.
+var hashSeed, hashSeed2 = maphash.MakeSeed(), maphash.MakeSeed()
+
+// tagHash stands for a From or To tag where the analysis compares tags:
+// the tags of one call's dialogs are few, and two that differ share a hash
+// with odds of 2^-64. Comparing hashes, the analysis does not read the tags
+// of the packet, which another goroutine scanned and whose cache holds
+// them.
+func tagHash(tag []byte) uint64 { return maphash.Bytes(hashSeed, tag) }
 
 // branchHash stands for a Via branch: keeping a 64-bit hash instead of a
 // copy saves an allocation per transaction, and two branches of one call

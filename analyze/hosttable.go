@@ -1,0 +1,76 @@
+package analyze
+
+import (
+	"encoding/binary"
+	"math/bits"
+)
+
+// hostTable finds the entry of an address (see address). It is an
+// open-addressing table keyed by a mix of the address's sixteen bytes:
+// a Go map hashed the key and read a control word, a slot and the entry,
+// each a cache miss on a capture of many phones. It is cleared whole
+// when it is full (see maxAddresses), never thinned.
+type hostTable struct {
+	slots []hostSlot // a power of two long; ad == nil marks an empty slot
+	n     int
+}
+
+type hostSlot struct {
+	hash uint64
+	ad   *address
+}
+
+// addrHash mixes an address's bytes for the table.
+func addrHash(key *[16]byte) uint64 {
+	x := binary.LittleEndian.Uint64(key[:8])
+	y := binary.LittleEndian.Uint64(key[8:])
+	hi, lo := bits.Mul64(x^0x9e3779b97f4a7c15, y^0xc2b2ae3d27d4eb4f)
+	return hi ^ lo
+}
+
+// get returns the entry of key, or nil.
+func (t *hostTable) get(hash uint64, key *[16]byte) *address {
+	if t.n == 0 {
+		return nil
+	}
+	mask := uint64(len(t.slots) - 1)
+	for i := hash & mask; ; i = (i + 1) & mask {
+		s := &t.slots[i]
+		if s.ad == nil {
+			return nil
+		}
+		if s.hash == hash && s.ad.key == *key {
+			return s.ad
+		}
+	}
+}
+
+// put adds ad, whose key is not in the table yet.
+func (t *hostTable) put(hash uint64, ad *address) {
+	if 2*(t.n+1) > len(t.slots) {
+		old := t.slots
+		t.slots = make([]hostSlot, max(1024, 2*len(old)))
+		for _, s := range old {
+			if s.ad != nil {
+				t.insert(s)
+			}
+		}
+	}
+	t.insert(hostSlot{hash, ad})
+	t.n++
+}
+
+func (t *hostTable) insert(s hostSlot) {
+	mask := uint64(len(t.slots) - 1)
+	i := s.hash & mask
+	for t.slots[i].ad != nil {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = s
+}
+
+// reset empties the table, keeping its size.
+func (t *hostTable) reset() {
+	clear(t.slots)
+	t.n = 0
+}
