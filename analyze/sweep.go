@@ -28,28 +28,35 @@ func (e dueEntry) compare(f dueEntry) int {
 	return 0
 }
 
-// Timing wheel geometry: one bucket per second of capture time, for a bit
-// over an hour ahead (the idle timeout is an hour by default); later
-// entries wait in an overflow heap.
+// Timing wheel geometry: ticks of a second, blocks of 64 ticks; the near
+// wheel holds the ticks of the current block, the far wheel the next 63
+// blocks (68 minutes ahead, past the default idle timeout of an hour),
+// the overflow heap what lies beyond.
 const (
-	wheelTick    = int64(time.Second)
-	wheelBuckets = 4096
+	wheelTick  = int64(time.Second)
+	blockShift = 6
+	blockTicks = 1 << blockShift
 )
 
 // sweepQueue holds the calls waiting for a sweep, by the time they are due.
 // A sweep takes every entry due by its time, in due-then-creation order: the
-// order a heap would pop them in, so results are the heap's. It is a timing
-// wheel, so that scheduling a call costs an append and a sweep touches only
-// the seconds it covers: a heap of every live call cost a couple of hundred
-// instructions per message on a trunk capture.
+// order a heap would pop them in, so results are the heap's. It is a
+// two-level timing wheel: scheduling a call appends to one of 128 bucket
+// tails, which stay in the cache, where a heap of every live call cost a
+// couple of hundred instructions per message, and a wheel of a bucket per
+// second wrote each entry an hour ahead into memory long cold.
 type sweepQueue struct {
-	buckets  [wheelBuckets][]dueEntry
-	cursor   int64      // the tick of the earliest bucket that may hold entries
-	started  bool       // cursor is set
-	overflow dueHeap    // entries due past the wheel's reach
-	ready    []dueEntry // scratch for a sweep's due entries
-	n        int        // entries held
+	near     [blockTicks][]dueEntry // the current block's ticks, by tick
+	far      [blockTicks][]dueEntry // the next blocks, by block
+	overflow dueHeap                // entries due past the far wheel
+	cursor   int64                  // the earliest tick that may hold entries
+	started  bool                   // cursor is set
+	nNear    int                    // entries in near
+	nFar     int                    // entries in far
+	ready    []dueEntry             // scratch for a sweep's due entries
 }
+
+func (q *sweepQueue) len() int { return q.nNear + q.nFar + len(q.overflow) }
 
 // push adds an entry. An entry due before the cursor goes into the
 // cursor's bucket: the next sweep takes it.
@@ -58,61 +65,107 @@ func (q *sweepQueue) push(e dueEntry) {
 	if !q.started {
 		q.cursor, q.started = t, true
 	}
-	q.n++
+	q.place(e, max(t, q.cursor))
+}
+
+// place files an entry due at tick t, which is not before the cursor.
+func (q *sweepQueue) place(e dueEntry, t int64) {
+	block, cur := t>>blockShift, q.cursor>>blockShift
 	switch {
-	case t < q.cursor:
-		t = q.cursor
-	case t >= q.cursor+wheelBuckets:
+	case block == cur:
+		b := &q.near[t&(blockTicks-1)]
+		*b = append(*b, e)
+		q.nNear++
+	case block < cur+blockTicks:
+		b := &q.far[block&(blockTicks-1)]
+		*b = append(*b, e)
+		q.nFar++
+	default:
 		q.overflow.push(e)
-		return
 	}
-	b := &q.buckets[t%wheelBuckets]
-	*b = append(*b, e)
 }
 
 // due returns the entries due by now, in due-then-creation order, and
 // removes them from the queue. The slice is reused by the next call.
 func (q *sweepQueue) due(now int64) []dueEntry {
 	q.ready = q.ready[:0]
-	if q.n == 0 {
+	if q.len() == 0 {
 		return q.ready
 	}
 	end := now / wheelTick
-	if q.n > len(q.overflow) {
-		// The cursor's bucket also holds the entries pushed already due.
-		last := min(max(end, q.cursor), q.cursor+wheelBuckets-1)
-		for t := q.cursor; t <= last; t++ {
-			b := &q.buckets[t%wheelBuckets]
-			keep := (*b)[:0]
-			for _, e := range *b {
-				if e.due <= now {
-					q.ready = append(q.ready, e)
-				} else {
-					keep = append(keep, e) // later in now's second
-				}
+	for {
+		cur := q.cursor >> blockShift
+		last := min(max(end, q.cursor), cur<<blockShift|(blockTicks-1))
+		if q.nNear > 0 {
+			// The cursor's bucket also holds the entries pushed already due.
+			for t := q.cursor; t <= last; t++ {
+				q.take(&q.near[t&(blockTicks-1)], now, &q.nNear)
 			}
-			clear((*b)[len(keep):])
-			*b = keep
 		}
-	}
-	if end > q.cursor {
-		// The buckets before now's are empty (all of them, when now is
-		// past the wheel's reach): the wheel moves on, and the overflow
-		// entries now within its reach come in.
-		q.cursor = end
-		for len(q.overflow) > 0 && q.overflow[0].due/wheelTick < q.cursor+wheelBuckets {
-			e := q.overflow.pop()
-			if e.due <= now {
-				q.ready = append(q.ready, e)
-				continue
-			}
-			b := &q.buckets[max(e.due/wheelTick, q.cursor)%wheelBuckets]
-			*b = append(*b, e)
+		if end <= last {
+			q.cursor = max(q.cursor, end)
+			break
 		}
+		// On to the next block, or, with both wheels empty, straight to
+		// now's (refill brings in the overflow entries skipped over,
+		// already due).
+		next := cur + 1
+		if q.nNear == 0 && q.nFar == 0 {
+			next = end >> blockShift
+		}
+		q.cursor = next << blockShift
+		q.refill(next)
 	}
-	q.n -= len(q.ready)
 	slices.SortFunc(q.ready, dueEntry.compare)
 	return q.ready
+}
+
+// take moves the entries of a bucket due by now into ready.
+func (q *sweepQueue) take(b *[]dueEntry, now int64, n *int) {
+	keep := (*b)[:0]
+	for _, e := range *b {
+		if e.due <= now {
+			q.ready = append(q.ready, e)
+		} else {
+			keep = append(keep, e) // later in this tick
+		}
+	}
+	*n -= len(*b) - len(keep)
+	clear((*b)[len(keep):])
+	*b = keep
+}
+
+// refill brings the entries of block, the cursor's new block, from the far
+// wheel into the near one, and the overflow entries now within the far
+// wheel's reach into it. The far buckets of blocks skipped over are
+// emptied on the way.
+func (q *sweepQueue) refill(block int64) {
+	if q.nFar > 0 {
+		for i := range q.far {
+			b := &q.far[i]
+			if len(*b) == 0 {
+				continue
+			}
+			// A bucket holds one block's entries; blocks before the
+			// cursor's were skipped in a jump, and are due.
+			if (*b)[0].due/wheelTick>>blockShift > block {
+				continue
+			}
+			for _, e := range *b {
+				q.place(e, max(e.due/wheelTick, q.cursor))
+			}
+			q.nFar -= len(*b)
+			clear(*b)
+			*b = (*b)[:0]
+			if q.nFar == 0 {
+				break
+			}
+		}
+	}
+	for len(q.overflow) > 0 && q.overflow[0].due/wheelTick>>blockShift < block+blockTicks {
+		e := q.overflow.pop()
+		q.place(e, max(e.due/wheelTick, q.cursor))
+	}
 }
 
 // dueHeap is a binary min-heap of entries by due time, then creation: the

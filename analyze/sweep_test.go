@@ -28,6 +28,8 @@ func TestSweepQueuePopsAsAHeap(t *testing.T) {
 					ahead = rng.Int64N(int64(time.Second))
 				case 2:
 					ahead = rng.Int64N(int64(3 * time.Hour)) // often past the wheel
+				case 3:
+					ahead = int64(time.Hour) + rng.Int64N(int64(10*time.Minute)) // the idle timeout, near the wheel's reach
 				default:
 					ahead = rng.Int64N(int64(2 * time.Minute))
 				}
@@ -41,8 +43,13 @@ func TestSweepQueuePopsAsAHeap(t *testing.T) {
 				h.push(e)
 			}
 			step := int64(5 * time.Second)
-			if rng.IntN(50) == 0 {
+			switch rng.IntN(100) {
+			case 0, 1:
 				step = rng.Int64N(int64(4 * time.Hour)) // a silence in the capture
+			case 2:
+				step = int64(40 * 365 * 24 * time.Hour) // a clock that jumped decades
+			case 3, 4, 5:
+				step = rng.Int64N(int64(3 * time.Minute)) // across blocks
 			}
 			now += step
 			got := slices.Clone(q.due(now))
@@ -53,8 +60,8 @@ func TestSweepQueuePopsAsAHeap(t *testing.T) {
 			if !slices.Equal(got, want) {
 				t.Fatalf("seed %d round %d: sweep at %d gave %d entries, heap %d\n got %v\nwant %v", seed, round, now, len(got), len(want), got, want)
 			}
-			if q.n != len(h) {
-				t.Fatalf("seed %d round %d: queue holds %d, heap %d", seed, round, q.n, len(h))
+			if q.len() != len(h) {
+				t.Fatalf("seed %d round %d: queue holds %d, heap %d", seed, round, q.len(), len(h))
 			}
 		}
 	}
