@@ -60,13 +60,13 @@ type Analyzer struct {
 	freeCalls   []*call           // deleted calls for reuse
 	freeDialogs []*Dialog         // dialogs of deleted calls for reuse
 	lastSweep   time.Time
-	maxSE       uint32                // largest Session-Expires negotiated
-	hosts       hostTable             // what each address and its ports announced
-	addrSlab    []address             // where new entries of hosts come from (see newAddress)
-	scratch     kaDigest              // the digest of a short call as it retires (see keepAlives)
-	hostsGen    uint32                // bumped when hosts starts afresh
-	sweeping    *call                 // the call sweepCall is folding
-	lastCall    *call                 // the call of the last message (see lookupCall)
+	maxSE       uint32    // largest Session-Expires negotiated
+	hosts       hostTable // what each address and its ports announced
+	addrSlab    []address // where new entries of hosts come from (see newAddress)
+	scratch     kaDigest  // the digest of a short call as it retires (see keepAlives)
+	hostsGen    uint32    // bumped when hosts starts afresh
+	sweeping    *call     // the call sweepCall is folding
+	lastCall    *call     // the call of the last message (see lookupCall)
 	nat         map[natKey]*NATKeepAlive
 	natOrder    []*NATKeepAlive
 
@@ -192,7 +192,7 @@ const maxAddresses = 1 << 16
 // apart: a host may run several SIP services (a proxy on 5060, a PBX on
 // 5080), and a lab or loopback capture has every party on one address.
 type address struct {
-	key   [16]byte   // the address, as As16 gives it
+	key   [16]byte // the address, as As16 gives it
 	port0 uint16
 	host0 host       // the first port that spoke: most addresses have one
 	more  []portHost // the others, in the order they first spoke
