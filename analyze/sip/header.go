@@ -33,10 +33,12 @@ const (
 
 // headerName is a wanted header's full name as two little-endian words,
 // lower case, with the mask that folds an input's letters to lower case
-// (0x20 on the letters only, so that no other byte can fold onto one).
+// (0x20 on the letters only, so that no other byte can fold onto one) and
+// the mask that keeps the name's bytes of two words read from a line.
 type headerName struct {
 	lower [2]uint64
 	fold  [2]uint64
+	keep  [2]uint64
 	h     header
 }
 
@@ -60,8 +62,8 @@ var wantedNames = []struct {
 // length and their first letter, so (length, letter) picks at most one
 // candidate and one comparison settles a name.
 var (
-	headerNames []headerName                 // [0] is unused: 0 means none
-	candidate   [maxWantedName + 1][26]uint8 // index into headerNames
+	headerNames [32]headerName               // [0] is unused: 0 means none
+	candidate   [maxWantedName + 1][32]uint8 // index into headerNames, by length and first letter
 	compact     [256]header                  // the compact forms (RFC 3261 section 7.3.3, RFC 4028 for "x")
 	// firstOfWanted is non-zero for the bytes a wanted header line can
 	// start with: the first letters of the wanted names in both cases,
@@ -70,12 +72,12 @@ var (
 )
 
 func init() {
-	headerNames = make([]headerName, 1, len(wantedNames)+1)
-	for _, w := range wantedNames {
+	for k, w := range wantedNames {
 		var n headerName
 		for i := 0; i < len(w.name); i++ {
 			c := uint64(w.name[i])
 			n.lower[i/8] |= c << (8 * (i % 8))
+			n.keep[i/8] |= 0xff << (8 * (i % 8))
 			if c >= 'a' && c <= 'z' {
 				n.fold[i/8] |= 0x20 << (8 * (i % 8))
 			}
@@ -85,9 +87,8 @@ func init() {
 		if candidate[len(w.name)][first] != 0 {
 			panic("sip: two wanted header names share length and first letter: " + w.name)
 		}
-		candidate[len(w.name)][first] = uint8(len(headerNames))
-
-		headerNames = append(headerNames, n)
+		candidate[len(w.name)][first] = uint8(k + 1)
+		headerNames[k+1] = n
 		firstOfWanted[w.name[0]], firstOfWanted[w.name[0]-0x20] = 1, 1
 	}
 	for c, h := range map[byte]header{'i': hCallID, 'f': hFrom, 't': hTo, 'v': hVia, 'c': hContentType,
@@ -122,20 +123,16 @@ func nameOf(first byte, n int, w0, w1 uint64) header {
 	if n == 1 {
 		return compact[first]
 	}
-	letter := (first | 0x20) - 'a'
-	if n > maxWantedName || letter >= 26 {
+	if n > maxWantedName {
 		return hOther
 	}
-	k := candidate[n][letter]
+	// Letters past 'z' and bytes below 'a' (after folding) wrap into
+	// slots 26-31 or outside the table's names: no candidate there.
+	k := candidate[n][((first|0x20)-'a')&31]
 	if k == 0 {
 		return hOther
 	}
-	if n < 8 {
-		w0, w1 = w0&(1<<(8*n)-1), 0
-	} else {
-		w1 &= 1<<(8*(n-8)) - 1
-	}
-	if w := &headerNames[k]; w0|w.fold[0] == w.lower[0] && w1|w.fold[1] == w.lower[1] {
+	if w := &headerNames[k&31]; (w0&w.keep[0])|w.fold[0] == w.lower[0] && (w1&w.keep[1])|w.fold[1] == w.lower[1] {
 		return w.h
 	}
 	return hOther
