@@ -172,7 +172,8 @@ func (r *pcapReader) next() (data []byte, ci gopacket.CaptureInfo, err error) {
 		r.last = r.blk
 		return data, ci, nil
 	}
-	// A record longer than a block (a snap length above a megabyte).
+	// A record longer than a block (a snap length near or above
+	// pcapMaxRecord).
 	r.r += 16
 	// The buffer grows only as data arrives: a corrupt length must not
 	// allocate gigabytes up front.
