@@ -154,10 +154,16 @@ func newPipeline(a *analyze.Analyzer, src *capture.Merge, keepFrames bool) *pipe
 		defer close(p.finished)
 		scan := analyze.NewScanner() // the analysing side's
 		for b := range p.full {
+			// Scan what the decoding side left, then analyse the whole
+			// batch: the analysis' tables stay in the cache for a run of
+			// messages, where scanning between two messages swept them
+			// out (a few percent on the 1 GB capture).
 			for i := range b.msgs {
 				if !b.scanned[i] {
 					scan.Scan(&b.msgs[i], &b.events[i])
 				}
+			}
+			for i := range b.msgs {
 				a.Take(&b.events[i])
 			}
 			for _, blk := range b.blocks {
