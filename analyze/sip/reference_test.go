@@ -417,21 +417,6 @@ func refEqualFoldString(b []byte, s string) bool {
 	return true
 }
 
-func refHasPrefixFold(b, prefix []byte) bool {
-	return len(b) >= len(prefix) && bytes.EqualFold(b[:len(prefix)], prefix)
-}
-
-// refIndexFold finds sep in b, ASCII case-insensitively.
-func refIndexFold(b, sep []byte) int {
-	n := len(sep)
-	for i := 0; i+n <= len(b); i++ {
-		if bytes.EqualFold(b[i:i+n], sep) {
-			return i
-		}
-	}
-	return -1
-}
-
 // refHeaderName is a wanted header's full name as two little-endian words,
 // lower case, with the mask that folds an input's letters to lower case
 // (0x20 on the letters only, so that no other byte can fold onto one).
