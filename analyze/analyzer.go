@@ -861,26 +861,22 @@ func (a *Analyzer) recycle(c *call) {
 }
 
 // newCall returns a call record to fill, reusing a deleted one.
-func (a *Analyzer) newCall() *call {
-	if n := len(a.freeCalls); n > 0 {
-		c := a.freeCalls[n-1]
-		a.freeCalls[n-1] = nil
-		a.freeCalls = a.freeCalls[:n-1]
-		return c
-	}
-	return new(call)
-}
+func (a *Analyzer) newCall() *call { return reuse(&a.freeCalls) }
 
 // newDialogRecord returns a dialog record to fill, reusing one of a
 // deleted call.
-func (a *Analyzer) newDialogRecord() *Dialog {
-	if n := len(a.freeDialogs); n > 0 {
-		d := a.freeDialogs[n-1]
-		a.freeDialogs[n-1] = nil
-		a.freeDialogs = a.freeDialogs[:n-1]
-		return d
+func (a *Analyzer) newDialogRecord() *Dialog { return reuse(&a.freeDialogs) }
+
+// reuse takes the last record of a free list, or a new one.
+func reuse[T any](free *[]*T) *T {
+	n := len(*free)
+	if n == 0 {
+		return new(T)
 	}
-	return new(Dialog)
+	r := (*free)[n-1]
+	(*free)[n-1] = nil
+	*free = (*free)[:n-1]
+	return r
 }
 
 // retireAll folds everything at the end of the input, in creation order.

@@ -143,14 +143,7 @@ const maxFreeTransactions = 1 << 12
 // newTransaction returns a cleared transaction, reusing a folded one.
 // Transactions come and go with every request; reusing them spares the
 // allocator and the collector most of the analysis' garbage.
-func (a *Analyzer) newTransaction() *Transaction {
-	if n := len(a.freeTxs); n > 0 {
-		t := a.freeTxs[n-1]
-		a.freeTxs = a.freeTxs[:n-1]
-		return t
-	}
-	return &Transaction{}
-}
+func (a *Analyzer) newTransaction() *Transaction { return reuse(&a.freeTxs) }
 
 // release takes back a folded transaction that nothing refers to any more:
 // it has left its call's list, and its dialog, if any, has retired.

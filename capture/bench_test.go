@@ -21,15 +21,11 @@ type rawPacket struct {
 
 // bulkPackets is a generated trunk capture held in memory.
 func bulkPackets(b *testing.B, calls int) ([]rawPacket, layers.LinkType) {
-	var buf bytes.Buffer
-	w, err := synth.NewWriter(&buf, synth.Options{})
+	raw, err := synth.BulkPcap(calls)
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := synth.Bulk(w, calls); err != nil {
-		b.Fatal(err)
-	}
-	r, err := pcapgo.NewReader(&buf)
+	r, err := pcapgo.NewReader(bytes.NewReader(raw))
 	if err != nil {
 		b.Fatal(err)
 	}

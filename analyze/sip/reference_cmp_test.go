@@ -83,16 +83,12 @@ func referenceInputs(t *testing.T) [][]byte {
 			msgs = append(msgs, append([]byte(nil), m.Payload...))
 		}
 	}
-	var buf bytes.Buffer
-	w, err := synth.NewWriter(&buf, synth.Options{})
+	raw, err := synth.BulkPcap(30)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := synth.Bulk(w, 30); err != nil {
-		t.Fatal(err)
-	}
 	bulk := filepath.Join(t.TempDir(), "bulk.pcap")
-	if err := os.WriteFile(bulk, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(bulk, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	files = append(files, bulk)

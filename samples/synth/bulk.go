@@ -1,6 +1,7 @@
 package synth
 
 import (
+	"bytes"
 	"fmt"
 	"net/netip"
 	"time"
@@ -72,4 +73,18 @@ func Bulk(w *Writer, n int) error {
 // hostAddr spreads hosts over 10.<net>.x.y so that flows differ per call.
 func hostAddr(net byte, i int) netip.AddrPort {
 	return netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, net, byte(i >> 8), byte(i)}), 5060)
+}
+
+// BulkPcap returns a classic pcap of Bulk's traffic for n calls, for
+// tests and benchmarks that read a trunk capture from memory or a file.
+func BulkPcap(n int) ([]byte, error) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf, Options{})
+	if err != nil {
+		return nil, err
+	}
+	if err := Bulk(w, n); err != nil {
+		return nil, err
+	}
+	return buf.Bytes(), nil
 }
