@@ -533,15 +533,6 @@ func (a *Analyzer) newDialog(c *call, e *Event, caller, callee netip.AddrPort) *
 	return d
 }
 
-// answerer is what names a response's sender: its Server, else its
-// User-Agent.
-func (e *Event) answerer() string {
-	if e.Server != "" {
-		return e.Server
-	}
-	return e.Agent
-}
-
 func (a *Analyzer) response(e *Event) {
 	method := e.Method
 	c := a.lookupCall(e)

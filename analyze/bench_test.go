@@ -2,8 +2,6 @@ package analyze
 
 import (
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/sipalive/sipalive/capture"
@@ -14,12 +12,8 @@ import (
 // (the mix of the 1 GB bench file), their payloads copied out.
 func bulkMessages(b *testing.B, calls int) []capture.Message {
 	b.Helper()
-	raw, err := synth.BulkPcap(calls)
+	path, err := synth.BulkFile(b.TempDir(), calls)
 	if err != nil {
-		b.Fatal(err)
-	}
-	path := filepath.Join(b.TempDir(), "bulk.pcap")
-	if err := os.WriteFile(path, raw, 0o644); err != nil {
 		b.Fatal(err)
 	}
 	f, err := capture.OpenFile(path)

@@ -68,6 +68,15 @@ func (e *Event) inDialog() bool { return len(e.ToTag) > 0 }
 // responses the proxy relays back name the endpoints, not the proxy.
 func (e *Event) relayed() bool { return e.Request && e.Vias > 1 }
 
+// answerer is what names a response's sender: its Server, else its
+// User-Agent.
+func (e *Event) answerer() string {
+	if e.Server != "" {
+		return e.Server
+	}
+	return e.Agent
+}
+
 // Scanner turns captured messages into Events. It keeps the strings it
 // has made, so that values repeated in every message (User-Agent,
 // Server, reason phrases, Allow lists) are one string each, and storing

@@ -119,24 +119,16 @@ func OpenMerge(paths []string) (*Merge, error) {
 // io.EOF. A file that ends early (cut in a record, corrupt) returns its
 // error once, with its index: the merge goes on with the other files.
 func (m *Merge) Next() (input int, data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error) {
-	if c := m.cur; c != nil && len(m.open) == 0 && len(m.pending) == 0 {
-		// The only file left: its packets go straight through, kept
-		// nowhere, as no other file's are to be ordered against them.
-		if data, ci, link, err = c.f.Next(); err == nil {
+	if c := m.cur; c != nil {
+		data, ci, link, err = c.f.Next()
+		if err == nil && len(m.open) == 0 && len(m.pending) == 0 {
+			// The only file left: its packets go straight through, kept
+			// nowhere, as no other file's are to be ordered against them.
 			m.Inputs[c.input].Packets++
 			return c.input, data, ci, link, nil
 		}
 		m.cur = nil
-		m.finish(c)
-		if err != io.EOF {
-			m.Inputs[c.input].Err = err
-			return c.input, nil, ci, 0, err
-		}
-		return -1, nil, ci, 0, io.EOF
-	}
-	if c := m.cur; c != nil {
-		m.cur = nil
-		c.data, c.ci, c.link, err = c.f.Next()
+		c.data, c.ci, c.link = data, ci, link
 		if err != nil {
 			m.finish(c)
 			if err != io.EOF {

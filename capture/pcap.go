@@ -27,8 +27,8 @@ type pcapReader struct {
 	snaplen   int
 	link      layers.LinkType
 	blockSize int
-	blk       *Block   // the block being read: its unread bytes are blk.buf[r:w]
-	r, w      int      //
+	blk       *Block // the block being read: its unread bytes are blk.buf[r:w]
+	r, w      int
 	spare     []*Block // blocks read before, reused once nobody holds them
 	last      *Block   // the block of the record returned last (nil: copied)
 	err       error    // what ended the source (io.EOF at its end)

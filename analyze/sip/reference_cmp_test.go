@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -83,12 +82,8 @@ func referenceInputs(t *testing.T) [][]byte {
 			msgs = append(msgs, append([]byte(nil), m.Payload...))
 		}
 	}
-	raw, err := synth.BulkPcap(30)
+	bulk, err := synth.BulkFile(t.TempDir(), 30)
 	if err != nil {
-		t.Fatal(err)
-	}
-	bulk := filepath.Join(t.TempDir(), "bulk.pcap")
-	if err := os.WriteFile(bulk, raw, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	files = append(files, bulk)

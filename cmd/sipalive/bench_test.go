@@ -2,8 +2,6 @@ package main
 
 import (
 	"io"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/sipalive/sipalive/samples/synth"
@@ -14,12 +12,8 @@ import (
 // one and with two workers. Compare the packets/s of the two, and with
 // BenchmarkReadDecodeFloor in ./capture, in the same run.
 func BenchmarkPipeline(b *testing.B) {
-	raw, err := synth.BulkPcap(5000)
+	path, err := synth.BulkFile(b.TempDir(), 5000)
 	if err != nil {
-		b.Fatal(err)
-	}
-	path := filepath.Join(b.TempDir(), "bulk.pcap")
-	if err := os.WriteFile(path, raw, 0o644); err != nil {
 		b.Fatal(err)
 	}
 	for _, workers := range []int{1, 2} {

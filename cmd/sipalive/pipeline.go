@@ -117,13 +117,13 @@ const (
 )
 
 // batch is a run of captured messages, each scanned into an event by one
-// side or the other. A message cut straight out of a packet stays in the
+// side or the other: the decoding side scans a front part of it. A message cut straight out of a packet stays in the
 // file's read block, which the batch holds until the analysis is done with
 // it; one rebuilt elsewhere (TCP, fragments) is copied into the batch's
 // arena. Batches are recycled: no allocation per message once the
 // pipeline is warm.
 type batch struct {
-	scanned []bool // per message: scanned by the decoding side; else the analysing side scans
+	scanned int // messages at the front scanned by the decoding side; the analysing side scans the rest
 	msgs    []capture.Message
 	events  []analyze.Event
 	arena   []byte
@@ -144,10 +144,9 @@ func newPipeline(a *analyze.Analyzer, src *capture.Merge, keepFrames bool) *pipe
 	p := &pipeline{keepFrames: keepFrames, src: src, scan: analyze.NewScanner(), full: make(chan *batch, batchesInUse), free: make(chan *batch, batchPool), finished: make(chan struct{})}
 	for i := 0; i < batchPool; i++ {
 		p.free <- &batch{
-			msgs:    make([]capture.Message, 0, batchMessages),
-			scanned: make([]bool, batchMessages),
-			events:  make([]analyze.Event, batchMessages),
-			arena:   make([]byte, 0, batchArena),
+			msgs:   make([]capture.Message, 0, batchMessages),
+			events: make([]analyze.Event, batchMessages),
+			arena:  make([]byte, 0, batchArena),
 		}
 	}
 	go func() {
@@ -158,10 +157,8 @@ func newPipeline(a *analyze.Analyzer, src *capture.Merge, keepFrames bool) *pipe
 			// batch: the analysis' tables stay in the cache for a run of
 			// messages, where scanning between two messages swept them
 			// out (a few percent on the 1 GB capture).
-			for i := range b.msgs {
-				if !b.scanned[i] {
-					scan.Scan(&b.msgs[i], &b.events[i])
-				}
+			for i := b.scanned; i < len(b.msgs); i++ {
+				scan.Scan(&b.msgs[i], &b.events[i])
 			}
 			for i := range b.msgs {
 				a.Take(&b.events[i])
@@ -211,7 +208,6 @@ func (p *pipeline) add(cm *capture.Message) {
 		// frames are small; their slice may grow, so they are copied per message
 		m.Frames = append([]uint64(nil), cm.Frames...)
 	}
-	b.scanned[len(b.msgs)] = false
 	b.msgs = append(b.msgs, m)
 }
 
@@ -229,9 +225,9 @@ func (p *pipeline) flush() {
 	if b := p.cur; b != nil && len(b.msgs) > 0 {
 		share := min(len(b.msgs), len(b.msgs)*max(len(p.full)-1, 0)/(batchesInUse/2))
 		for i := range share {
-			b.scanned[i] = true
 			p.scan.Scan(&b.msgs[i], &b.events[i])
 		}
+		b.scanned = share
 		p.full <- b
 		p.cur = nil
 	}

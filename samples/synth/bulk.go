@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"fmt"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -87,4 +89,15 @@ func BulkPcap(n int) ([]byte, error) {
 		return nil, err
 	}
 	return buf.Bytes(), nil
+}
+
+// BulkFile writes BulkPcap's capture of n calls as bulk.pcap in dir and
+// returns its path.
+func BulkFile(dir string, n int) (string, error) {
+	raw, err := BulkPcap(n)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "bulk.pcap")
+	return path, os.WriteFile(path, raw, 0o644)
 }
