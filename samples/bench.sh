@@ -6,9 +6,10 @@
 #   samples/bench.sh [CALLS]        (default 200000 calls, about 1 GB)
 #   BIG=file.pcap samples/bench.sh  (use an existing capture)
 #   NO_TSHARK=1 samples/bench.sh    (skip tshark, which takes minutes)
-#   REPEAT=5 samples/bench.sh       (runs of each program but tshark; the
-#                                    fastest counts, as with hyperfine's min:
-#                                    a shared machine only ever adds time)
+#   REPEAT=5 samples/bench.sh       (rounds of runs of each program but
+#                                    tshark, interleaved; the fastest counts,
+#                                    as with hyperfine's min: a shared
+#                                    machine only ever adds time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 calls=${1:-200000}
@@ -56,10 +57,17 @@ except (OSError, StopIteration):
 print(f"{path}: {size/2**20:.0f} MiB, {packets} packets; {os.cpu_count()} cores, {cpu}, {datetime.date.today()}")
 print(f"wall: fastest of {repeat} runs (tshark: 1); peak RSS: the highest")
 print(f"{'program':32} {'wall s':>8} {'packets/s':>12} {'peak RSS MiB':>13}")
+# Rounds rather than blocks: each round runs every program once, so that a
+# machine that slows down or speeds up for a while (a VM's neighbours) weighs
+# on all of them alike and the ratios stay fair.
+runs = {name: [] for name, _ in rows}
+for k in range(repeat):
+    for name, cmd in rows:
+        if k == 0 or not name.startswith("tshark"):
+            runs[name].append(run(name, cmd))
 res = {}
-for name, cmd in rows:
-    runs = [run(name, cmd) for _ in range(1 if name.startswith("tshark") else repeat)]
-    wall, rss = min(w for w, _ in runs), max(r for _, r in runs)
+for name, _ in rows:
+    wall, rss = min(w for w, _ in runs[name]), max(r for _, r in runs[name])
     res[name] = (wall, rss)
     print(f"{name:32} {wall:8.2f} {packets/wall:12.0f} {rss:13.1f}")
 s = res["sipalive analyze"][0]
