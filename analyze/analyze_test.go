@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/netip"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -61,6 +62,8 @@ func TestVendorName(t *testing.T) {
 		"Asterisk PBX 18.20.0":             "Asterisk PBX 18.20",
 		"Cisco-SIPGateway/IOS-15.x":        "Cisco-SIPGateway IOS-15.x",
 		"PolycomVVX-VVX_411-UA/6.4.3.1234": "PolycomVVX-VVX_411-UA 6.4",
+		"kamailio (5.6.3 (x86_64/linux))":  "kamailio 5.6",
+		"OpenSIPS (3.4.2 (x86_64/linux))":  "OpenSIPS 3.4",
 	}
 	for in, want := range tests {
 		if got := VendorName(in); got != want {
@@ -269,6 +272,77 @@ func TestRepeatedCSeqIsNotARelay(t *testing.T) {
 	r := f.a.Finish(capture.Stats{})
 	if r.Overview.RelayedKeepAlives != 0 || len(r.Dialogs) != 1 || r.Dialogs[0].Count != 3 {
 		t.Errorf("relayed %d, dialogs %+v: want 3 keep-alives, none relayed", r.Overview.RelayedKeepAlives, r.Dialogs)
+	}
+}
+
+// TestProxyOwnRequests feeds a capture on a proxy that keeps the dialog
+// alive itself, as Kamailio's dialog module does (ka-src, ka-dst): it
+// sends OPTIONS to each party in turn, written as if the other party had
+// sent it, under its own Via and User-Agent, and ends the call with a BYE
+// to each party when its dialog timeout fires. The keep-alives are the
+// proxy's, towards each party, and the parties keep their own names.
+func TestProxyOwnRequests(t *testing.T) {
+	caller := netip.MustParseAddrPort("192.0.2.10:5060")
+	proxy := netip.MustParseAddrPort("192.0.2.1:5060")
+	callee := netip.MustParseAddrPort("192.0.2.20:5060")
+	viaProxy := func(msg, branch string) string {
+		return strings.Replace(msg, "Via: ", "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bK"+branch+".px\r\nVia: ", 1)
+	}
+	callerAgent := func(msg string) string { return strings.Replace(msg, "Tester/1.0", "Caller/1.0", 1) }
+	calleeAgent := func(msg string) string { return strings.Replace(msg, "Peer/2.0", "Callee/2.0", 1) }
+	// own writes a request of the proxy's to a party: towards the caller,
+	// From carries the callee's tag and To the caller's.
+	own := func(method string, cseq int, branch string, toCaller bool) string {
+		msg := strings.Replace(request(method, "pk", cseq, branch, true, "", ""), "Tester/1.0", "kamailio (5.6.3 (x86_64/linux))", 1)
+		if toCaller {
+			msg = strings.Replace(msg, ";tag=ta", ";tag=XX", 1)
+			msg = strings.Replace(msg, ";tag=tb", ";tag=ta", 1)
+			msg = strings.Replace(msg, ";tag=XX", ";tag=tb", 1)
+		}
+		return msg
+	}
+	answer := func(req string, code int) string {
+		resp := strings.Replace(req, strings.SplitN(req, "\r\n", 2)[0], fmt.Sprintf("SIP/2.0 %d X", code), 1)
+		return strings.Replace(resp, "User-Agent: kamailio (5.6.3 (x86_64/linux))", "Server: Party/3.0", 1)
+	}
+	f := newFeeder()
+	inv := callerAgent(request("INVITE", "pk", 1, "i1", false, "", ""))
+	f.send(0, caller, proxy, inv)
+	f.send(time.Millisecond, proxy, callee, viaProxy(inv, "i1"))
+	ok := calleeAgent(response(200, "INVITE", "pk", 1, "i1", "tb"))
+	f.send(time.Millisecond, callee, proxy, viaProxy(ok, "i1"))
+	f.send(time.Millisecond, proxy, caller, ok)
+	for round := 0; round < 2; round++ {
+		toCallee, toCaller := own("OPTIONS", 10+round, fmt.Sprintf("kb%d", round), false), own("OPTIONS", 20+round, fmt.Sprintf("ka%d", round), true)
+		f.send(30*time.Second, proxy, callee, toCallee)
+		f.send(time.Millisecond, proxy, caller, toCaller)
+		f.send(time.Millisecond, callee, proxy, answer(toCallee, 200))
+		f.send(time.Millisecond, caller, proxy, answer(toCaller, 200))
+	}
+	byeCallee, byeCaller := own("BYE", 12, "yb", false), own("BYE", 22, "ya", true)
+	f.send(30*time.Second, proxy, callee, byeCallee)
+	f.send(time.Millisecond, proxy, caller, byeCaller)
+	f.send(time.Millisecond, callee, proxy, answer(byeCallee, 200))
+	f.send(time.Millisecond, caller, proxy, answer(byeCaller, 200))
+	r := f.a.Finish(capture.Stats{})
+	if len(r.Dialogs) != 1 {
+		t.Fatalf("dialogs %+v, want 1", r.Dialogs)
+	}
+	d := r.Dialogs[0]
+	dirs := map[string]int{}
+	for _, dir := range d.Directions {
+		dirs[dir.From] = dir.Count
+	}
+	if want := map[string]int{"proxy to caller": 2, "proxy to callee": 2}; !reflect.DeepEqual(dirs, want) || d.ByProxy() != 4 {
+		t.Errorf("directions %v (%d by proxy), want %v", dirs, d.ByProxy(), want)
+	}
+	if d.CallerAgent != "Caller 1.0" || d.CalleeAgent != "Callee 2.0" || d.Ended != "BYE by proxy" {
+		t.Errorf("caller %q, callee %q, ended %q: want the parties' own agents and a BYE by the proxy", d.CallerAgent, d.CalleeAgent, d.Ended)
+	}
+	for _, v := range r.Vendors {
+		if v.Sent["OPTIONS"] > 0 && (v.Agent != "kamailio 5.6" || v.Sent["OPTIONS"] != 4) {
+			t.Errorf("%s sent %d OPTIONS; want kamailio 5.6, 4", v.Agent, v.Sent["OPTIONS"])
+		}
 	}
 }
 

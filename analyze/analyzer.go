@@ -236,6 +236,23 @@ func (a *Analyzer) learnAgent(c *call, addr netip.AddrPort, e *Event) {
 	}
 }
 
+// relays reports whether ap has relayed requests (see host.proxy): a
+// request it sends with a single Via it sends on its own account.
+func (a *Analyzer) relays(c *call, ap netip.AddrPort) bool {
+	for _, r := range c.hosts {
+		if r.h != nil && r.ap == ap && r.gen == a.hostsGen {
+			return r.h.proxy
+		}
+	}
+	key := ap.Addr().As16()
+	if ad := a.hosts.get(addrHash(&key), &key); ad != nil {
+		if h := ad.port(ap.Port()); h != nil {
+			return h.proxy
+		}
+	}
+	return false
+}
+
 // hostFor returns the entry for ap, through c's shortcuts when it can.
 func (a *Analyzer) hostFor(c *call, ap netip.AddrPort) *host {
 	for i := range c.hosts {
@@ -316,6 +333,9 @@ func (a *Analyzer) hostOf(addr netip.AddrPort) host {
 	}
 	if h := ad.port(port); h != nil {
 		return *h
+	}
+	if addr.Addr().IsLoopback() {
+		return host{} // each port on loopback is a program of its own: a lab's parties share the address
 	}
 	for i := -1; i < len(ad.more); i++ {
 		h := &ad.host0
@@ -490,9 +510,10 @@ func (a *Analyzer) request(e *Event) {
 	t.Dialog = d
 	t.pinned = d.retired // a stale request kept by the tombstone
 	t.hop = d.relayOf(t) != nil
+	t.byProxy = !t.hop && e.Vias <= 1 && a.relays(c, e.Src)
 	d.addTransaction(t)
 	d.LastSeen = e.Time
-	if e.Agent != "" {
+	if e.Agent != "" && !t.byProxy { // a proxy's User-Agent names the proxy
 		if d.fromCaller(e) {
 			setOnce(&d.CallerAgent, e.Agent)
 		} else {
@@ -501,7 +522,10 @@ func (a *Analyzer) request(e *Event) {
 	}
 	if method == "BYE" && d.Ended.IsZero() {
 		d.Ended = e.Time
-		d.EndedBy = d.side(t.FromTag)
+		d.EndedBy = d.side(t)
+		if t.byProxy {
+			d.EndedBy = "proxy" // a dialog timeout's BYE goes to both parties
+		}
 		a.schedule(c, e.Time.Add(byeLinger))
 	}
 }

@@ -28,7 +28,7 @@ type Dialog struct {
 	IsCall    bool      // confirmed by a 2xx to an INVITE
 	MidCall   bool      // first seen through an in-dialog request
 	Ended     time.Time // BYE seen
-	EndedBy   string    // "caller" or "callee"
+	EndedBy   string    // "caller", "callee" or "proxy" (see Transaction.byProxy)
 	ByeCode   int       // final response to the BYE
 	LastSeen  time.Time
 
@@ -96,13 +96,51 @@ func (d *Dialog) dropTransaction(t *Transaction) {
 	}
 }
 
-// side names the party that sent a request with this From tag.
-func (d *Dialog) side(fromTag string) string {
-	if fromTag == d.CallerTag {
-		return "caller"
+// Who sends a dialog's requests: one of its two parties, or a proxy on
+// the path on its own account towards one of them (see
+// Transaction.byProxy).
+const (
+	sideCaller = iota
+	sideCallee
+	sideProxyToCaller
+	sideProxyToCallee
+	sides
+)
+
+// sideNames name the senders, as the report's directions do.
+var sideNames = [sides]string{"caller", "callee", "proxy to caller", "proxy to callee"}
+
+// sideOf says who sent a request of d with this From tag. A proxy writes
+// the request as if the other party had sent it: the From tag is the
+// caller's towards the callee.
+func (d *Dialog) sideOf(fromTag string, byProxy bool) int {
+	switch {
+	case byProxy && fromTag == d.CallerTag:
+		return sideProxyToCallee
+	case byProxy:
+		return sideProxyToCaller
+	case fromTag == d.CallerTag:
+		return sideCaller
 	}
-	return "callee"
+	return sideCallee
 }
+
+// direction names the sender and receiver of a request of d, as the
+// keep-alive rows do: "caller→callee", "proxy→caller".
+func (d *Dialog) direction(fromTag string, byProxy bool) string {
+	switch d.sideOf(fromTag, byProxy) {
+	case sideCaller:
+		return "caller→callee"
+	case sideCallee:
+		return "callee→caller"
+	case sideProxyToCaller:
+		return "proxy→caller"
+	}
+	return "proxy→callee"
+}
+
+// side names the sender of the request t of d.
+func (d *Dialog) side(t *Transaction) string { return sideNames[d.sideOf(t.FromTag, t.byProxy)] }
 
 // frames lists the packets of the dialog: its own (ACKs, the initial
 // INVITE) and those of its transactions.

@@ -14,11 +14,16 @@ type keepAlive struct {
 	Src                          netip.AddrPort
 	CSeq                         uint32
 	Final, Late, Retransmissions int32
+	side                         uint8 // who sent it (see Dialog.sideOf)
 }
 
 func keepAliveOf(t *Transaction) keepAlive {
-	return keepAlive{Start: t.Start, FinalAt: t.FinalAt, Method: t.Method, FromTag: t.FromTag, Allow: t.Allow,
+	k := keepAlive{Start: t.Start, FinalAt: t.FinalAt, Method: t.Method, FromTag: t.FromTag, Allow: t.Allow,
 		Agent: t.Agent, Src: t.Src, CSeq: t.CSeq, Final: int32(t.Final), Late: int32(t.Late), Retransmissions: int32(t.Retransmissions)}
+	if d := t.Dialog; d != nil {
+		k.side = uint8(d.sideOf(t.FromTag, t.byProxy))
+	}
+	return k
 }
 
 // Outcome buckets the final response as the keep-alive tables do.
@@ -42,8 +47,8 @@ type kaDigest struct {
 	count      int
 	first      time.Time // Start of the first
 	methods    []MethodCount
-	sides      [2]kaSide // caller, callee
-	lastMethod string    // of the last keep-alive
+	sides      [sides]kaSide // by sender (see Dialog.sideOf)
+	lastMethod string        // of the last keep-alive
 	lastFinal  int32
 	before     keepAlive // the last sent before the BYE (so far, the last)
 	hasBefore  bool
@@ -85,10 +90,7 @@ func (g *kaDigest) add(a *Analyzer, d *Dialog, k keepAlive, vendors bool) {
 	if !counted {
 		g.methods = append(g.methods, MethodCount{k.Method, 1})
 	}
-	s := &g.sides[1]
-	if k.FromTag == d.CallerTag {
-		s = &g.sides[0]
-	}
+	s := &g.sides[k.side]
 	if s.count == 0 {
 		s.first = k.Start
 		if s.intervals == nil {
@@ -112,7 +114,7 @@ func (g *kaDigest) add(a *Analyzer, d *Dialog, k keepAlive, vendors bool) {
 		return
 	}
 	for i := range g.prev {
-		if p := &g.prev[i]; p.Method == k.Method && p.FromTag == k.FromTag {
+		if p := &g.prev[i]; p.Method == k.Method && p.side == k.side {
 			v := a.vendor(a.agentOf(p.Agent, p.Src))
 			if len(v.intervals[k.Method]) < maxSamples {
 				v.intervals[k.Method] = append(v.intervals[k.Method], elapsed(p.Start, k.Start).Seconds())
@@ -127,9 +129,14 @@ func (g *kaDigest) add(a *Analyzer, d *Dialog, k keepAlive, vendors bool) {
 // reset empties g for reuse, keeping the memory of its lists.
 func (g *kaDigest) reset() *kaDigest {
 	failed, prev := g.failed[:0], g.prev[:0]
-	i0, i1 := g.sides[0].intervals[:0], g.sides[1].intervals[:0]
+	var intervals [sides][]float64
+	for i := range g.sides {
+		intervals[i] = g.sides[i].intervals[:0]
+	}
 	*g = kaDigest{failed: failed, prev: prev}
-	g.sides[0].intervals, g.sides[1].intervals = i0, i1
+	for i := range g.sides {
+		g.sides[i].intervals = intervals[i]
+	}
 	return g
 }
 

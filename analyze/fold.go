@@ -220,7 +220,7 @@ func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
 	d := t.Dialog
 	side := "caller"
 	if d != nil {
-		side = d.side(t.FromTag)
+		side = d.side(t)
 		if !d.Ended.IsZero() && t.Start.After(d.Ended) {
 			if rv.EndedDialog == nil {
 				rv.EndedDialog = map[string]int{}
@@ -241,12 +241,12 @@ func (a *Analyzer) keepAliveRow(t *Transaction, sender string) {
 	if !a.opts.KeepAliveRows {
 		return
 	}
-	side := "caller"
+	direction := "caller→callee"
 	if t.Dialog != nil {
-		side = t.Dialog.side(t.FromTag)
+		direction = t.Dialog.direction(t.FromTag, t.byProxy)
 	}
 	a.tot.csv = append(a.tot.csv, KeepAliveRow{
-		Time: t.Start, CallID: t.CallID, Method: t.Method, Direction: side + "→" + other(side),
+		Time: t.Start, CallID: t.CallID, Method: t.Method, Direction: direction,
 		From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final, ResponseTime: t.ResponseTime(),
 	})
 }
@@ -391,7 +391,7 @@ func (a *Analyzer) dialogReport(d *Dialog, g *kaDigest) DialogReport {
 		dr.Start = g.first
 	}
 	var all []float64
-	for i, side := range []string{"caller", "callee"} {
+	for i, side := range sideNames {
 		s := &g.sides[i]
 		if s.count == 0 {
 			continue
@@ -469,7 +469,7 @@ func (a *Analyzer) dialogFindings(d *Dialog, g *kaDigest) bool {
 
 // failureDetail says what went wrong with a failed keep-alive of d.
 func failureDetail(d *Dialog, t *keepAlive) string {
-	who := d.side(t.FromTag)
+	who := sideNames[t.side]
 	switch t.Outcome() {
 	case Outcome481:
 		return fmt.Sprintf("%s %s from %s answered 481: the peer lost the dialog", t.Method, cseq(t.CSeq), who)
@@ -719,13 +719,6 @@ func verdict(o Outcome, final int) string {
 		return "no answer"
 	}
 	return fmt.Sprintf("failed (%d)", final)
-}
-
-func other(side string) string {
-	if side == "caller" {
-		return "callee"
-	}
-	return "caller"
 }
 
 func cseq(n uint32) string { return "(CSeq " + strconv.FormatUint(uint64(n), 10) + ")" }

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"strings"
 	"time"
 
 	"github.com/sipalive/sipalive/capture"
@@ -156,6 +157,18 @@ func (d *DialogReport) HasIntervals() bool {
 	return false
 }
 
+// ByProxy is how many of the dialog's keep-alives a proxy sent on its own
+// account (see Direction).
+func (d *DialogReport) ByProxy() int {
+	n := 0
+	for _, dir := range d.Directions {
+		if strings.HasPrefix(dir.From, "proxy") {
+			n += dir.Count
+		}
+	}
+	return n
+}
+
 // MethodCount is how often a dialog used one keep-alive method.
 type MethodCount struct {
 	Method string `json:"method"`
@@ -164,7 +177,7 @@ type MethodCount struct {
 
 // Direction is one side's keep-alives within a dialog.
 type Direction struct {
-	From             string  `json:"from"` // "caller" or "callee"
+	From             string  `json:"from"` // "caller", "callee", "proxy to caller" or "proxy to callee"
 	Count            int     `json:"count"`
 	FirstAfter2xx    float64 `json:"first_after_2xx_seconds"`
 	IntervalMin      float64 `json:"interval_min_seconds"`

@@ -66,8 +66,8 @@ func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
 			tc.Methods = append(tc.Methods, name)
 		}
 		byCaller := t.FromTag == d.CallerTag
-		if byCaller != st.refresherIsCaller() {
-			continue
+		if t.byProxy || byCaller != st.refresherIsCaller() {
+			continue // a proxy's request refreshes one party only, if any
 		}
 		tc.ByRefresher++
 		if t.Final < 200 || t.Final >= 300 {

@@ -22,6 +22,11 @@ type Transaction struct {
 	outOfCall bool // dropped from its call's list; its dialog holds it still
 	pinned    bool // held by a dialog's tombstone: never recycled
 	hop       bool // a later hop of an earlier transaction of its dialog (see Dialog.relayOf)
+	// byProxy: a proxy sent the in-dialog request on its own account, not
+	// a party: one Via, from an address that relays requests (Kamailio's
+	// and OpenSIPS's dialog keep-alives, the BYEs of their dialog timeouts).
+	// Its From tag names the party it stands in for, its User-Agent the proxy.
+	byProxy   bool
 	CallID    string
 	Method    string
 	CSeq      uint32

@@ -8,8 +8,8 @@ import (
 // VendorName normalises a User-Agent or Server value to "Product Version",
 // keeping the version to major.minor so that builds of one release group
 // together: "Acme-PBX/7.1.2 (build 55)" becomes "Acme-PBX 7.1". It knows
-// the three ways products write it: "Name/1.2.3", "Name Words 1.2.3" and
-// "Name-1.2.3".
+// the ways products write it: "Name/1.2.3", "Name Words 1.2.3",
+// "Name-1.2.3" and, as Kamailio and OpenSIPS do, "Name (1.2.3 (platform))".
 func VendorName(agent string) string {
 	agent = strings.TrimSpace(agent)
 	if agent == "" {
@@ -26,8 +26,8 @@ func VendorName(agent string) string {
 	}
 	fields := strings.Fields(agent)
 	for i := 1; i < len(fields) && i <= 3; i++ {
-		if startsWithDigit(fields[i]) {
-			return join(strings.Join(fields[:i], " "), shortVersion(fields[i]))
+		if v := strings.TrimPrefix(fields[i], "("); startsWithDigit(v) {
+			return join(strings.Join(fields[:i], " "), shortVersion(strings.TrimRight(v, ")")))
 		}
 	}
 	for i := 1; i+1 < len(tok); i++ {
@@ -64,7 +64,8 @@ func startsWithDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '
 
 // agentOf names the party at addr: the agent string it sent, else what the
 // address and port (or the address) announced in other messages, else the
-// address itself (without the port: a TCP client's ports change).
+// address itself (without the port, but on loopback: a TCP client's ports
+// change).
 func (a *Analyzer) agentOf(agent string, addr netip.AddrPort) string {
 	if agent == "" {
 		agent = a.hostOf(addr).agent
@@ -89,6 +90,9 @@ func (a *Analyzer) agentOf(agent string, addr netip.AddrPort) string {
 	}
 	if !addr.IsValid() {
 		return "unknown"
+	}
+	if addr.Addr().IsLoopback() {
+		return "unknown (" + addr.String() + ")" // the port tells a lab's parties apart
 	}
 	return "unknown (" + addr.Addr().String() + ")"
 }

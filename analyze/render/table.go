@@ -192,6 +192,10 @@ func dialogs(w io.Writer, rep *analyze.Report) error {
 		for _, m := range d.Methods {
 			methods = append(methods, fmt.Sprintf("%s×%d", m.Method, m.Count))
 		}
+		if n := d.ByProxy(); n > 0 {
+			// a proxy's own keep-alives probe the parties, not each other
+			methods = append(methods, fmt.Sprintf("(%d by proxy)", n))
+		}
 		interval := "-"
 		if d.HasIntervals() {
 			interval = fmt.Sprintf("%s/%s/%s", secs(d.IntervalMin), secs(d.IntervalAvg), secs(d.IntervalMax))

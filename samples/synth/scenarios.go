@@ -132,6 +132,27 @@ func Scenarios() []Scenario {
 				func() error { return c.Request(phone, "INFO", "", 481) },
 				func() error { return c.Bye(phone, 481) })
 		}},
+		{Name: "proxy-keepalive", About: "the proxy keeps the dialog alive itself (Kamailio's dialog keep-alives): OPTIONS to each party every 30 s, until the phone answers 481 and the proxy ends the call", Write: func(w *Writer) error {
+			c := w.NewCall("proxyka-1@192.0.2.10", phone, pbx)
+			c.Proxy = &Party{User: "proxy", Addr: netip.MustParseAddrPort("192.0.2.1:5060"), Agent: "kamailio (5.6.3 (x86_64/linux))"}
+			ping := func(phoneAnswer int) func() error {
+				return func() error {
+					if err := c.ProxyRequest(pbx, "OPTIONS", 200); err != nil {
+						return err
+					}
+					return c.ProxyRequest(phone, "OPTIONS", phoneAnswer)
+				}
+			}
+			return run(w, 30*time.Second,
+				func() error { return c.Invite(nil, nil) },
+				ping(200), ping(200), ping(481),
+				func() error {
+					if err := c.ProxyRequest(pbx, "BYE", 200); err != nil {
+						return err
+					}
+					return c.ProxyRequest(phone, "BYE", 481)
+				})
+		}},
 		{Name: "vendors", About: "three vendors: Umbrella-GW answers UPDATE 501, Globex-SBC answers 200 to a keep-alive for a dialog it ended, Initech-Phone misses its session refresh", Write: func(w *Writer) error {
 			return vendorScenario(w, phone, pbx, sbc, gw)
 		}},

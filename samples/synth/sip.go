@@ -291,6 +291,33 @@ func (c *Call) request(from *Party, method, body, contentType string, reqHeaders
 	return nil
 }
 
+// ProxyRequest has the call's proxy send a request of its own in the
+// dialog to `to`, as Kamailio's and OpenSIPS's dialog keep-alives (and the
+// BYEs of their dialog timeouts) are written: as if the other party had
+// sent it (its From tag and CSeq space), under the proxy's Via only, with
+// the proxy's User-Agent; `to` answers the proxy (0: no answer).
+func (c *Call) ProxyRequest(to *Party, method string, answer int) error {
+	if c.Proxy == nil {
+		return fmt.Errorf("call %s has no proxy", c.ID)
+	}
+	r := c.newRequest(c.other(to), method, true, "", "", nil)
+	c.nextB++
+	via := fmt.Sprintf("SIP/2.0/UDP %s;branch=z9hG4bKpx%s%d", c.Proxy.Addr, tagOf(c.ID), c.nextB)
+	r.text = strings.Replace(r.text, "Via: "+r.via, "Via: "+via, 1)
+	if agent := c.other(to).Agent; agent != "" {
+		r.text = strings.Replace(r.text, "User-Agent: "+agent, "User-Agent: "+c.Proxy.Agent, 1)
+	}
+	r.via = via
+	if err := c.hop(c.Proxy, to, r.text); err != nil {
+		return err
+	}
+	if answer == 0 {
+		return nil
+	}
+	c.w.Advance(12 * time.Millisecond)
+	return c.hop(to, c.Proxy, c.response(r, to, answer, reasons[answer], true, "", nil))
+}
+
 // Bye ends the call from `from`; answer 0 leaves the BYE unanswered.
 func (c *Call) Bye(from *Party, answer int) error {
 	return c.Request(from, "BYE", "", answer)
