@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 )
 
@@ -80,4 +81,99 @@ func TestFieldCapturesRecorded(t *testing.T) {
 		os.Link(filepath.Join("..", "..", "capture", "testdata", "netns", "plain.pcapng.gz"), filepath.Join(dir, "plain.pcapng.gz"))
 	}
 	checkFieldCaptures(t, dir)
+}
+
+// kamailioReport is what checkKamailio reads of a report.
+type kamailioReport struct {
+	Summary struct {
+		Calls             int                       `json:"calls"`
+		SessionKeepAlives map[string]map[string]int `json:"session_keepalives"`
+	} `json:"summary"`
+	Dialogs []struct {
+		CallerAgent string `json:"caller_agent"`
+		CalleeAgent string `json:"callee_agent"`
+		Ended       string `json:"ended"`
+		Directions  []struct {
+			From  string `json:"from"`
+			Count int    `json:"count"`
+		} `json:"directions"`
+	} `json:"dialogs"`
+	Vendors []struct {
+		Agent string         `json:"agent"`
+		Sent  map[string]int `json:"sent"`
+	} `json:"vendors"`
+}
+
+// checkKamailio checks a recording of samples/kamailio/record.sh: a real
+// Kamailio pinged both parties of one call twice with in-dialog OPTIONS,
+// each answered 200, and the caller hung up. The keep-alives are the
+// proxy's, towards each party; neither party takes the proxy's name.
+func checkKamailio(t *testing.T, path string) {
+	t.Helper()
+	code, out, errOut := runCLI("analyze", "--format", "json", path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r kamailioReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	if o := r.Summary.SessionKeepAlives["OPTIONS"]; r.Summary.Calls != 1 || o["sent"] != 4 || o["2xx"] != 4 {
+		t.Fatalf("summary %+v, want 1 call, 4 OPTIONS answered 200", r.Summary)
+	}
+	if len(r.Dialogs) != 1 {
+		t.Fatalf("dialogs %+v, want 1", r.Dialogs)
+	}
+	d := r.Dialogs[0]
+	dirs := map[string]int{}
+	for _, dir := range d.Directions {
+		dirs[dir.From] = dir.Count
+	}
+	if want := map[string]int{"proxy to caller": 2, "proxy to callee": 2}; !reflect.DeepEqual(dirs, want) {
+		t.Errorf("directions %v, want %v", dirs, want)
+	}
+	if d.CallerAgent != "SIPp-UAC" || d.CalleeAgent != "unknown (127.0.0.3:5060)" || d.Ended != "BYE by caller" {
+		t.Errorf("caller %q, callee %q, ended %q: want SIPp-UAC, the silent callee by address, BYE by caller", d.CallerAgent, d.CalleeAgent, d.Ended)
+	}
+	senders := 0
+	for _, v := range r.Vendors {
+		if n := v.Sent["OPTIONS"]; n > 0 {
+			senders++
+			if !strings.HasPrefix(v.Agent, "kamailio ") || n != 4 {
+				t.Errorf("%s sent %d OPTIONS; want kamailio, 4", v.Agent, n)
+			}
+		}
+	}
+	if senders != 1 {
+		t.Errorf("%d senders of OPTIONS, want kamailio alone", senders)
+	}
+}
+
+// TestKamailioDialogKeepAlives analyses the committed Kamailio recording.
+func TestKamailioDialogKeepAlives(t *testing.T) {
+	checkKamailio(t, filepath.Join("..", "..", "capture", "testdata", "kamailio", "dialog-keepalive.pcap"))
+}
+
+// TestKamailioRecorded records the call afresh with the Kamailio and sipp
+// on this machine (root; CI installs the Debian packages kamailio and
+// sip-tester) and checks the new recording the same way. The call lasts
+// 65 s: Kamailio pings every 30 s at the most often.
+func TestKamailioRecorded(t *testing.T) {
+	if testing.Short() {
+		t.Skip("skipped in -short: the call lasts 65 s")
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: recording in a network namespace needs root (CI runs it)")
+	}
+	for _, c := range []string{"ip", "tcpdump", "kamailio", "sipp"} {
+		if _, err := exec.LookPath(c); err != nil {
+			t.Skipf("skipped: needs %s (.ci/run installs it)", c)
+		}
+	}
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "dialog-keepalive.pcap")
+	if msg, err := exec.Command("bash", "../../samples/kamailio/record.sh", out).CombinedOutput(); err != nil {
+		t.Fatalf("record.sh: %v\n%s", err, msg)
+	}
+	checkKamailio(t, out)
 }

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Records real Kamailio dialog keep-alives: sipp calls sipp through a
+# Kamailio proxy whose dialog module pings both parties with in-dialog
+# OPTIONS every 30 s (kamailio.cfg); the call lasts 65 s, so each party is
+# pinged twice, answers 200 (sipp -aa), and the caller hangs up.
+#
+#   caller 127.0.0.2:5060 (sipp, uac.xml) -> proxy 127.0.0.1:5060 (kamailio)
+#   -> callee 127.0.0.3:5060 (sipp -sn uas)
+#
+# Everything runs on the loopback of a network namespace this script creates
+# and removes, so nothing else on the machine is reached or in the way.
+#
+# usage: sudo samples/kamailio/record.sh [OUT.pcap]
+#        (default capture/testdata/kamailio/dialog-keepalive.pcap)
+# Needs root, iproute2, tcpdump, kamailio and sipp (Debian: kamailio,
+# sip-tester). Every process it starts is ended by PID.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cd "$here/../.."
+out=${1:-capture/testdata/kamailio/dialog-keepalive.pcap}
+mkdir -p "$(dirname "$out")"
+[ "$(id -u)" = 0 ] || { echo "record.sh: needs root (network namespace, tcpdump)" >&2; exit 2; }
+for c in ip tcpdump kamailio sipp; do command -v $c >/dev/null || { echo "record.sh: needs $c" >&2; exit 2; }; done
+
+ns=sipalive-kam$$
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  ip netns del $ns 2>/dev/null || true
+  [ -n "${keep:-}" ] && echo "logs in $work" >&2 || rm -rf "$work"
+}
+trap cleanup EXIT
+keep=${KEEP_LOGS:-}
+ip netns add $ns
+nsx() { ip netns exec $ns "$@"; }
+nsx ip link set lo up
+
+ip netns exec $ns tcpdump -i lo -n -s 0 -U -w "$work/cap.pcap" udp port 5060 2>"$work/tcpdump.log" &
+pids+=($!)
+ip netns exec $ns kamailio -DD -E -f "$here/kamailio.cfg" -P "$work/kamailio.pid" -Y "$work" 2>"$work/kamailio.log" &
+pids+=($!)
+ip netns exec $ns sipp -sn uas -aa -i 127.0.0.3 -p 5060 -m 1 -nostdin -timeout 120s >"$work/uas.log" 2>&1 &
+uas=$!
+pids+=($uas)
+sleep 2 # tcpdump, kamailio and the callee listening
+if ! nsx sipp -sf "$here/uac.xml" -aa -i 127.0.0.2 -p 5060 -m 1 -nostdin -timeout 120s 127.0.0.1:5060 >"$work/uac.log" 2>&1; then
+  echo "record.sh: the call failed" >&2
+  tail -n 20 "$work/uac.log" "$work/kamailio.log" >&2
+  exit 1
+fi
+wait $uas || true
+sleep 1 # the last packets reach the file
+kill "${pids[0]}"
+wait "${pids[0]}" 2>/dev/null || true
+cp "$work/cap.pcap" "$out"
+echo "record.sh: wrote $out"
