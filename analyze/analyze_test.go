@@ -458,3 +458,54 @@ func TestSnapshotShowsLiveStateAndChangesNothing(t *testing.T) {
 		t.Errorf("final %+v", a.Summary.SessionKeepAlives["INFO"])
 	}
 }
+
+// TestRegisterExpiryFromContact registers the way real stacks do: the
+// phone asks with an Expires header, Kamailio-style registrars answer with
+// the granted expiry as the binding's Contact parameter only, and list the
+// other bindings of the address of record too. The binding's parameter
+// settles when the refresh is due (RFC 3261 sections 10.2.1.1, 10.3).
+func TestRegisterExpiryFromContact(t *testing.T) {
+	phone := netip.MustParseAddrPort("192.0.2.10:5060")
+	registrar := netip.MustParseAddrPort("192.0.2.1:5060")
+	register := func(cseq int, branch, contact string) string {
+		return fmt.Sprintf("REGISTER sip:h SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK%s\r\nFrom: <sip:a@h>;tag=ta\r\nTo: <sip:a@h>\r\nCall-ID: reg-1\r\nCSeq: %d REGISTER\r\n%s\r\nUser-Agent: Phone/1.0\r\nContent-Length: 0\r\n\r\n",
+			branch, cseq, contact)
+	}
+	ok := func(cseq int, branch, contacts string) string {
+		return fmt.Sprintf("SIP/2.0 200 OK\r\nVia: SIP/2.0/UDP 192.0.2.10;branch=z9hG4bK%s\r\nFrom: <sip:a@h>;tag=ta\r\nTo: <sip:a@h>;tag=tr\r\nCall-ID: reg-1\r\nCSeq: %d REGISTER\r\n%sServer: kamailio (5.6.3 (x86_64/linux))\r\nContent-Length: 0\r\n\r\n",
+			branch, cseq, contacts)
+	}
+	tests := []struct {
+		name      string
+		ask       string // the REGISTER's Contact and Expires headers
+		grant     string // the 2xx's Contact headers
+		refresh   time.Duration
+		wantGrant int
+		wantLate  int
+	}{
+		{"granted less than asked, in the binding's parameter: a refresh on the asked schedule is late",
+			"Contact: <sip:a@192.0.2.10:5060>\r\nExpires: 3600", "Contact: <sip:a@192.0.2.10:5060>;expires=60\r\n", 1800 * time.Second, 60, 1},
+		{"the other bindings of the address of record are not ours",
+			"Contact: <sip:a@192.0.2.10:5060>\r\nExpires: 3600", "Contact: <sip:a@198.51.100.7:5060>;expires=10, <sip:a@192.0.2.10:5060>;expires=120\r\n", 100 * time.Second, 120, 0},
+		{"the contact's parameter overrides the Expires header of the request",
+			"Contact: <sip:a@192.0.2.10:5060>;expires=90\r\nExpires: 3600", "", 200 * time.Second, 90, 1},
+		{"an Expires header alone, both ways, as before",
+			"Contact: <sip:a@192.0.2.10:5060>\r\nExpires: 300", "Expires: 300\r\n", 250 * time.Second, 300, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f := newFeeder()
+			f.send(0, phone, registrar, register(1, "r1", tt.ask))
+			f.send(10*time.Millisecond, registrar, phone, ok(1, "r1", tt.grant))
+			f.send(tt.refresh, phone, registrar, register(2, "r2", tt.ask))
+			f.send(10*time.Millisecond, registrar, phone, ok(2, "r2", tt.grant))
+			r := f.a.Finish(capture.Stats{})
+			if len(r.Devices) != 1 {
+				t.Fatalf("devices %+v", r.Devices)
+			}
+			if d := r.Devices[0]; d.Expires != tt.wantGrant || d.LateRefresh != tt.wantLate {
+				t.Errorf("granted %d, late refreshes %d; want %d, %d", d.Expires, d.LateRefresh, tt.wantGrant, tt.wantLate)
+			}
+		})
+	}
+}

@@ -488,6 +488,9 @@ func (a *Analyzer) request(e *Event) {
 		Expires:      e.Expires,
 		RespExpires:  -1,
 	}
+	if method == "REGISTER" {
+		t.contact, t.Expires = e.registration()
+	}
 	a.frames(&t.Frames, e)
 	c.txs, c.branches = append(c.txs, t), append(c.branches, branch)
 	if !e.inDialog() {
@@ -591,6 +594,9 @@ func (a *Analyzer) response(e *Event) {
 			t.RespSE, t.RespMinSE = e.SessionExpires, e.MinSE
 			t.RespRefresher = e.Refresher
 			t.RespExpires = e.Expires
+			if t.Method == "REGISTER" {
+				t.RespExpires = e.granted(t.contact)
+			}
 		}
 	}
 	if method == "INVITE" && status == 422 {

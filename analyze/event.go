@@ -47,6 +47,8 @@ type Event struct {
 	Expires        int // -1 when absent
 	Status         uint16
 	Vias           uint16
+	nBinds         uint8                // bindings in binds
+	binds          [maxBindings]binding // of a REGISTER or a 2xx to one (see Scanner.bindings)
 
 	Kind         capture.Kind
 	Transport    capture.Transport
@@ -58,6 +60,49 @@ type Event struct {
 	Body         bool // a non-empty body
 	AllowPresent bool // an Allow header was present, even empty
 	RequireTimer bool // Require: timer
+}
+
+// maxBindings is how many Contact bindings of a REGISTER or its answer an
+// event keeps: a UA registers one, and a registrar lists those of the
+// address of record, rarely more than a few.
+const maxBindings = 4
+
+// binding is a Contact binding as an event keeps it: the tagHash of its
+// URI, and its expires parameter (-1: absent).
+type binding struct {
+	uri     uint64
+	expires int32
+}
+
+// registration returns what a REGISTER asks for: the hash of its (first)
+// binding's URI, and the expiry, the contact's expires parameter
+// overriding the Expires header (RFC 3261 section 10.2.1.1); -1 when it
+// names none.
+func (e *Event) registration() (contact uint64, expires int) {
+	expires = e.Expires
+	if e.nBinds > 0 {
+		contact = e.binds[0].uri
+		if e.binds[0].expires >= 0 {
+			expires = int(e.binds[0].expires)
+		}
+	}
+	return contact, expires
+}
+
+// granted returns the expiry a registrar's 2xx grants the binding whose
+// URI hash is contact: the expires parameter the registrar put on that
+// binding, or on the only one it lists when it rewrote the URI (RFC 3261
+// section 10.3: each binding carries one), else the Expires header.
+func (e *Event) granted(contact uint64) int {
+	for _, b := range e.binds[:e.nBinds] {
+		if b.uri == contact && b.expires >= 0 {
+			return int(b.expires)
+		}
+	}
+	if e.nBinds == 1 && e.binds[0].expires >= 0 {
+		return int(e.binds[0].expires)
+	}
+	return e.Expires
 }
 
 // inDialog reports whether a request carries a To tag.
@@ -84,6 +129,7 @@ func (e *Event) answerer() string {
 // each goroutine that scans has its own.
 type Scanner struct {
 	msg        sip.Message
+	bindings   [maxBindings]sip.Binding
 	interned   map[string]string
 	internLast [64]string // the last value interned, by length: most repeat
 }
@@ -141,6 +187,20 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 		e.Method, e.Reason = s.method(m.CSeqMethod), s.intern(m.Reason)
 		e.SDP, e.Body, e.Class = false, false, ClassOther
 	}
+	e.nBinds = 0
+	if e.Method == "REGISTER" && (m.Request || m.Status >= 200 && m.Status < 300) {
+		s.scanBindings(cm.Payload, e)
+	}
+}
+
+// scanBindings reads the Contact bindings of a REGISTER or of a 2xx to one
+// into e: the scan leaves Contact out, which no other message needs.
+func (s *Scanner) scanBindings(payload []byte, e *Event) {
+	n := sip.Bindings(payload, s.bindings[:])
+	for i, b := range s.bindings[:n] {
+		e.binds[i] = binding{uri: tagHash(b.URI), expires: int32(min(b.Expires, 1<<31-1))}
+	}
+	e.nBinds = uint8(n)
 }
 
 // method returns a method's name: a constant for the common ones.

@@ -55,8 +55,9 @@ type Transaction struct {
 	ReqSE, RespSE               uint32
 	ReqRefresher, RespRefresher string
 	ReqMinSE, RespMinSE         uint32
-	Expires                     int // REGISTER: Expires asked for (-1 absent)
-	RespExpires                 int // REGISTER: Expires granted (-1 absent)
+	Expires                     int    // REGISTER: expiry asked for, the contact's parameter or Expires (-1 absent)
+	RespExpires                 int    // REGISTER: expiry granted the binding (-1 absent; see Event.granted)
+	contact                     uint64 // REGISTER: tagHash of the binding's URI
 
 	Dialog *Dialog
 	Frames []FrameRef
