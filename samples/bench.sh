@@ -12,12 +12,7 @@
 #                                    machine only ever adds time)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-calls=${1:-200000}
-file=${BIG:-samples/big-$calls.pcap}
-if [ ! -f "$file" ]; then
-  echo "generating $file ($calls calls)..." >&2
-  go run ./samples/gen -calls "$calls" -o "$file"
-fi
+. samples/bigcapture.sh "$@"
 bin=$(mktemp -d)
 CGO_ENABLED=0 go build -o "$bin/sipalive" ./cmd/sipalive
 CGO_ENABLED=0 go build -o "$bin/floor" ./samples/floor

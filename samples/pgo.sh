@@ -10,12 +10,7 @@
 #   BIG=file.pcap samples/pgo.sh  (profile another capture)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-calls=${1:-200000}
-file=${BIG:-samples/big-$calls.pcap}
-if [ ! -f "$file" ]; then
-  echo "generating $file ($calls calls)..." >&2
-  go run ./samples/gen -calls "$calls" -o "$file"
-fi
+. samples/bigcapture.sh "$@"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 go build -pgo=off -o "$tmp/sipalive" ./cmd/sipalive
