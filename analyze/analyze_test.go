@@ -509,3 +509,33 @@ func TestRegisterExpiryFromContact(t *testing.T) {
 		})
 	}
 }
+
+// TestSDPInAnswerToUpdate: a 2xx with SDP to an UPDATE keep-alive that
+// made no offer is an answer to nothing (RFC 3311 section 5.2): the
+// answering vendor is named, the finding kept; a 2xx without SDP, or SDP
+// in a 2xx to an INFO, is no such finding.
+func TestSDPInAnswerToUpdate(t *testing.T) {
+	sdp := "Content-Type: application/sdp\r\nContent-Length: 33\r\n\r\nv=0\r\no=- 1 1 IN IP4 h\r\ns=-\r\nt=0 0\r\n"
+	f := newFeeder()
+	f.send(0, addrA, addrB, request("INVITE", "ua", 1, "i1", false, "", ""))
+	f.send(time.Millisecond, addrB, addrA, response(200, "INVITE", "ua", 1, "i1", "tb"))
+	f.send(30*time.Second, addrA, addrB, request("UPDATE", "ua", 2, "u1", true, "", ""))
+	f.send(time.Millisecond, addrB, addrA, strings.Replace(response(200, "UPDATE", "ua", 2, "u1", "tb"), "Content-Length: 0\r\n\r\n", sdp, 1))
+	f.send(30*time.Second, addrA, addrB, request("UPDATE", "ua", 3, "u2", true, "", ""))
+	f.send(time.Millisecond, addrB, addrA, response(200, "UPDATE", "ua", 3, "u2", "tb"))
+	f.send(30*time.Second, addrA, addrB, request("INFO", "ua", 4, "n1", true, "", ""))
+	f.send(time.Millisecond, addrB, addrA, strings.Replace(response(200, "INFO", "ua", 4, "n1", "tb"), "Content-Length: 0\r\n\r\n", sdp, 1))
+	r := f.a.Finish(capture.Stats{})
+	if r.FindingCounts["sdp-in-answer"] != 1 {
+		t.Fatalf("finding counts %v, want one sdp-in-answer", r.FindingCounts)
+	}
+	for _, v := range r.Vendors {
+		want := 0
+		if v.Agent == "Peer 2.0" {
+			want = 1
+		}
+		if v.SDPAnswers != want || (want == 1) != strings.Contains(v.Recommendation, "RFC 3311") {
+			t.Errorf("%s: %d SDP answers, recommendation %q; want %d", v.Agent, v.SDPAnswers, v.Recommendation, want)
+		}
+	}
+}

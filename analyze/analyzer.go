@@ -586,6 +586,7 @@ func (a *Analyzer) response(e *Event) {
 			t.Late = status // the client gave up before it came
 		} else {
 			t.Final, t.FinalAt = status, e.Time
+			t.AnswerSDP = e.SDP
 			t.Answerer = e.answerer()
 			t.Reason = e.Reason
 			if e.AllowPresent {

@@ -56,7 +56,7 @@ type Event struct {
 	Request      bool
 	Cut          bool // cut short by the snap length
 	RFC3261      bool // the branch has the RFC 3261 cookie
-	SDP          bool // the body holds SDP
+	SDP          bool // the body holds SDP (requests; responses: only a 2xx to UPDATE is looked at)
 	Body         bool // a non-empty body
 	AllowPresent bool // an Allow header was present, even empty
 	RequireTimer bool // Require: timer
@@ -186,6 +186,9 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 	} else {
 		e.Method, e.Reason = s.method(m.CSeqMethod), s.intern(m.Reason)
 		e.SDP, e.Body, e.Class = false, false, ClassOther
+		if e.Method == "UPDATE" && m.Status >= 200 && m.Status < 300 {
+			e.SDP = m.HasSDP() // an answer to an UPDATE that made no offer must have none
+		}
 	}
 	e.nBinds = 0
 	if e.Method == "REGISTER" && (m.Request || m.Status >= 200 && m.Status < 300) {

@@ -221,6 +221,18 @@ func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
 	side := "caller"
 	if d != nil {
 		side = d.side(t)
+	}
+	if t.AnswerSDP && t.Final >= 200 && t.Final < 300 {
+		rv.SDPAnswers++
+		if a.keepFinding("sdp-in-answer") {
+			a.addFinding(Finding{Kind: "sdp-in-answer", CallID: t.CallID, Time: t.FinalAt,
+				Detail: fmt.Sprintf("%s without SDP from %s answered %d with SDP by %s: an answer to no offer (RFC 3311 5.2); the sender may take the session as broken and hang up", t.Method, side, t.Final, receiver)})
+		}
+		if d != nil {
+			a.problem(d)
+		}
+	}
+	if d != nil {
 		if !d.Ended.IsZero() && t.Start.After(d.Ended) {
 			if rv.EndedDialog == nil {
 				rv.EndedDialog = map[string]int{}
@@ -761,6 +773,9 @@ func recommend(v *VendorReport, noUpdate []string) string {
 	}
 	if v.WithSDP > 0 {
 		rec = append(rec, "keep-alives must not carry SDP")
+	}
+	if v.SDPAnswers > 0 {
+		rec = append(rec, "answers UPDATE without SDP with SDP: the 2xx must carry none (RFC 3311)")
 	}
 	sort.Strings(rec)
 	return strings.Join(rec, "; ")

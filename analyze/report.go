@@ -262,6 +262,9 @@ type VendorReport struct {
 	WithSDP            int `json:"in_dialog_requests_with_sdp,omitempty"`
 	ReinviteNoSDP      int `json:"reinvite_no_sdp_sent,omitempty"`
 	MessageOutOfDialog int `json:"message_out_of_dialog_sent,omitempty"`
+	// SDPAnswers counts 2xx it sent with SDP to UPDATE keep-alives
+	// without SDP (see Transaction.AnswerSDP).
+	SDPAnswers int `json:"sdp_answers_to_update_without_sdp,omitempty"`
 	// EndedDialog counts how the vendor answered keep-alives for dialogs
 	// that had already ended: 481 is right, 2xx means it answers for
 	// dialogs it does not know.
@@ -280,7 +283,7 @@ type MatrixRow struct {
 
 // Finding is a problem worth a ticket.
 type Finding struct {
-	Kind   string    `json:"kind"` // lost, unsupported, unanswered, expired, stale, dropped, late-refresh, 3pcc
+	Kind   string    `json:"kind"` // lost, unsupported, unanswered, expired, stale, dropped, late-refresh, device-down, late-register, sdp-in-answer, answers-unknown-dialog
 	CallID string    `json:"call_id"`
 	Time   time.Time `json:"time"`
 	Detail string    `json:"detail"`

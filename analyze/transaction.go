@@ -50,6 +50,10 @@ type Transaction struct {
 	Answerer        string    // Server or User-Agent of the response
 	Allow           string    // Allow of the final response (for 405)
 	Reason          string    // reason phrase of the final response
+	// AnswerSDP: a 2xx to an UPDATE carried SDP. After an UPDATE without
+	// SDP that is an answer to no offer (RFC 3311 section 5.2, RFC 6337
+	// section 2.1), which some stacks take as a broken session and hang up.
+	AnswerSDP bool
 
 	// Session timer values the request and the final response carried.
 	ReqSE, RespSE               uint32
