@@ -47,8 +47,6 @@ type Event struct {
 	Expires        int // -1 when absent
 	Status         uint16
 	Vias           uint16
-	nBinds         uint8                // bindings in binds
-	binds          [maxBindings]binding // of a REGISTER or a 2xx to one (see Scanner.bindings)
 
 	Kind         capture.Kind
 	Transport    capture.Transport
@@ -60,6 +58,10 @@ type Event struct {
 	Body         bool // a non-empty body
 	AllowPresent bool // an Allow header was present, even empty
 	RequireTimer bool // Require: timer
+
+	// Last: most events leave them untouched.
+	nBinds uint8                // bindings in binds
+	binds  [maxBindings]binding // of a REGISTER or a 2xx to one (see Scanner.scanBindings)
 }
 
 // maxBindings is how many Contact bindings of a REGISTER or its answer an
@@ -67,10 +69,12 @@ type Event struct {
 // address of record, rarely more than a few.
 const maxBindings = 4
 
-// binding is a Contact binding as an event keeps it: the tagHash of its
-// URI, and its expires parameter (-1: absent).
+// binding is a Contact binding as an event keeps it: the low half of the
+// tagHash of its URI (among a few bindings, two URIs share it with odds of
+// 2^-32; eight bytes a binding keep every event small), and its expires
+// parameter (-1: absent).
 type binding struct {
-	uri     uint64
+	uri     uint32
 	expires int32
 }
 
@@ -78,7 +82,7 @@ type binding struct {
 // binding's URI, and the expiry, the contact's expires parameter
 // overriding the Expires header (RFC 3261 section 10.2.1.1); -1 when it
 // names none.
-func (e *Event) registration() (contact uint64, expires int) {
+func (e *Event) registration() (contact uint32, expires int) {
 	expires = e.Expires
 	if e.nBinds > 0 {
 		contact = e.binds[0].uri
@@ -93,7 +97,7 @@ func (e *Event) registration() (contact uint64, expires int) {
 // URI hash is contact: the expires parameter the registrar put on that
 // binding, or on the only one it lists when it rewrote the URI (RFC 3261
 // section 10.3: each binding carries one), else the Expires header.
-func (e *Event) granted(contact uint64) int {
+func (e *Event) granted(contact uint32) int {
 	for _, b := range e.binds[:e.nBinds] {
 		if b.uri == contact && b.expires >= 0 {
 			return int(b.expires)
@@ -201,7 +205,7 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 func (s *Scanner) scanBindings(payload []byte, e *Event) {
 	n := sip.Bindings(payload, s.bindings[:])
 	for i, b := range s.bindings[:n] {
-		e.binds[i] = binding{uri: tagHash(b.URI), expires: int32(min(b.Expires, 1<<31-1))}
+		e.binds[i] = binding{uri: uint32(tagHash(b.URI)), expires: int32(min(b.Expires, 1<<31-1))}
 	}
 	e.nBinds = uint8(n)
 }

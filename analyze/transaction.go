@@ -61,7 +61,7 @@ type Transaction struct {
 	ReqMinSE, RespMinSE         uint32
 	Expires                     int    // REGISTER: expiry asked for, the contact's parameter or Expires (-1 absent)
 	RespExpires                 int    // REGISTER: expiry granted the binding (-1 absent; see Event.granted)
-	contact                     uint64 // REGISTER: tagHash of the binding's URI
+	contact                     uint32 // REGISTER: the binding's URI (see binding)
 
 	Dialog *Dialog
 	Frames []FrameRef
