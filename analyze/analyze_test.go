@@ -305,44 +305,57 @@ func TestProxyOwnRequests(t *testing.T) {
 		resp := strings.Replace(req, strings.SplitN(req, "\r\n", 2)[0], fmt.Sprintf("SIP/2.0 %d X", code), 1)
 		return strings.Replace(resp, "User-Agent: kamailio (5.6.3 (x86_64/linux))", "Server: Party/3.0", 1)
 	}
-	f := newFeeder()
-	inv := callerAgent(request("INVITE", "pk", 1, "i1", false, "", ""))
-	f.send(0, caller, proxy, inv)
-	f.send(time.Millisecond, proxy, callee, viaProxy(inv, "i1"))
-	ok := calleeAgent(response(200, "INVITE", "pk", 1, "i1", "tb"))
-	f.send(time.Millisecond, callee, proxy, viaProxy(ok, "i1"))
-	f.send(time.Millisecond, proxy, caller, ok)
-	for round := 0; round < 2; round++ {
-		toCallee, toCaller := own("OPTIONS", 10+round, fmt.Sprintf("kb%d", round), false), own("OPTIONS", 20+round, fmt.Sprintf("ka%d", round), true)
-		f.send(30*time.Second, proxy, callee, toCallee)
-		f.send(time.Millisecond, proxy, caller, toCaller)
-		f.send(time.Millisecond, callee, proxy, answer(toCallee, 200))
-		f.send(time.Millisecond, caller, proxy, answer(toCaller, 200))
-	}
-	byeCallee, byeCaller := own("BYE", 12, "yb", false), own("BYE", 22, "ya", true)
-	f.send(30*time.Second, proxy, callee, byeCallee)
-	f.send(time.Millisecond, proxy, caller, byeCaller)
-	f.send(time.Millisecond, callee, proxy, answer(byeCallee, 200))
-	f.send(time.Millisecond, caller, proxy, answer(byeCaller, 200))
-	r := f.a.Finish(capture.Stats{})
-	if len(r.Dialogs) != 1 {
-		t.Fatalf("dialogs %+v, want 1", r.Dialogs)
-	}
-	d := r.Dialogs[0]
-	dirs := map[string]int{}
-	for _, dir := range d.Directions {
-		dirs[dir.From] = dir.Count
-	}
-	if want := map[string]int{"proxy to caller": 2, "proxy to callee": 2}; !reflect.DeepEqual(dirs, want) || d.ByProxy() != 4 {
-		t.Errorf("directions %v (%d by proxy), want %v", dirs, d.ByProxy(), want)
-	}
-	if d.CallerAgent != "Caller 1.0" || d.CalleeAgent != "Callee 2.0" || d.Ended != "BYE by proxy" {
-		t.Errorf("caller %q, callee %q, ended %q: want the parties' own agents and a BYE by the proxy", d.CallerAgent, d.CalleeAgent, d.Ended)
-	}
-	for _, v := range r.Vendors {
-		if v.Sent["OPTIONS"] > 0 && (v.Agent != "kamailio 5.6" || v.Sent["OPTIONS"] != 4) {
-			t.Errorf("%s sent %d OPTIONS; want kamailio 5.6, 4", v.Agent, v.Sent["OPTIONS"])
-		}
+	// Over TCP the proxy reaches the callee from a port of its own
+	// connection, and never relays a request towards the caller in this
+	// call: it is known there as the address the INVITE went to.
+	for _, legs := range []struct {
+		name    string
+		in, out netip.AddrPort
+	}{
+		{"one address and port", proxy, proxy},
+		{"a port per leg", proxy, netip.MustParseAddrPort("192.0.2.1:40123")},
+	} {
+		t.Run(legs.name, func(t *testing.T) {
+			f := newFeeder()
+			inv := callerAgent(request("INVITE", "pk", 1, "i1", false, "", ""))
+			f.send(0, caller, legs.in, inv)
+			f.send(time.Millisecond, legs.out, callee, viaProxy(inv, "i1"))
+			ok := calleeAgent(response(200, "INVITE", "pk", 1, "i1", "tb"))
+			f.send(time.Millisecond, callee, legs.out, viaProxy(ok, "i1"))
+			f.send(time.Millisecond, legs.in, caller, ok)
+			for round := 0; round < 2; round++ {
+				toCallee, toCaller := own("OPTIONS", 10+round, fmt.Sprintf("kb%d", round), false), own("OPTIONS", 20+round, fmt.Sprintf("ka%d", round), true)
+				f.send(30*time.Second, legs.out, callee, toCallee)
+				f.send(time.Millisecond, legs.in, caller, toCaller)
+				f.send(time.Millisecond, callee, legs.out, answer(toCallee, 200))
+				f.send(time.Millisecond, caller, legs.in, answer(toCaller, 200))
+			}
+			byeCallee, byeCaller := own("BYE", 12, "yb", false), own("BYE", 22, "ya", true)
+			f.send(30*time.Second, legs.out, callee, byeCallee)
+			f.send(time.Millisecond, legs.in, caller, byeCaller)
+			f.send(time.Millisecond, callee, legs.out, answer(byeCallee, 200))
+			f.send(time.Millisecond, caller, legs.in, answer(byeCaller, 200))
+			r := f.a.Finish(capture.Stats{})
+			if len(r.Dialogs) != 1 {
+				t.Fatalf("dialogs %+v, want 1", r.Dialogs)
+			}
+			d := r.Dialogs[0]
+			dirs := map[string]int{}
+			for _, dir := range d.Directions {
+				dirs[dir.From] = dir.Count
+			}
+			if want := map[string]int{"proxy to caller": 2, "proxy to callee": 2}; !reflect.DeepEqual(dirs, want) || d.ByProxy() != 4 {
+				t.Errorf("directions %v (%d by proxy), want %v", dirs, d.ByProxy(), want)
+			}
+			if d.CallerAgent != "Caller 1.0" || d.CalleeAgent != "Callee 2.0" || d.Ended != "BYE by proxy" {
+				t.Errorf("caller %q, callee %q, ended %q: want the parties' own agents and a BYE by the proxy", d.CallerAgent, d.CalleeAgent, d.Ended)
+			}
+			for _, v := range r.Vendors {
+				if v.Sent["OPTIONS"] > 0 && (v.Agent != "kamailio 5.6" || v.Sent["OPTIONS"] != 4) {
+					t.Errorf("%s sent %d OPTIONS; want kamailio 5.6, 4", v.Agent, v.Sent["OPTIONS"])
+				}
+			}
+		})
 	}
 }
 

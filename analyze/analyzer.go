@@ -513,7 +513,7 @@ func (a *Analyzer) request(e *Event) {
 	t.Dialog = d
 	t.pinned = d.retired // a stale request kept by the tombstone
 	t.hop = d.relayOf(t) != nil
-	t.byProxy = !t.hop && e.Vias <= 1 && a.relays(c, e.Src)
+	t.byProxy = !t.hop && e.Vias <= 1 && (d.viaProxy(e.Src) || a.relays(c, e.Src))
 	d.addTransaction(t)
 	d.LastSeen = e.Time
 	if e.Agent != "" && !t.byProxy { // a proxy's User-Agent names the proxy
@@ -627,13 +627,18 @@ func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 	d := c.dialogByTags(e)
 	if d == nil {
 		caller, callee := e.Dst, e.Src
+		var in, out netip.AddrPort
 		if t != nil {
 			// The 2xx answers the hop nearest the callee; the caller sent
 			// the first hop.
 			first := c.firstHop(t)
 			caller, callee = first.Src, t.Dst
+			if first != t {
+				in, out = first.Dst, t.Src // a proxy's, on either side
+			}
 		}
 		d = a.newDialog(c, e, caller, callee)
+		d.proxyIn, d.proxyOut = in, out
 		if t != nil && t.ToTag == "" {
 			first := c.firstHop(t)
 			d.Invited = first.Start

@@ -22,6 +22,11 @@ type Dialog struct {
 
 	Caller, Callee           netip.AddrPort
 	CallerAgent, CalleeAgent string
+	// proxyIn and proxyOut are where the INVITE went through a proxy, when
+	// the capture saw more than one hop: the address the caller sent it to
+	// and the one that delivered it to the callee (over TCP, a port of the
+	// proxy's own connection). Zero when the INVITE went straight through.
+	proxyIn, proxyOut netip.AddrPort
 
 	Invited   time.Time // initial INVITE sent (zero when not seen)
 	Confirmed time.Time // 2xx to an INVITE seen
@@ -137,6 +142,12 @@ func (d *Dialog) direction(fromTag string, byProxy bool) string {
 		return "proxy→caller"
 	}
 	return "proxy→callee"
+}
+
+// viaProxy reports whether ap is an address of a proxy the dialog's
+// INVITE went through (see proxyIn).
+func (d *Dialog) viaProxy(ap netip.AddrPort) bool {
+	return d.proxyIn.IsValid() && (ap == d.proxyIn || ap == d.proxyOut)
 }
 
 // side names the sender of the request t of d.

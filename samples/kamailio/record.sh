@@ -10,14 +10,23 @@
 # Everything runs on the loopback of a network namespace this script creates
 # and removes, so nothing else on the machine is reached or in the way.
 #
-# usage: sudo samples/kamailio/record.sh [OUT.pcap]
-#        (default capture/testdata/kamailio/dialog-keepalive.pcap)
+# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp]
+#        (default capture/testdata/kamailio/dialog-keepalive.pcap over UDP;
+#        tcp carries both legs over TCP, Kamailio connecting to the callee
+#        from a port of its own)
 # Needs root, iproute2, tcpdump, kamailio and sipp (Debian: kamailio,
 # sip-tester). Every process it starts is ended by PID.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
 out=${1:-capture/testdata/kamailio/dialog-keepalive.pcap}
+transport=${2:-udp}
+define=() sippt=(-t u1)
+case $transport in
+udp) ;;
+tcp) define=(-A WITH_TCP) sippt=(-t t1) ;;
+*) echo "record.sh: transport udp or tcp, not $transport" >&2; exit 2 ;;
+esac
 mkdir -p "$(dirname "$out")"
 [ "$(id -u)" = 0 ] || { echo "record.sh: needs root (network namespace, tcpdump)" >&2; exit 2; }
 for c in ip tcpdump kamailio sipp; do command -v $c >/dev/null || { echo "record.sh: needs $c" >&2; exit 2; }; done
@@ -36,15 +45,15 @@ ip netns add $ns
 nsx() { ip netns exec $ns "$@"; }
 nsx ip link set lo up
 
-ip netns exec $ns tcpdump -i lo -n -s 0 -U -w "$work/cap.pcap" udp port 5060 2>"$work/tcpdump.log" &
+ip netns exec $ns tcpdump -i lo -n -s 0 -U -w "$work/cap.pcap" port 5060 2>"$work/tcpdump.log" &
 pids+=($!)
-ip netns exec $ns kamailio -DD -E -f "$here/kamailio.cfg" -P "$work/kamailio.pid" -Y "$work" 2>"$work/kamailio.log" &
+ip netns exec $ns kamailio -DD -E "${define[@]}" -f "$here/kamailio.cfg" -P "$work/kamailio.pid" -Y "$work" 2>"$work/kamailio.log" &
 pids+=($!)
-ip netns exec $ns sipp -sn uas -aa -i 127.0.0.3 -p 5060 -m 1 -nostdin -timeout 120s >"$work/uas.log" 2>&1 &
+ip netns exec $ns sipp -sn uas -aa "${sippt[@]}" -i 127.0.0.3 -p 5060 -m 1 -nostdin -timeout 120s >"$work/uas.log" 2>&1 &
 uas=$!
 pids+=($uas)
 sleep 2 # tcpdump, kamailio and the callee listening
-if ! nsx sipp -sf "$here/uac.xml" -aa -i 127.0.0.2 -p 5060 -m 1 -nostdin -timeout 120s 127.0.0.1:5060 >"$work/uac.log" 2>&1; then
+if ! nsx sipp -sf "$here/uac.xml" -aa "${sippt[@]}" -i 127.0.0.2 -p 5060 -m 1 -nostdin -timeout 120s 127.0.0.1:5060 >"$work/uac.log" 2>&1; then
   echo "record.sh: the call failed" >&2
   tail -n 20 "$work/uac.log" "$work/kamailio.log" >&2
   exit 1
