@@ -552,3 +552,32 @@ func TestSDPInAnswerToUpdate(t *testing.T) {
 		}
 	}
 }
+
+// TestTimerAddedByProxy: the callee's 2xx carries no session timer, and
+// the proxy puts one into the 2xx it relays to the caller (RFC 4028
+// section 8.1; Kamailio's sst module does so), making the caller the
+// refresher. The caller never refreshes: the timer is the one the caller
+// was given, and it expired.
+func TestTimerAddedByProxy(t *testing.T) {
+	caller := netip.MustParseAddrPort("192.0.2.10:5060")
+	proxy := netip.MustParseAddrPort("192.0.2.1:5060")
+	callee := netip.MustParseAddrPort("192.0.2.20:5060")
+	viaProxy := func(msg string) string {
+		return strings.Replace(msg, "Via: ", "Via: SIP/2.0/UDP 192.0.2.1;branch=z9hG4bKi1.px\r\nVia: ", 1)
+	}
+	f := newFeeder()
+	inv := request("INVITE", "st", 1, "i1", false, "", "")
+	f.send(0, caller, proxy, inv)
+	f.send(time.Millisecond, proxy, callee, viaProxy(strings.Replace(inv, "User-Agent:", "Session-Expires: 90\r\nUser-Agent:", 1)))
+	ok := response(200, "INVITE", "st", 1, "i1", "tb")
+	f.send(time.Millisecond, callee, proxy, viaProxy(ok))
+	f.send(time.Millisecond, proxy, caller, response(200, "INVITE", "st", 1, "i1", "tb", "Session-Expires: 90;refresher=uac"))
+	f.send(100*time.Second, caller, proxy, request("BYE", "st", 2, "b1", true, "", ""))
+	r := f.a.Finish(capture.Stats{})
+	if len(r.Timers) != 1 {
+		t.Fatalf("session timers %+v, want the one the proxy gave the caller", r.Timers)
+	}
+	if st := r.Timers[0]; st.SessionExpires != 90 || st.Refresher != "uac" || st.Requested != 0 || !st.Expired {
+		t.Errorf("timer %+v, want 90 s, refresher uac, not asked for by the caller, expired", st)
+	}
+}

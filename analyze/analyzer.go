@@ -652,6 +652,13 @@ func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 		setOnce(&d.CalleeAgent, e.answerer())
 	}
 	if d.IsCall {
+		// Another hop's 2xx to the dialog-creating INVITE: a proxy may
+		// have put a session timer into the 2xx towards the caller where
+		// the callee's had none (RFC 4028 section 8.1, as Kamailio's sst
+		// module does), and the caller is held to it.
+		if d.Timer == nil && t != nil && t.ToTag == "" && e.SessionExpires > 0 {
+			a.startTimer(c, d, t, e)
+		}
 		return
 	}
 	d.IsCall = true
@@ -662,24 +669,30 @@ func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 		}
 	}
 	if e.SessionExpires > 0 {
-		st := &SessionTimer{
-			SessionExpires: e.SessionExpires,
-			Refresher:      e.Refresher,
-			MinSE:          90, // RFC 4028 section 4: the default
-			Rounds422:      c.rounds,
-			Require:        e.RequireTimer,
-		}
-		if t != nil && t.ReqMinSE > 0 {
-			st.MinSE = t.ReqMinSE
-		} else if c.minSE422 > 0 {
-			st.MinSE = c.minSE422
-		}
-		if t != nil {
-			st.Requested = t.ReqSE
-		}
-		d.Timer = st
-		a.maxSE = max(a.maxSE, st.SessionExpires)
+		a.startTimer(c, d, t, e)
 	}
+}
+
+// startTimer records the session timer the 2xx e to the INVITE t (nil:
+// not captured) settled for d.
+func (a *Analyzer) startTimer(c *call, d *Dialog, t *Transaction, e *Event) {
+	st := &SessionTimer{
+		SessionExpires: e.SessionExpires,
+		Refresher:      e.Refresher,
+		MinSE:          90, // RFC 4028 section 4: the default
+		Rounds422:      c.rounds,
+		Require:        e.RequireTimer,
+	}
+	if t != nil && t.ReqMinSE > 0 {
+		st.MinSE = t.ReqMinSE
+	} else if c.minSE422 > 0 {
+		st.MinSE = c.minSE422
+	}
+	if t != nil {
+		st.Requested = t.ReqSE
+	}
+	d.Timer = st
+	a.maxSE = max(a.maxSE, st.SessionExpires)
 }
 
 func joinTokens(t *sip.Tokens) string {
