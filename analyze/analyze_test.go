@@ -347,6 +347,9 @@ func TestProxyOwnRequests(t *testing.T) {
 			if want := map[string]int{"proxy to caller": 2, "proxy to callee": 2}; !reflect.DeepEqual(dirs, want) || d.ByProxy() != 4 {
 				t.Errorf("directions %v (%d by proxy), want %v", dirs, d.ByProxy(), want)
 			}
+			if r.FindingCounts["proxy-bye"] != 1 {
+				t.Errorf("findings %v, want the proxy's BYE named", r.FindingCounts)
+			}
 			if d.CallerAgent != "Caller 1.0" || d.CalleeAgent != "Callee 2.0" || d.Ended != "BYE by proxy" {
 				t.Errorf("caller %q, callee %q, ended %q: want the parties' own agents and a BYE by the proxy", d.CallerAgent, d.CalleeAgent, d.Ended)
 			}

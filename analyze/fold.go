@@ -351,13 +351,28 @@ func (a *Analyzer) retireDialog(d *Dialog, end time.Time) {
 	for _, t := range d.Transactions {
 		a.foldTransaction(t)
 	}
-	if ka := a.keepAlives(d, true); ka.count > 0 {
+	ka := a.keepAlives(d, true)
+	if ka.count > 0 {
 		rows := &a.tot.dialogRows
 		if a.dialogFindings(d, ka) {
 			rows = &a.tot.problemRows
 		}
 		if rows.keep(a.opts.MaxRows) {
 			rows.rows = append(rows.rows, a.dialogReport(d, ka))
+		}
+	}
+	if d.EndedBy == "proxy" && droppedBy(d, ka) == nil {
+		// A proxy hung up, and no failed keep-alive says why: its dialog
+		// timeout or its session timer did. The call that drops after
+		// the same minutes every time.
+		a.problem(d)
+		if a.keepFinding("proxy-bye") {
+			detail := "the proxy, not a party, ended the call with a BYE to each"
+			if !d.Confirmed.IsZero() {
+				detail += fmt.Sprintf(", %.1f s after it was answered", d.Ended.Sub(d.Confirmed).Seconds())
+			}
+			a.addFinding(Finding{Kind: "proxy-bye", CallID: d.CallID, Time: d.Ended,
+				Detail: detail + ": its dialog timeout or session timer ran out (no keep-alive failed before it)"})
 		}
 	}
 	if d.Timer != nil {

@@ -283,7 +283,7 @@ type MatrixRow struct {
 
 // Finding is a problem worth a ticket.
 type Finding struct {
-	Kind   string    `json:"kind"` // lost, unsupported, unanswered, expired, stale, dropped, late-refresh, device-down, late-register, sdp-in-answer, answers-unknown-dialog
+	Kind   string    `json:"kind"` // lost, unsupported, unanswered, expired, stale, dropped, late-refresh, device-down, late-register, sdp-in-answer, proxy-bye, answers-unknown-dialog
 	CallID string    `json:"call_id"`
 	Time   time.Time `json:"time"`
 	Detail string    `json:"detail"`

@@ -40,7 +40,7 @@ type commonFlags struct {
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.Var(&c.files, "r", "read packets from `FILE` (pcap or pcapng, optionally gzip'd); repeatable")
 	fs.StringVar(&c.format, "format", "table", "output `format`: table, json or csv")
-	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 when a finding of these `kinds` exists (comma-separated: lost,unsupported,unanswered,expired,stale,dropped,late-refresh,device-down,late-register,sdp-in-answer, or any)")
+	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 when a finding of these `kinds` exists (comma-separated: lost,unsupported,unanswered,expired,stale,dropped,late-refresh,device-down,late-register,sdp-in-answer,proxy-bye, or any)")
 	fs.StringVar(&c.writeProblems, "write-problems", "", "write every packet of the dialogs with a problem to `FILE.pcap`")
 	fs.StringVar(&c.writeProblems, "w", "", "same as --write-problems (tcpdump's letter for the packets written)")
 	fs.Uint64Var(&c.count, "c", 0, "stop after `N` packets (per run, like tcpdump)")
@@ -173,7 +173,7 @@ func output(w io.Writer, rep *analyze.Report, format string, auditOnly bool) err
 }
 
 // findingKinds are the kinds --fail-on accepts.
-var findingKinds = []string{"lost", "unsupported", "unanswered", "expired", "stale", "dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer"}
+var findingKinds = []string{"lost", "unsupported", "unanswered", "expired", "stale", "dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye"}
 
 func parseFailOn(s string) (map[string]bool, error) {
 	if s == "" {
