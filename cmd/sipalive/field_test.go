@@ -88,8 +88,13 @@ type kamailioReport struct {
 	Summary struct {
 		Calls             int                       `json:"calls"`
 		SessionKeepAlives map[string]map[string]int `json:"session_keepalives"`
+		SessionTimers     []struct {
+			SessionExpires int    `json:"session_expires"`
+			Refresher      string `json:"refresher"`
+		} `json:"session_timers"`
 	} `json:"summary"`
-	Dialogs []struct {
+	FindingCounts map[string]int `json:"finding_counts"`
+	Dialogs       []struct {
 		CallerAgent string `json:"caller_agent"`
 		CalleeAgent string `json:"callee_agent"`
 		Ended       string `json:"ended"`
@@ -122,15 +127,12 @@ var kamailioWant = map[string]struct {
 // party takes the proxy's name.
 func checkKamailio(t *testing.T, path, transport string) {
 	t.Helper()
+	if transport == "timeout" {
+		checkKamailioTimeout(t, path)
+		return
+	}
 	want := kamailioWant[transport]
-	code, out, errOut := runCLI("analyze", "--format", "json", path)
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	var r kamailioReport
-	if err := json.Unmarshal([]byte(out), &r); err != nil {
-		t.Fatal(err)
-	}
+	r := kamailioAnalysis(t, path)
 	ok := want.okCaller + want.okCallee
 	if o := r.Summary.SessionKeepAlives["OPTIONS"]; r.Summary.Calls != 1 || o["sent"] != 4 || o["2xx"] != ok || o["unanswered"] != 4-ok {
 		t.Fatalf("summary %+v, want 1 call, 4 OPTIONS, %d answered 200", r.Summary, ok)
@@ -163,17 +165,46 @@ func checkKamailio(t *testing.T, path, transport string) {
 	}
 }
 
+func kamailioAnalysis(t *testing.T, path string) kamailioReport {
+	t.Helper()
+	code, out, errOut := runCLI("analyze", "--format", "json", path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var r kamailioReport
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+// checkKamailioTimeout checks a recording of record.sh timeout: Kamailio
+// asked the callee for a 90 s session timer and, the callee's 2xx having
+// none, wrote one into the 2xx to the caller (refresher uac); nobody
+// refreshes, and Kamailio hangs up after its 60 s dialog timeout.
+func checkKamailioTimeout(t *testing.T, path string) {
+	t.Helper()
+	r := kamailioAnalysis(t, path)
+	if st := r.Summary.SessionTimers; r.Summary.Calls != 1 || len(st) != 1 || st[0].SessionExpires != 90 || st[0].Refresher != "uac" {
+		t.Errorf("summary %+v, want 1 call with the 90 s timer Kamailio gave the caller", r.Summary)
+	}
+	if f := r.FindingCounts; f["proxy-bye"] != 1 || f["late-refresh"] != 1 || len(r.Summary.SessionKeepAlives) != 0 {
+		t.Errorf("findings %v, keep-alives %v: want the proxy's BYE and the missed refresh, no keep-alive", f, r.Summary.SessionKeepAlives)
+	}
+}
+
 // TestKamailioDialogKeepAlives analyses the committed Kamailio recordings.
 func TestKamailioDialogKeepAlives(t *testing.T) {
 	dir := filepath.Join("..", "..", "capture", "testdata", "kamailio")
 	checkKamailio(t, filepath.Join(dir, "dialog-keepalive.pcap"), "udp")
 	checkKamailio(t, filepath.Join(dir, "dialog-keepalive-tcp.pcap"), "tcp")
+	checkKamailio(t, filepath.Join(dir, "dialog-timeout.pcap"), "timeout")
 }
 
 // TestKamailioRecorded records the calls afresh with the Kamailio and sipp
 // on this machine (root; CI installs the Debian packages kamailio and
-// sip-tester), over UDP and over TCP at once, and checks the new
-// recordings the same way. A call lasts 65 s: Kamailio pings every 30 s at
+// sip-tester), over UDP, over TCP and with the dialog timeout at once, and
+// checks the new recordings the same way. A call lasts 65 s: Kamailio pings every 30 s at
 // the most often.
 func TestKamailioRecorded(t *testing.T) {
 	if testing.Short() {
@@ -188,7 +219,7 @@ func TestKamailioRecorded(t *testing.T) {
 		}
 	}
 	t.Parallel()
-	for _, transport := range []string{"udp", "tcp"} {
+	for _, transport := range []string{"udp", "tcp", "timeout"} {
 		t.Run(transport, func(t *testing.T) {
 			t.Parallel()
 			out := filepath.Join(t.TempDir(), "dialog-keepalive.pcap")

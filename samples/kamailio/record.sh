@@ -10,10 +10,11 @@
 # Everything runs on the loopback of a network namespace this script creates
 # and removes, so nothing else on the machine is reached or in the way.
 #
-# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp]
+# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp|timeout]
 #        (default capture/testdata/kamailio/dialog-keepalive.pcap over UDP;
 #        tcp carries both legs over TCP, Kamailio connecting to the callee
-#        from a port of its own)
+#        from a port of its own; timeout pings nobody and has Kamailio hang
+#        up after its 60 s dialog timeout, see kamailio.cfg)
 # Needs root, iproute2, tcpdump, kamailio and sipp (Debian: kamailio,
 # sip-tester). Every process it starts is ended by PID.
 set -euo pipefail
@@ -21,11 +22,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
 out=${1:-capture/testdata/kamailio/dialog-keepalive.pcap}
 transport=${2:-udp}
-define=() sippt=(-t u1)
+define=() sippt=(-t u1) scenario=uac.xml
 case $transport in
 udp) ;;
 tcp) define=(-A WITH_TCP) sippt=(-t t1) ;;
-*) echo "record.sh: transport udp or tcp, not $transport" >&2; exit 2 ;;
+timeout) define=(-A WITH_TIMEOUT) scenario=uac-timeout.xml ;;
+*) echo "record.sh: udp, tcp or timeout, not $transport" >&2; exit 2 ;;
 esac
 mkdir -p "$(dirname "$out")"
 [ "$(id -u)" = 0 ] || { echo "record.sh: needs root (network namespace, tcpdump)" >&2; exit 2; }
@@ -53,7 +55,7 @@ ip netns exec $ns sipp -sn uas -aa "${sippt[@]}" -i 127.0.0.3 -p 5060 -m 1 -nost
 uas=$!
 pids+=($uas)
 sleep 2 # tcpdump, kamailio and the callee listening
-if ! nsx sipp -sf "$here/uac.xml" -aa "${sippt[@]}" -i 127.0.0.2 -p 5060 -m 1 -nostdin -timeout 120s 127.0.0.1:5060 >"$work/uac.log" 2>&1; then
+if ! nsx sipp -sf "$here/$scenario" -aa "${sippt[@]}" -i 127.0.0.2 -p 5060 -m 1 -nostdin -timeout 120s 127.0.0.1:5060 >"$work/uac.log" 2>&1; then
   echo "record.sh: the call failed" >&2
   tail -n 20 "$work/uac.log" "$work/kamailio.log" >&2
   exit 1
