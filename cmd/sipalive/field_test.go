@@ -188,8 +188,11 @@ func checkKamailioTimeout(t *testing.T, path string) {
 	if st := r.Summary.SessionTimers; r.Summary.Calls != 1 || len(st) != 1 || st[0].SessionExpires != 90 || st[0].Refresher != "uac" {
 		t.Errorf("summary %+v, want 1 call with the 90 s timer Kamailio gave the caller", r.Summary)
 	}
-	if f := r.FindingCounts; f["proxy-bye"] != 1 || f["late-refresh"] != 1 || len(r.Summary.SessionKeepAlives) != 0 {
-		t.Errorf("findings %v, keep-alives %v: want the proxy's BYE and the missed refresh, no keep-alive", f, r.Summary.SessionKeepAlives)
+	// The dialog timeout fires at 60 s give or take Kamailio's timer tick,
+	// which is where RFC 4028 has the 90 s session expire (90 - 30): the
+	// missed refresh is late or expired by then.
+	if f := r.FindingCounts; f["proxy-bye"] != 1 || f["late-refresh"]+f["expired"] != 1 || len(r.Summary.SessionKeepAlives) != 0 {
+		t.Errorf("findings %v, keep-alives %v: want the proxy's BYE and the missed refresh (late or expired), no keep-alive", f, r.Summary.SessionKeepAlives)
 	}
 }
 
