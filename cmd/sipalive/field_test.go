@@ -94,7 +94,14 @@ type kamailioReport struct {
 		} `json:"session_timers"`
 	} `json:"summary"`
 	FindingCounts map[string]int `json:"finding_counts"`
-	Dialogs       []struct {
+	Devices       []struct {
+		Method      string `json:"method"`
+		Sent        int    `json:"sent"`
+		Answered    int    `json:"answered"`
+		Expires     int    `json:"granted_expires"`
+		LateRefresh int    `json:"late_refreshes"`
+	} `json:"device_keepalives"`
+	Dialogs []struct {
 		CallerAgent string `json:"caller_agent"`
 		CalleeAgent string `json:"callee_agent"`
 		Ended       string `json:"ended"`
@@ -127,8 +134,12 @@ var kamailioWant = map[string]struct {
 // party takes the proxy's name.
 func checkKamailio(t *testing.T, path, transport string) {
 	t.Helper()
-	if transport == "timeout" {
+	switch transport {
+	case "timeout":
 		checkKamailioTimeout(t, path)
+		return
+	case "register":
+		checkKamailioRegister(t, path)
 		return
 	}
 	want := kamailioWant[transport]
@@ -196,18 +207,35 @@ func checkKamailioTimeout(t *testing.T, path string) {
 	}
 }
 
+// checkKamailioRegister checks a recording of record.sh register: the
+// phone asks for an hour (Expires header), Kamailio grants a minute as the
+// binding's Contact parameter with no Expires header, and the phone
+// refreshes 70 s later: after its binding expired.
+func checkKamailioRegister(t *testing.T, path string) {
+	t.Helper()
+	r := kamailioAnalysis(t, path)
+	if len(r.Devices) != 1 {
+		t.Fatalf("device keep-alives %+v, want the phone's REGISTERs", r.Devices)
+	}
+	if d := r.Devices[0]; d.Method != "REGISTER" || d.Sent != 2 || d.Answered != 2 || d.Expires != 60 || d.LateRefresh != 1 || r.FindingCounts["late-register"] != 1 {
+		t.Errorf("%+v, findings %v: want 2 REGISTERs answered, 60 s granted, the second late", d, r.FindingCounts)
+	}
+}
+
 // TestKamailioDialogKeepAlives analyses the committed Kamailio recordings.
 func TestKamailioDialogKeepAlives(t *testing.T) {
 	dir := filepath.Join("..", "..", "capture", "testdata", "kamailio")
 	checkKamailio(t, filepath.Join(dir, "dialog-keepalive.pcap"), "udp")
 	checkKamailio(t, filepath.Join(dir, "dialog-keepalive-tcp.pcap"), "tcp")
 	checkKamailio(t, filepath.Join(dir, "dialog-timeout.pcap"), "timeout")
+	checkKamailio(t, filepath.Join(dir, "register.pcap"), "register")
 }
 
 // TestKamailioRecorded records the calls afresh with the Kamailio and sipp
 // on this machine (root; CI installs the Debian packages kamailio and
-// sip-tester), over UDP, over TCP and with the dialog timeout at once, and
-// checks the new recordings the same way. A call lasts 65 s: Kamailio pings every 30 s at
+// sip-tester): keep-alives over UDP and over TCP, the dialog timeout and
+// the registration, two at a time, and checks the new recordings the same
+// way. A call lasts 65 s: Kamailio pings every 30 s at
 // the most often.
 func TestKamailioRecorded(t *testing.T) {
 	if testing.Short() {
@@ -222,7 +250,7 @@ func TestKamailioRecorded(t *testing.T) {
 		}
 	}
 	t.Parallel()
-	for _, transport := range []string{"udp", "tcp", "timeout"} {
+	for _, transport := range []string{"udp", "tcp", "timeout", "register"} {
 		t.Run(transport, func(t *testing.T) {
 			t.Parallel()
 			out := filepath.Join(t.TempDir(), "dialog-keepalive.pcap")

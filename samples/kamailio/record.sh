@@ -10,11 +10,12 @@
 # Everything runs on the loopback of a network namespace this script creates
 # and removes, so nothing else on the machine is reached or in the way.
 #
-# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp|timeout]
+# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp|timeout|register]
 #        (default capture/testdata/kamailio/dialog-keepalive.pcap over UDP;
 #        tcp carries both legs over TCP, Kamailio connecting to the callee
 #        from a port of its own; timeout pings nobody and has Kamailio hang
-#        up after its 60 s dialog timeout, see kamailio.cfg)
+#        up after its 60 s dialog timeout; register has a phone register
+#        with Kamailio as registrar and refresh late, see uac-register.xml)
 # Needs root, iproute2, tcpdump, kamailio and sipp (Debian: kamailio,
 # sip-tester). Every process it starts is ended by PID.
 set -euo pipefail
@@ -27,7 +28,8 @@ case $transport in
 udp) ;;
 tcp) define=(-A WITH_TCP) sippt=(-t t1) ;;
 timeout) define=(-A WITH_TIMEOUT) scenario=uac-timeout.xml ;;
-*) echo "record.sh: udp, tcp or timeout, not $transport" >&2; exit 2 ;;
+register) define=(-A WITH_REGISTRAR) scenario=uac-register.xml ;;
+*) echo "record.sh: udp, tcp, timeout or register, not $transport" >&2; exit 2 ;;
 esac
 mkdir -p "$(dirname "$out")"
 [ "$(id -u)" = 0 ] || { echo "record.sh: needs root (network namespace, tcpdump)" >&2; exit 2; }
@@ -51,16 +53,19 @@ ip netns exec $ns tcpdump -i lo -n -s 0 -U -w "$work/cap.pcap" port 5060 2>"$wor
 pids+=($!)
 ip netns exec $ns kamailio -DD -E "${define[@]}" -f "$here/kamailio.cfg" -P "$work/kamailio.pid" -Y "$work" 2>"$work/kamailio.log" &
 pids+=($!)
-ip netns exec $ns sipp -sn uas -aa "${sippt[@]}" -i 127.0.0.3 -p 5060 -m 1 -nostdin -timeout 120s >"$work/uas.log" 2>&1 &
-uas=$!
-pids+=($uas)
+uas=
+if [ "$transport" != register ]; then # a registration calls nobody
+  ip netns exec $ns sipp -sn uas -aa "${sippt[@]}" -i 127.0.0.3 -p 5060 -m 1 -nostdin -timeout 120s >"$work/uas.log" 2>&1 &
+  uas=$!
+  pids+=($uas)
+fi
 sleep 2 # tcpdump, kamailio and the callee listening
 if ! nsx sipp -sf "$here/$scenario" -aa "${sippt[@]}" -i 127.0.0.2 -p 5060 -m 1 -nostdin -timeout 120s 127.0.0.1:5060 >"$work/uac.log" 2>&1; then
   echo "record.sh: the call failed" >&2
   tail -n 20 "$work/uac.log" "$work/kamailio.log" >&2
   exit 1
 fi
-wait $uas || true
+[ -z "$uas" ] || wait "$uas" || true
 sleep 1 # the last packets reach the file
 kill "${pids[0]}"
 wait "${pids[0]}" 2>/dev/null || true
