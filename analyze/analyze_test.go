@@ -584,3 +584,42 @@ func TestTimerAddedByProxy(t *testing.T) {
 		t.Errorf("timer %+v, want 90 s, refresher uac, not asked for by the caller, expired", st)
 	}
 }
+
+// TestProxyPerDialog: whether a sender is a proxy is known per dialog. An
+// SBC that relays one call (its INVITE leaves with two Vias) and is a
+// party to another (a B2BUA leg it starts itself, one Via) sends its own
+// keep-alive and BYE in the second as a party; on a capture of the
+// relayed call's outer leg alone, its own keep-alive there is a proxy's.
+func TestProxyPerDialog(t *testing.T) {
+	sbc := netip.MustParseAddrPort("198.51.100.1:5060")
+	pbx := netip.MustParseAddrPort("198.51.100.2:5060")
+	relayed := func(msg string) string {
+		return strings.Replace(msg, "Via: ", "Via: SIP/2.0/UDP 198.51.100.1;branch=z9hG4bKsbc\r\nVia: ", 1)
+	}
+	f := newFeeder()
+	// the relayed call, seen only between the SBC and the PBX
+	f.send(0, sbc, pbx, relayed(request("INVITE", "relayed", 1, "r1", false, "", "")))
+	f.send(time.Millisecond, pbx, sbc, relayed(response(200, "INVITE", "relayed", 1, "r1", "tb")))
+	// the SBC's own call
+	f.send(time.Second, sbc, pbx, request("INVITE", "b2b", 1, "b1", false, "", ""))
+	f.send(time.Millisecond, pbx, sbc, response(200, "INVITE", "b2b", 1, "b1", "tb"))
+	f.send(30*time.Second, sbc, pbx, request("OPTIONS", "relayed", 2, "k1", true, "", ""))
+	f.send(time.Millisecond, pbx, sbc, response(200, "OPTIONS", "relayed", 2, "k1", "tb"))
+	f.send(time.Millisecond, sbc, pbx, request("OPTIONS", "b2b", 2, "k2", true, "", ""))
+	f.send(time.Millisecond, pbx, sbc, response(200, "OPTIONS", "b2b", 2, "k2", "tb"))
+	f.send(time.Second, sbc, pbx, request("BYE", "b2b", 3, "y2", true, "", ""))
+	f.send(time.Millisecond, pbx, sbc, response(200, "BYE", "b2b", 3, "y2", "tb"))
+	r := f.a.Finish(capture.Stats{})
+	want := map[string]string{"relayed": "proxy to callee", "b2b": "caller"}
+	for _, d := range r.Dialogs {
+		if len(d.Directions) != 1 || d.Directions[0].From != want[d.CallID] {
+			t.Errorf("%s: directions %+v, want from %s", d.CallID, d.Directions, want[d.CallID])
+		}
+		if d.CallID == "b2b" && d.Ended != "BYE by caller" {
+			t.Errorf("b2b ended %q, want BYE by caller", d.Ended)
+		}
+	}
+	if len(r.Dialogs) != 2 || r.FindingCounts["proxy-bye"] != 0 {
+		t.Errorf("%d dialogs, findings %v: want 2, no proxy-bye", len(r.Dialogs), r.FindingCounts)
+	}
+}

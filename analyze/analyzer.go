@@ -236,23 +236,6 @@ func (a *Analyzer) learnAgent(c *call, addr netip.AddrPort, e *Event) {
 	}
 }
 
-// relays reports whether ap has relayed requests (see host.proxy): a
-// request it sends with a single Via it sends on its own account.
-func (a *Analyzer) relays(c *call, ap netip.AddrPort) bool {
-	for _, r := range c.hosts {
-		if r.h != nil && r.ap == ap && r.gen == a.hostsGen {
-			return r.h.proxy
-		}
-	}
-	key := ap.Addr().As16()
-	if ad := a.hosts.get(addrHash(&key), &key); ad != nil {
-		if h := ad.port(ap.Port()); h != nil {
-			return h.proxy
-		}
-	}
-	return false
-}
-
 // hostFor returns the entry for ap, through c's shortcuts when it can.
 func (a *Analyzer) hostFor(c *call, ap netip.AddrPort) *host {
 	for i := range c.hosts {
@@ -472,6 +455,7 @@ func (a *Analyzer) request(e *Event) {
 		CSeq:         e.CSeq,
 		branch:       branch,
 		rfc3261:      e.RFC3261,
+		relayed:      e.relayed(),
 		FromTag:      c.tag(e.FromTag, e.FromTagHash),
 		ToTag:        c.tag(e.ToTag, e.ToTagHash),
 		Class:        e.Class,
@@ -513,7 +497,10 @@ func (a *Analyzer) request(e *Event) {
 	t.Dialog = d
 	t.pinned = d.retired // a stale request kept by the tombstone
 	t.hop = d.relayOf(t) != nil
-	t.byProxy = !t.hop && e.Vias <= 1 && (d.viaProxy(e.Src) || a.relays(c, e.Src))
+	if e.relayed() {
+		d.learnProxy(e.Src) // it relays this dialog's requests
+	}
+	t.byProxy = !t.hop && e.Vias <= 1 && d.viaProxy(e.Src)
 	d.addTransaction(t)
 	d.LastSeen = e.Time
 	if e.Agent != "" && !t.byProxy { // a proxy's User-Agent names the proxy
@@ -627,18 +614,24 @@ func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 	d := c.dialogByTags(e)
 	if d == nil {
 		caller, callee := e.Dst, e.Src
-		var in, out netip.AddrPort
+		var first *Transaction
 		if t != nil {
 			// The 2xx answers the hop nearest the callee; the caller sent
 			// the first hop.
-			first := c.firstHop(t)
+			first = c.firstHop(t)
 			caller, callee = first.Src, t.Dst
-			if first != t {
-				in, out = first.Dst, t.Src // a proxy's, on either side
-			}
 		}
 		d = a.newDialog(c, e, caller, callee)
-		d.proxyIn, d.proxyOut = in, out
+		if t != nil {
+			// The INVITE went through a proxy where the capture saw two
+			// hops of it, or where the hop to the callee came relayed.
+			if first != t {
+				d.learnProxy(first.Dst)
+			}
+			if first != t || t.relayed {
+				d.learnProxy(t.Src)
+			}
+		}
 		if t != nil && t.ToTag == "" {
 			first := c.firstHop(t)
 			d.Invited = first.Start

@@ -22,11 +22,13 @@ type Dialog struct {
 
 	Caller, Callee           netip.AddrPort
 	CallerAgent, CalleeAgent string
-	// proxyIn and proxyOut are where the INVITE went through a proxy, when
-	// the capture saw more than one hop: the address the caller sent it to
+	// proxies are the addresses of the proxies on the dialog's path, as
+	// far as the capture shows them: the one the caller sent the INVITE to
 	// and the one that delivered it to the callee (over TCP, a port of the
-	// proxy's own connection). Zero when the INVITE went straight through.
-	proxyIn, proxyOut netip.AddrPort
+	// proxy's own connection), and any that relayed a request of the
+	// dialog. Known per dialog, not per host: an SBC may relay some calls
+	// and be a party to others.
+	proxies [2]netip.AddrPort
 
 	Invited   time.Time // initial INVITE sent (zero when not seen)
 	Confirmed time.Time // 2xx to an INVITE seen
@@ -144,10 +146,24 @@ func (d *Dialog) direction(fromTag string, byProxy bool) string {
 	return "proxy→callee"
 }
 
-// viaProxy reports whether ap is an address of a proxy the dialog's
-// INVITE went through (see proxyIn).
+// viaProxy reports whether ap is the address of one of the dialog's
+// proxies (see proxies).
 func (d *Dialog) viaProxy(ap netip.AddrPort) bool {
-	return d.proxyIn.IsValid() && (ap == d.proxyIn || ap == d.proxyOut)
+	return ap.IsValid() && (ap == d.proxies[0] || ap == d.proxies[1])
+}
+
+// learnProxy adds ap to the dialog's proxies while there is room: a
+// dialog's path has one or two proxy addresses the capture can see.
+func (d *Dialog) learnProxy(ap netip.AddrPort) {
+	if d.viaProxy(ap) {
+		return
+	}
+	for i := range d.proxies {
+		if !d.proxies[i].IsValid() {
+			d.proxies[i] = ap
+			return
+		}
+	}
 }
 
 // side names the sender of the request t of d.

@@ -23,8 +23,9 @@ type Transaction struct {
 	pinned    bool // held by a dialog's tombstone: never recycled
 	hop       bool // a later hop of an earlier transaction of its dialog (see Dialog.relayOf)
 	// byProxy: a proxy sent the in-dialog request on its own account, not
-	// a party: one Via, from an address that relays requests (Kamailio's
-	// and OpenSIPS's dialog keep-alives, the BYEs of their dialog timeouts).
+	// a party: one Via, from an address that is a proxy of the dialog (see
+	// Dialog.proxies): Kamailio's and OpenSIPS's dialog keep-alives, the
+	// BYEs of their dialog timeouts.
 	// Its From tag names the party it stands in for, its User-Agent the proxy.
 	byProxy   bool
 	CallID    string
@@ -32,6 +33,7 @@ type Transaction struct {
 	CSeq      uint32
 	branch    uint64 // hash of the topmost Via branch: only ever compared
 	rfc3261   bool   // the branch has the RFC 3261 cookie: it alone names the transaction
+	relayed   bool   // a request that came through a proxy: more than one Via (see Event.relayed)
 	FromTag   string
 	ToTag     string
 	Class     Class
