@@ -23,17 +23,18 @@ path, bindir = sys.argv[1], sys.argv[2]
 
 def run(name, cmd):
     """Run cmd under a fresh, small python whose only child it is, and
-    return wall seconds and the child's peak RSS in MiB (RUSAGE_CHILDREN of
-    that python: a forked child would inherit this process's high-water
-    mark)."""
+    return wall seconds, the child's CPU seconds (user + system) and its
+    peak RSS in MiB (RUSAGE_CHILDREN of that python: a forked child would
+    inherit this process's high-water mark)."""
     probe = ("import resource, subprocess, sys, time; t = time.monotonic(); "
              "r = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL); "
-             "print(time.monotonic() - t, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss, r.returncode)")
+             "u = resource.getrusage(resource.RUSAGE_CHILDREN); "
+             "print(time.monotonic() - t, u.ru_utime + u.ru_stime, u.ru_maxrss, r.returncode)")
     out = subprocess.run([sys.executable, "-c", probe] + cmd, capture_output=True, text=True, check=True).stdout.split()
-    wall, rss, rc = float(out[0]), int(out[1]), int(out[2])
+    wall, cpu, rss, rc = float(out[0]), float(out[1]), int(out[2]), int(out[3])
     if rc != 0:
         sys.exit(f"{name}: exit status {rc}")
-    return wall, rss / 1024
+    return wall, cpu, rss / 1024
 
 out = subprocess.run([f"{bindir}/sipalive", "analyze", "--format", "json", "-q", path], capture_output=True, text=True, check=True)
 packets = json.loads(out.stdout)["overview"]["packets"]
@@ -50,8 +51,8 @@ try:
 except (OSError, StopIteration):
     pass
 print(f"{path}: {size/2**20:.0f} MiB, {packets} packets; {os.cpu_count()} cores, {cpu}, {datetime.date.today()}")
-print(f"wall: fastest of {repeat} runs (tshark: 1); peak RSS: the highest")
-print(f"{'program':32} {'wall s':>8} {'packets/s':>12} {'peak RSS MiB':>13}")
+print(f"wall and cpu (user + system): the least of {repeat} runs (tshark: 1); peak RSS: the highest")
+print(f"{'program':32} {'wall s':>8} {'cpu s':>7} {'packets/s':>12} {'peak RSS MiB':>13}")
 # Rounds rather than blocks: each round runs every program once, so that a
 # machine that slows down or speeds up for a while (a VM's neighbours) weighs
 # on all of them alike and the ratios stay fair.
@@ -62,11 +63,12 @@ for k in range(repeat):
             runs[name].append(run(name, cmd))
 res = {}
 for name, _ in rows:
-    wall, rss = min(w for w, _ in runs[name]), max(r for _, r in runs[name])
-    res[name] = (wall, rss)
-    print(f"{name:32} {wall:8.2f} {packets/wall:12.0f} {rss:13.1f}")
+    wall, cpu, rss = min(w for w, _, _ in runs[name]), min(c for _, c, _ in runs[name]), max(r for _, _, r in runs[name])
+    res[name] = (wall, rss, cpu)
+    print(f"{name:32} {wall:8.2f} {cpu:7.2f} {packets/wall:12.0f} {rss:13.1f}")
 s = res["sipalive analyze"][0]
-print(f"sipalive / floor time: {s/res['floor (read + decode)'][0]:.2f}x (target <= 3x)")
+print(f"sipalive / floor time: {s/res['floor (read + decode)'][0]:.2f}x (target <= 3x); "
+      f"CPU time: {res['sipalive analyze'][2]/res['floor (read + decode)'][2]:.2f}x over both cores")
 if "tshark -q -z sip,stat" in res:
     print(f"sipalive speed / tshark speed: {res['tshark -q -z sip,stat'][0]/s:.0f}x (target >= 100x)")
 PY
