@@ -633,7 +633,6 @@ func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 			}
 		}
 		if t != nil && t.ToTag == "" {
-			first := c.firstHop(t)
 			d.Invited = first.Start
 			d.CallerAgent = first.Agent
 		} else {
