@@ -132,18 +132,12 @@ func (d *Dialog) sideOf(fromTag string, byProxy bool) int {
 	return sideCallee
 }
 
-// direction names the sender and receiver of a request of d, as the
-// keep-alive rows do: "caller→callee", "proxy→caller".
+// directionNames name who sent to whom, as the keep-alive rows do.
+var directionNames = [sides]string{"caller→callee", "callee→caller", "proxy→caller", "proxy→callee"}
+
+// direction names the sender and receiver of a request of d.
 func (d *Dialog) direction(fromTag string, byProxy bool) string {
-	switch d.sideOf(fromTag, byProxy) {
-	case sideCaller:
-		return "caller→callee"
-	case sideCallee:
-		return "callee→caller"
-	case sideProxyToCaller:
-		return "proxy→caller"
-	}
-	return "proxy→callee"
+	return directionNames[d.sideOf(fromTag, byProxy)]
 }
 
 // viaProxy reports whether ap is the address of one of the dialog's
