@@ -340,10 +340,7 @@ func TestProxyOwnRequests(t *testing.T) {
 				t.Fatalf("dialogs %+v, want 1", r.Dialogs)
 			}
 			d := r.Dialogs[0]
-			dirs := map[string]int{}
-			for _, dir := range d.Directions {
-				dirs[dir.From] = dir.Count
-			}
+			dirs := d.CountsByDirection()
 			if want := map[string]int{"proxy to caller": 2, "proxy to callee": 2}; !reflect.DeepEqual(dirs, want) || d.ByProxy() != 4 {
 				t.Errorf("directions %v (%d by proxy), want %v", dirs, d.ByProxy(), want)
 			}

@@ -169,6 +169,16 @@ func (d *DialogReport) ByProxy() int {
 	return n
 }
 
+// CountsByDirection is how many keep-alives each sender of the dialog
+// sent, keyed as Direction.From.
+func (d *DialogReport) CountsByDirection() map[string]int {
+	counts := make(map[string]int, len(d.Directions))
+	for _, dir := range d.Directions {
+		counts[dir.From] += dir.Count
+	}
+	return counts
+}
+
 // MethodCount is how often a dialog used one keep-alive method.
 type MethodCount struct {
 	Method string `json:"method"`

@@ -8,6 +8,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/sipalive/sipalive/analyze"
 )
 
 // The same real traffic (2 calls, 3 INFO keep-alives each) recorded by
@@ -101,15 +103,7 @@ type kamailioReport struct {
 		Expires     int    `json:"granted_expires"`
 		LateRefresh int    `json:"late_refreshes"`
 	} `json:"device_keepalives"`
-	Dialogs []struct {
-		CallerAgent string `json:"caller_agent"`
-		CalleeAgent string `json:"callee_agent"`
-		Ended       string `json:"ended"`
-		Directions  []struct {
-			From  string `json:"from"`
-			Count int    `json:"count"`
-		} `json:"directions"`
-	} `json:"dialogs"`
+	Dialogs []analyze.DialogReport `json:"dialogs"`
 	Vendors []struct {
 		Agent string         `json:"agent"`
 		Sent  map[string]int `json:"sent"`
@@ -152,10 +146,7 @@ func checkKamailio(t *testing.T, path, transport string) {
 		t.Fatalf("dialogs %+v, want 1", r.Dialogs)
 	}
 	d := r.Dialogs[0]
-	dirs := map[string]int{}
-	for _, dir := range d.Directions {
-		dirs[dir.From] = dir.Count
-	}
+	dirs := d.CountsByDirection()
 	if want := map[string]int{"proxy to caller": 2, "proxy to callee": 2}; !reflect.DeepEqual(dirs, want) {
 		t.Errorf("directions %v, want %v", dirs, want)
 	}
