@@ -412,7 +412,7 @@ func (d *Decoder) tick(ns int64) {
 	if d.defrag.pending() > 0 {
 		d.defrag.expire(d, d.now)
 	}
-	if d.Stats.TCPStreams > 0 && d.now.Sub(d.streams.lastFlush) >= 5*time.Second && d.streams.flushDue(d.now) {
+	if d.streams.opened > 0 && d.now.Sub(d.streams.lastFlush) >= 5*time.Second && d.streams.flushDue(d.now) {
 		d.streams.lastFlush = d.now
 		d.streams.expire(d.now)
 	}

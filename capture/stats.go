@@ -22,7 +22,7 @@ type Stats struct {
 	// Further detail, not part of the packet sum.
 	FragmentsReassembled uint64            `json:"fragments_reassembled"` // datagrams rebuilt from fragments
 	FragmentsPending     uint64            `json:"fragments_pending"`     // fragment lists still incomplete at the end or timed out
-	TCPStreams           uint64            `json:"tcp_streams"`           // TCP connections seen
+	TCPStreams           uint64            `json:"tcp_streams"`           // TCP connections that carried data
 	TCPMessages          uint64            `json:"tcp_messages"`          // SIP messages framed out of TCP and WebSocket streams
 	SCTPMessages         uint64            `json:"sctp_messages"`         // SIP messages in SCTP DATA chunks
 	TCPKeepAlives        uint64            `json:"tcp_keepalives"`        // CRLF keep-alives on streams

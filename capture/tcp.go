@@ -44,6 +44,7 @@ func (c *segmentContext) GetCaptureInfo() gopacket.CaptureInfo { return c.ci }
 // messages out of each direction's byte stream.
 type streams struct {
 	d         *Decoder
+	opened    int // connections the assembler made: something may wait for a flush
 	lastFlush time.Time
 	held      bool // a segment came ahead of its stream since the last flush: the assembler holds it
 	quiet     int  // flushes since the last one that followed such a segment
@@ -105,7 +106,7 @@ func (s *streams) flushAll() { s.asm.FlushAll() }
 
 // New is called by the assembler for each new connection.
 func (s *streams) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
-	s.d.Stats.TCPStreams++
+	s.opened++
 	src := endpoint(netFlow.Src(), tcpFlow.Src())
 	dst := endpoint(netFlow.Dst(), tcpFlow.Dst())
 	st := &stream{s: s}
@@ -126,9 +127,10 @@ func endpoint(ip, port gopacket.Endpoint) netip.AddrPort {
 // stream is one TCP connection; half[0] is the direction of its first
 // segment.
 type stream struct {
-	s    *streams
-	half [2]halfStream
-	tls  bool
+	s       *streams
+	half    [2]halfStream
+	tls     bool
+	counted bool // in Stats.TCPStreams: it carried data (the assembler also makes a connection of the last ACK after a close)
 }
 
 // halfStream is one direction's byte stream waiting to be framed.
@@ -171,6 +173,10 @@ func (st *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assem
 		return
 	}
 	data := sg.Fetch(n)
+	if !st.counted {
+		st.counted = true
+		stats.TCPStreams++
+	}
 	c, _ := ac.(*segmentContext)
 	var now time.Time
 	var packet uint64
