@@ -112,7 +112,7 @@ type hostRef struct {
 type NATKeepAlive struct {
 	Src, Dst  netip.AddrPort
 	Transport capture.Transport
-	Kind      string // "CRLF ping", "CRLF pong", "blank", "zero bytes"
+	Kind      string // "CRLF ping", "CRLF pong", "blank", "zero bytes", "WebSocket ping", "WebSocket pong"
 	Count     int
 	First     time.Time
 	Last      time.Time

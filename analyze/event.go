@@ -151,8 +151,16 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 	e.Time, e.Src, e.Dst, e.Frames, e.Input = cm.Time, cm.Src, cm.Dst, cm.Frames, cm.Input
 	e.Kind, e.Transport, e.Cut = cm.Kind, cm.Transport, cm.Cut
 	e.Malformed, e.NAT = "", ""
-	if cm.Kind == capture.NATKeepAlive {
+	switch cm.Kind {
+	case capture.NATKeepAlive:
 		e.NAT = natKind(cm.Payload)
+		return
+	case capture.WSPing, capture.WSPong:
+		// transport keep-alives, listed with the NAT ones
+		e.Kind, e.NAT = capture.NATKeepAlive, "WebSocket ping"
+		if cm.Kind == capture.WSPong {
+			e.NAT = "WebSocket pong"
+		}
 		return
 	}
 	m := &s.msg

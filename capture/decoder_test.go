@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -328,11 +329,25 @@ func TestWebSocket(t *testing.T) {
 			return err
 		}
 		resp := "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n"
-		return w.TCP(bob.Addr, alice.Addr, []byte(resp))
+		// the server's keep-alive ping (unmasked) and the client's pong
+		// (masked), as Kamailio's websocket module and a browser send them
+		ping := append([]byte(resp), 0x89, 4, 'k', 'a', 'm', 'a')
+		if err := w.TCP(bob.Addr, alice.Addr, ping); err != nil {
+			return err
+		}
+		pong := []byte{0x8a, 0x80 | 4, 1, 2, 3, 4, 'k' ^ 1, 'a' ^ 2, 'm' ^ 3, 'a' ^ 4}
+		return w.TCP(alice.Addr, bob.Addr, pong)
 	})
 	r := decode(t, path)
 	if len(r.raw) != 1 || r.raw[0] != sipMsg || r.msgs[0].Transport != capture.WS || r.stats.WSStreams != 1 {
 		t.Errorf("%d messages %q, stats %+v", len(r.raw), r.raw, r.stats)
+	}
+	var kinds []capture.Kind
+	for _, m := range r.msgs[1:] {
+		kinds = append(kinds, m.Kind)
+	}
+	if !slices.Equal(kinds, []capture.Kind{capture.WSPing, capture.WSPong}) || r.stats.TCPKeepAlives != 2 {
+		t.Errorf("after the SIP message %v, %d stream keep-alives; want a ping and a pong", kinds, r.stats.TCPKeepAlives)
 	}
 }
 

@@ -41,6 +41,12 @@ type Kind uint8
 const (
 	SIP          Kind = iota + 1 // a SIP request or response (possibly malformed)
 	NATKeepAlive                 // RFC 5626 CRLF ping/pong, or a tiny blank UDP packet
+	// WSPing and WSPong are WebSocket control frames (RFC 6455 section
+	// 5.5.2, 5.5.3): SIP over WebSocket keeps its connection, and the NAT
+	// binding under it, alive with them (RFC 7118 section 6) where
+	// Kamailio's websocket module sends them, for one.
+	WSPing
+	WSPong
 )
 
 // Message is one SIP message, or one NAT keep-alive, found in the capture.

@@ -107,7 +107,14 @@ func (st *stream) webSocket(h *halfStream, data []byte, now time.Time) {
 				st.wsMessage(h, w.msg, now)
 				w.msg = w.msg[:0]
 			}
-		default: // close, ping, pong: control frames
+		case 9, 10: // ping, pong
+			k := WSPing
+			if op == 10 {
+				k = WSPong
+			}
+			d.Stats.TCPKeepAlives++
+			st.emit(h, k, WS, payload, now)
+		default: // close
 		}
 	}
 	w.raw = w.raw[:copy(w.raw, w.raw[off:])]

@@ -262,7 +262,7 @@ func devices(w io.Writer, rep *analyze.Report) error {
 			}
 			rows = append(rows, []string{n.From + " → " + n.To, n.Transport, n.Kind, strconv.Itoa(n.Count), interval})
 		}
-		t := table(w, "NAT KEEP-ALIVES (not SIP: CRLF and blank packets)",
+		t := table(w, "NAT KEEP-ALIVES (not SIP: CRLF, blank packets, WebSocket ping/pong)",
 			[]string{"from → to", "transport", "kind", "count", "interval"}, []tw.Align{l, l, l, r, r})
 		if err := render(t, rows); err != nil {
 			return err
