@@ -93,27 +93,8 @@ func indexValueEnd(v []byte) int {
 // binding reads one contact value: name-addr or addr-spec, then its
 // parameters.
 func binding(v []byte) Binding {
-	var uri, params []byte
-	lt := 0
-	if v[0] != '<' {
-		lt = indexUnquoted(v, '<')
-	}
-	switch {
-	case lt >= 0:
-		if gt := bytes.IndexByte(v[lt:], '>'); gt >= 0 {
-			uri, params = v[lt+1:lt+gt], v[lt+gt+1:]
-		} else {
-			uri = v[lt+1:]
-		}
-	default:
-		// addr-spec: the parameters after the URI are the contact's
-		if sc := bytes.IndexByte(v, ';'); sc >= 0 {
-			uri, params = v[:sc], v[sc:]
-		} else {
-			uri = v
-		}
-	}
-	bd := Binding{URI: trimLWS(uri), Expires: -1}
+	uri, params := splitAddress(v)
+	bd := Binding{URI: uri, Expires: -1}
 	if e, ok := atoi(leadingDigits(param(params, "expires"))); ok {
 		bd.Expires = e
 	}

@@ -211,28 +211,34 @@ func (m *Message) parseSessionExpires(v []byte) {
 // copy per header.
 func parseAddress(v []byte, a *Address) {
 	var params []byte
+	a.URI, params = splitAddress(v)
+	if len(params) > 5 && string(params[:5]) == ";tag=" {
+		a.Tag = paramValue(params[5:]) // as nearly everyone writes it
+	} else {
+		a.Tag = param(params, "tag")
+	}
+}
+
+// splitAddress cuts name-addr or addr-spec followed by header parameters
+// (From, To, Contact) into the addr-spec, trimmed, and the parameters.
+func splitAddress(v []byte) (uri, params []byte) {
 	lt := 0
 	if len(v) == 0 || v[0] != '<' { // most have no display name
 		lt = indexUnquoted(v, '<')
 	}
 	if lt >= 0 {
 		if gt := bytes.IndexByte(v[lt:], '>'); gt >= 0 {
-			a.URI, params = v[lt+1:lt+gt], v[lt+gt+1:]
+			uri, params = v[lt+1:lt+gt], v[lt+gt+1:]
 		} else {
-			a.URI = v[lt+1:]
+			uri = v[lt+1:]
 		}
 	} else if sc := bytes.IndexByte(v, ';'); sc >= 0 {
 		// addr-spec form: parameters after the URI belong to the header.
-		a.URI, params = trimLWS(v[:sc]), v[sc:]
+		uri, params = v[:sc], v[sc:]
 	} else {
-		a.URI = v
+		uri = v
 	}
-	a.URI = trimLWS(a.URI)
-	if len(params) > 5 && string(params[:5]) == ";tag=" {
-		a.Tag = paramValue(params[5:]) // as nearly everyone writes it
-	} else {
-		a.Tag = param(params, "tag")
-	}
+	return trimLWS(uri), params
 }
 
 // paramValue returns the value of a parameter that starts rest, up to the
