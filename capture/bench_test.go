@@ -57,13 +57,13 @@ func BenchmarkDecodeAndScan(b *testing.B) {
 	})
 	// one pass to warm the decoder's buffers and connection table
 	for _, p := range pkts {
-		dec.Packet(p.data, p.ci, link)
+		dec.Packet(p.data, &p.ci, link)
 	}
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		p := pkts[i%len(pkts)]
-		dec.Packet(p.data, p.ci, link)
+		dec.Packet(p.data, &p.ci, link)
 	}
 	b.StopTimer()
 	if scanned == 0 {

@@ -191,7 +191,7 @@ func (d *Decoder) SetInput(i int) {
 }
 
 // Packet decodes one captured frame.
-func (d *Decoder) Packet(data []byte, ci gopacket.CaptureInfo, link layers.LinkType) {
+func (d *Decoder) Packet(data []byte, ci *gopacket.CaptureInfo, link layers.LinkType) {
 	d.Stats.Packets++
 	d.packet++
 	d.now = ci.Timestamp

@@ -71,7 +71,7 @@ func TestEncapsulations(t *testing.T) {
 	} {
 		var got []string
 		dec := capture.NewDecoder(func(m *capture.Message) { got = append(got, string(m.Payload)) })
-		dec.Packet(tc.frame, gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0), CaptureLength: len(tc.frame), Length: len(tc.frame)}, layers.LinkTypeEthernet)
+		dec.Packet(tc.frame, &gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0), CaptureLength: len(tc.frame), Length: len(tc.frame)}, layers.LinkTypeEthernet)
 		dec.Flush()
 		s := dec.Stats
 		counted := map[string]uint64{"sip": s.UDPSIP, "undecodable": s.Undecodable, "non-IP": s.NonIP}[tc.want]
@@ -104,7 +104,7 @@ func TestSnapLengthCut(t *testing.T) {
 		var got []capture.Message
 		dec := capture.NewDecoder(func(m *capture.Message) { got = append(got, *m) })
 		data := frame[:42+tc.keep]
-		dec.Packet(data, gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0), CaptureLength: len(data), Length: len(frame)}, layers.LinkTypeEthernet)
+		dec.Packet(data, &gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0), CaptureLength: len(data), Length: len(frame)}, layers.LinkTypeEthernet)
 		cut := tc.keep < len(msg)
 		s := dec.Stats
 		if wantCut := map[bool]uint64{true: 1}[cut]; s.SnapCut != wantCut || (cut && s.SnapLength != len(data)) {

@@ -47,6 +47,7 @@ type File struct {
 	pcap    *pcapReader
 	ng      *pcapgo.NgReader
 	link    layers.LinkType
+	ci      gopacket.CaptureInfo // the last packet's, which Next points to
 }
 
 // readBuffer is the size of the blocks a classic pcap file is read in: a
@@ -165,12 +166,20 @@ func printable(b []byte) string {
 	return string(out)
 }
 
-// Next returns the next packet of the file.
-func (cf *File) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+// Next returns the next packet of the file and its capture information;
+// both are valid until the following call (data longer when its Block is
+// held). At the end it returns io.EOF.
+//
+// The capture information is pointed to, not returned: a struct of nine
+// words returned by value is copied on the stack at every level, in
+// 16-byte moves that stall on the 8-byte stores just made (a tenth of the
+// time of reading a capture).
+func (cf *File) Next() (data []byte, ci *gopacket.CaptureInfo, link layers.LinkType, err error) {
+	ci = &cf.ci
 	if cf.ng != nil {
-		data, ci, err := cf.ng.ZeroCopyReadPacketData()
+		data, *ci, err = cf.ng.ZeroCopyReadPacketData()
 		if err != nil {
-			return nil, ci, 0, normaliseEOF(err)
+			return nil, nil, 0, normaliseEOF(err)
 		}
 		link := cf.ng.LinkType()
 		if len(ci.AncillaryData) > 0 {
@@ -180,9 +189,9 @@ func (cf *File) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
 		}
 		return data, ci, link, nil
 	}
-	data, ci, err := cf.pcap.next()
+	data, err = cf.pcap.next(ci)
 	if err != nil {
-		return nil, ci, 0, normaliseEOF(err)
+		return nil, nil, 0, normaliseEOF(err)
 	}
 	return data, ci, cf.link, nil
 }

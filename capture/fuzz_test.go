@@ -47,7 +47,7 @@ func FuzzDecode(f *testing.F) {
 			})
 			now := time.Unix(1700000000, 0)
 			for i, p := range [][]byte{a, b, a, b} {
-				dec.Packet(p, gopacket.CaptureInfo{Timestamp: now.Add(time.Duration(i) * time.Second), CaptureLength: len(p), Length: len(p)}, lt)
+				dec.Packet(p, &gopacket.CaptureInfo{Timestamp: now.Add(time.Duration(i) * time.Second), CaptureLength: len(p), Length: len(p)}, lt)
 			}
 			dec.Flush()
 			if s := dec.Stats; s.Accounted() != s.Packets {

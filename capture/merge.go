@@ -48,7 +48,7 @@ type mergeOpen struct {
 	input int
 	f     *File
 	data  []byte
-	ci    gopacket.CaptureInfo
+	ci    *gopacket.CaptureInfo // its file's, valid until its next read
 	link  layers.LinkType
 }
 
@@ -114,11 +114,12 @@ func OpenMerge(paths []string) (*Merge, error) {
 	return m, nil
 }
 
-// Next returns the next packet of the merged capture and the index of its
-// input. data is valid until the following call. At the end it returns
+// Next returns the next packet of the merged capture, its capture
+// information and the index of its input. data and ci are valid until the
+// following call. At the end it returns
 // io.EOF. A file that ends early (cut in a record, corrupt) returns its
 // error once, with its index: the merge goes on with the other files.
-func (m *Merge) Next() (input int, data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error) {
+func (m *Merge) Next() (input int, data []byte, ci *gopacket.CaptureInfo, link layers.LinkType, err error) {
 	if c := m.cur; c != nil {
 		data, ci, link, err = c.f.Next()
 		if err == nil && len(m.open) == 0 && len(m.pending) == 0 {
@@ -133,7 +134,7 @@ func (m *Merge) Next() (input int, data []byte, ci gopacket.CaptureInfo, link la
 			m.finish(c)
 			if err != io.EOF {
 				m.Inputs[c.input].Err = err
-				return c.input, nil, ci, 0, err
+				return c.input, nil, nil, 0, err
 			}
 		} else if len(m.open) == 0 && (len(m.pending) == 0 || c.ci.Timestamp.Before(m.Inputs[m.pending[0]].first)) {
 			// The only file being read: no heap on the common path.
@@ -149,11 +150,11 @@ func (m *Merge) Next() (input int, data []byte, ci gopacket.CaptureInfo, link la
 		i := m.pending[0]
 		m.pending = m.pending[1:]
 		if err := m.start(i); err != nil {
-			return i, nil, ci, 0, err
+			return i, nil, nil, 0, err
 		}
 	}
 	if len(m.open) == 0 {
-		return -1, nil, ci, 0, io.EOF
+		return -1, nil, nil, 0, io.EOF
 	}
 	c := heap.Pop(&m.open).(*mergeOpen)
 	m.cur = c

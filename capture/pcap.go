@@ -141,23 +141,23 @@ func (r *pcapReader) newBlock() *Block { return &Block{buf: make([]byte, r.block
 // next returns the next record; data is valid until the following call,
 // or, when the block it lies in (r.last) is held, until that is released.
 // A clean end is io.EOF; a record cut short is io.ErrUnexpectedEOF.
-func (r *pcapReader) next() (data []byte, ci gopacket.CaptureInfo, err error) {
+func (r *pcapReader) next(ci *gopacket.CaptureInfo) (data []byte, err error) {
 	r.last = nil
 	if err = r.fill(16); err != nil {
 		if err == io.EOF && r.w > r.r {
 			err = io.ErrUnexpectedEOF
 		}
-		return nil, ci, err
+		return nil, err
 	}
 	h := r.blk.buf[r.r : r.r+16]
 	ci.Timestamp = time.Unix(int64(r.u32(h)), int64(r.u32(h[4:]))*r.nanoMult).UTC()
 	ci.CaptureLength = int(r.u32(h[8:]))
 	ci.Length = int(r.u32(h[12:]))
 	if ci.CaptureLength > max(r.snaplen, pcapMaxRecord) || ci.CaptureLength < 0 {
-		return nil, ci, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, r.snaplen)
+		return nil, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, r.snaplen)
 	}
 	if ci.CaptureLength > ci.Length {
-		return nil, ci, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
+		return nil, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
 	}
 	n := 16 + ci.CaptureLength
 	if n <= r.blockSize {
@@ -165,12 +165,12 @@ func (r *pcapReader) next() (data []byte, ci gopacket.CaptureInfo, err error) {
 			if err == io.EOF {
 				err = io.ErrUnexpectedEOF
 			}
-			return nil, ci, err
+			return nil, err
 		}
 		data = r.blk.buf[r.r+16 : r.r+n : r.r+n]
 		r.r += n
 		r.last = r.blk
-		return data, ci, nil
+		return data, nil
 	}
 	// A record longer than a block (a snap length near or above
 	// pcapMaxRecord).
@@ -184,7 +184,7 @@ func (r *pcapReader) next() (data []byte, ci gopacket.CaptureInfo, err error) {
 				if err == io.EOF {
 					err = io.ErrUnexpectedEOF
 				}
-				return nil, ci, err
+				return nil, err
 			}
 		}
 		k := min(ci.CaptureLength-len(data), r.w-r.r)
@@ -192,7 +192,7 @@ func (r *pcapReader) next() (data []byte, ci gopacket.CaptureInfo, err error) {
 		r.r += k
 	}
 	r.copyBuf = data
-	return data, ci, nil
+	return data, nil
 }
 
 // Block is a buffer of file data that a capture file hands packets out of

@@ -29,8 +29,9 @@ func readAllPcap(t *testing.T, b []byte, bufSize int) ([]pcapRecord, layers.Link
 		return nil, 0, err
 	}
 	var recs []pcapRecord
+	var ci gopacket.CaptureInfo
 	for {
-		data, ci, err := r.next()
+		data, err := r.next(&ci)
 		if err == io.EOF {
 			return recs, r.link, nil
 		}
@@ -217,8 +218,9 @@ func TestPcapReaderDataIsInPlace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var ci gopacket.CaptureInfo
 	allocs := testing.AllocsPerRun(50, func() {
-		if _, _, err := r.next(); err != nil {
+		if _, err := r.next(&ci); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -267,8 +269,9 @@ func TestPcapReaderKeepsHeldBlocks(t *testing.T) {
 	}
 	var kept []held
 	blocks := map[*Block]bool{}
+	var ci gopacket.CaptureInfo
 	for i := 0; ; i++ {
-		data, _, err := r.next()
+		data, err := r.next(&ci)
 		if err == io.EOF {
 			break
 		}
@@ -297,7 +300,7 @@ func TestPcapReaderKeepsHeldBlocks(t *testing.T) {
 	r, _ = newPcapReader(bytes.NewReader(raw), block)
 	blocks = map[*Block]bool{}
 	for {
-		if _, _, err := r.next(); err != nil {
+		if _, err := r.next(&ci); err != nil {
 			break
 		}
 		blocks[r.last] = true

@@ -71,7 +71,10 @@ func ParseStartLine(line []byte, s *StartLine) bool {
 		if len(r) > 4 && r[4] != ' ' && r[4] != '\t' {
 			return false
 		}
-		*s = StartLine{Status: int(r[1]-'0')*100 + int(r[2]-'0')*10 + int(r[3]-'0')}
+		// Field by field: a composite literal is built on the stack and
+		// copied in 16-byte moves that stall on its 8-byte stores.
+		s.Method, s.URI, s.Reason = nil, nil, nil
+		s.Status = int(r[1]-'0')*100 + int(r[2]-'0')*10 + int(r[3]-'0')
 		if len(r) > 5 {
 			s.Reason = r[5:]
 		}
@@ -105,7 +108,7 @@ func ParseStartLine(line []byte, s *StartLine) bool {
 	if !(len(uri) > 4 && uri[0] != ':' && (uri[3] == ':' || uri[4] == ':')) && bytes.IndexByte(uri, ':') <= 0 {
 		return false
 	}
-	*s = StartLine{Method: line[:sp], URI: uri}
+	s.Method, s.URI, s.Status, s.Reason = line[:sp], uri, 0, nil
 	return true
 }
 

@@ -44,7 +44,7 @@ func TestFilesCapturedAtOnceReadAsOne(t *testing.T) {
 		if bytes.Compare(data[26:30], data[30:34]) > 0 { // IPv4 source above destination
 			side = 1
 		}
-		if err := ws[side].WritePacket(ci, data); err != nil {
+		if err := ws[side].WritePacket(*ci, data); err != nil {
 			t.Fatal(err)
 		}
 	}

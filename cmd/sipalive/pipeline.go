@@ -349,7 +349,7 @@ func writeProblems(out string, paths []string, rep *analyze.Report) (int, error)
 					return err
 				}
 			}
-			if err := pw.write(ci, data, link); err != nil {
+			if err := pw.write(*ci, data, link); err != nil {
 				return err
 			}
 			written++

@@ -135,7 +135,7 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 					return fmt.Errorf("-w: %w", err)
 				}
 			}
-			dec.Packet(data, ci, link)
+			dec.Packet(data, &ci, link)
 		}
 		if time.Since(lastShow) >= *interval {
 			lastShow = time.Now()
