@@ -30,8 +30,7 @@ func (d *Decoder) sctp(ipv int, b []byte, frames []uint64) {
 		}
 		if typ == 0 && n > 16 && flags&3 == 3 { // a whole DATA chunk
 			if data := b[off+16 : off+n]; sipframe.IsStart(data) {
-				m := &d.msg
-				*m = Message{Kind: SIP, Time: d.now, Src: src, Dst: dst, Transport: SCTP, Payload: data, Frames: frames, Input: d.input}
+				m := d.message(SIP, d.now, src, dst, SCTP, data, frames)
 				d.Stats.SCTPMessages++
 				d.Emit(m)
 			}

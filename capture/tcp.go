@@ -246,9 +246,7 @@ func (st *stream) frame(h *halfStream, t Transport, now time.Time) {
 
 func (st *stream) emit(h *halfStream, k Kind, t Transport, payload []byte, now time.Time) {
 	d := st.s.d
-	m := &d.msg
-	*m = Message{Kind: k, Time: now, Src: h.src, Dst: h.dst, Transport: t, Payload: payload, Frames: h.frames, Input: d.input}
-	d.Emit(m)
+	d.Emit(d.message(k, now, h.src, h.dst, t, payload, h.frames))
 }
 
 func (st *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {

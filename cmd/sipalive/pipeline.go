@@ -44,6 +44,8 @@ func analyzeFiles(paths []string, o pipelineOptions) (*analyze.Report, error) {
 	if o.workers > 1 {
 		p := newPipeline(a, src, o.keepFrames)
 		dec = capture.NewDecoder(p.add)
+		p.dec = dec
+		p.take()
 		done = p.close
 	} else {
 		dec = capture.NewDecoder(a.Message)
@@ -135,6 +137,7 @@ type pipeline struct {
 	keepFrames bool
 	src        *capture.Merge   // what the packets are read from
 	scan       *analyze.Scanner // the decoding side's
+	dec        *capture.Decoder // builds each message in its slot of cur
 	cur        *batch
 	full, free chan *batch
 	finished   chan struct{}
@@ -174,41 +177,57 @@ func newPipeline(a *analyze.Analyzer, src *capture.Merge, keepFrames bool) *pipe
 	return p
 }
 
-// add puts one message into the current batch.
+// take makes a free batch the current one, with the decoder building its
+// next message in the batch's first slot.
+func (p *pipeline) take() {
+	p.cur = <-p.free
+	p.dec.BuildInto(&p.cur.msgs[:1][0])
+}
+
+// add keeps one message, which the decoder built in the current batch's
+// next slot, and points the decoder at the slot after it.
 func (p *pipeline) add(cm *capture.Message) {
-	blk := p.src.Block()
-	inBlock := blk != nil && blk.Contains(cm.Payload)
-	copied := len(cm.Payload)
-	if inBlock {
-		copied = 0
-	}
-	if p.cur != nil && (len(p.cur.msgs) == batchMessages || len(p.cur.arena)+copied > cap(p.cur.arena)) {
-		p.flush()
-	}
-	if p.cur == nil {
-		p.cur = <-p.free
-		if copied > cap(p.cur.arena) {
-			p.cur.arena = make([]byte, 0, copied) // one oversized message
-		}
-	}
 	b := p.cur
-	m := *cm
-	if inBlock {
-		if n := len(b.blocks); n == 0 || b.blocks[n-1] != blk {
+	n := len(b.msgs)
+	m := &b.msgs[:n+1][n]
+	if m != cm { // not built in place (a decoder not set up by take)
+		*m = *cm
+	}
+	blk := p.src.Block()
+	if blk != nil && blk.Contains(m.Payload) {
+		if k := len(b.blocks); k == 0 || b.blocks[k-1] != blk {
 			blk.Hold()
 			b.blocks = append(b.blocks, blk)
 		}
 	} else {
+		if len(b.arena)+len(m.Payload) > cap(b.arena) && n > 0 {
+			// The arena is full: the message opens the next batch.
+			p.flush()
+			p.take()
+			nb := p.cur
+			nb.msgs[:1][0] = *m // rare: a copy is no matter here
+			b, n, m = nb, 0, &nb.msgs[:1][0]
+		}
+		if len(m.Payload) > cap(b.arena) {
+			b.arena = make([]byte, 0, len(m.Payload)) // one oversized message
+		}
 		start := len(b.arena)
-		b.arena = append(b.arena, cm.Payload...) // within capacity: earlier slices stay valid
+		b.arena = append(b.arena, m.Payload...) // within capacity: earlier slices stay valid
 		m.Payload = b.arena[start:len(b.arena):len(b.arena)]
 	}
-	m.Frames = nil
 	if p.keepFrames {
 		// frames are small; their slice may grow, so they are copied per message
-		m.Frames = append([]uint64(nil), cm.Frames...)
+		m.Frames = append([]uint64(nil), m.Frames...)
+	} else {
+		m.Frames = nil
 	}
-	b.msgs = append(b.msgs, m)
+	b.msgs = b.msgs[:n+1]
+	if n+1 == batchMessages {
+		p.flush()
+		p.take()
+		return
+	}
+	p.dec.BuildInto(&b.msgs[:n+2][n+1])
 }
 
 // flush scans the front of the current batch, as much of it as the
@@ -240,6 +259,7 @@ func (p *pipeline) close() {
 		p.free <- p.cur
 		p.cur = nil
 	}
+	p.dec.BuildInto(nil)
 	close(p.full)
 	<-p.finished
 }
