@@ -26,7 +26,7 @@ type Stats struct {
 	TCPMessages          uint64            `json:"tcp_messages"`          // SIP messages framed out of TCP and WebSocket streams
 	SCTPMessages         uint64            `json:"sctp_messages"`         // SIP messages in SCTP DATA chunks
 	TCPKeepAlives        uint64            `json:"tcp_keepalives"`        // keep-alives on streams: CRLF, WebSocket ping and pong
-	TCPBytesSkipped      uint64            `json:"tcp_bytes_skipped"`     // stream bytes that were not SIP (garbage, resynchronisation)
+	TCPBytesSkipped      uint64            `json:"tcp_bytes_skipped"`     // stream bytes that were not SIP (WebSocket handshakes, garbage, resynchronisation)
 	TCPBytesMissing      uint64            `json:"tcp_bytes_missing"`     // stream bytes never captured (sequence gaps)
 	TLSStreams           uint64            `json:"tls_streams"`           // TCP streams carrying TLS: cannot be read
 	KernelDrops          uint64            `json:"kernel_drops"`          // live capture: packets the kernel dropped for the socket

@@ -106,6 +106,14 @@ type kamailioReport struct {
 		LateRefresh int    `json:"late_refreshes"`
 	} `json:"device_keepalives"`
 	Dialogs []analyze.DialogReport `json:"dialogs"`
+	NAT     []struct {
+		From  string `json:"from"`
+		Kind  string `json:"kind"`
+		Count int    `json:"count"`
+	} `json:"nat_keepalives"`
+	Overview struct {
+		Capture map[string]any `json:"capture"`
+	} `json:"overview"`
 	Vendors []struct {
 		Agent string         `json:"agent"`
 		Sent  map[string]int `json:"sent"`
@@ -136,6 +144,9 @@ func checkKamailio(t *testing.T, path, transport string) {
 		return
 	case "register":
 		checkKamailioRegister(t, path)
+		return
+	case "ws":
+		checkKamailioWebSocket(t, path)
 		return
 	}
 	want := kamailioWant[transport]
@@ -215,6 +226,43 @@ func checkKamailioRegister(t *testing.T, path string) {
 	}
 }
 
+// checkKamailioWebSocket checks a recording of record.sh ws: the project's
+// sender calls over a WebSocket through Kamailio and sends three SDP-less
+// UPDATEs 25 s apart, each relayed to the callee over UDP; Kamailio pings
+// both parties twice with in-dialog OPTIONS (the caller's over its
+// WebSocket, which the sender answers) and pings the WebSocket whenever it
+// has been idle for 10 s, which the sender pongs: how many pings that
+// makes depends on how the traffic falls, so only their pairing is exact.
+func checkKamailioWebSocket(t *testing.T, path string) {
+	t.Helper()
+	r := kamailioAnalysis(t, path)
+	ka := r.Summary.SessionKeepAlives
+	if o, u := ka["OPTIONS"], ka["UPDATE"]; r.Summary.Calls != 1 || o["sent"] != 4 || o["2xx"] != 4 || u["sent"] != 6 || u["2xx"] != 6 {
+		t.Fatalf("summary %+v, want 1 call, 4 OPTIONS and 3 UPDATEs relayed (6 hops), all answered 200", r.Summary)
+	}
+	if len(r.Dialogs) != 1 {
+		t.Fatalf("dialogs %+v, want 1", r.Dialogs)
+	}
+	d := r.Dialogs[0]
+	if dirs, want := d.CountsByDirection(), map[string]int{"caller": 3, "proxy to caller": 2, "proxy to callee": 2}; !reflect.DeepEqual(dirs, want) {
+		t.Errorf("directions %v, want %v", dirs, want)
+	}
+	if d.CallerAgent != "Initech-Phone 2.3" || d.Ended != "BYE by caller" {
+		t.Errorf("caller %q, ended %q: want the sender, BYE by caller", d.CallerAgent, d.Ended)
+	}
+	pings := map[string]int{}
+	for _, n := range r.NAT {
+		pings[n.Kind] += n.Count
+		if n.Kind == "WebSocket ping" && n.From != "127.0.0.1:8080" {
+			t.Errorf("WebSocket ping from %s, want Kamailio's 127.0.0.1:8080", n.From)
+		}
+	}
+	c := r.Overview.Capture
+	if p := pings["WebSocket ping"]; p < 2 || pings["WebSocket pong"] != p || c["ws_streams"] != 1.0 || c["tcp_keepalives"] != float64(2*p) {
+		t.Errorf("NAT keep-alives %v, capture %v: want Kamailio's pings (2 or more) each ponged, on 1 WebSocket", pings, c)
+	}
+}
+
 // TestKamailioDialogKeepAlives analyses the committed Kamailio recordings.
 func TestKamailioDialogKeepAlives(t *testing.T) {
 	dir := filepath.Join("..", "..", "capture", "testdata", "kamailio")
@@ -222,14 +270,15 @@ func TestKamailioDialogKeepAlives(t *testing.T) {
 	checkKamailio(t, filepath.Join(dir, "dialog-keepalive-tcp.pcap"), "tcp")
 	checkKamailio(t, filepath.Join(dir, "dialog-timeout.pcap"), "timeout")
 	checkKamailio(t, filepath.Join(dir, "register.pcap"), "register")
+	checkKamailio(t, filepath.Join(dir, "dialog-keepalive-ws.pcap"), "ws")
 }
 
 // TestKamailioRecorded records the calls afresh with the Kamailio and sipp
 // on this machine (root; CI installs the Debian packages kamailio and
-// sip-tester): keep-alives over UDP and over TCP, the dialog timeout and
-// the registration, two at a time, and checks the new recordings the same
-// way. A call lasts 65 s: Kamailio pings every 30 s at
-// the most often.
+// sip-tester): keep-alives over UDP, TCP and a WebSocket, the dialog
+// timeout and the registration, two at a time, and checks the new
+// recordings the same way. A call lasts 65 to 75 s: Kamailio pings every
+// 30 s at the most often.
 func TestKamailioRecorded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped in -short: the calls last 65 s")
@@ -243,7 +292,7 @@ func TestKamailioRecorded(t *testing.T) {
 		}
 	}
 	t.Parallel()
-	for _, transport := range []string{"udp", "tcp", "timeout", "register"} {
+	for _, transport := range []string{"udp", "tcp", "timeout", "register", "ws"} {
 		t.Run(transport, func(t *testing.T) {
 			t.Parallel()
 			out := filepath.Join(t.TempDir(), "dialog-keepalive.pcap")

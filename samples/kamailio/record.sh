@@ -10,14 +10,19 @@
 # Everything runs on the loopback of a network namespace this script creates
 # and removes, so nothing else on the machine is reached or in the way.
 #
-# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp|timeout|register]
+# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp|timeout|register|ws]
 #        (default capture/testdata/kamailio/dialog-keepalive.pcap over UDP;
 #        tcp carries both legs over TCP, Kamailio connecting to the callee
 #        from a port of its own; timeout pings nobody and has Kamailio hang
 #        up after its 60 s dialog timeout; register has a phone register
-#        with Kamailio as registrar and refresh late, see uac-register.xml)
+#        with Kamailio as registrar and refresh late, see uac-register.xml;
+#        ws has the project's sender call over a WebSocket, RFC 7118, and
+#        keep the call alive with SDP-less UPDATEs every 25 s, while
+#        Kamailio pings it with OPTIONS in the dialog and with WebSocket
+#        ping frames on the idle connection)
 # Needs root, iproute2, tcpdump, kamailio and sipp (Debian: kamailio,
-# sip-tester). Every process it starts is ended by PID.
+# sip-tester); ws also go and kamailio-websocket-modules. Every process it
+# starts is ended by PID.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cd "$here/../.."
@@ -29,11 +34,16 @@ udp) ;;
 tcp) define=(-A WITH_TCP) sippt=(-t t1) ;;
 timeout) define=(-A WITH_TIMEOUT) scenario=uac-timeout.xml ;;
 register) define=(-A WITH_REGISTRAR) scenario=uac-register.xml ;;
-*) echo "record.sh: udp, tcp, timeout or register, not $transport" >&2; exit 2 ;;
+ws) define=(-A WITH_WS) ;;
+*) echo "record.sh: udp, tcp, timeout, register or ws, not $transport" >&2; exit 2 ;;
 esac
 mkdir -p "$(dirname "$out")"
 [ "$(id -u)" = 0 ] || { echo "record.sh: needs root (network namespace, tcpdump)" >&2; exit 2; }
 for c in ip tcpdump kamailio sipp; do command -v $c >/dev/null || { echo "record.sh: needs $c" >&2; exit 2; }; done
+if [ "$transport" = ws ]; then
+  command -v go >/dev/null || { echo "record.sh: ws needs go (to build samples/sender)" >&2; exit 2; }
+  ls /usr/lib/*/kamailio/modules/websocket.so >/dev/null 2>&1 || { echo "record.sh: ws needs Kamailio's websocket module (Debian: kamailio-websocket-modules)" >&2; exit 2; }
+fi
 
 ns=sipalive-kam$$
 work=$(mktemp -d)
@@ -49,7 +59,10 @@ ip netns add $ns
 nsx() { ip netns exec $ns "$@"; }
 nsx ip link set lo up
 
-ip netns exec $ns tcpdump -i lo -n -s 0 -U -w "$work/cap.pcap" port 5060 2>"$work/tcpdump.log" &
+if [ "$transport" = ws ]; then # no sipp speaks WebSocket: the project's sender calls
+  go build -o "$work/sender" ./samples/sender
+fi
+ip netns exec $ns tcpdump -i lo -n -s 0 -U -w "$work/cap.pcap" port 5060 or port 8080 2>"$work/tcpdump.log" &
 pids+=($!)
 ip netns exec $ns kamailio -DD -E "${define[@]}" -f "$here/kamailio.cfg" -P "$work/kamailio.pid" -Y "$work" 2>"$work/kamailio.log" &
 pids+=($!)
@@ -60,7 +73,11 @@ if [ "$transport" != register ]; then # a registration calls nobody
   pids+=($uas)
 fi
 sleep 2 # tcpdump, kamailio and the callee listening
-if ! nsx sipp -sf "$here/$scenario" -aa "${sippt[@]}" -i 127.0.0.2 -p 5060 -m 1 -nostdin -timeout 120s 127.0.0.1:5060 >"$work/uac.log" 2>&1; then
+caller=(sipp -sf "$here/$scenario" -aa "${sippt[@]}" -i 127.0.0.2 -p 5060 -m 1 -nostdin -timeout 120s 127.0.0.1:5060)
+if [ "$transport" = ws ]; then
+  caller=("$work/sender" uac -ws ws://127.0.0.1:8080 -from 127.0.0.2:5070 -to 127.0.0.3:5060 -keepalive UPDATE -count 3 -interval 25s -wait 5s)
+fi
+if ! nsx "${caller[@]}" >"$work/uac.log" 2>&1; then
   echo "record.sh: the call failed" >&2
   tail -n 20 "$work/uac.log" "$work/kamailio.log" >&2
   exit 1

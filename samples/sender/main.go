@@ -5,6 +5,7 @@
 //	sender uas -listen 10.0.0.2:5060 [-tcp] [-answer UPDATE=501] [-timeout 30s]
 //	sender uac -from 10.0.0.1:5070 -to 10.0.0.2:5060 [-tcp] -calls 2 \
 //	    -keepalive INFO -count 3 -interval 200ms [-invite-size 3000]
+//	sender uac -ws ws://10.0.0.3:8080 -from 10.0.0.1:5070 -to 10.0.0.2:5060 ...
 //	sender relay -a IFACE -b IFACE [-vlan 100] [-drop-every 5]
 //
 // Every wait is bounded: the uas stops after -timeout, or once it answered
@@ -21,6 +22,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"golang.org/x/net/websocket"
 
 	"github.com/sipalive/sipalive/analyze/sip"
 	"github.com/sipalive/sipalive/capture/sipframe"
@@ -48,10 +51,13 @@ func main() {
 	}
 }
 
-// transport sends and receives whole SIP messages over UDP or TCP.
+// transport sends and receives whole SIP messages over UDP, TCP or a
+// WebSocket (RFC 7118: one message per text frame).
 type transport struct {
 	udp    *net.UDPConn
 	tcp    net.Conn
+	ws     *websocket.Conn
+	in     chan []byte // the responses the WebSocket reader passes on
 	framer sipframe.Framer
 	buf    []byte
 	mu     sync.Mutex
@@ -60,6 +66,9 @@ type transport struct {
 func (t *transport) send(msg string, to *net.UDPAddr) error {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.ws != nil {
+		return websocket.Message.Send(t.ws, msg)
+	}
 	if t.tcp != nil {
 		_, err := io.WriteString(t.tcp, msg)
 		return err
@@ -68,8 +77,24 @@ func (t *transport) send(msg string, to *net.UDPAddr) error {
 	return err
 }
 
+// errTimeout is recv's error when nothing came in time.
+var errTimeout = errors.New("no message before the deadline")
+
 // recv returns the next message, or an error on timeout.
 func (t *transport) recv(deadline time.Time) ([]byte, *net.UDPAddr, error) {
+	if t.ws != nil {
+		timer := time.NewTimer(time.Until(deadline))
+		defer timer.Stop()
+		select {
+		case b, ok := <-t.in:
+			if !ok {
+				return nil, nil, io.EOF
+			}
+			return b, nil, nil
+		case <-timer.C:
+			return nil, nil, errTimeout
+		}
+	}
 	if t.tcp == nil {
 		b := make([]byte, 65536)
 		t.udp.SetReadDeadline(deadline)
@@ -95,6 +120,28 @@ func (t *transport) recv(deadline time.Time) ([]byte, *net.UDPAddr, error) {
 			return nil, nil, err
 		}
 		t.buf = append(t.buf, chunk[:n]...)
+	}
+}
+
+// readWS reads the WebSocket for as long as it is open: it answers the
+// requests that come in (a proxy's in-dialog OPTIONS, a BYE) with 200 at
+// once, whatever the caller is doing, and passes responses on to recv.
+// Reading also answers the proxy's WebSocket pings (the library pongs).
+func (t *transport) readWS(agent string) {
+	defer close(t.in)
+	var m sip.Message
+	for {
+		var raw []byte
+		if err := websocket.Message.Receive(t.ws, &raw); err != nil {
+			return
+		}
+		if sip.Parse(raw, &m) == nil && m.Request {
+			if string(m.Method) != "ACK" {
+				t.send(response(&m, raw, 200, "OK", agent, ""), nil)
+			}
+			continue
+		}
+		t.in <- raw
 	}
 }
 
@@ -230,6 +277,30 @@ func headerEnd(raw []byte) int {
 	return len(s)
 }
 
+// dialogRoute reads a 2xx to an INVITE for the dialog's remote target (its
+// Contact URI) and route set (its Record-Route values, reversed for the
+// caller), as RFC 3261 12.1.2 has the caller keep them.
+func dialogRoute(raw []byte) (contact string, routes []string) {
+	for _, line := range strings.Split(string(raw[:headerEnd(raw)]), "\r\n") {
+		name, value, ok := strings.Cut(line, ":")
+		if !ok {
+			continue
+		}
+		value = strings.TrimSpace(value)
+		switch strings.ToLower(strings.TrimSpace(name)) {
+		case "contact", "m":
+			if lt, gt := strings.IndexByte(value, '<'), strings.IndexByte(value, '>'); lt >= 0 && gt > lt {
+				contact = value[lt+1 : gt]
+			}
+		case "record-route":
+			for _, r := range strings.Split(value, ",") {
+				routes = append([]string{strings.TrimSpace(r)}, routes...)
+			}
+		}
+	}
+	return contact, routes
+}
+
 // sdpBody is an audio offer, padded with attribute lines to about size
 // bytes (to make an INVITE large enough to fragment).
 func sdpBody(addr string, size int) string {
@@ -250,6 +321,7 @@ func uac(args []string) error {
 	from := fs.String("from", "127.0.0.1:5070", "local address")
 	to := fs.String("to", "127.0.0.1:5060", "the uas")
 	tcp := fs.Bool("tcp", false, "call over TCP")
+	wsURL := fs.String("ws", "", "call over a WebSocket to this proxy URL (ws://host:port), from -from")
 	agent := fs.String("agent", "Initech-Phone/2.3 (sipalive sender)", "User-Agent header")
 	calls := fs.Int("calls", 1, "calls to make, one after the other")
 	method := fs.String("keepalive", "INFO", "keep-alive method (INFO, UPDATE, MESSAGE, OPTIONS)")
@@ -269,8 +341,22 @@ func uac(args []string) error {
 		return err
 	}
 	t := &transport{}
-	proto := "UDP"
-	if *tcp {
+	proto, contactParams := "UDP", ""
+	if *wsURL != "" {
+		proto, contactParams = "WS", ";transport=ws"
+		cfg, err := websocket.NewConfig(*wsURL, "http://"+*from)
+		if err != nil {
+			return err
+		}
+		cfg.Protocol = []string{"sip"}
+		cfg.Dialer = &net.Dialer{LocalAddr: &net.TCPAddr{IP: local.IP, Port: local.Port}, Timeout: *wait}
+		if t.ws, err = websocket.DialConfig(cfg); err != nil {
+			return err
+		}
+		defer t.ws.Close()
+		t.in = make(chan []byte, 16)
+		go t.readWS(*agent)
+	} else if *tcp {
 		proto = "TCP"
 		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: local.IP, Port: local.Port}, Timeout: *wait}
 		if t.tcp, err = d.Dial("tcp", *to); err != nil {
@@ -289,6 +375,9 @@ func uac(args []string) error {
 		fromTag := fmt.Sprintf("uac%d", c)
 		toTag := ""
 		cseq := 0
+		// Through a proxy that record-routes, in-dialog requests go to the
+		// 2xx's Contact by way of the recorded route (RFC 3261 12.2.1.1).
+		target, routes := "sip:uas@"+*to, []string(nil)
 		// request sends one request and waits for its final response.
 		request := func(meth, body, ctype string) (int, error) {
 			if meth != "ACK" {
@@ -299,9 +388,12 @@ func uac(args []string) error {
 				toHdr += ";tag=" + toTag
 			}
 			var b strings.Builder
-			fmt.Fprintf(&b, "%s sip:uas@%s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=z9hG4bK%s-%d-%s\r\nMax-Forwards: 70\r\n", meth, *to, proto, *from, fromTag, cseq, meth)
-			fmt.Fprintf(&b, "From: <sip:uac@%s>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\nContact: <sip:uac@%s>\r\nUser-Agent: %s\r\n",
-				*from, fromTag, toHdr, callID, cseq, meth, *from, *agent)
+			fmt.Fprintf(&b, "%s %s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=z9hG4bK%s-%d-%s\r\nMax-Forwards: 70\r\n", meth, target, proto, *from, fromTag, cseq, meth)
+			for _, r := range routes {
+				fmt.Fprintf(&b, "Route: %s\r\n", r)
+			}
+			fmt.Fprintf(&b, "From: <sip:uac@%s>;tag=%s\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\nContact: <sip:uac@%s%s>\r\nUser-Agent: %s\r\n",
+				*from, fromTag, toHdr, callID, cseq, meth, *from, contactParams, *agent)
 			if body != "" {
 				fmt.Fprintf(&b, "Content-Type: %s\r\n", ctype)
 			}
@@ -324,6 +416,11 @@ func uac(args []string) error {
 				if m.Status >= 200 {
 					if toTag == "" {
 						toTag = string(m.To.Tag)
+					}
+					if meth == "INVITE" && m.Status < 300 {
+						if contact, rr := dialogRoute(raw); contact != "" {
+							target, routes = contact, rr
+						}
 					}
 					return m.Status, nil
 				}
