@@ -147,6 +147,35 @@ func TestTransactionsAndTimeout(t *testing.T) {
 	}
 }
 
+// TestResponseBeforeItsRequest feeds answers ahead of their requests, as
+// a HEP collector records a proxy's own pings (Kamailio mirrors a request
+// it sent after the answer the other process received): the request takes
+// its answer when it comes. An answer whose request never comes, or whose
+// branch names another transaction, stays without one.
+func TestResponseBeforeItsRequest(t *testing.T) {
+	f := newFeeder()
+	f.send(0, addrA, addrB, request("INVITE", "ro", 1, "inv", false, "", ""))
+	f.send(time.Second, addrB, addrA, response(200, "INVITE", "ro", 1, "inv", "tb"))
+	// The 200 to an OPTIONS 40 µs before the OPTIONS; a 481 to an INFO
+	// with its provisional first.
+	f.send(30*time.Second, addrA, addrB, response(200, "OPTIONS", "ro", 2, "o1", "tb"))
+	f.send(40*time.Microsecond, addrB, addrA, request("OPTIONS", "ro", 2, "o1", true, "", ""))
+	f.send(30*time.Second, addrA, addrB, response(100, "INFO", "ro", 3, "i1", "tb"))
+	f.send(time.Microsecond, addrA, addrB, response(481, "INFO", "ro", 3, "i1", "tb"))
+	f.send(time.Microsecond, addrB, addrA, request("INFO", "ro", 3, "i1", true, "", ""))
+	// An answer to another branch: no request of its own ever comes.
+	f.send(30*time.Second, addrA, addrB, response(200, "UPDATE", "ro", 4, "gone", "tb"))
+	f.send(time.Millisecond, addrB, addrA, request("UPDATE", "ro", 4, "u1", true, "", ""))
+	r := f.a.Finish(capture.Stats{})
+	ka := r.Summary.SessionKeepAlives
+	if o, i, u := ka["OPTIONS"], ka["INFO"], ka["UPDATE"]; o == nil || o.OK != 1 || i == nil || i.C481 != 1 || u == nil || u.Unanswered != 1 {
+		t.Errorf("OPTIONS %+v INFO %+v UPDATE %+v: want 200, 481, unanswered", o, i, u)
+	}
+	if r.Overview.OrphanResponses != 1 {
+		t.Errorf("%d responses without their request, want 1 (the UPDATE's other branch)", r.Overview.OrphanResponses)
+	}
+}
+
 func TestForkedAndMidCallDialogs(t *testing.T) {
 	f := newFeeder()
 	// One INVITE, two 2xx with different To tags: two dialogs, two calls.

@@ -96,6 +96,7 @@ type call struct {
 	branches  []uint64        // beside txs: their branch hashes (see transaction)
 	dialogBuf [1]*Dialog      // dialogs' first backing array: most calls make one
 	branchBuf [4]uint64
+	early     []Event // responses that came before their requests (see park)
 }
 
 // hostRef is a call's shortcut to an entry of Analyzer.hosts: the table
@@ -464,6 +465,9 @@ func (a *Analyzer) request(e *Event) {
 	}
 	a.frames(&t.Frames, e)
 	c.txs, c.branches = append(c.txs, t), append(c.branches, branch)
+	if len(c.early) > 0 {
+		defer a.claimEarly(c, t) // once t is linked to its dialog
+	}
 	if !e.inDialog() {
 		return
 	}
@@ -542,15 +546,33 @@ func (a *Analyzer) response(e *Event) {
 	a.learnAgent(c, e.Src, e)
 	if t == nil {
 		a.orphans++
-	} else {
-		a.frames(&t.Frames, e)
+		c.park(e)
+	} else if a.answer(t, e) {
+		return // provisional
 	}
 	status := int(e.Status)
-	if t != nil && status < 200 {
-		t.Provisional = max(t.Provisional, status)
-		return
+	if method == "INVITE" && status == 422 {
+		c.rounds++
+		c.minSE422 = e.MinSE
 	}
-	if t != nil && t.Final == 0 && t.Late == 0 {
+	if method == "INVITE" && status >= 200 && status < 300 && len(e.ToTag) > 0 {
+		a.confirm(c, t, e)
+	}
+	if t != nil {
+		a.answerDialog(t, e)
+	}
+}
+
+// answer gives t the response e, which belongs to it, and reports whether
+// e was provisional.
+func (a *Analyzer) answer(t *Transaction, e *Event) (provisional bool) {
+	a.frames(&t.Frames, e)
+	status := int(e.Status)
+	if status < 200 {
+		t.Provisional = max(t.Provisional, status)
+		return true
+	}
+	if t.Final == 0 && t.Late == 0 {
 		if t.Method != "INVITE" && elapsed(t.Start, e.Time) > TransactionTimeout {
 			t.Late = status // the client gave up before it came
 		} else {
@@ -569,24 +591,24 @@ func (a *Analyzer) response(e *Event) {
 			}
 		}
 	}
-	if method == "INVITE" && status == 422 {
-		c.rounds++
-		c.minSE422 = e.MinSE
+	return false
+}
+
+// answerDialog tells t's dialog, if any, what a final response to t says
+// of it: who answered, and how a BYE ended.
+func (a *Analyzer) answerDialog(t *Transaction, e *Event) {
+	d := t.Dialog
+	if d == nil {
+		return
 	}
-	if method == "INVITE" && status >= 200 && status < 300 && len(e.ToTag) > 0 {
-		a.confirm(c, t, e)
+	d.LastSeen = e.Time
+	if t.FromTag == d.CallerTag {
+		setOnce(&d.CalleeAgent, e.answerer())
+	} else {
+		setOnce(&d.CallerAgent, e.answerer())
 	}
-	if t != nil && t.Dialog != nil {
-		d := t.Dialog
-		d.LastSeen = e.Time
-		if t.FromTag == d.CallerTag {
-			setOnce(&d.CalleeAgent, e.answerer())
-		} else {
-			setOnce(&d.CallerAgent, e.answerer())
-		}
-		if t.Method == "BYE" && d.ByeCode == 0 && status >= 200 {
-			d.ByeCode = status
-		}
+	if t.Method == "BYE" && d.ByeCode == 0 && e.Status >= 200 {
+		d.ByeCode = int(e.Status)
 	}
 }
 
@@ -814,6 +836,7 @@ func minTime(a, b time.Time) time.Time {
 func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	a.sweeping = c
 	defer func() { a.sweeping = nil }()
+	c.dropEarly(now.UnixNano())
 	live := false
 	for _, d := range c.dialogs {
 		if d.retired {

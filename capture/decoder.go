@@ -381,7 +381,7 @@ func (d *Decoder) datagram(src, dst netip.AddrPort, payload []byte, frames []uin
 		d.Stats.UDPSIP++
 		m.Kind, m.Payload = SIP, sipPayload
 	default:
-		h, ok := parseHEP3(payload)
+		h, ok := parseHEP(payload)
 		if inner := trimLeadingCRLF(h.payload); ok && sipframe.IsStart(inner) {
 			// SIP carried by a HEP agent: analysed with the original
 			// addresses and time.

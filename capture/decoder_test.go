@@ -3,6 +3,7 @@ package capture_test
 import (
 	"bytes"
 	"compress/gzip"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -705,6 +706,69 @@ func TestHEP(t *testing.T) {
 	}
 	if r.msgs[0].Src != alice.Addr || r.msgs[0].Dst != bob.Addr || !r.msgs[0].Time.Equal(ts) || r.msgs[1].Src != alic6.Addr {
 		t.Errorf("HEP message from %v to %v at %v", r.msgs[0].Src, r.msgs[0].Dst, r.msgs[0].Time)
+	}
+}
+
+// hep12Packet builds a HEP version 1 or 2 packet as Kamailio's siptrace
+// sends it: a fixed header in network order, then for version 2 the time
+// in little-endian words and the capture id, padded to 12 bytes.
+func hep12Packet(version byte, src, dst netip.AddrPort, ts time.Time, payload string) []byte {
+	hl, fam := byte(16), byte(2)
+	if src.Addr().Is6() {
+		hl, fam = 40, 10
+	}
+	b := []byte{version, hl, fam, 17, byte(src.Port() >> 8), byte(src.Port()), byte(dst.Port() >> 8), byte(dst.Port())}
+	b = append(b, src.Addr().AsSlice()...)
+	b = append(b, dst.Addr().AsSlice()...)
+	if version == 2 {
+		b = binary.LittleEndian.AppendUint32(b, uint32(ts.Unix()))
+		b = binary.LittleEndian.AppendUint32(b, uint32(ts.Nanosecond()/1000))
+		b = append(b, 7, 0, 0, 0)
+	}
+	return append(b, payload...)
+}
+
+// TestHEPVersions1And2 reads the HEP that siptrace modules send by
+// default: version 1 (no time: the capture's is taken) and version 2 (its
+// own time), over IPv4 and IPv6; a datagram that starts like one but adds
+// up to no HEP header is not taken for one.
+func TestHEPVersions1And2(t *testing.T) {
+	ts := time.Date(2026, 3, 1, 12, 0, 0, 250000000, time.UTC)
+	agent, collector := netip.MustParseAddrPort("198.51.100.9:5060"), netip.MustParseAddrPort("198.51.100.10:9060")
+	msg := "INFO sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKh1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: hep-1\r\nCSeq: 2 INFO\r\nContent-Length: 0\r\n\r\n"
+	path := writeCapture(t, synth.Options{}, func(w *synth.Writer) error {
+		for _, p := range [][]byte{
+			hep12Packet(1, alice.Addr, bob.Addr, ts, msg),
+			hep12Packet(2, alice.Addr, bob.Addr, ts, msg),
+			hep12Packet(1, alic6.Addr, bob6.Addr, ts, msg),
+			hep12Packet(2, alic6.Addr, bob6.Addr, ts, msg),
+			hep12Packet(2, alice.Addr, bob.Addr, ts, "not SIP at all"),
+			append([]byte{1, 17}, msg...), // no header length of either family
+		} {
+			if err := w.UDP(agent, collector, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	r := decode(t, path)
+	if len(r.raw) != 4 || r.stats.HEP != 4 || r.stats.UDPOther != 2 {
+		t.Fatalf("%d messages, stats %+v", len(r.raw), r.stats)
+	}
+	for i, m := range r.msgs {
+		if r.raw[i] != msg {
+			t.Errorf("message %d: %q", i, r.raw[i])
+		}
+		src, dst := alice.Addr, bob.Addr
+		if i >= 2 {
+			src, dst = alic6.Addr, bob6.Addr
+		}
+		if m.Src != src || m.Dst != dst {
+			t.Errorf("message %d from %v to %v, want %v to %v", i, m.Src, m.Dst, src, dst)
+		}
+		if version2 := i%2 == 1; version2 != m.Time.Equal(ts) {
+			t.Errorf("message %d (version %d) at %v: version 2 has its own time %v, version 1 the capture's", i, 1+i%2, m.Time, ts)
+		}
 	}
 }
 

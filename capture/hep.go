@@ -4,6 +4,8 @@ import (
 	"encoding/binary"
 	"net/netip"
 	"time"
+
+	"github.com/sipalive/sipalive/capture/sipframe"
 )
 
 // HEPv3 (EEP v3) is how heplify and Homer carry captured SIP: "HEP3", a
@@ -16,6 +18,15 @@ import (
 //
 // A capture of HEP traffic is analysed as the SIP it carries, with the
 // original addresses and time.
+//
+// HEP versions 1 and 2 are what Kamailio's and OpenSIPS's siptrace modules
+// send by default (hep_version 1) and older capture agents: a fixed
+// header, version (1 or 2), header length (16 for IPv4, 40 for IPv6:
+// these eight bytes and both addresses), address family, IP protocol,
+// source and destination port (16 bits, network order), source and
+// destination address; version 2 adds the time, seconds and microseconds
+// (32 bits each, little-endian as the C structs are sent), and a 16-bit
+// capture node id, padded to 12 bytes. The message follows.
 
 var hep3 = []byte("HEP3")
 
@@ -25,6 +36,56 @@ type hepPacket struct {
 	time     time.Time
 	proto    uint8
 	payload  []byte
+}
+
+// parseHEP decodes a HEP packet of any version; ok is false when b is
+// not one.
+func parseHEP(b []byte) (h hepPacket, ok bool) {
+	if len(b) > 0 && (b[0] == 1 || b[0] == 2) {
+		return parseHEP12(b)
+	}
+	return parseHEP3(b)
+}
+
+// parseHEP12 decodes a HEP version 1 or 2 packet. Its header has no magic
+// to tell it by, so it must add up (a length that fits the family, an IP
+// protocol SIP is carried over) and be followed by a SIP start line.
+func parseHEP12(b []byte) (h hepPacket, ok bool) {
+	if len(b) < 16 {
+		return h, false
+	}
+	hl, proto := int(b[1]), b[3]
+	if proto != 17 && proto != 6 && proto != 132 || hl != 16 && hl != 40 || len(b) < hl {
+		return h, false
+	}
+	sport, dport := binary.BigEndian.Uint16(b[4:6]), binary.BigEndian.Uint16(b[6:8])
+	var src, dst netip.Addr
+	if hl == 16 {
+		src, dst = netip.AddrFrom4([4]byte(b[8:12])), netip.AddrFrom4([4]byte(b[12:16]))
+	} else {
+		src, dst = netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40]))
+	}
+	h.src, h.dst, h.proto = netip.AddrPortFrom(src, sport), netip.AddrPortFrom(dst, dport), 1
+	if b[0] == 1 {
+		h.payload = b[hl:]
+		return h, sipframe.IsStart(h.payload)
+	}
+	// Version 2: the time, then the payload after the padded (12) or
+	// packed (10) time header.
+	if len(b) < hl+10 {
+		return h, false
+	}
+	t := b[hl:]
+	if sec := binary.LittleEndian.Uint32(t); sec != 0 {
+		h.time = time.Unix(int64(sec), int64(binary.LittleEndian.Uint32(t[4:]))*1000).UTC()
+	}
+	for _, n := range [...]int{12, 10} {
+		if len(t) > n && sipframe.IsStart(t[n:]) {
+			h.payload = t[n:]
+			return h, true
+		}
+	}
+	return h, false
 }
 
 // parseHEP3 decodes a HEP3 packet; ok is false when b is not one.

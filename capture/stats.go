@@ -9,7 +9,7 @@ type Stats struct {
 	UDPSIP          uint64 `json:"udp_sip"`             // UDP datagrams holding a SIP message
 	UDPKeepAlive    uint64 `json:"udp_keepalive"`       // UDP datagrams holding a NAT keep-alive (CRLF, blank, zero bytes)
 	UDPOther        uint64 `json:"udp_other"`           // UDP datagrams holding something else
-	HEP             uint64 `json:"hep"`                 // UDP datagrams holding SIP inside HEPv3 (heplify, Homer)
+	HEP             uint64 `json:"hep"`                 // UDP datagrams holding SIP inside HEP, version 1, 2 or 3 (heplify, Homer, siptrace)
 	TCPSegments     uint64 `json:"tcp_segments"`        // TCP segments (their bytes go through stream reassembly)
 	SCTPPackets     uint64 `json:"sctp_packets"`        // SCTP packets (their DATA chunks may hold SIP)
 	Fragments       uint64 `json:"fragments"`           // IP fragments held for reassembly (the last one counts as its datagram)

@@ -91,7 +91,7 @@ func overview(w io.Writer, rep *analyze.Report) error {
 	}{
 		{"UDP datagrams with SIP", c.UDPSIP},
 		{"NAT keep-alive datagrams (CRLF, blank)", c.UDPKeepAlive},
-		{"UDP datagrams with SIP inside HEPv3", c.HEP},
+		{"UDP datagrams with SIP inside HEP", c.HEP},
 		{"TCP segments", c.TCPSegments},
 		{"SCTP packets", c.SCTPPackets},
 		{"SIP messages in SCTP DATA chunks", c.SCTPMessages},

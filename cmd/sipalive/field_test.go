@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/sipalive/sipalive/analyze"
@@ -19,7 +20,9 @@ var fieldCaptures = []string{"plain.pcap", "any.pcap", "vlan.pcap", "vxlan.pcap"
 type fieldReport struct {
 	Summary  map[string]any `json:"summary"`
 	Overview struct {
-		Capture map[string]any `json:"capture"`
+		SIPMessages int            `json:"sip_messages"`
+		Orphans     int            `json:"orphan_responses"`
+		Capture     map[string]any `json:"capture"`
 	} `json:"overview"`
 }
 
@@ -112,7 +115,9 @@ type kamailioReport struct {
 		Count int    `json:"count"`
 	} `json:"nat_keepalives"`
 	Overview struct {
-		Capture map[string]any `json:"capture"`
+		SIPMessages int            `json:"sip_messages"`
+		Orphans     int            `json:"orphan_responses"`
+		Capture     map[string]any `json:"capture"`
 	} `json:"overview"`
 	Vendors []struct {
 		Agent string         `json:"agent"`
@@ -124,12 +129,16 @@ type kamailioReport struct {
 // over each transport: Kamailio pings both parties of one call twice with
 // in-dialog OPTIONS and the caller hangs up. Over TCP, Kamailio sends the
 // caller's pings over UDP (its Contact names no transport), where sipp
-// listens on TCP only: they go unanswered.
+// listens on TCP only: they go unanswered. hepN is the udp call as the
+// HEP copies Kamailio's siptrace sends a collector show it.
 var kamailioWant = map[string]struct {
 	okCaller, okCallee int // pings answered 2xx
 }{
-	"udp": {2, 2},
-	"tcp": {0, 2},
+	"udp":  {2, 2},
+	"tcp":  {0, 2},
+	"hep1": {2, 2},
+	"hep2": {2, 2},
+	"hep3": {2, 2},
 }
 
 // checkKamailio checks a recording of samples/kamailio/record.sh: the
@@ -177,6 +186,14 @@ func checkKamailio(t *testing.T, path, transport string) {
 	}
 	if senders != 1 {
 		t.Errorf("%d senders of OPTIONS, want kamailio alone", senders)
+	}
+	if strings.HasPrefix(transport, "hep") {
+		// Every message came in HEP, and each answer found its request,
+		// though Kamailio mirrors its own pings after their answers.
+		o := r.Overview
+		if o.SIPMessages == 0 || o.Capture["hep"] != float64(o.SIPMessages) || o.Orphans != 0 {
+			t.Errorf("%d SIP messages, %v in HEP, %d answers without their request: want all in HEP, none without", o.SIPMessages, o.Capture["hep"], o.Orphans)
+		}
 	}
 }
 
@@ -271,14 +288,18 @@ func TestKamailioDialogKeepAlives(t *testing.T) {
 	checkKamailio(t, filepath.Join(dir, "dialog-timeout.pcap"), "timeout")
 	checkKamailio(t, filepath.Join(dir, "register.pcap"), "register")
 	checkKamailio(t, filepath.Join(dir, "dialog-keepalive-ws.pcap"), "ws")
+	for _, v := range []string{"hep1", "hep2", "hep3"} {
+		checkKamailio(t, filepath.Join(dir, "dialog-keepalive-"+v+".pcap"), v)
+	}
 }
 
 // TestKamailioRecorded records the calls afresh with the Kamailio and sipp
-// on this machine (root; CI installs the Debian packages kamailio and
-// sip-tester): keep-alives over UDP, TCP and a WebSocket, the dialog
-// timeout and the registration, two at a time, and checks the new
-// recordings the same way. A call lasts 65 to 75 s: Kamailio pings every
-// 30 s at the most often.
+// on this machine (root; CI installs the Debian packages kamailio, its
+// websocket module and sip-tester): keep-alives over UDP, TCP and a
+// WebSocket, the dialog timeout, the registration and the HEP copies, all
+// at once (each in a network namespace of its own, mostly waiting), and
+// checks the new recordings the same way. A call lasts 65 to 75 s:
+// Kamailio pings every 30 s at the most often.
 func TestKamailioRecorded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped in -short: the calls last 65 s")
@@ -292,14 +313,26 @@ func TestKamailioRecorded(t *testing.T) {
 		}
 	}
 	t.Parallel()
-	for _, transport := range []string{"udp", "tcp", "timeout", "register", "ws"} {
+	transports := []string{"udp", "tcp", "timeout", "register", "ws", "hep1", "hep2", "hep3"}
+	dir := t.TempDir()
+	failed := make([]error, len(transports))
+	output := make([][]byte, len(transports))
+	var wg sync.WaitGroup
+	for i, transport := range transports {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out := filepath.Join(dir, transport+".pcap")
+			output[i], failed[i] = exec.Command("bash", "../../samples/kamailio/record.sh", out, transport).CombinedOutput()
+		}()
+	}
+	wg.Wait()
+	for i, transport := range transports {
 		t.Run(transport, func(t *testing.T) {
-			t.Parallel()
-			out := filepath.Join(t.TempDir(), "dialog-keepalive.pcap")
-			if msg, err := exec.Command("bash", "../../samples/kamailio/record.sh", out, transport).CombinedOutput(); err != nil {
-				t.Fatalf("record.sh: %v\n%s", err, msg)
+			if failed[i] != nil {
+				t.Fatalf("record.sh: %v\n%s", failed[i], output[i])
 			}
-			checkKamailio(t, out, transport)
+			checkKamailio(t, filepath.Join(dir, transport+".pcap"), transport)
 		})
 	}
 }

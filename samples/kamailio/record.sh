@@ -10,7 +10,7 @@
 # Everything runs on the loopback of a network namespace this script creates
 # and removes, so nothing else on the machine is reached or in the way.
 #
-# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp|timeout|register|ws]
+# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp|timeout|register|ws|hep1|hep2|hep3]
 #        (default capture/testdata/kamailio/dialog-keepalive.pcap over UDP;
 #        tcp carries both legs over TCP, Kamailio connecting to the callee
 #        from a port of its own; timeout pings nobody and has Kamailio hang
@@ -19,7 +19,9 @@
 #        ws has the project's sender call over a WebSocket, RFC 7118, and
 #        keep the call alive with SDP-less UPDATEs every 25 s, while
 #        Kamailio pings it with OPTIONS in the dialog and with WebSocket
-#        ping frames on the idle connection)
+#        ping frames on the idle connection; hepN is the udp call as a
+#        Homer collector sees it: only the copies Kamailio's siptrace
+#        module sends to 127.0.0.1:9060 in HEP version N are recorded)
 # Needs root, iproute2, tcpdump, kamailio and sipp (Debian: kamailio,
 # sip-tester); ws also go and kamailio-websocket-modules. Every process it
 # starts is ended by PID.
@@ -35,8 +37,11 @@ tcp) define=(-A WITH_TCP) sippt=(-t t1) ;;
 timeout) define=(-A WITH_TIMEOUT) scenario=uac-timeout.xml ;;
 register) define=(-A WITH_REGISTRAR) scenario=uac-register.xml ;;
 ws) define=(-A WITH_WS) ;;
-*) echo "record.sh: udp, tcp, timeout, register or ws, not $transport" >&2; exit 2 ;;
+hep[123]) define=(-A WITH_HEP -A HEP_V${transport#hep}) ;;
+*) echo "record.sh: udp, tcp, timeout, register, ws, hep1, hep2 or hep3, not $transport" >&2; exit 2 ;;
 esac
+filter="port 5060 or port 8080"
+case $transport in hep*) filter="udp port 9060" ;; esac
 mkdir -p "$(dirname "$out")"
 [ "$(id -u)" = 0 ] || { echo "record.sh: needs root (network namespace, tcpdump)" >&2; exit 2; }
 for c in ip tcpdump kamailio sipp; do command -v $c >/dev/null || { echo "record.sh: needs $c" >&2; exit 2; }; done
@@ -62,7 +67,7 @@ nsx ip link set lo up
 if [ "$transport" = ws ]; then # no sipp speaks WebSocket: the project's sender calls
   go build -o "$work/sender" ./samples/sender
 fi
-ip netns exec $ns tcpdump -i lo -n -s 0 -U -w "$work/cap.pcap" port 5060 or port 8080 2>"$work/tcpdump.log" &
+ip netns exec $ns tcpdump -i lo -n -s 0 -U -w "$work/cap.pcap" $filter 2>"$work/tcpdump.log" &
 pids+=($!)
 ip netns exec $ns kamailio -DD -E "${define[@]}" -f "$here/kamailio.cfg" -P "$work/kamailio.pid" -Y "$work" 2>"$work/kamailio.log" &
 pids+=($!)
