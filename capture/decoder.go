@@ -386,7 +386,7 @@ func (d *Decoder) datagram(src, dst netip.AddrPort, payload []byte, frames []uin
 			// SIP carried by a HEP agent: analysed with the original
 			// addresses and time.
 			d.Stats.HEP++
-			m.Kind, m.Src, m.Dst, m.Payload = SIP, h.src, h.dst, inner
+			m.Kind, m.Src, m.Dst, m.Payload, m.Transport = SIP, h.src, h.dst, inner, h.transport()
 			if !h.time.IsZero() {
 				m.Time = h.time
 			}

@@ -772,6 +772,40 @@ func TestHEPVersions1And2(t *testing.T) {
 	}
 }
 
+// TestHEPOverTCP reads HEP3 packets a capture agent streams to its
+// collector over TCP (heplify -nt tcp, siptrace with transport=tcp): one
+// packet split over two segments, two in one, and bytes that are no HEP
+// between them, skipped up to the next packet.
+func TestHEPOverTCP(t *testing.T) {
+	ts := time.Date(2026, 3, 1, 12, 0, 0, 250000000, time.UTC)
+	agent, collector := netip.MustParseAddrPort("198.51.100.9:40000"), netip.MustParseAddrPort("198.51.100.10:9060")
+	msg := func(cseq int) string {
+		return fmt.Sprintf("INFO sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKt%d\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: hep-tcp\r\nCSeq: %d INFO\r\nContent-Length: 0\r\n\r\n", cseq, cseq)
+	}
+	p1, p2, p3 := hepPacket(alice.Addr, bob.Addr, ts, msg(1)), hepPacket(bob.Addr, alice.Addr, ts, msg(2)), hepPacket(alice.Addr, bob.Addr, ts, msg(3))
+	path := writeCapture(t, synth.Options{}, func(w *synth.Writer) error {
+		for _, seg := range [][]byte{p1[:20], append(append(p1[20:], p2...), "junk"...), p3} {
+			if err := w.TCP(agent, collector, seg); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	r := decode(t, path)
+	if len(r.raw) != 3 || r.stats.HEPStreams != 1 || r.stats.TCPHEPMessages != 3 || r.stats.TCPBytesSkipped != 4 {
+		t.Fatalf("%d messages, stats %+v", len(r.raw), r.stats)
+	}
+	for i, m := range r.msgs {
+		src := alice.Addr
+		if i == 1 {
+			src = bob.Addr
+		}
+		if r.raw[i] != msg(i+1) || m.Src != src || !m.Time.Equal(ts) {
+			t.Errorf("message %d from %v at %v: %q", i, m.Src, m.Time, r.raw[i])
+		}
+	}
+}
+
 // TestTCPOverlap re-sends a segment's bytes together with the next ones,
 // as a sender that coalesces its retransmission does: every byte is taken
 // once.

@@ -12,6 +12,7 @@ import (
 // 16-bit total length, then chunks of vendor (16 bits), type (16 bits) and
 // length (16 bits, header included). The chunk types used here:
 //
+//	2      IP protocol (6 TCP, 17 UDP)
 //	3, 4   IPv4 source, destination      5, 6   IPv6 source, destination
 //	7, 8   source, destination port      9, 10  timestamp seconds, microseconds
 //	11     protocol type (1 = SIP)       15     payload
@@ -34,8 +35,21 @@ var hep3 = []byte("HEP3")
 type hepPacket struct {
 	src, dst netip.AddrPort
 	time     time.Time
-	proto    uint8
+	proto    uint8 // HEP protocol type (1: SIP)
+	ipProto  uint8 // the IP protocol the message was carried over (6 TCP, 17 UDP, 132 SCTP)
 	payload  []byte
+}
+
+// transport is the transport the message inside was carried over, as the
+// agent says; UDP when it does not.
+func (h *hepPacket) transport() Transport {
+	switch h.ipProto {
+	case 6:
+		return TCP
+	case 132:
+		return SCTP
+	}
+	return UDP
 }
 
 // parseHEP decodes a HEP packet of any version; ok is false when b is
@@ -65,7 +79,7 @@ func parseHEP12(b []byte) (h hepPacket, ok bool) {
 	} else {
 		src, dst = netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40]))
 	}
-	h.src, h.dst, h.proto = netip.AddrPortFrom(src, sport), netip.AddrPortFrom(dst, dport), 1
+	h.src, h.dst, h.proto, h.ipProto = netip.AddrPortFrom(src, sport), netip.AddrPortFrom(dst, dport), 1, proto
 	if b[0] == 1 {
 		h.payload = b[hl:]
 		return h, sipframe.IsStart(h.payload)
@@ -124,6 +138,8 @@ func parseHEP3(b []byte) (h hepPacket, ok bool) {
 			sec = binary.BigEndian.Uint32(v)
 		case typ == 10 && len(v) == 4:
 			usec = binary.BigEndian.Uint32(v)
+		case typ == 2 && len(v) == 1:
+			h.ipProto = v[0]
 		case typ == 11 && len(v) == 1:
 			h.proto = v[0]
 		case typ == 15:

@@ -32,6 +32,8 @@ type Stats struct {
 	KernelDrops          uint64            `json:"kernel_drops"`          // live capture: packets the kernel dropped for the socket
 	InterfaceDrops       uint64            `json:"interface_drops"`       // live capture: the interface's own drops during the run
 	WSStreams            uint64            `json:"ws_streams"`            // TCP streams upgraded to WebSocket
+	HEPStreams           uint64            `json:"hep_streams"`           // TCP streams carrying HEP3 (a capture agent to its collector)
+	TCPHEPMessages       uint64            `json:"tcp_hep_messages"`      // SIP messages in HEP3 packets on TCP streams
 	SnapCut              uint64            `json:"snap_cut"`              // packets cut short by the capture's snap length
 	SnapLength           int               `json:"snap_length,omitempty"` // the longest such cut packet: the snap length in effect
 	Truncated            bool              `json:"truncated"`             // the input ended in the middle of a packet record

@@ -1,6 +1,7 @@
 package capture
 
 import (
+	"bytes"
 	"encoding/binary"
 	"net/netip"
 	"time"
@@ -139,6 +140,7 @@ type halfStream struct {
 	buf      []byte
 	frames   []uint64
 	seen     bool // any byte seen yet
+	hep      bool // HEP3 packets, not SIP: a capture agent sending to a collector over TCP
 	framer   sipframe.Framer
 	ws       wsState
 }
@@ -194,6 +196,9 @@ func (st *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assem
 			h.ws.upgrading = true
 			st.half[0].ws.enabled, st.half[1].ws.enabled = true, true
 			stats.WSStreams++
+		} else if bytes.HasPrefix(data, hep3) {
+			h.hep = true
+			stats.HEPStreams++
 		}
 	}
 	if st.tls {
@@ -207,7 +212,63 @@ func (st *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assem
 		return
 	}
 	h.buf = append(h.buf, data...)
+	if h.hep {
+		st.frameHEP(h, now)
+		return
+	}
 	st.frame(h, TCP, now)
+}
+
+// frameHEP cuts every whole HEP3 packet off the front of h.buf (each
+// gives its length) and emits the SIP message it carries, as a datagram's
+// HEP is read. After a gap it resynchronises on the next "HEP3".
+func (st *stream) frameHEP(h *halfStream, now time.Time) {
+	d := st.s.d
+	off := 0
+	for len(h.buf)-off >= 6 {
+		p := h.buf[off:]
+		if !bytes.HasPrefix(p, hep3) {
+			skip := bytes.Index(p[1:], hep3) + 1
+			if skip == 0 {
+				skip = len(p) - len(hep3) + 1 // a "HEP3" may yet begin in the last bytes
+			}
+			d.Stats.TCPBytesSkipped += uint64(skip)
+			off += skip
+			continue
+		}
+		total := int(binary.BigEndian.Uint16(p[4:6]))
+		if total < 6 {
+			d.Stats.TCPBytesSkipped += uint64(len(hep3))
+			off += len(hep3)
+			continue
+		}
+		if total > len(p) {
+			break // the rest is in segments to come
+		}
+		off += total
+		hp, ok := parseHEP3(p[:total])
+		inner := trimLeadingCRLF(hp.payload)
+		if !ok || !sipframe.IsStart(inner) {
+			d.Stats.TCPBytesSkipped += uint64(total)
+			continue
+		}
+		at := now
+		if !hp.time.IsZero() {
+			at = hp.time
+		}
+		d.Stats.TCPHEPMessages++
+		d.Emit(d.message(SIP, at, hp.src, hp.dst, hp.transport(), inner, h.frames))
+	}
+	if off > 0 {
+		rest := copy(h.buf, h.buf[off:])
+		h.buf = h.buf[:rest]
+		if rest == 0 {
+			h.frames = h.frames[:0]
+		} else if len(h.frames) > 1 {
+			h.frames[0] = h.frames[len(h.frames)-1]
+			h.frames = h.frames[:1]
+		}
+	}
 }
 
 // frame cuts every whole message off the front of h.buf.

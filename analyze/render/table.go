@@ -97,6 +97,8 @@ func overview(w io.Writer, rep *analyze.Report) error {
 		{"SIP messages in SCTP DATA chunks", c.SCTPMessages},
 		{"TCP streams", c.TCPStreams},
 		{"SIP messages framed from TCP/WebSocket", c.TCPMessages},
+		{"TCP streams of HEP (capture agent to collector)", c.HEPStreams},
+		{"SIP messages inside HEP on TCP", c.TCPHEPMessages},
 		{"keep-alives on TCP (CRLF, WebSocket ping/pong)", c.TCPKeepAlives},
 		{"IP fragments (reassembled into datagrams)", c.Fragments},
 		{"datagrams rebuilt from fragments", c.FragmentsReassembled},

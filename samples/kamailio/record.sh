@@ -10,7 +10,7 @@
 # Everything runs on the loopback of a network namespace this script creates
 # and removes, so nothing else on the machine is reached or in the way.
 #
-# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp|timeout|register|ws|hep1|hep2|hep3]
+# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp|timeout|register|ws|hep1|hep2|hep3|hep3tcp]
 #        (default capture/testdata/kamailio/dialog-keepalive.pcap over UDP;
 #        tcp carries both legs over TCP, Kamailio connecting to the callee
 #        from a port of its own; timeout pings nobody and has Kamailio hang
@@ -21,7 +21,8 @@
 #        Kamailio pings it with OPTIONS in the dialog and with WebSocket
 #        ping frames on the idle connection; hepN is the udp call as a
 #        Homer collector sees it: only the copies Kamailio's siptrace
-#        module sends to 127.0.0.1:9060 in HEP version N are recorded)
+#        module sends to 127.0.0.1:9060 in HEP version N are recorded;
+#        hep3tcp sends them over TCP, to a sink the project's sender runs)
 # Needs root, iproute2, tcpdump, kamailio and sipp (Debian: kamailio,
 # sip-tester); ws also go and kamailio-websocket-modules. Every process it
 # starts is ended by PID.
@@ -38,15 +39,18 @@ timeout) define=(-A WITH_TIMEOUT) scenario=uac-timeout.xml ;;
 register) define=(-A WITH_REGISTRAR) scenario=uac-register.xml ;;
 ws) define=(-A WITH_WS) ;;
 hep[123]) define=(-A WITH_HEP -A HEP_V${transport#hep}) ;;
-*) echo "record.sh: udp, tcp, timeout, register, ws, hep1, hep2 or hep3, not $transport" >&2; exit 2 ;;
+hep3tcp) define=(-A WITH_HEP -A HEP_V3 -A HEP_TCP) ;;
+*) echo "record.sh: udp, tcp, timeout, register, ws, hep1, hep2, hep3 or hep3tcp, not $transport" >&2; exit 2 ;;
 esac
 filter="port 5060 or port 8080"
-case $transport in hep*) filter="udp port 9060" ;; esac
+case $transport in hep*) filter="port 9060" ;; esac
 mkdir -p "$(dirname "$out")"
 [ "$(id -u)" = 0 ] || { echo "record.sh: needs root (network namespace, tcpdump)" >&2; exit 2; }
 for c in ip tcpdump kamailio sipp; do command -v $c >/dev/null || { echo "record.sh: needs $c" >&2; exit 2; }; done
+case $transport in ws | hep3tcp)
+  command -v go >/dev/null || { echo "record.sh: $transport needs go (to build samples/sender)" >&2; exit 2; } ;;
+esac
 if [ "$transport" = ws ]; then
-  command -v go >/dev/null || { echo "record.sh: ws needs go (to build samples/sender)" >&2; exit 2; }
   ls /usr/lib/*/kamailio/modules/websocket.so >/dev/null 2>&1 || { echo "record.sh: ws needs Kamailio's websocket module (Debian: kamailio-websocket-modules)" >&2; exit 2; }
 fi
 
@@ -64,11 +68,15 @@ ip netns add $ns
 nsx() { ip netns exec $ns "$@"; }
 nsx ip link set lo up
 
-if [ "$transport" = ws ]; then # no sipp speaks WebSocket: the project's sender calls
-  go build -o "$work/sender" ./samples/sender
-fi
+case $transport in ws | hep3tcp) # the project's sender calls over a WebSocket, or is the collector
+  go build -o "$work/sender" ./samples/sender ;;
+esac
 ip netns exec $ns tcpdump -i lo -n -s 0 -U -w "$work/cap.pcap" $filter 2>"$work/tcpdump.log" &
 pids+=($!)
+if [ "$transport" = hep3tcp ]; then
+  ip netns exec $ns "$work/sender" sink -listen 127.0.0.1:9060 -timeout 150s >"$work/sink.log" 2>&1 &
+  pids+=($!)
+fi
 ip netns exec $ns kamailio -DD -E "${define[@]}" -f "$here/kamailio.cfg" -P "$work/kamailio.pid" -Y "$work" 2>"$work/kamailio.log" &
 pids+=($!)
 uas=

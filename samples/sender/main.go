@@ -7,6 +7,7 @@
 //	    -keepalive INFO -count 3 -interval 200ms [-invite-size 3000]
 //	sender uac -ws ws://10.0.0.3:8080 -from 10.0.0.1:5070 -to 10.0.0.2:5060 ...
 //	sender relay -a IFACE -b IFACE [-vlan 100] [-drop-every 5]
+//	sender sink -listen 127.0.0.1:9060 [-timeout 120s]
 //
 // Every wait is bounded: the uas stops after -timeout, or once it answered
 // -calls BYEs; the uac gives up on a response after -wait.
@@ -31,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: sender uas|uac|relay [flags]")
+		fmt.Fprintln(os.Stderr, "usage: sender uas|uac|relay|sink [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -42,6 +43,8 @@ func main() {
 		err = uac(os.Args[2:])
 	case "relay":
 		err = relay(os.Args[2:])
+	case "sink":
+		err = sink(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
@@ -142,6 +145,41 @@ func (t *transport) readWS(agent string) {
 			continue
 		}
 		t.in <- raw
+	}
+}
+
+// sink accepts TCP connections and reads them to the end, for a sender
+// that needs a listener to talk to (a capture agent sending HEP to a
+// collector over TCP), until -timeout.
+func sink(args []string) error {
+	fs := flag.NewFlagSet("sink", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:9060", "TCP address to accept on")
+	timeout := fs.Duration("timeout", 120*time.Second, "stop after this long")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		return err
+	}
+	defer ln.Close()
+	deadline := time.Now().Add(*timeout)
+	ln.(*net.TCPListener).SetDeadline(deadline)
+	fmt.Println("ready")
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				return nil
+			}
+			return err
+		}
+		go func() {
+			defer c.Close()
+			c.SetReadDeadline(deadline)
+			io.Copy(io.Discard, c)
+		}()
 	}
 }
 
