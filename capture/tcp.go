@@ -259,16 +259,7 @@ func (st *stream) frameHEP(h *halfStream, now time.Time) {
 		d.Stats.TCPHEPMessages++
 		d.Emit(d.message(SIP, at, hp.src, hp.dst, hp.transport(), inner, h.frames))
 	}
-	if off > 0 {
-		rest := copy(h.buf, h.buf[off:])
-		h.buf = h.buf[:rest]
-		if rest == 0 {
-			h.frames = h.frames[:0]
-		} else if len(h.frames) > 1 {
-			h.frames[0] = h.frames[len(h.frames)-1]
-			h.frames = h.frames[:1]
-		}
-	}
+	h.consume(off)
 }
 
 // frame cuts every whole message off the front of h.buf.
@@ -292,16 +283,22 @@ func (st *stream) frame(h *halfStream, t Transport, now time.Time) {
 		}
 		off += n
 	}
-	if off > 0 {
-		rest := copy(h.buf, h.buf[off:])
-		h.buf = h.buf[:rest]
-		if rest == 0 {
-			h.frames = h.frames[:0]
-		} else if len(h.frames) > 1 {
-			// the partial message left began in the latest segment
-			h.frames[0] = h.frames[len(h.frames)-1]
-			h.frames = h.frames[:1]
-		}
+	h.consume(off)
+}
+
+// consume drops the first n bytes of h.buf, which were framed.
+func (h *halfStream) consume(n int) {
+	if n == 0 {
+		return
+	}
+	rest := copy(h.buf, h.buf[n:])
+	h.buf = h.buf[:rest]
+	if rest == 0 {
+		h.frames = h.frames[:0]
+	} else if len(h.frames) > 1 {
+		// the partial message left began in the latest segment
+		h.frames[0] = h.frames[len(h.frames)-1]
+		h.frames = h.frames[:1]
 	}
 }
 
