@@ -649,3 +649,32 @@ func TestProxyPerDialog(t *testing.T) {
 		t.Errorf("%d dialogs, findings %v: want 2, no proxy-bye", len(r.Dialogs), r.FindingCounts)
 	}
 }
+
+// TestVerdictAndAdvice checks what a dialog's last keep-alive says of the
+// peer (RFC 5057 5.1: only 481 and 408 end the dialog; any other refusal
+// leaves it alive) and which method the audit advises towards a vendor:
+// INFO unless it refused INFO, then one it answered 2xx.
+func TestVerdictAndAdvice(t *testing.T) {
+	for final, want := range map[int]string{200: "alive", 481: "lost (481)", 408: "lost (408)", 405: "method unsupported (405)",
+		501: "method unsupported (501)", 488: "refused (488), dialog alive", 415: "refused (415), dialog alive", 0: "no answer"} {
+		if got := verdict(outcomeOf(final), final); got != want {
+			t.Errorf("verdict(%d) = %q, want %q", final, got, want)
+		}
+	}
+	refused, ok := &Outcomes{Sent: 1, OtherFinal: 1}, &Outcomes{Sent: 1, OK: 1}
+	for _, tt := range []struct {
+		answered map[string]*Outcomes
+		want     string
+	}{
+		{nil, "INFO"},
+		{map[string]*Outcomes{"UPDATE": {Sent: 1, C501: 1}}, "INFO"},
+		{map[string]*Outcomes{"INFO": refused, "OPTIONS": ok}, "OPTIONS"},
+		{map[string]*Outcomes{"INFO": refused, "UPDATE": ok}, "UPDATE"},
+		{map[string]*Outcomes{"INFO": refused}, "OPTIONS"},
+		{map[string]*Outcomes{"INFO": refused, "OPTIONS": refused}, "a method it answers 2xx (none seen)"},
+	} {
+		if got := safeKeepAlive(&VendorReport{Answered: tt.answered}); got != tt.want {
+			t.Errorf("safeKeepAlive(%v) = %q, want %q", tt.answered, got, tt.want)
+		}
+	}
+}

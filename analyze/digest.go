@@ -30,10 +30,11 @@ func keepAliveOf(t *Transaction) keepAlive {
 func (k *keepAlive) Outcome() Outcome { return outcomeOf(int(k.Final)) }
 
 // failed reports whether the keep-alive is a finding: the peer lost the
-// dialog, does not support the method, or did not answer.
+// dialog, does not support the method, refused it otherwise, or did not
+// answer.
 func (k *keepAlive) failed() bool {
 	switch k.Outcome() {
-	case Outcome481, Outcome405, Outcome501, OutcomeUnanswered:
+	case Outcome481, Outcome405, Outcome501, OutcomeUnanswered, OutcomeOther:
 		return true
 	}
 	return false

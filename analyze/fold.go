@@ -473,6 +473,11 @@ func (a *Analyzer) dialogFindings(d *Dialog, g *kaDigest) bool {
 			kind = "unsupported"
 		case OutcomeUnanswered:
 			kind = "unanswered"
+		case OutcomeOther:
+			kind = "refused"
+			if t.Final == 408 {
+				kind = "lost"
+			}
 		default:
 			continue
 		}
@@ -506,6 +511,11 @@ func failureDetail(d *Dialog, t *keepAlive) string {
 			detail += " (Allow: " + t.Allow + ")"
 		}
 		return detail
+	case OutcomeOther:
+		if t.Final == 408 {
+			return fmt.Sprintf("%s %s from %s answered 408: the session is to end (RFC 4028 section 10)", t.Method, cseq(t.CSeq), who)
+		}
+		return fmt.Sprintf("%s from %s answered %d: refused, though the peer holds the dialog (RFC 5057 5.1); use a method it answers 2xx", t.Method, who, t.Final)
 	}
 	detail := fmt.Sprintf("%s %s from %s never answered", t.Method, cseq(t.CSeq), who)
 	if t.Retransmissions > 0 {
@@ -693,13 +703,13 @@ func (a *Analyzer) vendorReports(r *Report) {
 		case e["481"] > 0:
 			v.EndedDialogVerdict = "answers 481 for dialogs that had ended (correct)"
 		}
-		var noUpdate []string
+		noUpdate := map[string][]string{} // by the method to use instead
 		for recv := range a.tot.updateTo[name] {
 			if rv := a.tot.vendors[recv]; rv != nil && rv.Allow != "" && !allowHas(rv.Allow, "UPDATE") {
-				noUpdate = append(noUpdate, recv)
+				m := safeKeepAlive(&rv.VendorReport)
+				noUpdate[m] = append(noUpdate[m], recv)
 			}
 		}
-		sort.Strings(noUpdate)
 		v.Recommendation = recommend(&v.VendorReport, noUpdate)
 		r.Vendors = append(r.Vendors, v.VendorReport)
 	}
@@ -745,7 +755,12 @@ func verdict(o Outcome, final int) string {
 	case OutcomeUnanswered:
 		return "no answer"
 	}
-	return fmt.Sprintf("failed (%d)", final)
+	if final == 408 {
+		return "lost (408)" // RFC 4028 section 10: 408 or 481 ends the session
+	}
+	// Any other final response came from a peer that holds the dialog
+	// (RFC 5057 section 5.1): the keep-alive was refused, not the session.
+	return fmt.Sprintf("refused (%d), dialog alive", final)
 }
 
 func cseq(n uint32) string { return "(CSeq " + strconv.FormatUint(uint64(n), 10) + ")" }
@@ -766,9 +781,32 @@ func allowHas(allow, method string) bool {
 	return false
 }
 
+// safeKeepAlive is the keep-alive method to use towards a vendor: INFO
+// (RFC 3261 has it, where UPDATE is an extension) unless the vendor
+// refused it, else a method it answered 2xx, else OPTIONS unless refused.
+func safeKeepAlive(v *VendorReport) string {
+	refused := func(m string) bool {
+		o := v.Answered[m]
+		return o != nil && o.OK == 0 && o.C405+o.C501+o.OtherFinal > 0
+	}
+	if !refused("INFO") {
+		return "INFO"
+	}
+	for _, m := range []string{"OPTIONS", "UPDATE", "MESSAGE"} {
+		if o := v.Answered[m]; o != nil && o.OK > 0 {
+			return m
+		}
+	}
+	if !refused("OPTIONS") {
+		return "OPTIONS"
+	}
+	return "a method it answers 2xx (none seen)"
+}
+
 // recommend applies the field rules to a vendor's behaviour. noUpdate
-// names peers it sent UPDATE to although their Allow lacks it.
-func recommend(v *VendorReport, noUpdate []string) string {
+// names peers it sent UPDATE to although their Allow lacks it, by the
+// method to keep them alive with instead.
+func recommend(v *VendorReport, noUpdate map[string][]string) string {
 	var rec []string
 	if v.ReinviteNoSDP > 0 {
 		rec = append(rec, "do not use re-INVITE without SDP as a keep-alive (that is 3PCC)")
@@ -776,14 +814,23 @@ func recommend(v *VendorReport, noUpdate []string) string {
 	if v.MessageOutOfDialog > 0 && len(v.Sent) > 0 {
 		rec = append(rec, "send MESSAGE keep-alives only inside the dialog")
 	}
-	for m, o := range v.Answered {
-		if o.C405+o.C501 > 0 {
-			rec = append(rec, fmt.Sprintf("rejects %s (405/501): peers should keep alive with INFO", m))
+	var refused []string
+	for _, m := range slices.Sorted(maps.Keys(v.Answered)) {
+		switch o := v.Answered[m]; {
+		case o.C405+o.C501 > 0:
+			refused = append(refused, m+" (405/501)")
+		case o.OtherFinal > 0 && o.OK == 0:
+			refused = append(refused, m+" (4xx-6xx)")
 		}
 	}
-	if len(noUpdate) > 0 {
-		rec = append(rec, "sends UPDATE to "+strings.Join(noUpdate, ", ")+" whose Allow does not list it: keep alive with INFO")
-	} else if v.Sent["UPDATE"] > 0 && v.Sent["INFO"] == 0 {
+	if len(refused) > 0 {
+		rec = append(rec, "rejects "+strings.Join(refused, ", ")+": peers should keep alive with "+safeKeepAlive(v))
+	}
+	for _, m := range slices.Sorted(maps.Keys(noUpdate)) {
+		peers := slices.Sorted(slices.Values(noUpdate[m]))
+		rec = append(rec, "sends UPDATE to "+strings.Join(peers, ", ")+" whose Allow does not list it: keep alive with "+m)
+	}
+	if len(noUpdate) == 0 && v.Sent["UPDATE"] > 0 && v.Sent["INFO"] == 0 {
 		rec = append(rec, "keeps alive with UPDATE only: fine where the peer's Allow lists it; INFO (RFC 3261) is the safe choice")
 	}
 	if v.WithSDP > 0 {

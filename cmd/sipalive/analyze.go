@@ -173,7 +173,7 @@ func output(w io.Writer, rep *analyze.Report, format string, auditOnly bool) err
 }
 
 // findingKinds are the kinds --fail-on accepts.
-var findingKinds = []string{"lost", "unsupported", "unanswered", "expired", "stale", "dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye"}
+var findingKinds = []string{"lost", "unsupported", "refused", "unanswered", "expired", "stale", "dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye"}
 
 func parseFailOn(s string) (map[string]bool, error) {
 	if s == "" {

@@ -120,8 +120,9 @@ type kamailioReport struct {
 		Capture     map[string]any `json:"capture"`
 	} `json:"overview"`
 	Vendors []struct {
-		Agent string         `json:"agent"`
-		Sent  map[string]int `json:"sent"`
+		Agent          string         `json:"agent"`
+		Sent           map[string]int `json:"sent"`
+		Recommendation string         `json:"recommendation"`
 	} `json:"vendors"`
 }
 
@@ -280,6 +281,65 @@ func checkKamailioWebSocket(t *testing.T, path string) {
 	if p := pings["WebSocket ping"]; p < 2 || pings["WebSocket pong"] != p || c["ws_streams"] != 1.0 || c["tcp_keepalives"] != float64(2*p) {
 		t.Errorf("NAT keep-alives %v, capture %v: want Kamailio's pings (2 or more) each ponged, on 1 WebSocket", pings, c)
 	}
+}
+
+// checkBaresip checks a recording of samples/baresip/record.sh: sipp
+// calls baresip and sends one SDP-less request of each keep-alive method.
+// baresip answers UPDATE 501, the empty INFO 488 and the empty MESSAGE
+// 415, and OPTIONS 200: the refusals are findings that say the dialog
+// lives on, and the audit names OPTIONS as the method to use with it.
+func checkBaresip(t *testing.T, path string) {
+	t.Helper()
+	r := kamailioAnalysis(t, path)
+	ka := r.Summary.SessionKeepAlives
+	want := map[string]map[string]int{"UPDATE": {"501": 1}, "INFO": {"other_final": 1}, "OPTIONS": {"2xx": 1}, "MESSAGE": {"other_final": 1}}
+	for m, w := range want {
+		for k, n := range w {
+			if ka[m]["sent"] != 1 || ka[m][k] != n {
+				t.Errorf("%s: %v, want 1 sent, %s %d", m, ka[m], k, n)
+			}
+		}
+	}
+	if f := r.FindingCounts; f["unsupported"] != 1 || f["refused"] != 2 {
+		t.Errorf("findings %v: want UPDATE unsupported, INFO and MESSAGE refused", f)
+	}
+	if len(r.Dialogs) != 1 || r.Dialogs[0].CalleeAgent != "baresip" || r.Dialogs[0].Verdict != "refused (415), dialog alive" {
+		t.Errorf("dialogs %+v: want baresip's, its last keep-alive refused", r.Dialogs)
+	}
+	advice := ""
+	for _, v := range r.Vendors {
+		if v.Agent == "baresip" {
+			advice = v.Recommendation
+		}
+	}
+	if !strings.Contains(advice, "keep alive with OPTIONS") {
+		t.Errorf("baresip's recommendation %q: want OPTIONS, the one method it answered 2xx", advice)
+	}
+}
+
+// TestBaresipAnswers analyses the committed baresip recording.
+func TestBaresipAnswers(t *testing.T) {
+	checkBaresip(t, filepath.Join("..", "..", "capture", "testdata", "baresip", "keepalive-methods.pcap"))
+}
+
+// TestBaresipRecorded records the baresip call afresh (root; CI installs
+// the Debian packages baresip-core and sip-tester) and checks it the same
+// way.
+func TestBaresipRecorded(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("skipped: recording in a network namespace needs root (CI runs it)")
+	}
+	for _, c := range []string{"ip", "tcpdump", "baresip", "sipp"} {
+		if _, err := exec.LookPath(c); err != nil {
+			t.Skipf("skipped: needs %s (.ci/run installs it)", c)
+		}
+	}
+	t.Parallel()
+	out := filepath.Join(t.TempDir(), "keepalive-methods.pcap")
+	if msg, err := exec.Command("bash", "../../samples/baresip/record.sh", out).CombinedOutput(); err != nil {
+		t.Fatalf("record.sh: %v\n%s", err, msg)
+	}
+	checkBaresip(t, out)
 }
 
 // TestKamailioDialogKeepAlives analyses the committed Kamailio recordings.
