@@ -678,3 +678,24 @@ func TestVerdictAndAdvice(t *testing.T) {
 		}
 	}
 }
+
+// TestRequestTimeoutEndsTheSession: a keep-alive answered 408 is lost, as
+// with 481 (RFC 4028 section 10), and the BYE after it dropped the call;
+// one answered 488 was only refused.
+func TestRequestTimeoutEndsTheSession(t *testing.T) {
+	f := newFeeder()
+	f.send(0, addrA, addrB, request("INVITE", "rt", 1, "inv", false, "", ""))
+	f.send(time.Second, addrB, addrA, response(200, "INVITE", "rt", 1, "inv", "tb"))
+	f.send(30*time.Second, addrA, addrB, request("INFO", "rt", 2, "i1", true, "", ""))
+	f.send(time.Millisecond, addrB, addrA, response(488, "INFO", "rt", 2, "i1", "tb"))
+	f.send(30*time.Second, addrA, addrB, request("INFO", "rt", 3, "i2", true, "", ""))
+	f.send(time.Millisecond, addrB, addrA, response(408, "INFO", "rt", 3, "i2", "tb"))
+	f.send(time.Second, addrA, addrB, request("BYE", "rt", 4, "bye", true, "", ""))
+	r := f.a.Finish(capture.Stats{})
+	if fc := r.FindingCounts; fc["refused"] != 1 || fc["lost"] != 1 || fc["dropped"] != 1 {
+		t.Errorf("findings %v: want the 488 refused, the 408 lost and the BYE after it a drop", fc)
+	}
+	if len(r.Dialogs) != 1 || r.Dialogs[0].Verdict != "lost (408)" {
+		t.Errorf("dialogs %+v", r.Dialogs)
+	}
+}

@@ -489,8 +489,12 @@ func (a *Analyzer) dialogFindings(d *Dialog, g *kaDigest) bool {
 	if t := droppedBy(d, g); t != nil {
 		found = true
 		if a.keepFinding("dropped") {
+			outcome := t.Outcome().String()
+			if t.Final == 408 {
+				outcome = "408"
+			}
 			a.addFinding(Finding{Kind: "dropped", CallID: d.CallID, Time: t.Start, Detail: fmt.Sprintf("BYE by %s %.1f s after %s %s",
-				d.EndedBy, d.Ended.Sub(t.Start).Seconds(), t.Method, t.Outcome())})
+				d.EndedBy, d.Ended.Sub(t.Start).Seconds(), t.Method, outcome)})
 		}
 	}
 	if found {
@@ -527,7 +531,7 @@ func failureDetail(d *Dialog, t *keepAlive) string {
 	return detail
 }
 
-// droppedBy returns the failed keep-alive (481 or unanswered) that a BYE
+// droppedBy returns the failed keep-alive (481, 408 or unanswered) that a BYE
 // followed within 64 s: the keep-alive dropped the call.
 func droppedBy(d *Dialog, g *kaDigest) *keepAlive {
 	if d.Ended.IsZero() || !g.hasBefore {
@@ -539,7 +543,8 @@ func droppedBy(d *Dialog, g *kaDigest) *keepAlive {
 	if o == OutcomeUnanswered {
 		failedAt = last.Start
 	}
-	if (o == Outcome481 || o == OutcomeUnanswered) && d.Ended.Sub(failedAt) < 64*time.Second {
+	// 408, like 481, ends the session (RFC 4028 section 10)
+	if (o == Outcome481 || o == OutcomeUnanswered || last.Final == 408) && d.Ended.Sub(failedAt) < 64*time.Second {
 		return last
 	}
 	return nil

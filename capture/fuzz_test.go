@@ -29,7 +29,14 @@ func FuzzDecode(f *testing.F) {
 	mpls = append(mpls, udp[14:]...)
 	pppoe := append(append([]byte{}, udp[:12]...), 0x88, 0x64, 0x11, 0, 0, 1, 0, byte(len(udp)-14+2), 0, 0x21)
 	pppoe = append(pppoe, udp[14:]...)
-	for _, p := range [][]byte{udp, hep, sctp, mpls, pppoe, {0x45, 0, 0, 20}, {0x60}, make([]byte, 60)} {
+	// HEP version 1 in a datagram, and HEP3 on a TCP stream to a collector
+	hep1 := append(append([]byte{}, udp[:42]...), "\x01\x10\x02\x11\x13\xc4\x13\xc4\xc0\x00\x02\x0a\xc0\x00\x02\x14SIP/2.0 200 OK\r\n\r\n"...)
+	hepTCP := append([]byte{}, udp[:34]...)
+	hepTCP[23] = 6
+	hepTCP = append(hepTCP, 0x9c, 0x40, 0x23, 0x64, 0, 0, 0, 1, 0, 0, 0, 0, 0x50, 0x18, 0xff, 0xff, 0, 0, 0, 0)
+	hepTCP = append(hepTCP, hep[42:]...)
+	hepTCP[16], hepTCP[17] = 0, byte(len(hepTCP)-14) // the IP total length
+	for _, p := range [][]byte{udp, hep, hep1, hepTCP, sctp, mpls, pppoe, {0x45, 0, 0, 20}, {0x60}, make([]byte, 60)} {
 		f.Add(p, p, uint8(0))
 	}
 	links := []layers.LinkType{layers.LinkTypeEthernet, layers.LinkTypeRaw, layers.LinkTypeLinuxSLL,
