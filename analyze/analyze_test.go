@@ -699,3 +699,21 @@ func TestRequestTimeoutEndsTheSession(t *testing.T) {
 		t.Errorf("dialogs %+v", r.Dialogs)
 	}
 }
+
+// TestFlowMarksAnswersBeforeTheirRequest: in the call flow, an answer
+// recorded before its keep-alive request is marked as the keep-alive's.
+func TestFlowMarksAnswersBeforeTheirRequest(t *testing.T) {
+	fc := NewFlowCollector("fl")
+	at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i, raw := range []string{
+		response(200, "OPTIONS", "fl", 2, "o1", "tb"),
+		request("OPTIONS", "fl", 2, "o1", true, "", ""),
+		response(200, "BYE", "fl", 3, "b1", "tb"),
+	} {
+		fc.Message(&capture.Message{Kind: capture.SIP, Time: at.Add(time.Duration(i) * time.Millisecond), Src: addrA, Dst: addrB, Payload: []byte(raw)})
+	}
+	f := fc.flows["fl"]
+	if f == nil || len(f.Messages) != 3 || !f.Messages[0].KeepAlive || !f.Messages[1].KeepAlive || f.Messages[2].KeepAlive {
+		t.Fatalf("flow %+v: want the early 200 and the OPTIONS marked, not the BYE's 200", f)
+	}
+}

@@ -20,6 +20,8 @@ type FlowMessage struct {
 	KeepAlive bool           `json:"keepalive"` // a session keep-alive request or its answer
 	SDP       bool           `json:"sdp"`
 	Transport string         `json:"transport"`
+
+	key string // branch and CSeq method: a request's and its answers'
 }
 
 // Flow is the ladder of one Call-ID.
@@ -71,13 +73,20 @@ func (fc *FlowCollector) Message(cm *capture.Message) {
 		fc.flows[id] = f
 		fc.order = append(fc.order, id)
 	}
-	fm := FlowMessage{Time: cm.Time, Src: cm.Src, Dst: cm.Dst, Request: m.Request, SDP: m.HasSDP(), Transport: cm.Transport.String()}
 	key := string(m.Via.Branch) + "|" + string(m.CSeqMethod)
+	fm := FlowMessage{Time: cm.Time, Src: cm.Src, Dst: cm.Dst, Request: m.Request, SDP: m.HasSDP(), Transport: cm.Transport.String(), key: key}
 	if m.Request {
 		fm.Label = string(m.Method)
 		if Classify(m) == ClassSessionKeepAlive {
 			fm.KeepAlive = true
 			fc.pending[key] = true
+			// Answers recorded before the request (see Analyzer.park)
+			// are its answers too.
+			for i := len(f.Messages) - 1; i >= max(0, len(f.Messages)-16); i-- {
+				if p := &f.Messages[i]; !p.Request && p.key == key {
+					p.KeepAlive = true
+				}
+			}
 		}
 	} else {
 		fm.Label = fmt.Sprintf("%d %s (%s)", m.Status, m.Reason, m.CSeqMethod)

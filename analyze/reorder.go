@@ -17,8 +17,9 @@ package analyze
 const maxEarlyAnswers = 8
 
 // park keeps a response that has no request (yet) with its call. The
-// event's byte slices alias a payload that is gone by the time a request
-// claims it: the tags, which matching reads, are copied.
+// event's slices alias a payload and a frame list that are gone or reused
+// by the time a request claims it: the tags, which matching reads, and the
+// frames are copied.
 func (c *call) park(e *Event) {
 	if len(c.early) >= maxEarlyAnswers {
 		return
@@ -26,6 +27,9 @@ func (c *call) park(e *Event) {
 	p := *e
 	tags := append(append(make([]byte, 0, len(e.FromTag)+len(e.ToTag)), e.FromTag...), e.ToTag...)
 	p.CallID, p.FromTag, p.ToTag = nil, tags[:len(e.FromTag):len(e.FromTag)], tags[len(e.FromTag):]
+	if p.Frames != nil {
+		p.Frames = append([]uint64(nil), e.Frames...) // the decoder reuses its list
+	}
 	c.early = append(c.early, p)
 }
 
