@@ -167,9 +167,10 @@ func (a *Analyzer) foldTransaction(t *Transaction) {
 // into, found with one lookup rather than one per map each time.
 type kaCell struct {
 	sv, rv   *vendorAgg
-	sent     *int      // sv's count of the method sent
-	answered *Outcomes // rv's outcomes of the method
-	matrix   *Outcomes // the interop matrix cell
+	sent     *int           // sv's count of the method sent
+	answered *Outcomes      // rv's outcomes of the method
+	matrix   *Outcomes      // the interop matrix cell
+	other    map[string]int // the matrix cell's other final answers, by code
 }
 
 func (a *Analyzer) kaCell(k matrixCell) *kaCell {
@@ -211,6 +212,22 @@ func (a *Analyzer) foldKeepAlive(t *Transaction, sender string) {
 	}
 	cell.answered.add(t)
 	cell.matrix.add(t)
+	if t.Outcome() == OutcomeOther {
+		// which codes "other" holds: a 488 or a 415 tells what the peer
+		// wanted (a body), where "other" tells nothing
+		code := strconv.Itoa(t.Final)
+		if cell.other == nil {
+			cell.other = map[string]int{}
+		}
+		cell.other[code]++
+		if rv.AnsweredOther == nil {
+			rv.AnsweredOther = map[string]map[string]int{}
+		}
+		if rv.AnsweredOther[t.Method] == nil {
+			rv.AnsweredOther[t.Method] = map[string]int{}
+		}
+		rv.AnsweredOther[t.Method][code]++
+	}
 	if sv.Allow == "" {
 		sv.Allow = a.hostOf(t.Src).allow
 	}
@@ -733,7 +750,8 @@ func (a *Analyzer) vendorReports(r *Report) {
 		return x.method < y.method
 	})
 	for _, c := range cells {
-		r.Matrix = append(r.Matrix, MatrixRow{Sender: c.sender, Receiver: c.receiver, Method: c.method, Outcomes: *a.tot.cells[c].matrix})
+		cell := a.tot.cells[c]
+		r.Matrix = append(r.Matrix, MatrixRow{Sender: c.sender, Receiver: c.receiver, Method: c.method, Outcomes: *cell.matrix, OtherCodes: cell.other})
 	}
 }
 
@@ -821,12 +839,23 @@ func recommend(v *VendorReport, noUpdate map[string][]string) string {
 	}
 	var refused []string
 	for _, m := range slices.Sorted(maps.Keys(v.Answered)) {
-		switch o := v.Answered[m]; {
-		case o.C405+o.C501 > 0:
-			refused = append(refused, m+" (405/501)")
-		case o.OtherFinal > 0 && o.OK == 0:
-			refused = append(refused, m+" (4xx-6xx)")
+		o := v.Answered[m]
+		if o.C405+o.C501 == 0 && (o.OtherFinal == 0 || o.OK > 0) {
+			continue
 		}
+		var codes []string
+		for _, c := range []struct {
+			code string
+			n    int
+		}{{"405", o.C405}, {"501", o.C501}} {
+			if c.n > 0 {
+				codes = append(codes, c.code)
+			}
+		}
+		if o.OK == 0 {
+			codes = append(codes, slices.Sorted(maps.Keys(v.AnsweredOther[m]))...)
+		}
+		refused = append(refused, m+" ("+strings.Join(codes, "/")+")")
 	}
 	if len(refused) > 0 {
 		rec = append(rec, "rejects "+strings.Join(refused, ", ")+": peers should keep alive with "+safeKeepAlive(v))

@@ -260,6 +260,9 @@ type VendorReport struct {
 	Agent    string               `json:"agent"`
 	Sent     map[string]int       `json:"sent"`
 	Answered map[string]*Outcomes `json:"answered"`
+	// AnsweredOther breaks the other_final answers of Answered down by
+	// status code, per method.
+	AnsweredOther map[string]map[string]int `json:"answered_other_codes,omitempty"`
 	// Interval median and spread (max - min) per method sent, in seconds,
 	// between keep-alives of one dialog and direction.
 	Interval       map[string]float64 `json:"interval_median_seconds,omitempty"`
@@ -289,6 +292,7 @@ type MatrixRow struct {
 	Receiver string `json:"receiver"`
 	Method   string `json:"method"`
 	Outcomes
+	OtherCodes map[string]int `json:"other_codes,omitempty"` // other_final by status code
 }
 
 // Finding is a problem worth a ticket.

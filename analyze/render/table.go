@@ -312,7 +312,7 @@ func vendors(w io.Writer, rep *analyze.Report) error {
 		}
 		var answers []string
 		for _, m := range slices.Sorted(maps.Keys(v.Answered)) {
-			answers = append(answers, m+": "+outcomeList(v.Answered[m]))
+			answers = append(answers, m+": "+outcomeList(v.Answered[m], v.AnsweredOther[m]))
 		}
 		var notes []string
 		if v.ReinviteNoSDP > 0 {
@@ -345,7 +345,7 @@ func vendors(w io.Writer, rep *analyze.Report) error {
 	}
 	rows = rows[:0]
 	for _, c := range rep.Matrix {
-		rows = append(rows, []string{c.Sender, c.Receiver, c.Method, strconv.Itoa(c.Sent), outcomeList(&c.Outcomes)})
+		rows = append(rows, []string{c.Sender, c.Receiver, c.Method, strconv.Itoa(c.Sent), outcomeList(&c.Outcomes, c.OtherCodes)})
 	}
 	t = table(w, "INTEROP MATRIX (sender × receiver × method)",
 		[]string{"sender", "receiver", "method", "sent", "outcomes"}, []tw.Align{l, l, l, r, l})
@@ -364,13 +364,21 @@ func findings(w io.Writer, rep *analyze.Report) error {
 	return render(t, rows)
 }
 
-func outcomeList(o *analyze.Outcomes) string {
+// outcomeList lists outcomes, the other final answers by code when other
+// gives them.
+func outcomeList(o *analyze.Outcomes, other map[string]int) string {
 	var parts []string
 	for _, p := range []struct {
 		name string
 		n    int
 	}{{"2xx", o.OK}, {"481", o.C481}, {"405", o.C405}, {"501", o.C501}, {"other", o.OtherFinal}, {"none", o.Unanswered}} {
-		if p.n > 0 {
+		switch {
+		case p.n == 0:
+		case p.name == "other" && len(other) > 0:
+			for _, code := range slices.Sorted(maps.Keys(other)) {
+				parts = append(parts, fmt.Sprintf("%s ×%d", code, other[code]))
+			}
+		default:
 			parts = append(parts, fmt.Sprintf("%s ×%d", p.name, p.n))
 		}
 	}
