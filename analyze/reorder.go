@@ -12,8 +12,8 @@ package analyze
 // CSeq name one transaction.
 
 // maxEarlyAnswers bounds the responses a call keeps waiting for their
-// requests: a capture that began mid-call has a few, a reordering one one
-// or two at a time.
+// requests: a capture that began mid-call has a few, one that reorders
+// one or two at a time.
 const maxEarlyAnswers = 8
 
 // park keeps a response that has no request (yet) with its call. The
