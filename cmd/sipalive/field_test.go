@@ -67,18 +67,26 @@ func TestFieldCaptures(t *testing.T) {
 	checkFieldCaptures(t, filepath.Join("..", "..", "capture", "testdata", "netns"))
 }
 
-// TestFieldCapturesRecorded records them afresh in network namespaces
-// (root, with iproute2, ethtool and tcpdump: CI installs them) and checks
-// the new recording the same way.
-func TestFieldCapturesRecorded(t *testing.T) {
+// needRecorder skips a test that records traffic in network namespaces
+// where it cannot: without root, or without one of the commands it runs
+// (CI is root and .ci/run installs them).
+func needRecorder(t *testing.T, commands ...string) {
+	t.Helper()
 	if os.Geteuid() != 0 {
 		t.Skip("skipped: recording in network namespaces needs root (CI runs it)")
 	}
-	for _, c := range []string{"ip", "ethtool", "tcpdump"} {
+	for _, c := range commands {
 		if _, err := exec.LookPath(c); err != nil {
 			t.Skipf("skipped: needs %s (.ci/run installs it)", c)
 		}
 	}
+}
+
+// TestFieldCapturesRecorded records them afresh in network namespaces
+// (root, with iproute2, ethtool and tcpdump: CI installs them) and checks
+// the new recording the same way.
+func TestFieldCapturesRecorded(t *testing.T) {
+	needRecorder(t, "ip", "ethtool", "tcpdump")
 	dir := t.TempDir()
 	cmd := exec.Command("bash", "../../samples/netns/capture.sh", dir)
 	if out, err := cmd.CombinedOutput(); err != nil {
@@ -326,14 +334,7 @@ func TestBaresipAnswers(t *testing.T) {
 // the Debian packages baresip-core and sip-tester) and checks it the same
 // way.
 func TestBaresipRecorded(t *testing.T) {
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: recording in a network namespace needs root (CI runs it)")
-	}
-	for _, c := range []string{"ip", "tcpdump", "baresip", "sipp"} {
-		if _, err := exec.LookPath(c); err != nil {
-			t.Skipf("skipped: needs %s (.ci/run installs it)", c)
-		}
-	}
+	needRecorder(t, "ip", "tcpdump", "baresip", "sipp")
 	t.Parallel()
 	out := filepath.Join(t.TempDir(), "keepalive-methods.pcap")
 	if msg, err := exec.Command("bash", "../../samples/baresip/record.sh", out).CombinedOutput(); err != nil {
@@ -359,22 +360,14 @@ func TestKamailioDialogKeepAlives(t *testing.T) {
 // on this machine (root; CI installs the Debian packages kamailio, its
 // websocket module and sip-tester): keep-alives over UDP, TCP and a
 // WebSocket, the dialog timeout, the registration and the HEP copies (over
-// UDP and TCP), all
-// at once (each in a network namespace of its own, mostly waiting), and
-// checks the new recordings the same way. A call lasts 65 to 75 s:
+// UDP and TCP), all at once (each in a network namespace of its own, mostly
+// waiting), and checks the new recordings the same way. A call lasts 65 to 75 s:
 // Kamailio pings every 30 s at the most often.
 func TestKamailioRecorded(t *testing.T) {
 	if testing.Short() {
 		t.Skip("skipped in -short: the calls last 65 s")
 	}
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: recording in a network namespace needs root (CI runs it)")
-	}
-	for _, c := range []string{"ip", "tcpdump", "kamailio", "sipp"} {
-		if _, err := exec.LookPath(c); err != nil {
-			t.Skipf("skipped: needs %s (.ci/run installs it)", c)
-		}
-	}
+	needRecorder(t, "ip", "tcpdump", "kamailio", "sipp")
 	t.Parallel()
 	transports := []string{"udp", "tcp", "timeout", "register", "ws", "hep1", "hep2", "hep3", "hep3tcp"}
 	dir := t.TempDir()

@@ -25,19 +25,7 @@ mkdir -p "$(dirname "$out")"
 [ "$(id -u)" = 0 ] || { echo "record.sh: needs root (network namespace, tcpdump)" >&2; exit 2; }
 for c in ip tcpdump baresip sipp; do command -v $c >/dev/null || { echo "record.sh: needs $c" >&2; exit 2; }; done
 
-ns=sipalive-bsip$$
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  ip netns del $ns 2>/dev/null || true
-  [ -n "${keep:-}" ] && echo "logs in $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-keep=${KEEP_LOGS:-}
-ip netns add $ns
-nsx() { ip netns exec $ns "$@"; }
-nsx ip link set lo up
+. samples/recording.sh bsip
 nsx ip link add sipalive0 type veth peer name sipalive1
 nsx ip addr add 10.9.0.2/24 dev sipalive0
 nsx ip addr add 10.9.0.3/24 dev sipalive1
@@ -45,8 +33,6 @@ nsx ip link set sipalive0 up
 nsx ip link set sipalive1 up
 cp "$here/config" "$here/accounts" "$work/"
 
-# background processes straight under ip netns exec, not through nsx (a
-# shell function runs in a subshell, whose PID is not theirs to end)
 ip netns exec $ns tcpdump -i lo -n -s 0 -U -w "$work/cap.pcap" port 5060 2>"$work/tcpdump.log" &
 pids+=($!)
 ip netns exec $ns baresip -f "$work" -t 60 >"$work/baresip.log" 2>&1 &

@@ -54,19 +54,7 @@ if [ "$transport" = ws ]; then
   ls /usr/lib/*/kamailio/modules/websocket.so >/dev/null 2>&1 || { echo "record.sh: ws needs Kamailio's websocket module (Debian: kamailio-websocket-modules)" >&2; exit 2; }
 fi
 
-ns=sipalive-kam$$
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  ip netns del $ns 2>/dev/null || true
-  [ -n "${keep:-}" ] && echo "logs in $work" >&2 || rm -rf "$work"
-}
-trap cleanup EXIT
-keep=${KEEP_LOGS:-}
-ip netns add $ns
-nsx() { ip netns exec $ns "$@"; }
-nsx ip link set lo up
+. samples/recording.sh kam
 
 case $transport in ws | hep3tcp) # the project's sender calls over a WebSocket, or is the collector
   go build -o "$work/sender" ./samples/sender ;;
