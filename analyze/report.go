@@ -295,9 +295,15 @@ type MatrixRow struct {
 	OtherCodes map[string]int `json:"other_codes,omitempty"` // other_final by status code
 }
 
+// FindingKinds are the kinds of Finding the analysis reports, in the order
+// the help lists them; --fail-on takes any of them (a test holds this list
+// equal to the kinds the code emits).
+var FindingKinds = []string{"lost", "unsupported", "refused", "unanswered", "expired", "stale", "dropped",
+	"late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye", "answers-unknown-dialog"}
+
 // Finding is a problem worth a ticket.
 type Finding struct {
-	Kind   string    `json:"kind"` // lost, unsupported, unanswered, expired, stale, dropped, late-refresh, device-down, late-register, sdp-in-answer, proxy-bye, answers-unknown-dialog
+	Kind   string    `json:"kind"` // one of FindingKinds
 	CallID string    `json:"call_id"`
 	Time   time.Time `json:"time"`
 	Detail string    `json:"detail"`

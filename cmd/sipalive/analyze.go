@@ -40,7 +40,7 @@ type commonFlags struct {
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.Var(&c.files, "r", "read packets from `FILE` (pcap or pcapng, optionally gzip'd); repeatable")
 	fs.StringVar(&c.format, "format", "table", "output `format`: table, json or csv")
-	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 when a finding of these `kinds` exists (comma-separated: lost,unsupported,unanswered,expired,stale,dropped,late-refresh,device-down,late-register,sdp-in-answer,proxy-bye, or any)")
+	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 when a finding of these `kinds` exists (comma-separated: "+strings.Join(analyze.FindingKinds, ",")+", or any)")
 	fs.StringVar(&c.writeProblems, "write-problems", "", "write every packet of the dialogs with a problem to `FILE.pcap`")
 	fs.StringVar(&c.writeProblems, "w", "", "same as --write-problems (tcpdump's letter for the packets written)")
 	fs.Uint64Var(&c.count, "c", 0, "stop after `N` packets (per run, like tcpdump)")
@@ -172,9 +172,6 @@ func output(w io.Writer, rep *analyze.Report, format string, auditOnly bool) err
 	return render.Tables(w, rep)
 }
 
-// findingKinds are the kinds --fail-on accepts.
-var findingKinds = []string{"lost", "unsupported", "refused", "unanswered", "expired", "stale", "dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye"}
-
 func parseFailOn(s string) (map[string]bool, error) {
 	if s == "" {
 		return nil, nil
@@ -183,17 +180,17 @@ func parseFailOn(s string) (map[string]bool, error) {
 	for _, k := range strings.Split(s, ",") {
 		k = strings.TrimSpace(k)
 		if k == "any" || k == "all" {
-			for _, f := range findingKinds {
+			for _, f := range analyze.FindingKinds {
 				kinds[f] = true
 			}
 			continue
 		}
 		ok := false
-		for _, f := range findingKinds {
+		for _, f := range analyze.FindingKinds {
 			ok = ok || f == k
 		}
 		if !ok {
-			return nil, usagef("--fail-on: unknown finding kind %q (known: %s)", k, strings.Join(findingKinds, ","))
+			return nil, usagef("--fail-on: unknown finding kind %q (known: %s)", k, strings.Join(analyze.FindingKinds, ","))
 		}
 		kinds[k] = true
 	}
