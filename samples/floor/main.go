@@ -9,6 +9,7 @@ package main
 
 import (
 	"bufio"
+	"bytes"
 	"flag"
 	"fmt"
 	"io"
@@ -26,7 +27,7 @@ import (
 type packetReader func() ([]byte, error)
 
 func main() {
-	withGopacket := flag.Bool("gopacket", false, "read with gopacket's pcapgo reader (classic pcap only), not sipalive's")
+	withGopacket := flag.Bool("gopacket", false, "read with gopacket's pcapgo readers, not sipalive's")
 	flag.Parse()
 	if flag.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "usage: floor [-gopacket] FILE.pcap")
@@ -96,7 +97,19 @@ func open(path string, withGopacket bool) (packetReader, func() error, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	r, err := pcapgo.NewReader(bufio.NewReaderSize(f, 1<<20))
+	br := bufio.NewReaderSize(f, 1<<20)
+	if magic, _ := br.Peek(4); bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
+		r, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+		if err != nil {
+			f.Close()
+			return nil, nil, fmt.Errorf("%s: %w", path, err)
+		}
+		return func() ([]byte, error) {
+			data, _, err := r.ZeroCopyReadPacketData()
+			return data, err
+		}, f.Close, nil
+	}
+	r, err := pcapgo.NewReader(br)
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("%s: %w", path, err)

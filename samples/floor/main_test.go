@@ -1,8 +1,12 @@
 package main
 
 import (
+	"io"
+	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // TestReadersAgree: both floors read the same packets of a sample, so
@@ -25,5 +29,64 @@ func TestReadersAgree(t *testing.T) {
 	}
 	if want := (count{75, 24895}); got[0] != want || got[1] != want {
 		t.Errorf("sipalive's reader read %+v, pcapgo %+v; want %+v each", got[0], got[1], want)
+	}
+}
+
+// TestReadersAgreeOnPcapng: gopacket's floor reads pcapng too, with
+// pcapgo's NgReader, so that bench.sh runs on a dumpcap capture.
+func TestReadersAgreeOnPcapng(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "mix.pcapng")
+	if err := toPcapng(filepath.Join("..", "keepalive-mix.pcap"), path); err != nil {
+		t.Fatal(err)
+	}
+	var got [2]int
+	for i, withGopacket := range []bool{false, true} {
+		next, closeFile, err := open(path, withGopacket)
+		if err != nil {
+			t.Fatal(err)
+		}
+		packets, _, err := decodeAll(next)
+		closeFile()
+		if err != nil {
+			t.Fatalf("gopacket reader %v: %v", withGopacket, err)
+		}
+		got[i] = packets
+	}
+	if got[0] != 75 || got[1] != 75 {
+		t.Errorf("sipalive's reader read %d packets, pcapgo %d; want 75 each", got[0], got[1])
+	}
+}
+
+// toPcapng rewrites a classic pcap as pcapng.
+func toPcapng(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	r, err := pcapgo.NewReader(in)
+	if err != nil {
+		return err
+	}
+	out, err := os.Create(dst)
+	if err != nil {
+		return err
+	}
+	defer out.Close()
+	w, err := pcapgo.NewNgWriter(out, r.LinkType())
+	if err != nil {
+		return err
+	}
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			return w.Flush()
+		}
+		if err != nil {
+			return err
+		}
+		if err := w.WritePacket(ci, data); err != nil {
+			return err
+		}
 	}
 }
