@@ -97,19 +97,16 @@ func open(path string, withGopacket bool) (packetReader, func() error, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	// Both of pcapgo's readers return a packet in place.
+	var r interface {
+		ZeroCopyReadPacketData() ([]byte, gopacket.CaptureInfo, error)
+	}
 	br := bufio.NewReaderSize(f, 1<<20)
 	if magic, _ := br.Peek(4); bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
-		r, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
-		if err != nil {
-			f.Close()
-			return nil, nil, fmt.Errorf("%s: %w", path, err)
-		}
-		return func() ([]byte, error) {
-			data, _, err := r.ZeroCopyReadPacketData()
-			return data, err
-		}, f.Close, nil
+		r, err = pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+	} else {
+		r, err = pcapgo.NewReader(br)
 	}
-	r, err := pcapgo.NewReader(br)
 	if err != nil {
 		f.Close()
 		return nil, nil, fmt.Errorf("%s: %w", path, err)

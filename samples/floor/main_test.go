@@ -9,11 +9,11 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// TestReadersAgree: both floors read the same packets of a sample, so
-// that bench.sh compares sipalive with two floors of the same work.
-func TestReadersAgree(t *testing.T) {
-	path := filepath.Join("..", "keepalive-mix.pcap")
-	type count struct{ packets, payload int }
+type count struct{ packets, payload int }
+
+// readBoth decodes path with both readers.
+func readBoth(t *testing.T, path string) (sipalive, gopacket count) {
+	t.Helper()
 	var got [2]count
 	for i, withGopacket := range []bool{false, true} {
 		next, closeFile, err := open(path, withGopacket)
@@ -27,8 +27,15 @@ func TestReadersAgree(t *testing.T) {
 		}
 		got[i] = count{packets, payload}
 	}
-	if want := (count{75, 24895}); got[0] != want || got[1] != want {
-		t.Errorf("sipalive's reader read %+v, pcapgo %+v; want %+v each", got[0], got[1], want)
+	return got[0], got[1]
+}
+
+// TestReadersAgree: both floors read the same packets of a sample, so
+// that bench.sh compares sipalive with two floors of the same work.
+func TestReadersAgree(t *testing.T) {
+	own, gp := readBoth(t, filepath.Join("..", "keepalive-mix.pcap"))
+	if want := (count{75, 24895}); own != want || gp != want {
+		t.Errorf("sipalive's reader read %+v, pcapgo %+v; want %+v each", own, gp, want)
 	}
 }
 
@@ -39,21 +46,9 @@ func TestReadersAgreeOnPcapng(t *testing.T) {
 	if err := toPcapng(filepath.Join("..", "keepalive-mix.pcap"), path); err != nil {
 		t.Fatal(err)
 	}
-	var got [2]int
-	for i, withGopacket := range []bool{false, true} {
-		next, closeFile, err := open(path, withGopacket)
-		if err != nil {
-			t.Fatal(err)
-		}
-		packets, _, err := decodeAll(next)
-		closeFile()
-		if err != nil {
-			t.Fatalf("gopacket reader %v: %v", withGopacket, err)
-		}
-		got[i] = packets
-	}
-	if got[0] != 75 || got[1] != 75 {
-		t.Errorf("sipalive's reader read %d packets, pcapgo %d; want 75 each", got[0], got[1])
+	own, gp := readBoth(t, path)
+	if want := (count{75, 24895}); own != want || gp != want {
+		t.Errorf("sipalive's reader read %+v, pcapgo %+v; want %+v each", own, gp, want)
 	}
 }
 
