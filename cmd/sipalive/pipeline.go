@@ -139,19 +139,13 @@ type pipeline struct {
 	scan       *analyze.Scanner // the decoding side's
 	dec        *capture.Decoder // builds each message in its slot of cur
 	cur        *batch
+	made       int // batches made so far (see take)
 	full, free chan *batch
 	finished   chan struct{}
 }
 
 func newPipeline(a *analyze.Analyzer, src *capture.Merge, keepFrames bool) *pipeline {
 	p := &pipeline{keepFrames: keepFrames, src: src, scan: analyze.NewScanner(), full: make(chan *batch, batchesInUse), free: make(chan *batch, batchPool), finished: make(chan struct{})}
-	for i := 0; i < batchPool; i++ {
-		p.free <- &batch{
-			msgs:   make([]capture.Message, 0, batchMessages),
-			events: make([]analyze.Event, batchMessages),
-			arena:  make([]byte, 0, batchArena),
-		}
-	}
 	go func() {
 		defer close(p.finished)
 		scan := analyze.NewScanner() // the analysing side's
@@ -178,9 +172,23 @@ func newPipeline(a *analyze.Analyzer, src *capture.Merge, keepFrames bool) *pipe
 }
 
 // take makes a free batch the current one, with the decoder building its
-// next message in the batch's first slot.
+// next message in the batch's first slot. The pool's batches are made as
+// the first ones are needed, not up front: a small capture needs a batch
+// or two, and making all of them (7 MB, first touched page by page) took
+// a fifth of such a run. A new batch is made while the pool is short of
+// batchPool even when one is free, so that the pool still grows to its
+// size (see batchPool).
 func (p *pipeline) take() {
-	p.cur = <-p.free
+	if p.made < batchPool {
+		p.made++
+		p.cur = &batch{
+			msgs:   make([]capture.Message, 0, batchMessages),
+			events: make([]analyze.Event, batchMessages),
+			arena:  make([]byte, 0, batchArena),
+		}
+	} else {
+		p.cur = <-p.free
+	}
 	p.dec.BuildInto(&p.cur.msgs[:1][0])
 }
 
