@@ -2,13 +2,16 @@
 package render
 
 import (
+	"bytes"
 	"fmt"
 	"io"
 	"maps"
+	"reflect"
 	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/olekukonko/tablewriter"
@@ -30,8 +33,14 @@ func Tables(w io.Writer, r *analyze.Report) error {
 	return nil
 }
 
+// sheet is one titled table to print: where, and its options.
+type sheet struct {
+	w    io.Writer
+	opts []tablewriter.Option
+}
+
 // table starts one titled table. align gives each column's alignment.
-func table(w io.Writer, title string, header []string, align []tw.Align) *tablewriter.Table {
+func table(w io.Writer, title string, header []string, align []tw.Align) sheet {
 	fmt.Fprintf(w, "\n%s\n", title)
 	opts := []tablewriter.Option{
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})),
@@ -43,14 +52,46 @@ func table(w io.Writer, title string, header []string, align []tw.Align) *tablew
 	if header != nil {
 		opts = append(opts, tablewriter.WithHeader(header))
 	}
-	return tablewriter.NewTable(w, opts...)
+	return sheet{w, opts}
 }
 
-func render(t *tablewriter.Table, rows [][]string) error {
+// shared is the one tablewriter.Table every sheet is printed with, reset
+// in between. tablewriter's NewTable makes a cache map sized for 10,240
+// entries for a stringer these tables never use: nine of them were a
+// sixth of the run on a small capture, most of it first touches of fresh
+// pages. The table writes to buf, which is copied to the sheet's writer.
+var shared struct {
+	sync.Mutex
+	t   *tablewriter.Table
+	buf bytes.Buffer
+}
+
+// noCache is the stringer cache of the shared table: a table's Reset
+// would purge the default one, which makes the map anew.
+type noCache struct{}
+
+func (noCache) Add(reflect.Type, reflect.Value) bool        { return false }
+func (noCache) Get(reflect.Type) (v reflect.Value, ok bool) { return v, false }
+func (noCache) Purge()                                      {}
+
+func render(s sheet, rows [][]string) error {
+	shared.Lock()
+	defer shared.Unlock()
+	if shared.t == nil {
+		shared.t = tablewriter.NewTable(&shared.buf, tablewriter.WithStringerCacheCustom(noCache{}))
+	}
+	t := shared.t
+	t.Reset()
+	t.Options(s.opts...)
+	shared.buf.Reset()
 	if err := t.Bulk(rows); err != nil {
 		return err
 	}
-	return t.Render()
+	if err := t.Render(); err != nil {
+		return err
+	}
+	_, err := s.w.Write(shared.buf.Bytes())
+	return err
 }
 
 const (
