@@ -320,3 +320,24 @@ func TestREADMEShowsCurrentOutput(t *testing.T) {
 		}
 	}
 }
+
+// TestTablesReusedAlike: every table is printed with one reused
+// tablewriter.Table (render.shared); a report printed after others of
+// other shapes (more columns, a header or none) is printed as it is alone.
+func TestTablesReusedAlike(t *testing.T) {
+	sample := func(name string) string { return filepath.Join("..", "..", "samples", name) }
+	_, first, _ := runCLI("analyze", "-q", sample("keepalive-481.pcap"))
+	for _, other := range []string{"vendors.pcap", "keepalive-mix.pcap", "proxied.pcap"} {
+		if code, _, errOut := runCLI("audit", "-q", sample(other)); code != exitOK {
+			t.Fatalf("audit %s: exit %d: %s", other, code, errOut)
+		}
+		if code, _, errOut := runCLI("analyze", "-q", sample(other)); code != exitOK {
+			t.Fatalf("analyze %s: exit %d: %s", other, code, errOut)
+		}
+	}
+	_, again, _ := runCLI("analyze", "-q", sample("keepalive-481.pcap"))
+	if again != first {
+		t.Errorf("tables differ once others were printed:\n%s\nthen:\n%s", first, again)
+	}
+	golden(t, "keepalive-481.table", again)
+}
