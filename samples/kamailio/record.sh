@@ -83,7 +83,17 @@ if ! nsx "${caller[@]}" >"$work/uac.log" 2>&1; then
   tail -n 20 "$work/uac.log" "$work/kamailio.log" >&2
   exit 1
 fi
-[ -z "$uas" ] || wait "$uas" || true
+if [ -n "$uas" ]; then
+  # sipp ends once it has answered the BYE; its -timeout does not end a
+  # callee still waiting for a call, so the wait is bounded here
+  for _ in $(seq 60); do kill -0 "$uas" 2>/dev/null || break; sleep 0.5; done
+  if kill -0 "$uas" 2>/dev/null; then
+    echo "record.sh: the callee never saw the call end" >&2
+    tail -n 20 "$work/uas.log" "$work/kamailio.log" >&2
+    exit 1
+  fi
+  wait "$uas" || true
+fi
 sleep 1 # the last packets reach the file
 kill "${pids[0]}"
 wait "${pids[0]}" 2>/dev/null || true

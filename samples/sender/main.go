@@ -445,6 +445,10 @@ func uac(args []string) error {
 			deadline := time.Now().Add(*wait)
 			for {
 				raw, _, err := t.recv(deadline)
+				if errors.Is(err, io.EOF) {
+					// the proxy closed the WebSocket: nothing more can be sent
+					return 0, fmt.Errorf("call %d: %s: the connection closed", c, meth)
+				}
 				if err != nil {
 					return 0, nil // unanswered: go on
 				}
