@@ -38,7 +38,8 @@ pids+=($!)
 ip netns exec $ns baresip -f "$work" -t 60 >"$work/baresip.log" 2>&1 &
 pids+=($!)
 sleep 2 # tcpdump and baresip listening
-if ! nsx sipp -sf "$here/uac-keepalives.xml" -s callee -t u1 -i 10.9.0.2 -p 5060 -m 1 -nostdin -timeout 40s 10.9.0.3:5060 >"$work/uac.log" 2>&1; then
+# timeout bounds the call: sipp's own -timeout does not end one stuck waiting
+if ! nsx timeout 90 sipp -sf "$here/uac-keepalives.xml" -s callee -t u1 -i 10.9.0.2 -p 5060 -m 1 -nostdin -timeout 40s 10.9.0.3:5060 >"$work/uac.log" 2>&1; then
   echo "record.sh: the call failed" >&2
   tail -n 20 "$work/uac.log" "$work/baresip.log" >&2
   exit 1

@@ -78,7 +78,9 @@ caller=(sipp -sf "$here/$scenario" -aa "${sippt[@]}" -i 127.0.0.2 -p 5060 -m 1 -
 if [ "$transport" = ws ]; then
   caller=("$work/sender" uac -ws ws://127.0.0.1:8080 -from 127.0.0.2:5070 -to 127.0.0.3:5060 -keepalive UPDATE -count 3 -interval 25s -wait 5s)
 fi
-if ! nsx "${caller[@]}" >"$work/uac.log" 2>&1; then
+# timeout bounds the call (the longest lasts 75 s): sipp's own -timeout
+# does not end one stuck waiting
+if ! nsx timeout 200 "${caller[@]}" >"$work/uac.log" 2>&1; then
   echo "record.sh: the call failed" >&2
   tail -n 20 "$work/uac.log" "$work/kamailio.log" >&2
   exit 1
