@@ -15,6 +15,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
@@ -222,6 +223,52 @@ func TestTCPSegmentsAndRetransmission(t *testing.T) {
 		}
 		if r.stats.TCPStreams != 1 || r.stats.TCPMessages != callMessages || r.stats.TCPBytesSkipped != 0 {
 			t.Errorf("MSS %d: stats %+v", mss, r.stats)
+		}
+	}
+}
+
+// TestTCPMessagesInPlace: a message that comes whole in one in-order
+// segment is emitted as a slice of that packet's bytes, which a pipeline
+// holding the read block keeps without a copy; one split over segments
+// is rebuilt, still whole.
+func TestTCPMessagesInPlace(t *testing.T) {
+	for _, mss := range []int{0, 100} {
+		path := writeCapture(t, synth.Options{MSS: mss}, call(true, alice, bob))
+		f, err := capture.OpenFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data []byte
+		inPlace, messages := 0, 0
+		dec := capture.NewDecoder(func(m *capture.Message) {
+			if m.Kind != capture.SIP {
+				return
+			}
+			messages++
+			if len(m.Payload) > 0 && len(data) > 0 {
+				start := uintptr(unsafe.Pointer(unsafe.SliceData(data)))
+				p := uintptr(unsafe.Pointer(unsafe.SliceData(m.Payload)))
+				if p >= start && p+uintptr(len(m.Payload)) <= start+uintptr(len(data)) {
+					inPlace++
+				}
+			}
+		})
+		for {
+			d, ci, link, err := f.Next()
+			if err != nil {
+				break
+			}
+			data = d
+			dec.Packet(d, ci, link)
+		}
+		f.Close()
+		switch {
+		case messages != callMessages:
+			t.Errorf("MSS %d: %d messages, want %d", mss, messages, callMessages)
+		case mss == 0 && inPlace != callMessages:
+			t.Errorf("whole segments: %d of %d messages in place, want all", inPlace, messages)
+		case mss == 100 && inPlace == callMessages:
+			t.Errorf("MSS 100: every message in place, though most span segments")
 		}
 	}
 }

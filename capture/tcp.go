@@ -211,12 +211,24 @@ func (st *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assem
 		st.webSocket(h, data, now)
 		return
 	}
-	h.buf = append(h.buf, data...)
 	if h.hep {
+		h.buf = append(h.buf, data...)
 		st.frameHEP(h, now)
 		return
 	}
-	st.frame(h, TCP, now)
+	if len(h.buf) == 0 {
+		// Nothing waits from earlier segments: the messages are framed
+		// straight out of the segment, whose bytes (in order, one piece)
+		// are the packet's own, so a pipeline that holds the packet's
+		// read block keeps them without a copy; only a partial message
+		// left at the end is buffered.
+		n := st.frame(h, data, TCP, now)
+		h.buf = append(h.buf, data[n:]...)
+		h.framed(len(h.buf))
+		return
+	}
+	h.buf = append(h.buf, data...)
+	h.consume(st.frame(h, h.buf, TCP, now))
 }
 
 // frameHEP cuts every whole HEP3 packet off the front of h.buf (each
@@ -262,28 +274,30 @@ func (st *stream) frameHEP(h *halfStream, now time.Time) {
 	h.consume(off)
 }
 
-// frame cuts every whole message off the front of h.buf.
-func (st *stream) frame(h *halfStream, t Transport, now time.Time) {
+// frame emits every whole message at the front of b, the direction's
+// byte stream from where framing stopped, and returns how many bytes it
+// framed.
+func (st *stream) frame(h *halfStream, b []byte, t Transport, now time.Time) int {
 	d := st.s.d
 	off := 0
-	for off < len(h.buf) {
-		k, n := h.framer.Next(h.buf[off:])
+	for off < len(b) {
+		k, n := h.framer.Next(b[off:])
 		if k == sipframe.Partial {
 			break
 		}
 		switch k {
 		case sipframe.Message:
 			d.Stats.TCPMessages++
-			st.emit(h, SIP, t, h.buf[off:off+n], now)
+			st.emit(h, SIP, t, b[off:off+n], now)
 		case sipframe.KeepAlive:
 			d.Stats.TCPKeepAlives++
-			st.emit(h, NATKeepAlive, t, h.buf[off:off+n], now)
+			st.emit(h, NATKeepAlive, t, b[off:off+n], now)
 		case sipframe.Garbage:
 			d.Stats.TCPBytesSkipped += uint64(n)
 		}
 		off += n
 	}
-	h.consume(off)
+	return off
 }
 
 // consume drops the first n bytes of h.buf, which were framed.
@@ -293,10 +307,15 @@ func (h *halfStream) consume(n int) {
 	}
 	rest := copy(h.buf, h.buf[n:])
 	h.buf = h.buf[:rest]
+	h.framed(rest)
+}
+
+// framed keeps the frames of what is left to frame, rest bytes: none, or
+// the latest segment's, where the partial message left began.
+func (h *halfStream) framed(rest int) {
 	if rest == 0 {
 		h.frames = h.frames[:0]
 	} else if len(h.frames) > 1 {
-		// the partial message left began in the latest segment
 		h.frames[0] = h.frames[len(h.frames)-1]
 		h.frames = h.frames[:1]
 	}
