@@ -337,9 +337,10 @@ func headerEnd(b []byte) (end, contentLength int, ok bool) {
 		if len(line) == 0 {
 			return i, contentLength, true
 		}
-		// Only a line starting so can be Content-Length or "l": the
-		// others are not looked at further.
-		if c := line[0] | 0x20; c != 'c' && c != 'l' {
+		// Only a line that starts so can be Content-Length or "l": the
+		// others (Call-ID, CSeq, Contact, Content-Type...) are not
+		// looked at further, which took a third of the framing.
+		if !mayBeContentLength(line) {
 			continue
 		}
 		if v, ok := contentLengthValue(line); ok {
@@ -347,6 +348,19 @@ func headerEnd(b []byte) (end, contentLength int, ok bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// mayBeContentLength reports whether a header line may name Content-Length:
+// it starts with "content-length" in any case, or is "l" followed by a
+// colon or white space (contentLengthValue then reads the line).
+func mayBeContentLength(line []byte) bool {
+	switch line[0] | 0x20 {
+	case 'l':
+		return len(line) > 1 && (line[1] == ':' || line[1] == ' ' || line[1] == '\t')
+	case 'c':
+		return len(line) >= len(nameContentLength) && bytes.EqualFold(line[:len(nameContentLength)], nameContentLength)
+	}
+	return false
 }
 
 var (

@@ -2,6 +2,7 @@ package sipframe
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -135,4 +136,69 @@ func FuzzNext(f *testing.F) {
 			t.Fatalf("chunk %d gives %d messages, whole stream %d", chunk, len(msgs), len(whole))
 		}
 	})
+}
+
+// headerEndLineByLine is headerEnd as it was, reading every line in
+// order: the reference the faster one is held to.
+func headerEndLineByLine(b []byte) (end, contentLength int, ok bool) {
+	for i := 0; i < len(b); {
+		j := bytes.IndexByte(b[i:], '\n')
+		if j < 0 {
+			return 0, 0, false
+		}
+		line := b[i : i+j]
+		if n := len(line); n > 0 && line[n-1] == '\r' {
+			line = line[:n-1]
+		}
+		i += j + 1
+		if len(line) == 0 {
+			return i, contentLength, true
+		}
+		if c := line[0] | 0x20; c != 'c' && c != 'l' {
+			continue
+		}
+		if v, ok := contentLengthValue(line); ok {
+			contentLength = v
+		}
+	}
+	return 0, 0, false
+}
+
+func checkHeaderEnd(t *testing.T, b []byte) {
+	t.Helper()
+	e, cl, ok := headerEnd(b)
+	we, wcl, wok := headerEndLineByLine(b)
+	if e != we || cl != wcl || ok != wok {
+		t.Fatalf("headerEnd(%q) = %d, %d, %v; line by line %d, %d, %v", b, e, cl, ok, we, wcl, wok)
+	}
+}
+
+// TestHeaderEndMatchesLineByLine holds headerEnd to the line-by-line
+// reading on messages and on random header blocks built of the bytes that
+// matter (line ends, the letters Content-Length lines start with, colons,
+// digits, several Content-Length lines, blank lines of either kind).
+func TestHeaderEndMatchesLineByLine(t *testing.T) {
+	for _, m := range []string{info, ok, info + ok, "SIP/2.0 200 OK\nl: 3\n\nabc",
+		"INVITE sip:a SIP/2.0\r\nContent-Length: 5\r\nContent-Length: 7\r\n\r\n",
+		"INVITE sip:a SIP/2.0\r\ncontent-length : 9\r\nCSeq: 1 INVITE\r\n\n",
+		"INVITE sip:a SIP/2.0\r\nl: x\r\n\r\n", "\r\n", "\n", "SIP/2.0 200 OK\r\n"} {
+		checkHeaderEnd(t, []byte(m))
+	}
+	pieces := []string{"\r", "\n", "\r\n", "C", "c", "l", "L", ":", " ", "\t", "5", "12", "x",
+		"Content-Length", "content-length", "l: 4", "Call-ID: a", "CSeq: 1 INFO", "Via: SIP/2.0/TCP h"}
+	rng := rand.New(rand.NewPCG(1, 2))
+	var b []byte
+	for range 200000 {
+		b = append(b[:0], "INFO sip:a SIP/2.0"...)
+		for range rng.IntN(24) {
+			b = append(b, pieces[rng.IntN(len(pieces))]...)
+		}
+		checkHeaderEnd(t, b)
+	}
+}
+
+func FuzzHeaderEnd(f *testing.F) {
+	f.Add([]byte(info + ok))
+	f.Add([]byte("SIP/2.0 200 OK\r\nl: 3\r\nContent-Length: 4\r\n\n"))
+	f.Fuzz(func(t *testing.T, b []byte) { checkHeaderEnd(t, b) })
 }
