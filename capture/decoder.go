@@ -58,8 +58,8 @@ type Decoder struct {
 	frames       [1]uint64
 	cut          bool // the packet being decoded was cut short by the snap length
 	defrag       *defragmenter
-	streams      *streams
-	lastTick     int64 // Unix nanoseconds of the last tick: compared on every packet
+	streams      *streams // made at the first TCP segment: the assembler's pools are 800 KB
+	lastTick     int64    // Unix nanoseconds of the last tick: compared on every packet
 	tunnelPorts  *[1 << 16]bool
 	slow         bool // decode every frame layer by layer (tests compare the two ways)
 }
@@ -70,7 +70,6 @@ func NewDecoder(emit func(*Message)) *Decoder {
 	d.msg = &d.own
 	d.parsers = make(map[gopacket.LayerType]*gopacket.DecodingLayerParser)
 	d.defrag = newDefragmenter()
-	d.streams = newStreams(d)
 	d.tunnelPorts = tunnelPorts()
 	return d
 }
@@ -435,7 +434,7 @@ func (d *Decoder) tick(ns int64) {
 	if d.defrag.pending() > 0 {
 		d.defrag.expire(d, d.now)
 	}
-	if d.streams.opened > 0 && d.now.Sub(d.streams.lastFlush) >= 5*time.Second && d.streams.flushDue(d.now) {
+	if d.streams != nil && d.streams.opened > 0 && d.now.Sub(d.streams.lastFlush) >= 5*time.Second && d.streams.flushDue(d.now) {
 		d.streams.lastFlush = d.now
 		d.streams.expire(d.now)
 	}
@@ -444,7 +443,9 @@ func (d *Decoder) tick(ns int64) {
 // Flush ends the input: TCP data still buffered is framed, incomplete
 // fragment lists are counted as pending.
 func (d *Decoder) Flush() {
-	d.streams.flushAll()
+	if d.streams != nil {
+		d.streams.flushAll()
+	}
 	d.Stats.FragmentsPending += uint64(d.defrag.pending())
 	d.defrag.reset()
 }

@@ -67,6 +67,9 @@ func newStreams(d *Decoder) *streams {
 
 // segment hands the decoded TCP layer to the assembler.
 func (d *Decoder) segment(ipv int) {
+	if d.streams == nil {
+		d.streams = newStreams(d)
+	}
 	s := d.streams
 	c := &s.ctx[s.next]
 	s.next = (s.next + 1) % len(s.ctx)
