@@ -11,18 +11,16 @@ func TestHostTable(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		hash func(key *[16]byte) uint64
+		n    int // keys
 	}{
-		{"addrHash", addrHash},
-		{"one slot, one tag", func(*[16]byte) uint64 { return 42 }},                                         // every key collides
-		{"few tags", func(k *[16]byte) uint64 { return uint64(binary.LittleEndian.Uint16(k[14:])) & 0xff }}, // tags alike, slots differ
+		{"addrHash", addrHash, 3000},
+		{"one slot, one tag", func(*[16]byte) uint64 { return 42 }, 300},                                          // every key collides: every probe walks the run
+		{"few tags", func(k *[16]byte) uint64 { return uint64(binary.LittleEndian.Uint16(k[14:])) & 0xff }, 3000}, // tags alike, slots differ
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var table hostTable
 			want := map[[16]byte]*address{}
-			n := 3000
-			if tc.name == "one slot, one tag" {
-				n = 300 // every probe walks the run: keep it short
-			}
+			n := tc.n
 			key := func(i int) [16]byte {
 				var k [16]byte
 				binary.LittleEndian.PutUint32(k[12:], uint32(i)*2654435761)

@@ -185,11 +185,7 @@ func parseFailOn(s string) (map[string]bool, error) {
 			}
 			continue
 		}
-		ok := false
-		for _, f := range analyze.FindingKinds {
-			ok = ok || f == k
-		}
-		if !ok {
+		if !slices.Contains(analyze.FindingKinds, k) {
 			return nil, usagef("--fail-on: unknown finding kind %q (known: %s)", k, strings.Join(analyze.FindingKinds, ","))
 		}
 		kinds[k] = true
