@@ -24,12 +24,7 @@ type netnsLab struct {
 
 func newNetnsLab(t *testing.T) *netnsLab {
 	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("skipped: creating network namespaces needs root (CI runs this test as root)")
-	}
-	if _, err := exec.LookPath("ip"); err != nil {
-		t.Skip("skipped: needs ip from iproute2 (.ci/run installs it)")
-	}
+	needRecorder(t, "ip")
 	id := os.Getpid() % 100000
 	lab := &netnsLab{
 		ns:   [2]string{fmt.Sprintf("sipalive-a%d", id), fmt.Sprintf("sipalive-b%d", id)},
