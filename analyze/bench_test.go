@@ -28,7 +28,7 @@ func bulkMessages(b *testing.B, calls int) []capture.Message {
 		msgs = append(msgs, m)
 	})
 	for {
-		data, ci, link, err := f.Next()
+		_, data, ci, link, err := f.Next()
 		if err == io.EOF {
 			break
 		}

@@ -98,7 +98,7 @@ func decodeWith(t *testing.T, path string, newDecoder func(func(*capture.Message
 		}
 	})
 	for {
-		data, ci, link, err := f.Next()
+		_, data, ci, link, err := f.Next()
 		if err != nil {
 			if err != io.EOF {
 				r.err = err
@@ -254,7 +254,7 @@ func TestTCPMessagesInPlace(t *testing.T) {
 			}
 		})
 		for {
-			d, ci, link, err := f.Next()
+			_, d, ci, link, err := f.Next()
 			if err != nil {
 				break
 			}

@@ -14,15 +14,6 @@ import (
 	"github.com/gopacket/gopacket/pcapgo"
 )
 
-// Source yields raw packets with their link type.
-type Source interface {
-	// Next returns the next packet. data is valid until the following
-	// call. At the end it returns io.EOF; a file cut in the middle of a
-	// record returns io.ErrUnexpectedEOF.
-	Next() (data []byte, ci gopacket.CaptureInfo, link layers.LinkType, err error)
-	Close() error
-}
-
 // ErrNotCapture says a file is neither pcap nor pcapng.
 var ErrNotCapture = errors.New("not a pcap or pcapng capture")
 
@@ -48,6 +39,8 @@ type File struct {
 	ng      *pcapgo.NgReader
 	link    layers.LinkType
 	ci      gopacket.CaptureInfo // the last packet's, which Next points to
+	packets uint64               // packets read so far
+	err     error                // what ended the file early
 }
 
 // readBuffer is the size of the blocks a classic pcap file is read in: a
@@ -174,26 +167,45 @@ func printable(b []byte) string {
 // words returned by value is copied on the stack at every level, in
 // 16-byte moves that stall on the 8-byte stores just made (a tenth of the
 // time of reading a capture).
-func (cf *File) Next() (data []byte, ci *gopacket.CaptureInfo, link layers.LinkType, err error) {
+//
+// A file is its own input 0. A cut or damaged record ends it with an
+// error wrapping io.ErrUnexpectedEOF.
+func (cf *File) Next() (input int, data []byte, ci *gopacket.CaptureInfo, link layers.LinkType, err error) {
 	ci = &cf.ci
 	if cf.ng != nil {
 		data, *ci, err = cf.ng.ZeroCopyReadPacketData()
 		if err != nil {
-			return nil, nil, 0, normaliseEOF(err)
+			return 0, nil, nil, 0, cf.fail(err)
 		}
+		cf.packets++
 		link := cf.ng.LinkType()
 		if len(ci.AncillaryData) > 0 {
 			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
 				link = lt
 			}
 		}
-		return data, ci, link, nil
+		return 0, data, ci, link, nil
 	}
 	data, err = cf.pcap.next(ci)
 	if err != nil {
-		return nil, nil, 0, normaliseEOF(err)
+		return 0, nil, nil, 0, cf.fail(err)
 	}
-	return data, ci, cf.link, nil
+	cf.packets++
+	return 0, data, ci, cf.link, nil
+}
+
+// fail notes what ended the file.
+func (cf *File) fail(err error) error {
+	err = normaliseEOF(err)
+	if err != io.EOF {
+		cf.err = err
+	}
+	return err
+}
+
+// Describe says what the file gave.
+func (cf *File) Describe() []InputState {
+	return []InputState{{Path: cf.Path, Format: cf.Format, Packets: cf.packets, Err: cf.err}}
 }
 
 // Block returns the block the packet Next returned last lies in, for the
@@ -217,6 +229,10 @@ func normaliseEOF(err error) error {
 
 // BytesRead is how far into the file (compressed bytes) reading has got.
 func (cf *File) BytesRead() int64 { return cf.counted.n }
+
+// Progress is how far reading has got of the file's size (0 for
+// standard input).
+func (cf *File) Progress() (read, size int64) { return cf.counted.n, cf.Size }
 
 // Close closes the file.
 func (cf *File) Close() error { return cf.f.Close() }

@@ -30,6 +30,8 @@ type Live struct {
 	dedupe     bool // loopback delivers every packet twice
 	prev       []byte
 	prevTime   time.Time
+	ci         gopacket.CaptureInfo // the last packet's, which Next points to
+	packets    uint64
 	Duplicates uint64
 	rxDropped0 uint64 // interface drop counter at start
 }
@@ -121,14 +123,14 @@ func ifaceDropped(iface string) uint64 {
 // Next returns the next packet, ErrNoPacket after a quiet poll interval.
 // On loopback the second, identical copy of a packet is dropped and counted
 // in Duplicates.
-func (l *Live) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
+func (l *Live) Next() (int, []byte, *gopacket.CaptureInfo, layers.LinkType, error) {
 	for {
 		data, ci, err := l.tp.ZeroCopyReadPacketData()
 		if err != nil {
 			if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, afpacket.ErrPoll) {
-				return nil, ci, l.Link, ErrNoPacket
+				return 0, nil, nil, l.Link, ErrNoPacket
 			}
-			return nil, ci, l.Link, err
+			return 0, nil, nil, l.Link, fmt.Errorf("read %s: %w", l.Iface, err)
 		}
 		if l.dedupe {
 			if ci.Timestamp.Sub(l.prevTime) < 5*time.Millisecond && bytes.Equal(data, l.prev) {
@@ -139,8 +141,26 @@ func (l *Live) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
 			l.prev = append(l.prev[:0], data...)
 			l.prevTime = ci.Timestamp
 		}
-		return data, ci, l.Link, nil
+		l.packets++
+		l.ci = ci
+		return 0, data, &l.ci, l.Link, nil
 	}
+}
+
+// Block is nil: a packet lies in the ring, which the next read reuses.
+func (l *Live) Block() *Block { return nil }
+
+// Describe names the interface as the one input.
+func (l *Live) Describe() []InputState {
+	return []InputState{{Path: "live:" + l.Iface, Format: "live", Packets: l.packets + l.Duplicates}}
+}
+
+// CountInto adds loopback's dropped second copies and the drops of the
+// kernel and the interface to a decoder's counts.
+func (l *Live) CountInto(s *Stats) {
+	s.Duplicates = l.Duplicates
+	s.Packets += l.Duplicates
+	s.KernelDrops, s.InterfaceDrops = l.Drops()
 }
 
 // Drops returns the packets the kernel dropped for this socket and the

@@ -24,9 +24,18 @@ func OpenLive(iface, expr string) (*Live, error) {
 }
 
 // Next is never reached.
-func (l *Live) Next() ([]byte, gopacket.CaptureInfo, layers.LinkType, error) {
-	return nil, gopacket.CaptureInfo{}, 0, ErrNoPacket
+func (l *Live) Next() (int, []byte, *gopacket.CaptureInfo, layers.LinkType, error) {
+	return 0, nil, nil, 0, ErrNoPacket
 }
+
+// Block is never reached.
+func (l *Live) Block() *Block { return nil }
+
+// Describe is never reached.
+func (l *Live) Describe() []InputState { return nil }
+
+// CountInto is never reached.
+func (l *Live) CountInto(s *Stats) {}
 
 // Drops is never reached.
 func (l *Live) Drops() (kernel, iface uint64) { return 0, 0 }

@@ -94,7 +94,7 @@ func OpenMerge(paths []string) (*Merge, error) {
 		}
 		in.Format, in.Size = f.Format, f.Size
 		c := &mergeOpen{input: i, f: f}
-		c.data, c.ci, c.link, err = f.Next()
+		_, c.data, c.ci, c.link, err = f.Next()
 		switch {
 		case err == io.EOF: // no packet at all
 			f.Close()
@@ -121,7 +121,7 @@ func OpenMerge(paths []string) (*Merge, error) {
 // error once, with its index: the merge goes on with the other files.
 func (m *Merge) Next() (input int, data []byte, ci *gopacket.CaptureInfo, link layers.LinkType, err error) {
 	if c := m.cur; c != nil {
-		data, ci, link, err = c.f.Next()
+		_, data, ci, link, err = c.f.Next()
 		if err == nil && len(m.open) == 0 && len(m.pending) == 0 {
 			// The only file left: its packets go straight through, kept
 			// nowhere, as no other file's are to be ordered against them.
@@ -134,7 +134,7 @@ func (m *Merge) Next() (input int, data []byte, ci *gopacket.CaptureInfo, link l
 			m.finish(c)
 			if err != io.EOF {
 				m.Inputs[c.input].Err = err
-				return c.input, nil, nil, 0, err
+				return c.input, nil, nil, 0, &InputError{Input: c.input, Path: m.Inputs[c.input].Path, Err: err}
 			}
 		} else if len(m.open) == 0 && (len(m.pending) == 0 || c.ci.Timestamp.Before(m.Inputs[m.pending[0]].first)) {
 			// The only file being read: no heap on the common path.
@@ -150,7 +150,7 @@ func (m *Merge) Next() (input int, data []byte, ci *gopacket.CaptureInfo, link l
 		i := m.pending[0]
 		m.pending = m.pending[1:]
 		if err := m.start(i); err != nil {
-			return i, nil, nil, 0, err
+			return i, nil, nil, 0, &InputError{Input: i, Path: m.Inputs[i].Path, Err: err}
 		}
 	}
 	if len(m.open) == 0 {
@@ -168,10 +168,10 @@ func (m *Merge) start(i int) error {
 	f, err := OpenFile(in.Path)
 	if err != nil {
 		in.Err = err
-		return fmt.Errorf("%s: %w", in.Path, err)
+		return err
 	}
 	c := &mergeOpen{input: i, f: f}
-	c.data, c.ci, c.link, err = f.Next()
+	_, c.data, c.ci, c.link, err = f.Next()
 	if err != nil {
 		m.finish(c)
 		if err == io.EOF {
@@ -210,6 +210,9 @@ func (m *Merge) BytesRead() int64 {
 	return n
 }
 
+// Progress is how far the merge has read of the size of all its files.
+func (m *Merge) Progress() (read, size int64) { return m.BytesRead(), m.Size() }
+
 // Size is the size of all the files.
 func (m *Merge) Size() int64 {
 	var n int64
@@ -220,7 +223,7 @@ func (m *Merge) Size() int64 {
 }
 
 // Close closes the files still open.
-func (m *Merge) Close() {
+func (m *Merge) Close() error {
 	for _, c := range m.open {
 		c.f.Close()
 	}
@@ -229,4 +232,14 @@ func (m *Merge) Close() {
 		m.cur.f.Close()
 		m.cur = nil
 	}
+	return nil
+}
+
+// Describe says what each file gave.
+func (m *Merge) Describe() []InputState {
+	out := make([]InputState, len(m.Inputs))
+	for i, in := range m.Inputs {
+		out[i] = InputState{Path: in.Path, Format: in.Format, Packets: in.Packets, Err: in.Err}
+	}
+	return out
 }

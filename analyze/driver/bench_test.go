@@ -1,8 +1,10 @@
-package main
+package driver
 
 import (
-	"io"
 	"testing"
+
+	"github.com/sipalive/sipalive/analyze"
+	"github.com/sipalive/sipalive/capture"
 
 	"github.com/sipalive/sipalive/samples/synth"
 )
@@ -21,7 +23,12 @@ func BenchmarkPipeline(b *testing.B) {
 			b.ReportAllocs()
 			packets := uint64(0)
 			for i := 0; i < b.N; i++ {
-				rep, err := analyzeFiles([]string{path}, pipelineOptions{maxRows: 100, workers: workers, stderr: io.Discard})
+				src, err := capture.OpenMerge([]string{path})
+				if err != nil {
+					b.Fatal(err)
+				}
+				rep, err := Analyze(src, Config{Analysis: analyze.Options{MaxRows: 100}, Workers: workers})
+				src.Close()
 				if err != nil {
 					b.Fatal(err)
 				}

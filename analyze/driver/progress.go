@@ -1,4 +1,4 @@
-package main
+package driver
 
 import (
 	"fmt"
@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"golang.org/x/term"
+
+	"github.com/sipalive/sipalive/capture"
 )
 
 // progress draws a one-line bar on a terminal's stderr for files that take
@@ -24,10 +26,25 @@ type progress struct {
 	packets uint64
 }
 
-func newProgress(w io.Writer, label string, read func() int64, size int64, enabled bool) *progress {
-	p := &progress{w: w, label: label, read: read, size: size, start: time.Now()}
-	if file, ok := w.(*os.File); ok && enabled && term.IsTerminal(int(file.Fd())) {
+// progressor is a source that knows how far it has read (files).
+type progressor interface {
+	Progress() (read, size int64)
+}
+
+// newProgress makes the bar for src, drawn on w when w is a terminal and
+// src knows its size.
+func newProgress(w io.Writer, src capture.Source) *progress {
+	p := &progress{w: w, start: time.Now()}
+	pr, ok := src.(progressor)
+	if file, isFile := w.(*os.File); ok && isFile && term.IsTerminal(int(file.Fd())) {
 		p.on = true
+		p.read = func() int64 { n, _ := pr.Progress(); return n }
+		_, p.size = pr.Progress()
+		inputs := src.Describe()
+		p.label = inputs[0].Path
+		if len(inputs) > 1 {
+			p.label = fmt.Sprintf("%d files", len(inputs))
+		}
 	}
 	return p
 }

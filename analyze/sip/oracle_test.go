@@ -41,7 +41,7 @@ func captureMessages(t *testing.T, files []string) map[string][][]byte {
 			}
 		})
 		for {
-			data, ci, link, err := f.Next()
+			_, data, ci, link, err := f.Next()
 			if err == io.EOF {
 				break
 			}

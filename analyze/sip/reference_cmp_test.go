@@ -97,7 +97,7 @@ func referenceInputs(t *testing.T) [][]byte {
 		}
 		dec := capture.NewDecoder(keep)
 		for {
-			data, ci, link, err := f.Next()
+			_, data, ci, link, err := f.Next()
 			if err != nil {
 				if err != io.EOF {
 					t.Fatalf("%s: %v", path, err)

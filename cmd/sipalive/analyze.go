@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/sipalive/sipalive/analyze"
+	"github.com/sipalive/sipalive/analyze/driver"
 	"github.com/sipalive/sipalive/analyze/render"
 	"github.com/sipalive/sipalive/capture"
 )
@@ -97,15 +98,25 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	rep, err := analyzeFiles(files, pipelineOptions{
-		keepFrames: c.writeProblems != "",
-		csvRows:    c.format == "csv",
-		workers:    c.workers,
-		maxRows:    maxRows(c.maxRows, c.format),
-		maxPackets: c.count,
-		progress:   !c.quiet && c.format == "table",
-		stderr:     stderr,
-	})
+	src, err := capture.OpenMerge(files)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	cfg := driver.Config{
+		Analysis: analyze.Options{
+			KeepFrames:    c.writeProblems != "",
+			KeepAliveRows: c.format == "csv",
+			MaxRows:       maxRows(c.maxRows, c.format),
+		},
+		Workers:    c.workers,
+		MaxPackets: c.count,
+		Warn:       stderr,
+	}
+	if !c.quiet && c.format == "table" {
+		cfg.Progress = stderr
+	}
+	rep, err := driver.Analyze(src, cfg)
 	if err != nil {
 		return err
 	}
@@ -122,7 +133,7 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 		}
 	}
 	if c.writeProblems != "" {
-		n, err := writeProblems(c.writeProblems, files, rep)
+		n, err := driver.WriteProblems(c.writeProblems, files, rep)
 		if err != nil {
 			return fmt.Errorf("--write-problems: %w", err)
 		}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/sipalive/sipalive/analyze"
+	"github.com/sipalive/sipalive/analyze/driver"
 	"github.com/sipalive/sipalive/analyze/render"
 	"github.com/sipalive/sipalive/capture"
 )
@@ -43,25 +44,15 @@ func cmdFlow(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usagef("flow --format %q: use text, svg, html or json", *format)
 	}
-	fc := analyze.NewFlowCollector(callID)
-	dec := capture.NewDecoder(fc.Message)
 	src, err := capture.OpenMerge(all)
 	if err != nil {
 		return err
 	}
 	defer src.Close()
-	for {
-		i, data, ci, link, err := src.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			continue // a damaged file: the others go on
-		}
-		dec.SetInput(i)
-		dec.Packet(data, ci, link)
+	fc := analyze.NewFlowCollector(callID)
+	if err := driver.Collect(src, fc.Message); err != nil {
+		return err
 	}
-	dec.Flush()
 	flows := fc.Flows()
 	if len(flows) == 0 {
 		return fmt.Errorf("no SIP message with a Call-ID starting %q", callID)

@@ -36,7 +36,7 @@ func TestFilesCapturedAtOnceReadAsOne(t *testing.T) {
 		}
 	}
 	for {
-		data, ci, _, err := f.Next()
+		_, data, ci, _, err := f.Next()
 		if err != nil {
 			break
 		}

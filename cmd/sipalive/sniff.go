@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -13,10 +12,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gopacket/gopacket"
 	"golang.org/x/term"
 
 	"github.com/sipalive/sipalive/analyze"
+	"github.com/sipalive/sipalive/analyze/driver"
 	"github.com/sipalive/sipalive/analyze/render"
 	"github.com/sipalive/sipalive/capture"
 	"github.com/sipalive/sipalive/capture/filter"
@@ -84,80 +83,56 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer live.Close()
-	var w *liveWriter
-	if *out != "" {
-		if w, err = newLiveWriter(*out, live); err != nil {
-			return fmt.Errorf("-w %s: %w", *out, err)
-		}
-	}
-	fmt.Fprintf(stderr, "sipalive: listening on %s (%s)%s\n", *iface, live.Link, filterNote(live.Filter))
-
-	a := analyze.New(analyze.Options{MaxRows: maxRows(*rows, *format), KeepAliveRows: *format == "csv"})
-	dec := capture.NewDecoder(a.Message)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
 	tty := isTerminal(stdout)
-	lastShow := start
-	stats := func() capture.Stats {
-		s := dec.Stats
-		s.Duplicates = live.Duplicates
-		s.Packets += live.Duplicates
-		s.KernelDrops, s.InterfaceDrops = live.Drops()
-		return s
+	cfg := driver.Config{
+		Analysis:   analyze.Options{MaxRows: maxRows(*rows, *format), KeepAliveRows: *format == "csv"},
+		Workers:    1,
+		MaxPackets: *count,
+		Stop: func() bool {
+			return ctx.Err() != nil || (*duration > 0 && time.Since(start) >= *duration)
+		},
 	}
-	show := func() error {
-		if *quiet || *format != "table" {
-			return nil
+	var w *driver.PacketFile
+	if *out != "" {
+		if w, err = driver.CreatePacketFile(*out, live.Link); err != nil {
+			return fmt.Errorf("-w %s: %w", *out, err)
 		}
-		s := stats()
-		if tty {
-			fmt.Fprint(stdout, "\033[H\033[2J")
-			fmt.Fprintf(stdout, "sipalive sniff -i %s   %s   %d packets, %d dropped   (Ctrl-C to stop)\n",
-				*iface, time.Now().Format("15:04:05"), s.Packets, s.KernelDrops)
-		} else {
-			fmt.Fprintf(stdout, "\n=== %s: %d packets, %d dropped ===\n", time.Now().UTC().Format(time.RFC3339), s.Packets, s.KernelDrops)
-		}
-		return render.Tables(stdout, a.Snapshot(s))
+		cfg.Tap = w.Write
 	}
-	for {
-		if ctx.Err() != nil || (*duration > 0 && time.Since(start) >= *duration) || (*count > 0 && dec.Stats.Packets >= *count) {
-			break
-		}
-		data, ci, link, err := live.Next()
-		switch {
-		case errors.Is(err, capture.ErrNoPacket):
-		case err != nil:
-			return fmt.Errorf("read %s: %w", *iface, err)
-		default:
+	fmt.Fprintf(stderr, "sipalive: listening on %s (%s)%s\n", *iface, live.Link, filterNote(live.Filter))
+	if !*quiet && *format == "table" {
+		cfg.Every = *interval
+		cfg.Refresh = func(r *analyze.Report) error {
 			if w != nil {
-				if err := w.write(ci, data); err != nil {
+				if err := w.Flush(); err != nil {
 					return fmt.Errorf("-w: %w", err)
 				}
 			}
-			dec.Packet(data, &ci, link)
-		}
-		if time.Since(lastShow) >= *interval {
-			lastShow = time.Now()
-			if w != nil {
-				w.flush()
+			s := r.Overview.Capture
+			if tty {
+				fmt.Fprint(stdout, "\033[H\033[2J")
+				fmt.Fprintf(stdout, "sipalive sniff -i %s   %s   %d packets, %d dropped   (Ctrl-C to stop)\n",
+					*iface, time.Now().Format("15:04:05"), s.Packets, s.KernelDrops)
+			} else {
+				fmt.Fprintf(stdout, "\n=== %s: %d packets, %d dropped ===\n", time.Now().UTC().Format(time.RFC3339), s.Packets, s.KernelDrops)
 			}
-			if err := show(); err != nil {
-				return err
-			}
+			return render.Tables(stdout, r)
 		}
 	}
+	rep, err := driver.Analyze(live, cfg)
 	stop()
 	if w != nil {
-		if err := w.close(); err != nil {
-			return fmt.Errorf("-w: %w", err)
+		if cerr := w.Close(); err == nil && cerr != nil {
+			err = fmt.Errorf("-w: %w", cerr)
 		}
 	}
-	dec.Flush()
-	s := stats()
-	rep := a.Finish(s)
-	rep.Inputs = []analyze.Input{{Path: "live:" + *iface, Format: "live", Packets: s.Packets}}
-	rep.Overview.Files = 0
+	if err != nil {
+		return err
+	}
+	s := rep.Overview.Capture
 	if s.KernelDrops > 0 || s.InterfaceDrops > 0 {
 		fmt.Fprintf(stderr, "sipalive: the kernel dropped %d packets and the interface %d: this report is incomplete\n", s.KernelDrops, s.InterfaceDrops)
 	}
@@ -183,42 +158,4 @@ func filterNote(f string) string {
 func isTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// liveWriter writes the captured packets as they come, so the file is
-// complete and readable after Ctrl-C.
-type liveWriter struct {
-	f  *os.File
-	bw *bufio.Writer
-	pw packetWriter
-	l  *capture.Live
-}
-
-func newLiveWriter(path string, l *capture.Live) (*liveWriter, error) {
-	f, err := os.Create(path)
-	if err != nil {
-		return nil, err
-	}
-	bw := bufio.NewWriterSize(f, 1<<16)
-	pw, err := newPacketWriter(bw, path, l.Link)
-	if err != nil {
-		f.Close()
-		return nil, err
-	}
-	return &liveWriter{f: f, bw: bw, pw: pw, l: l}, nil
-}
-
-func (w *liveWriter) write(ci gopacket.CaptureInfo, data []byte) error {
-	ci.AncillaryData = nil
-	return w.pw.write(ci, data, w.l.Link)
-}
-
-func (w *liveWriter) flush() {
-	w.pw.flush()
-	w.bw.Flush()
-}
-
-func (w *liveWriter) close() error {
-	w.flush()
-	return w.f.Close()
 }

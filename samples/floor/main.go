@@ -89,7 +89,7 @@ func open(path string, withGopacket bool) (packetReader, func() error, error) {
 			return nil, nil, err
 		}
 		return func() ([]byte, error) {
-			data, _, _, err := f.Next()
+			_, data, _, _, err := f.Next()
 			return data, err
 		}, f.Close, nil
 	}

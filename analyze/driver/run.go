@@ -1,0 +1,150 @@
+package driver
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/sipalive/sipalive/analyze"
+	"github.com/sipalive/sipalive/capture"
+)
+
+// Config says how Analyze reads and analyses a source.
+type Config struct {
+	Analysis analyze.Options
+	// Workers: 1 decodes and analyses in one goroutine; 2 decodes and
+	// scans in one and analyses in another. The analyzer sees the same
+	// messages in the same order either way, so the report is the same.
+	Workers    int
+	MaxPackets uint64    // stop after this many packets (-c); 0 reads all
+	Progress   io.Writer // a progress bar is drawn here when it is a terminal; nil draws none
+	Warn       io.Writer // damaged inputs are named here; nil: nowhere
+	// Tap sees every packet before it is decoded (sniff -w); nil: none.
+	Tap Visit
+	// Stop ends reading early (a signal, --duration); nil never does.
+	Stop func() bool
+	// Refresh, called every Every with a report of the analysis so far
+	// (a live view). It needs one worker: the report is read off the
+	// analyzer between packets.
+	Every   time.Duration
+	Refresh func(*analyze.Report) error
+}
+
+// Analyze reads src to its end (or Stop, or MaxPackets) through one decoder
+// and one analyzer and returns the report. A damaged input is named on
+// Warn and the others are read on; an error of the source as a whole
+// (a vanished interface) ends the run with that error.
+func Analyze(src capture.Source, c Config) (*analyze.Report, error) {
+	if c.Refresh != nil && c.Workers > 1 {
+		return nil, errors.New("driver: a live refresh needs one worker")
+	}
+	a := analyze.New(c.Analysis)
+	var dec *capture.Decoder
+	finish := func() {}
+	if c.Workers > 1 {
+		p := newPipeline(a, src, c.Analysis.KeepFrames)
+		dec = capture.NewDecoder(p.add)
+		p.dec = dec
+		p.take()
+		finish = p.close
+	} else {
+		dec = capture.NewDecoder(a.Message)
+	}
+	stats := func() capture.Stats {
+		s := dec.Stats
+		if counter, ok := src.(capture.Counter); ok {
+			counter.CountInto(&s)
+		}
+		return s
+	}
+	warn := func(path string, err error, packets uint64) {
+		dec.Stats.Truncated = true
+		if c.Warn != nil {
+			fmt.Fprintf(c.Warn, "sipalive: %s: %s after %d packets; reporting what was read\n", path, truncationMessage(err), packets)
+		}
+	}
+	for _, in := range src.Describe() {
+		if in.Err != nil { // cut before its first packet
+			warn(in.Path, in.Err, in.Packets)
+		}
+	}
+	bar := newProgress(c.Progress, src)
+	loop := Loop{
+		Src: src,
+		Stop: func() bool {
+			return (c.MaxPackets > 0 && dec.Stats.Packets >= c.MaxPackets) || (c.Stop != nil && c.Stop())
+		},
+		Damaged: func(e *capture.InputError) {
+			warn(e.Path, e.Err, src.Describe()[e.Input].Packets)
+		},
+	}
+	if c.Refresh != nil && c.Every > 0 {
+		last := time.Now()
+		loop.Idle = func() error {
+			if time.Since(last) < c.Every {
+				return nil
+			}
+			last = time.Now()
+			return c.Refresh(a.Snapshot(stats()))
+		}
+	}
+	err := loop.Run(func(input int, data []byte, ci *gopacket.CaptureInfo, link layers.LinkType) error {
+		if c.Tap != nil {
+			if err := c.Tap(input, data, ci, link); err != nil {
+				return err
+			}
+		}
+		dec.SetInput(input)
+		dec.Packet(data, ci, link)
+		bar.update(dec.Stats.Packets)
+		return nil
+	})
+	bar.done()
+	dec.Flush()
+	finish()
+	if err != nil {
+		return nil, err
+	}
+	rep := a.Finish(stats())
+	for _, in := range src.Describe() {
+		ri := analyze.Input{Path: in.Path, Format: in.Format, Packets: in.Packets}
+		if in.Err != nil {
+			ri.Truncated, ri.Error = true, truncationMessage(in.Err)
+		}
+		rep.Inputs = append(rep.Inputs, ri)
+		if in.Format != "live" {
+			rep.Overview.Files++
+		}
+	}
+	return rep, nil
+}
+
+// Collect reads src to its end and hands every SIP message to take, with
+// no analysis (the flow of one dialog). Damaged inputs are skipped
+// silently: the others go on.
+func Collect(src capture.Source, take func(*capture.Message)) error {
+	dec := capture.NewDecoder(take)
+	loop := Loop{Src: src}
+	err := loop.Run(func(input int, data []byte, ci *gopacket.CaptureInfo, link layers.LinkType) error {
+		dec.SetInput(input)
+		dec.Packet(data, ci, link)
+		return nil
+	})
+	dec.Flush()
+	return err
+}
+
+// truncationMessage says why an input ended early, in words.
+func truncationMessage(err error) string {
+	if errors.Is(err, io.ErrUnexpectedEOF) {
+		if err == io.ErrUnexpectedEOF {
+			return "capture is truncated (the last packet record is cut short)"
+		}
+		return "capture is damaged (" + err.Error() + ")"
+	}
+	return err.Error()
+}
