@@ -9,8 +9,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sipalive/sipalive/analyze/sip"
 	"github.com/sipalive/sipalive/capture"
+	"github.com/sipalive/sipalive/capture/sip"
 )
 
 func TestClassify(t *testing.T) {

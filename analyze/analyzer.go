@@ -8,8 +8,8 @@ import (
 	"sort"
 	"time"
 
-	"github.com/sipalive/sipalive/analyze/sip"
 	"github.com/sipalive/sipalive/capture"
+	"github.com/sipalive/sipalive/capture/sip"
 )
 
 // Options tune an Analyzer.

@@ -1,6 +1,6 @@
 package analyze
 
-import "github.com/sipalive/sipalive/analyze/sip"
+import "github.com/sipalive/sipalive/capture/sip"
 
 // Class is what a request means for keep-alive analysis.
 type Class uint8

@@ -5,8 +5,8 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/sipalive/sipalive/analyze/sip"
 	"github.com/sipalive/sipalive/capture"
+	"github.com/sipalive/sipalive/capture/sip"
 )
 
 // Event is one captured message reduced to what the analysis reads: the

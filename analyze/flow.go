@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/sipalive/sipalive/analyze/sip"
 	"github.com/sipalive/sipalive/capture"
+	"github.com/sipalive/sipalive/capture/sip"
 )
 
 // FlowMessage is one arrow of a call flow.

@@ -9,8 +9,8 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"github.com/sipalive/sipalive/analyze/sip"
 	"github.com/sipalive/sipalive/capture"
+	"github.com/sipalive/sipalive/capture/sip"
 	"github.com/sipalive/sipalive/samples/synth"
 )
 

@@ -12,7 +12,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 
-	"github.com/sipalive/sipalive/capture/sipframe"
+	"github.com/sipalive/sipalive/capture/sip"
 )
 
 // Decoder turns packets into Messages. It decodes every layer into
@@ -376,12 +376,12 @@ func (d *Decoder) datagram(src, dst netip.AddrPort, payload []byte, frames []uin
 	case isNATKeepAlive(payload):
 		d.Stats.UDPKeepAlive++
 		m.Kind = NATKeepAlive
-	case sipframe.IsStart(sipPayload):
+	case sip.IsStart(sipPayload):
 		d.Stats.UDPSIP++
 		m.Kind, m.Payload = SIP, sipPayload
 	default:
 		h, ok := parseHEP(payload)
-		if inner := trimLeadingCRLF(h.payload); ok && sipframe.IsStart(inner) {
+		if inner := trimLeadingCRLF(h.payload); ok && sip.IsStart(inner) {
 			// SIP carried by a HEP agent: analysed with the original
 			// addresses and time.
 			d.Stats.HEP++

@@ -5,7 +5,7 @@ import (
 	"net/netip"
 	"time"
 
-	"github.com/sipalive/sipalive/capture/sipframe"
+	"github.com/sipalive/sipalive/capture/sip"
 )
 
 // HEPv3 (EEP v3) is how heplify and Homer carry captured SIP: "HEP3", a
@@ -82,7 +82,7 @@ func parseHEP12(b []byte) (h hepPacket, ok bool) {
 	h.src, h.dst, h.proto, h.ipProto = netip.AddrPortFrom(src, sport), netip.AddrPortFrom(dst, dport), 1, proto
 	if b[0] == 1 {
 		h.payload = b[hl:]
-		return h, sipframe.IsStart(h.payload)
+		return h, sip.IsStart(h.payload)
 	}
 	// Version 2: the time, then the payload after the padded (12) or
 	// packed (10) time header.
@@ -94,7 +94,7 @@ func parseHEP12(b []byte) (h hepPacket, ok bool) {
 		h.time = time.Unix(int64(sec), int64(binary.LittleEndian.Uint32(t[4:]))*1000).UTC()
 	}
 	for _, n := range [...]int{12, 10} {
-		if len(t) > n && sipframe.IsStart(t[n:]) {
+		if len(t) > n && sip.IsStart(t[n:]) {
 			h.payload = t[n:]
 			return h, true
 		}

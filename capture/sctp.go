@@ -4,7 +4,7 @@ import (
 	"encoding/binary"
 	"net/netip"
 
-	"github.com/sipalive/sipalive/capture/sipframe"
+	"github.com/sipalive/sipalive/capture/sip"
 )
 
 // sctpProto is SCTP's IP protocol number.
@@ -29,7 +29,7 @@ func (d *Decoder) sctp(ipv int, b []byte, frames []uint64) {
 			return
 		}
 		if typ == 0 && n > 16 && flags&3 == 3 { // a whole DATA chunk
-			if data := b[off+16 : off+n]; sipframe.IsStart(data) {
+			if data := b[off+16 : off+n]; sip.IsStart(data) {
 				m := d.message(SIP, d.now, src, dst, SCTP, data, frames)
 				d.Stats.SCTPMessages++
 				d.Emit(m)

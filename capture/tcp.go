@@ -10,7 +10,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/reassembly"
 
-	"github.com/sipalive/sipalive/capture/sipframe"
+	"github.com/sipalive/sipalive/capture/sip"
 )
 
 // TCP timing on capture time: data waiting behind a sequence gap is pushed
@@ -144,7 +144,7 @@ type halfStream struct {
 	frames   []uint64
 	seen     bool // any byte seen yet
 	hep      bool // HEP3 packets, not SIP: a capture agent sending to a collector over TCP
-	framer   sipframe.Framer
+	framer   sip.Framer
 	ws       wsState
 }
 
@@ -263,7 +263,7 @@ func (st *stream) frameHEP(h *halfStream, now time.Time) {
 		off += total
 		hp, ok := parseHEP3(p[:total])
 		inner := trimLeadingCRLF(hp.payload)
-		if !ok || !sipframe.IsStart(inner) {
+		if !ok || !sip.IsStart(inner) {
 			d.Stats.TCPBytesSkipped += uint64(total)
 			continue
 		}
@@ -285,17 +285,17 @@ func (st *stream) frame(h *halfStream, b []byte, t Transport, now time.Time) int
 	off := 0
 	for off < len(b) {
 		k, n := h.framer.Next(b[off:])
-		if k == sipframe.Partial {
+		if k == sip.FramePartial {
 			break
 		}
 		switch k {
-		case sipframe.Message:
+		case sip.FrameMessage:
 			d.Stats.TCPMessages++
 			st.emit(h, SIP, t, b[off:off+n], now)
-		case sipframe.KeepAlive:
+		case sip.FrameKeepAlive:
 			d.Stats.TCPKeepAlives++
 			st.emit(h, NATKeepAlive, t, b[off:off+n], now)
-		case sipframe.Garbage:
+		case sip.FrameGarbage:
 			d.Stats.TCPBytesSkipped += uint64(n)
 		}
 		off += n

@@ -5,7 +5,7 @@ import (
 	"encoding/binary"
 	"time"
 
-	"github.com/sipalive/sipalive/capture/sipframe"
+	"github.com/sipalive/sipalive/capture/sip"
 )
 
 // SIP over WebSocket (RFC 7118): after an HTTP/1.1 Upgrade handshake each
@@ -71,7 +71,7 @@ func (st *stream) webSocket(h *halfStream, data []byte, now time.Time) {
 	if !w.httpDone {
 		end := bytes.Index(w.raw, blankLine)
 		if end < 0 {
-			if len(w.raw) > sipframe.MaxHeader {
+			if len(w.raw) > sip.MaxHeader {
 				d.Stats.TCPBytesSkipped += uint64(len(w.raw))
 				w.raw = w.raw[:0]
 			}
@@ -127,25 +127,25 @@ func (st *stream) webSocket(h *halfStream, data []byte, now time.Time) {
 func (st *stream) wsMessage(h *halfStream, msg []byte, now time.Time) {
 	d := st.s.d
 	for len(msg) > 0 {
-		k, n := sipframe.Next(msg)
+		k, n := sip.NextFrame(msg)
 		switch k {
-		case sipframe.Partial:
+		case sip.FramePartial:
 			// a datagram-like message without Content-Length framing:
 			// take it whole, as a WebSocket message is one SIP message
-			if sipframe.IsStart(msg) {
+			if sip.IsStart(msg) {
 				d.Stats.TCPMessages++
 				st.emit(h, SIP, WS, msg, now)
 			} else {
 				d.Stats.TCPBytesSkipped += uint64(len(msg))
 			}
 			return
-		case sipframe.Message:
+		case sip.FrameMessage:
 			d.Stats.TCPMessages++
 			st.emit(h, SIP, WS, msg[:n], now)
-		case sipframe.KeepAlive:
+		case sip.FrameKeepAlive:
 			d.Stats.TCPKeepAlives++
 			st.emit(h, NATKeepAlive, WS, msg[:n], now)
-		case sipframe.Garbage:
+		case sip.FrameGarbage:
 			d.Stats.TCPBytesSkipped += uint64(n)
 		}
 		msg = msg[n:]

@@ -142,10 +142,7 @@ func checkKamailio(t *testing.T, path, transport string) {
 		return
 	}
 	pings := capturedRequests(t, path, "OPTIONS")
-	callerTag := ""
-	for _, inv := range capturedRequests(t, path, "INVITE") {
-		callerTag = inv.fromTag
-	}
+	callerTag := capturedCaller(t, path)
 	sent, ok, toCaller := len(pings), 0, 0
 	for _, p := range pings {
 		if p.finals["200"] {
@@ -259,10 +256,7 @@ func checkKamailioWebSocket(t *testing.T, path string) {
 	// Kamailio's pings go out unmasked (a server's frames), so the
 	// capture shows each; the sender's masked answers it does not.
 	pings := capturedRequests(t, path, "OPTIONS")
-	callerTag := ""
-	for _, inv := range capturedRequests(t, path, "INVITE") {
-		callerTag = inv.fromTag
-	}
+	callerTag := capturedCaller(t, path)
 	sent, toCaller := len(pings), 0
 	for _, p := range pings {
 		if p.toTag == callerTag {

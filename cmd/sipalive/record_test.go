@@ -113,3 +113,16 @@ func capturedRequests(t *testing.T, path, method string) map[string]*capturedTra
 	}
 	return txs
 }
+
+// capturedCaller returns the caller's tag: the From tag of the INVITEs the
+// capture shows (a WebSocket client's own are masked, its relayed copy
+// is not).
+func capturedCaller(t *testing.T, path string) string {
+	t.Helper()
+	for _, inv := range capturedRequests(t, path, "INVITE") {
+		if inv.fromTag != "" {
+			return inv.fromTag
+		}
+	}
+	return ""
+}

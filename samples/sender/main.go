@@ -26,8 +26,7 @@ import (
 
 	"golang.org/x/net/websocket"
 
-	"github.com/sipalive/sipalive/analyze/sip"
-	"github.com/sipalive/sipalive/capture/sipframe"
+	"github.com/sipalive/sipalive/capture/sip"
 )
 
 func main() {
@@ -61,7 +60,7 @@ type transport struct {
 	tcp    net.Conn
 	ws     *websocket.Conn
 	in     chan []byte // the responses the WebSocket reader passes on
-	framer sipframe.Framer
+	framer sip.Framer
 	buf    []byte
 	mu     sync.Mutex
 }
@@ -107,12 +106,12 @@ func (t *transport) recv(deadline time.Time) ([]byte, *net.UDPAddr, error) {
 	for {
 		for len(t.buf) > 0 {
 			k, n := t.framer.Next(t.buf)
-			if k == sipframe.Partial {
+			if k == sip.FramePartial {
 				break
 			}
 			msg := t.buf[:n]
 			t.buf = t.buf[n:]
-			if k == sipframe.Message {
+			if k == sip.FrameMessage {
 				return msg, nil, nil
 			}
 		}

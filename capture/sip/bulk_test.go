@@ -9,7 +9,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 
-	"github.com/sipalive/sipalive/analyze/sip"
+	"github.com/sipalive/sipalive/capture/sip"
 	"github.com/sipalive/sipalive/samples/synth"
 )
 

@@ -1,6 +1,9 @@
-// Package sip scans SIP messages in place. Parse fills a Message whose byte
-// slices alias the input: nothing is copied and nothing is allocated, so a
-// caller that keeps a value past the life of the packet buffer must copy it.
+// Package sip is the SIP wire format: it recognises a start line by
+// content on any port (startline.go), cuts byte streams into messages by
+// Content-Length (frame.go), and scans a message's headers in place
+// (parse*.go, header.go). Parse fills a Message whose byte slices alias the
+// input: nothing is copied and nothing is allocated, so a caller that keeps
+// a value past the life of the packet buffer must copy it.
 //
 // Only the fields the keep-alive analysis needs are extracted; the scanner
 // tolerates what real stacks send (compact header forms, LF-only line ends,

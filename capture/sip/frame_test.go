@@ -1,4 +1,4 @@
-package sipframe
+package sip
 
 import (
 	"bytes"
@@ -34,30 +34,30 @@ func TestIsStart(t *testing.T) {
 	}
 }
 
-func TestNext(t *testing.T) {
+func TestNextFrame(t *testing.T) {
 	tests := []struct {
 		name string
 		in   string
-		kind Kind
+		kind FrameKind
 		n    int
 	}{
-		{"whole message", info, Message, len(info)},
-		{"two messages", info + ok, Message, len(info)},
-		{"compact l", ok, Message, len(ok)},
-		{"partial header", info[:30], Partial, 0},
-		{"partial body", info[:len(info)-1], Partial, 0},
-		{"partial start line", "INV", Partial, 0},
-		{"ping", "\r\n\r\n" + info, KeepAlive, 4},
-		{"pong", "\r\n", KeepAlive, 2},
-		{"garbage then message", "xyz\r\n" + info, Garbage, 5},
-		{"binary garbage", "\x00\x01\x02", Garbage, 3},
-		{"mid-message start", "Length: 4\r\n\r\nabcd" + ok, Garbage, 17},
-		{"bad content-length", "SIP/2.0 200 OK\r\nContent-Length: x\r\n\r\n", Garbage, 37},
-		{"status 000", "SIP/2.0 000 X\r\n\r\n", Garbage, 17},
-		{"LF only", "SIP/2.0 200 OK\nl: 2\n\nab", Message, 23},
+		{"whole message", info, FrameMessage, len(info)},
+		{"two messages", info + ok, FrameMessage, len(info)},
+		{"compact l", ok, FrameMessage, len(ok)},
+		{"partial header", info[:30], FramePartial, 0},
+		{"partial body", info[:len(info)-1], FramePartial, 0},
+		{"partial start line", "INV", FramePartial, 0},
+		{"ping", "\r\n\r\n" + info, FrameKeepAlive, 4},
+		{"pong", "\r\n", FrameKeepAlive, 2},
+		{"garbage then message", "xyz\r\n" + info, FrameGarbage, 5},
+		{"binary garbage", "\x00\x01\x02", FrameGarbage, 3},
+		{"mid-message start", "Length: 4\r\n\r\nabcd" + ok, FrameGarbage, 17},
+		{"bad content-length", "SIP/2.0 200 OK\r\nContent-Length: x\r\n\r\n", FrameGarbage, 37},
+		{"status 000", "SIP/2.0 000 X\r\n\r\n", FrameGarbage, 17},
+		{"LF only", "SIP/2.0 200 OK\nl: 2\n\nab", FrameMessage, 23},
 	}
 	for _, tt := range tests {
-		k, n := Next([]byte(tt.in))
+		k, n := NextFrame([]byte(tt.in))
 		if k != tt.kind || n != tt.n {
 			t.Errorf("%s: Next = %v %d, want %v %d", tt.name, k, n, tt.kind, tt.n)
 		}
@@ -78,14 +78,14 @@ func frameAll(stream []byte, chunk int) (msgs [][]byte, skipped int) {
 		progress := false
 		for len(buf) > 0 {
 			k, n := f.Next(buf)
-			if k == Partial {
+			if k == FramePartial {
 				break
 			}
 			progress = true
 			switch k {
-			case Message:
+			case FrameMessage:
 				msgs = append(msgs, append([]byte(nil), buf[:n]...))
-			case Garbage:
+			case FrameGarbage:
 				skipped += n
 			}
 			buf = buf[n:]
