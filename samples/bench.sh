@@ -12,16 +12,28 @@
 #                                    tshark, interleaved; the fastest counts,
 #                                    as with hyperfine's min: a shared
 #                                    machine only ever adds time)
+#   BASE=REV samples/bench.sh       (also time sipalive built from git
+#                                    revision REV, in the same rounds: a
+#                                    change compared before and after)
+#   DOC=docs/performance.md samples/bench.sh
+#                                   (write the results as that page: the
+#                                    command, the date, the machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . samples/bigcapture.sh "$@"
 bin=$(mktemp -d)
 CGO_ENABLED=0 go build -o "$bin/sipalive" ./cmd/sipalive
 CGO_ENABLED=0 go build -o "$bin/floor" ./samples/floor
+if [ -n "${BASE:-}" ]; then
+  tree="$bin/base-tree"
+  git worktree add -q --detach "$tree" "$BASE"
+  (cd "$tree" && CGO_ENABLED=0 go build -o "$bin/sipalive-base" ./cmd/sipalive)
+  git worktree remove --force "$tree"
+fi
 
-python3 - "$file" "$bin" <<'PY'
+python3 - "$file" "$bin" "bench.sh $*" <<'PY'
 import os, resource, shutil, subprocess, sys, time, json, platform, datetime
-path, bindir = sys.argv[1], sys.argv[2]
+path, bindir, command = sys.argv[1], sys.argv[2], sys.argv[3]
 
 def run(name, cmd):
     """Run cmd under a fresh, small python whose only child it is, and
@@ -45,15 +57,18 @@ rows = [("floor (read + decode)", [f"{bindir}/floor", path]),
         ("floor, pcapgo reader", [f"{bindir}/floor", "-gopacket", path]),
         ("sipalive analyze", [f"{bindir}/sipalive", "analyze", "-q", path]),
         ("sipalive analyze --workers 1", [f"{bindir}/sipalive", "analyze", "-q", "--workers", "1", path])]
+base = os.environ.get("BASE")
+if base:
+    rows.append((f"sipalive analyze, built from {base}", [f"{bindir}/sipalive-base", "analyze", "-q", path]))
 if shutil.which("tshark") and not os.environ.get("NO_TSHARK"):
     rows.append(("tshark -q -z sip,stat", ["tshark", "-n", "-q", "-z", "sip,stat", "-r", path]))
 repeat = int(os.environ.get("REPEAT", "3"))
-cpu = platform.processor() or platform.machine()
+model = platform.processor() or platform.machine()
 try:
-    cpu = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
+    model = next(l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name"))
 except (OSError, StopIteration):
     pass
-print(f"{path}: {size/2**20:.0f} MiB, {packets} packets; {os.cpu_count()} cores, {cpu}, {datetime.date.today()}")
+print(f"{path}: {size/2**20:.0f} MiB, {packets} packets; {os.cpu_count()} cores, {model}, {datetime.date.today()}")
 print(f"wall and cpu (user + system): the least of {repeat} runs (tshark: 1); peak RSS: the highest")
 print(f"{'program':32} {'wall s':>8} {'cpu s':>7} {'packets/s':>12} {'peak RSS MiB':>13}")
 # Rounds rather than blocks: each round runs every program once, so that a
@@ -75,4 +90,34 @@ print(f"sipalive / floor time: {s/res['floor (read + decode)'][0]:.2f}x (target 
       f"against the floor with gopacket's pcapgo reader: {s/res['floor, pcapgo reader'][0]:.2f}x")
 if "tshark -q -z sip,stat" in res:
     print(f"sipalive speed / tshark speed: {res['tshark -q -z sip,stat'][0]/s:.0f}x (target >= 100x)")
+if base:
+    b = res[f"sipalive analyze, built from {base}"][0]
+    print(f"this build / {base}: {s/b:.3f}x wall time")
+
+doc = os.environ.get("DOC")
+if doc:
+    env = [f"{k}={os.environ[k]}" for k in ("REPEAT", "BASE", "NO_TSHARK") if os.environ.get(k)]
+    go = subprocess.run(["go", "version"], capture_output=True, text=True).stdout.split()[2]
+    with open(doc, "w") as f:
+        f.write("# Performance\n\n")
+        f.write("Written by `samples/bench.sh` with `DOC` set; run it again to refresh this page.\n\n")
+        f.write(f"- command: `{' '.join(env + ['DOC=' + doc, 'samples/' + command]).strip()}`\n")
+        f.write(f"- date: {datetime.date.today()}\n")
+        f.write(f"- machine: {os.cpu_count()} cores, {model}, {round(os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30)} GiB, {platform.system()} {platform.release()}, {go}\n")
+        f.write(f"- capture: `{path}`, {size/2**20:.0f} MiB, {packets:,} packets (`samples/gen`)\n")
+        f.write(f"- wall and CPU time (user + system): the least of {repeat} interleaved rounds (tshark: one run); peak RSS: the highest\n\n")
+        f.write("| program | wall s | CPU s | packets/s | peak RSS MiB |\n| --- | ---: | ---: | ---: | ---: |\n")
+        for name, _ in rows:
+            wall, rss, c = res[name]
+            f.write(f"| `{name}` | {wall:.2f} | {c:.2f} | {packets/wall:,.0f} | {rss:.1f} |\n")
+        f.write(f"\nRatios from the same run: sipalive takes {s/res['floor (read + decode)'][0]:.2f}x the wall time of the strict floor "
+                f"(sipalive's reader and gopacket's decoder) and {s/res['floor, pcapgo reader'][0]:.2f}x that of the pcapgo floor")
+        if "tshark -q -z sip,stat" in res:
+            f.write(f"; it runs {res['tshark -q -z sip,stat'][0]/s:.0f}x as fast as tshark")
+        if base:
+            f.write(f"; this build takes {s/b:.3f}x the wall time of the build from {base}")
+        f.write(".\n\n")
+        f.write("The floors read and decode every packet down to its UDP or TCP payload (`samples/floor`) and nothing else: "
+                "sipalive cannot be faster. How the work is split over the two cores is in [design.md](design.md).\n")
+    print(f"wrote {doc}")
 PY
