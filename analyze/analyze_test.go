@@ -426,7 +426,7 @@ func TestLongCallHoldsADigest(t *testing.T) {
 			code = 481 // one failure: kept whole for its finding
 		}
 		f.send(time.Millisecond, addrB, addrA, response(code, "INFO", "long", 2+i, b, "tb"))
-		most = max(most, len(f.a.lookupCall(&Event{CallID: []byte("long"), CallHash: h1, CallHash2: h2}).dialogs[0].Transactions))
+		most = max(most, len(f.a.store.lookupCall(&Event{CallID: []byte("long"), CallHash: h1, CallHash2: h2}).dialogs[0].Transactions))
 	}
 	f.send(time.Second, addrA, addrB, request("BYE", "long", 300, "bye", true, "", ""))
 	r := f.a.Finish(capture.Stats{})

@@ -74,7 +74,7 @@ type kaSide struct {
 // add takes the next keep-alive of d. With vendors, the interval from the
 // side's previous keep-alive of the same method is sampled for the
 // sender's vendor (a snapshot, which must change nothing, passes false).
-func (g *kaDigest) add(a *Analyzer, d *Dialog, k keepAlive, vendors bool) {
+func (g *kaDigest) add(l *ledger, d *Dialog, k keepAlive, vendors bool) {
 	if g.count == 0 {
 		g.first = k.Start
 		g.methods = g.methodsBuf[:0]
@@ -116,7 +116,7 @@ func (g *kaDigest) add(a *Analyzer, d *Dialog, k keepAlive, vendors bool) {
 	}
 	for i := range g.prev {
 		if p := &g.prev[i]; p.Method == k.Method && p.side == k.side {
-			v := a.vendor(a.agentOf(p.Agent, p.Src))
+			v := l.vendor(l.book.agentOf(p.Agent, p.Src))
 			if len(v.intervals[k.Method]) < maxSamples {
 				v.intervals[k.Method] = append(v.intervals[k.Method], elapsed(p.Start, k.Start).Seconds())
 			}
@@ -159,13 +159,13 @@ func (g *kaDigest) clone() *kaDigest {
 // hops of a request a proxy relayed are left out). With vendors, the
 // remaining ones are taken into d's own digest for good (the dialog
 // retires); without, into a copy (a snapshot).
-func (a *Analyzer) keepAlives(d *Dialog, vendors bool) *kaDigest {
+func (l *ledger) keepAlives(d *Dialog, vendors bool) *kaDigest {
 	var g *kaDigest
 	switch {
 	case d.ka == nil && vendors:
 		// a short call, retiring: the digest lives only until its row
 		// and findings are built, so one is reused for every dialog
-		g = a.scratch.reset()
+		g = l.scratch.reset()
 	case d.ka == nil:
 		g = &kaDigest{}
 	case vendors:
@@ -175,7 +175,7 @@ func (a *Analyzer) keepAlives(d *Dialog, vendors bool) *kaDigest {
 	}
 	for _, t := range d.Transactions {
 		if t.Class == ClassSessionKeepAlive && !t.hop {
-			g.add(a, d, keepAliveOf(t), vendors)
+			g.add(l, d, keepAliveOf(t), vendors)
 		}
 	}
 	return g
@@ -185,21 +185,21 @@ func (a *Analyzer) keepAlives(d *Dialog, vendors bool) *kaDigest {
 // and into the dialog's digest, so that the memory of a long call does not
 // grow by a Transaction per keep-alive. It reports whether it did: a
 // refresh a session timer will count (an UPDATE) stays whole.
-func (a *Analyzer) settle(d *Dialog, t *Transaction) bool {
+func (l *ledger) settle(d *Dialog, t *Transaction) bool {
 	if t.Class != ClassSessionKeepAlive || (d.Timer != nil && t.Method == "UPDATE") {
 		return false
 	}
-	a.foldTransaction(t)
+	l.foldTransaction(t)
 	if !t.hop {
 		if d.ka == nil {
 			d.ka = &kaDigest{}
 		}
-		d.ka.add(a, d, keepAliveOf(t), true)
+		d.ka.add(l, d, keepAliveOf(t), true)
 	}
-	if a.opts.KeepFrames {
+	if l.opts.KeepFrames {
 		d.Frames = append(d.Frames, t.Frames...)
 	}
 	d.dropTransaction(t)
-	a.release(t)
+	l.store.release(t)
 	return true
 }

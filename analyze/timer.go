@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"fmt"
 	"time"
 )
 
@@ -103,4 +104,60 @@ func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
 		tc.ByeAfterExpiry = true
 	}
 	return tc
+}
+
+func (l *ledger) timerReport(d *Dialog, end time.Time) {
+	tr, ts := buildTimerReport(d, end)
+	if l.opts.MaxRows == 0 || len(l.tot.timerSummary) < l.opts.MaxRows {
+		l.tot.timerSummary = append(l.tot.timerSummary, ts)
+	}
+	if tr.Expired {
+		if l.keepFinding("expired") {
+			l.addFinding(Finding{Kind: "expired", CallID: d.CallID, Time: tr.ExpiredAt,
+				Detail: fmt.Sprintf("Session-Expires %d s, refresher %s: no refresh by %.0f s (longest gap %.1f s)",
+					d.Timer.SessionExpires, refresherName(d.Timer.Refresher), expiryMargin(time.Duration(d.Timer.SessionExpires)*time.Second).Seconds(), tr.LongestGap)})
+		}
+		l.problem(d)
+	} else if !tr.OnTime {
+		if l.keepFinding("late-refresh") {
+			l.addFinding(Finding{Kind: "late-refresh", CallID: d.CallID, Time: d.Confirmed,
+				Detail: fmt.Sprintf("refresher %s left %.1f s between refreshes; RFC 4028 asks for half of %d s",
+					refresherName(d.Timer.Refresher), tr.LongestGap, d.Timer.SessionExpires)})
+		}
+	}
+	l.tot.timers.add(l.opts.MaxRows, tr)
+}
+
+// buildTimerReport judges a dialog's session timer up to end.
+func buildTimerReport(d *Dialog, end time.Time) (TimerReport, TimerSummary) {
+	refreshes := 0
+	for _, t := range d.Transactions {
+		if t.Method == "INVITE" || t.Method == "UPDATE" {
+			refreshes++
+		}
+	}
+	ts := TimerSummary{CallID: d.CallID, SessionExpires: d.Timer.SessionExpires, Refresher: d.Timer.Refresher,
+		MinSE: d.Timer.MinSE, Refreshes: refreshes}
+	tc := d.Timer.check(d, end)
+	tr := TimerReport{CallID: d.CallID, SessionTimer: *d.Timer, TimerCheck: tc}
+	switch {
+	case tc.Expired && tc.ByeAfterExpiry:
+		tr.Verdict = "expired, then BYE"
+	case tc.Expired:
+		tr.Verdict = "expired"
+	case !tc.OnTime:
+		tr.Verdict = "refreshed late"
+	case tc.ByRefresher == 0 && d.Ended.IsZero() && end.Sub(d.Confirmed) < time.Duration(d.Timer.SessionExpires)*time.Second/2:
+		tr.Verdict = "ok (no refresh due yet)"
+	default:
+		tr.Verdict = "ok"
+	}
+	return tr, ts
+}
+
+func refresherName(r string) string {
+	if r == "" {
+		return "unnamed (uac)"
+	}
+	return r
 }

@@ -148,21 +148,3 @@ const (
 func (o Outcome) String() string {
 	return [...]string{"2xx", "481", "405", "501", "other", "unanswered"}[o]
 }
-
-// maxFreeTransactions bounds the transactions kept for reuse.
-const maxFreeTransactions = 1 << 12
-
-// newTransaction returns a cleared transaction, reusing a folded one.
-// Transactions come and go with every request; reusing them spares the
-// allocator and the collector most of the analysis' garbage.
-func (a *Analyzer) newTransaction() *Transaction { return reuse(&a.freeTxs) }
-
-// release takes back a folded transaction that nothing refers to any more:
-// it has left its call's list, and its dialog, if any, has retired.
-func (a *Analyzer) release(t *Transaction) {
-	if t.pinned || len(a.freeTxs) >= maxFreeTransactions {
-		return
-	}
-	*t = Transaction{Frames: t.Frames[:0]}
-	a.freeTxs = append(a.freeTxs, t)
-}

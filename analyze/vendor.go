@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"net/netip"
 	"strings"
 )
 
@@ -57,42 +56,4 @@ func shortVersion(v string) string {
 	return strings.Join(parts, ".")
 }
 
-// agentName is an agent string and its VendorName.
-type agentName struct{ agent, vendor string }
-
 func startsWithDigit(s string) bool { return s != "" && s[0] >= '0' && s[0] <= '9' }
-
-// agentOf names the party at addr: the agent string it sent, else what the
-// address and port (or the address) announced in other messages, else the
-// address itself (without the port, but on loopback: a TCP client's ports
-// change).
-func (a *Analyzer) agentOf(agent string, addr netip.AddrPort) string {
-	if agent == "" {
-		agent = a.hostOf(addr).agent
-	}
-	// Agents are interned, and a few products send nearly all the
-	// keep-alives: the last name found for an agent of each length
-	// answers before the table.
-	last := &a.vendorLast[len(agent)%len(a.vendorLast)]
-	v := last.vendor
-	if last.agent != agent || last.vendor == "" {
-		var ok bool
-		if v, ok = a.vendorNames[agent]; !ok {
-			v = VendorName(agent)
-			if len(a.vendorNames) < maxInterned { // phones that put their MAC in User-Agent
-				a.vendorNames[agent] = v
-			}
-		}
-		*last = agentName{agent, v}
-	}
-	if v != "" {
-		return v
-	}
-	if !addr.IsValid() {
-		return "unknown"
-	}
-	if addr.Addr().IsLoopback() {
-		return "unknown (" + addr.String() + ")" // the port tells a lab's parties apart
-	}
-	return "unknown (" + addr.Addr().String() + ")"
-}

@@ -1,0 +1,213 @@
+package analyze
+
+import "net/netip"
+
+// addressBook remembers what each address and port announced about itself
+// (its User-Agent or Server, its Allow list, whether it relays requests),
+// to name the sender of messages that carry no name, and the vendor name
+// each agent string normalises to. It is bounded: past maxAddresses it
+// starts afresh.
+type addressBook struct {
+	hosts       hostTable
+	addrSlab    []address         // where new entries of hosts come from (see newAddress)
+	hostsGen    uint32            // bumped when hosts starts afresh
+	sweeping    *call             // the call being swept, whose shortcuts answer for its parties (see hostOf)
+	vendorNames map[string]string // agent string → VendorName
+	vendorLast  [16]agentName     // the last of vendorNames used, by length of the agent
+}
+
+// maxAddresses bounds the per-address memory of agents and Allow lists;
+// past it the table starts afresh, so a capture of millions of endpoints
+// stays in bounded memory.
+const maxAddresses = 1 << 16
+
+// address is what the ports of one address announced. Ports are told
+// apart: a host may run several SIP services (a proxy on 5060, a PBX on
+// 5080), and a lab or loopback capture has every party on one address.
+type address struct {
+	key   [16]byte // the address, as As16 gives it
+	port0 uint16
+	host0 host       // the first port that spoke: most addresses have one
+	more  []portHost // the others, in the order they first spoke
+}
+
+type portHost struct {
+	port uint16
+	h    *host
+}
+
+// host is what an address and port announced about itself.
+type host struct {
+	agent string // latest User-Agent or Server
+	allow string // first Allow list
+	proxy bool   // it relays requests: only those it originates name it
+}
+
+// learnAgent remembers the product name and Allow list each address
+// announces, to name the sender of messages that carry none. A proxy's
+// relayed messages name someone else (see Event.relayed).
+func (b *addressBook) learnAgent(c *call, addr netip.AddrPort, e *Event) {
+	ua := e.Agent
+	if ua == "" {
+		ua = e.Server
+	}
+	if ua == "" && !e.AllowPresent && !e.relayed() {
+		return
+	}
+	h := b.hostFor(c, addr)
+	if e.relayed() {
+		h.proxy = true
+	}
+	if h.proxy && (e.relayed() || !e.Request) {
+		return
+	}
+	if h.allow == "" && e.AllowPresent {
+		h.allow = e.Allow
+	}
+	if ua != "" {
+		h.agent = ua
+	}
+}
+
+// hostFor returns the entry for ap, through c's shortcuts when it can.
+func (b *addressBook) hostFor(c *call, ap netip.AddrPort) *host {
+	for i := range c.hosts {
+		if r := c.hosts[i]; r.h != nil && r.ap == ap && r.gen == b.hostsGen {
+			if i > 0 {
+				c.hosts[0], c.hosts[1] = r, c.hosts[0]
+			}
+			return r.h
+		}
+	}
+	key, port := ap.Addr().As16(), ap.Port()
+	hash := addrHash(&key)
+	ad := b.hosts.get(hash, &key)
+	var h *host
+	switch {
+	case ad == nil:
+		if b.hosts.n >= maxAddresses {
+			b.hosts.reset()
+			b.hostsGen++
+		}
+		ad = b.newAddress()
+		ad.key, ad.port0 = key, port
+		b.hosts.put(hash, ad)
+		h = &ad.host0
+	default:
+		if h = ad.port(port); h == nil {
+			h = &host{}
+			ad.more = append(ad.more, portHost{port, h})
+		}
+	}
+	c.hosts[1] = c.hosts[0]
+	c.hosts[0] = hostRef{ap: ap, h: h, gen: b.hostsGen}
+	return h
+}
+
+// addressSlab is how many address entries are allocated at once: a
+// capture of many phones adds one per phone, and one allocation each was
+// a fifth of all the analysis made.
+const addressSlab = 256
+
+// newAddress returns a zero address entry from the current slab.
+func (b *addressBook) newAddress() *address {
+	if len(b.addrSlab) == cap(b.addrSlab) {
+		b.addrSlab = make([]address, 0, addressSlab)
+	}
+	b.addrSlab = b.addrSlab[:len(b.addrSlab)+1]
+	return &b.addrSlab[len(b.addrSlab)-1]
+}
+
+func (ad *address) port(p uint16) *host {
+	if ad.port0 == p {
+		return &ad.host0
+	}
+	for _, ph := range ad.more {
+		if ph.port == p {
+			return ph.h
+		}
+	}
+	return nil
+}
+
+// hostOf returns what addr announced, if anything; when nothing ever came
+// from addr, what another port of its address announced (a UA that sends
+// from one port and listens on another). While a call is being swept, its own shortcuts
+// answer for its two parties.
+func (b *addressBook) hostOf(addr netip.AddrPort) host {
+	key, port := addr.Addr().As16(), addr.Port()
+	if c := b.sweeping; c != nil {
+		for _, r := range c.hosts {
+			if r.h != nil && r.ap == addr {
+				return *r.h // even from before the table started afresh
+			}
+		}
+	}
+	ad := b.hosts.get(addrHash(&key), &key)
+	if ad == nil {
+		return host{}
+	}
+	if h := ad.port(port); h != nil {
+		return *h
+	}
+	if addr.Addr().IsLoopback() {
+		return host{} // each port on loopback is a program of its own: a lab's parties share the address
+	}
+	for i := -1; i < len(ad.more); i++ {
+		h := &ad.host0
+		if i >= 0 {
+			h = ad.more[i].h
+		}
+		if !h.proxy && (h.agent != "" || h.allow != "") {
+			return host{agent: h.agent, allow: h.allow}
+		}
+	}
+	return host{}
+}
+
+// hostRef is a call's shortcut to an entry of Analyzer.hosts: the table
+// outgrows the CPU caches on captures of many phones, and nearly every
+// message comes from one of its call's two parties.
+type hostRef struct {
+	ap  netip.AddrPort // compared whole: cheaper than its table key
+	h   *host
+	gen uint32 // Analyzer.hostsGen when h was looked up
+}
+
+// agentName is an agent string and its VendorName.
+type agentName struct{ agent, vendor string }
+
+// agentOf names the party at addr: the agent string it sent, else what the
+// address and port (or the address) announced in other messages, else the
+// address itself (without the port, but on loopback: a TCP client's ports
+// change).
+func (b *addressBook) agentOf(agent string, addr netip.AddrPort) string {
+	if agent == "" {
+		agent = b.hostOf(addr).agent
+	}
+	// Agents are interned, and a few products send nearly all the
+	// keep-alives: the last name found for an agent of each length
+	// answers before the table.
+	last := &b.vendorLast[len(agent)%len(b.vendorLast)]
+	v := last.vendor
+	if last.agent != agent || last.vendor == "" {
+		var ok bool
+		if v, ok = b.vendorNames[agent]; !ok {
+			v = VendorName(agent)
+			if len(b.vendorNames) < maxInterned { // phones that put their MAC in User-Agent
+				b.vendorNames[agent] = v
+			}
+		}
+		*last = agentName{agent, v}
+	}
+	if v != "" {
+		return v
+	}
+	if !addr.IsValid() {
+		return "unknown"
+	}
+	if addr.Addr().IsLoopback() {
+		return "unknown (" + addr.String() + ")" // the port tells a lab's parties apart
+	}
+	return "unknown (" + addr.Addr().String() + ")"
+}

@@ -1,0 +1,267 @@
+package analyze
+
+// The vendor audit: keep-alives folded per sender and receiver agent and
+// method (the interop matrix), and the advice the field rules give.
+
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type matrixCell struct{ sender, receiver, method string }
+
+// vendorAgg is a vendor's report and its interval samples per method.
+type vendorAgg struct {
+	VendorReport
+	intervals map[string][]float64
+	sent      map[string]*int // VendorReport.Sent as it is counted
+}
+
+func (l *ledger) vendor(name string) *vendorAgg {
+	v, ok := l.tot.vendors[name]
+	if !ok {
+		v = &vendorAgg{VendorReport: VendorReport{Agent: name, Sent: map[string]int{}, Answered: map[string]*Outcomes{},
+			Interval: map[string]float64{}, IntervalSpread: map[string]float64{}}, intervals: map[string][]float64{}, sent: map[string]*int{}}
+		l.tot.vendors[name] = v
+	}
+	return v
+}
+
+// kaCell is what the keep-alives of one sender, receiver and method fold
+// into, found with one lookup rather than one per map each time.
+type kaCell struct {
+	sv, rv   *vendorAgg
+	sent     *int           // sv's count of the method sent
+	answered *Outcomes      // rv's outcomes of the method
+	matrix   *Outcomes      // the interop matrix cell
+	other    map[string]int // the matrix cell's other final answers, by code
+}
+
+func (l *ledger) kaCell(k matrixCell) *kaCell {
+	if c := l.tot.cells[k]; c != nil {
+		return c
+	}
+	c := &kaCell{sv: l.vendor(k.sender), rv: l.vendor(k.receiver), matrix: &Outcomes{}}
+	c.sent = c.sv.sent[k.method]
+	if c.sent == nil {
+		c.sent = new(int)
+		c.sv.sent[k.method] = c.sent
+	}
+	c.answered = outcomesFor(c.rv.Answered, k.method)
+	if k.method == "UPDATE" {
+		if l.tot.updateTo[k.sender] == nil {
+			l.tot.updateTo[k.sender] = map[string]bool{}
+		}
+		l.tot.updateTo[k.sender][k.receiver] = true
+	}
+	l.tot.cells[k] = c
+	return c
+}
+
+func (l *ledger) foldKeepAlive(t *Transaction, sender string) {
+	if t.hop {
+		// The vendor audit counts requests, not the hops a proxy relayed
+		// them over; the transaction counts above and the CSV rows keep
+		// every hop.
+		l.tot.relayedKeepAlives++
+		l.keepAliveRow(t, sender)
+		return
+	}
+	receiver := l.book.agentOf(t.Answerer, t.Dst)
+	cell := l.kaCell(matrixCell{sender, receiver, t.Method})
+	sv, rv := cell.sv, cell.rv
+	*cell.sent++
+	if t.HasBody {
+		sv.WithBody++
+	}
+	cell.answered.add(t)
+	cell.matrix.add(t)
+	if t.Outcome() == OutcomeOther {
+		// which codes "other" holds: a 488 or a 415 tells what the peer
+		// wanted (a body), where "other" tells nothing
+		code := strconv.Itoa(t.Final)
+		if cell.other == nil {
+			cell.other = map[string]int{}
+		}
+		cell.other[code]++
+		if rv.AnsweredOther == nil {
+			rv.AnsweredOther = map[string]map[string]int{}
+		}
+		if rv.AnsweredOther[t.Method] == nil {
+			rv.AnsweredOther[t.Method] = map[string]int{}
+		}
+		rv.AnsweredOther[t.Method][code]++
+	}
+	if sv.Allow == "" {
+		sv.Allow = l.book.hostOf(t.Src).allow
+	}
+	if rv.Allow == "" {
+		rv.Allow = l.book.hostOf(t.Dst).allow
+	}
+	d := t.Dialog
+	side := "caller"
+	if d != nil {
+		side = d.side(t)
+	}
+	if t.AnswerSDP && t.Final >= 200 && t.Final < 300 {
+		rv.SDPAnswers++
+		if l.keepFinding("sdp-in-answer") {
+			l.addFinding(Finding{Kind: "sdp-in-answer", CallID: t.CallID, Time: t.FinalAt,
+				Detail: fmt.Sprintf("%s without SDP from %s answered %d with SDP by %s: an answer to no offer (RFC 3311 5.2); the sender may take the session as broken and hang up", t.Method, side, t.Final, receiver)})
+		}
+		if d != nil {
+			l.problem(d)
+		}
+	}
+	if d != nil {
+		if !d.Ended.IsZero() && t.Start.After(d.Ended) {
+			if rv.EndedDialog == nil {
+				rv.EndedDialog = map[string]int{}
+			}
+			rv.EndedDialog[t.Outcome().String()]++
+			if l.keepFinding("stale") {
+				l.addFinding(Finding{Kind: "stale", CallID: t.CallID, Time: t.Start,
+					Detail: fmt.Sprintf("%s from %s sent %.1f s after the BYE, answered %s", t.Method, side, t.Start.Sub(d.Ended).Seconds(), code(t.Final))})
+			}
+			l.problem(d)
+		}
+	}
+	l.keepAliveRow(t, sender)
+}
+
+func (l *ledger) vendorReports(r *Report, first time.Time) {
+	for _, name := range slices.Sorted(maps.Keys(l.tot.vendors)) {
+		v := l.tot.vendors[name]
+		for m, n := range v.sent {
+			v.Sent[m] = *n
+		}
+		for m, iv := range v.intervals {
+			lo, hi := minMax(iv)
+			v.Interval[m] = round3(median(iv))
+			v.IntervalSpread[m] = round3(hi - lo)
+		}
+		switch e := v.EndedDialog; {
+		case e["2xx"] > 0:
+			v.EndedDialogVerdict = fmt.Sprintf("answered 2xx ×%d for dialogs that had ended: it should answer 481", e["2xx"])
+			r.FindingCounts["answers-unknown-dialog"]++
+			r.Findings = append(r.Findings, Finding{Kind: "answers-unknown-dialog", Time: first,
+				Detail: v.Agent + " answers 2xx to keep-alives for dialogs that had ended (RFC 3261 12.2.2 asks for 481): keep-alives to it prove nothing"})
+		case e["481"] > 0:
+			v.EndedDialogVerdict = "answers 481 for dialogs that had ended (correct)"
+		}
+		noUpdate := map[string][]string{} // by the method to use instead
+		for recv := range l.tot.updateTo[name] {
+			if rv := l.tot.vendors[recv]; rv != nil && rv.Allow != "" && !allowHas(rv.Allow, "UPDATE") {
+				m := safeKeepAlive(&rv.VendorReport)
+				noUpdate[m] = append(noUpdate[m], recv)
+			}
+		}
+		v.Recommendation = recommend(&v.VendorReport, noUpdate)
+		r.Vendors = append(r.Vendors, v.VendorReport)
+	}
+	cells := make([]matrixCell, 0, len(l.tot.cells))
+	for c := range l.tot.cells {
+		cells = append(cells, c)
+	}
+	sort.Slice(cells, func(i, j int) bool {
+		x, y := cells[i], cells[j]
+		if x.sender != y.sender {
+			return x.sender < y.sender
+		}
+		if x.receiver != y.receiver {
+			return x.receiver < y.receiver
+		}
+		return x.method < y.method
+	})
+	for _, c := range cells {
+		cell := l.tot.cells[c]
+		r.Matrix = append(r.Matrix, MatrixRow{Sender: c.sender, Receiver: c.receiver, Method: c.method, Outcomes: *cell.matrix, OtherCodes: cell.other})
+	}
+}
+
+func allowHas(allow, method string) bool {
+	for _, m := range strings.Split(allow, ",") {
+		if strings.EqualFold(strings.TrimSpace(m), method) {
+			return true
+		}
+	}
+	return false
+}
+
+// safeKeepAlive is the keep-alive method to use towards a vendor: INFO
+// (RFC 3261 has it, where UPDATE is an extension) unless the vendor
+// refused it, else a method it answered 2xx, else OPTIONS unless refused.
+func safeKeepAlive(v *VendorReport) string {
+	refused := func(m string) bool {
+		o := v.Answered[m]
+		return o != nil && o.OK == 0 && o.C405+o.C501+o.OtherFinal > 0
+	}
+	if !refused("INFO") {
+		return "INFO"
+	}
+	for _, m := range []string{"OPTIONS", "UPDATE", "MESSAGE"} {
+		if o := v.Answered[m]; o != nil && o.OK > 0 {
+			return m
+		}
+	}
+	if !refused("OPTIONS") {
+		return "OPTIONS"
+	}
+	return "a method it answers 2xx (none seen)"
+}
+
+// recommend applies the field rules to a vendor's behaviour. noUpdate
+// names peers it sent UPDATE to although their Allow lacks it, by the
+// method to keep them alive with instead.
+func recommend(v *VendorReport, noUpdate map[string][]string) string {
+	var rec []string
+	if v.ReinviteNoSDP > 0 {
+		rec = append(rec, "do not use re-INVITE without SDP as a keep-alive (that is 3PCC)")
+	}
+	if v.MessageOutOfDialog > 0 && len(v.Sent) > 0 {
+		rec = append(rec, "send MESSAGE keep-alives only inside the dialog")
+	}
+	var refused []string
+	for _, m := range slices.Sorted(maps.Keys(v.Answered)) {
+		o := v.Answered[m]
+		if o.C405+o.C501 == 0 && (o.OtherFinal == 0 || o.OK > 0) {
+			continue
+		}
+		var codes []string
+		for _, c := range []struct {
+			code string
+			n    int
+		}{{"405", o.C405}, {"501", o.C501}} {
+			if c.n > 0 {
+				codes = append(codes, c.code)
+			}
+		}
+		if o.OK == 0 {
+			codes = append(codes, slices.Sorted(maps.Keys(v.AnsweredOther[m]))...)
+		}
+		refused = append(refused, m+" ("+strings.Join(codes, "/")+")")
+	}
+	if len(refused) > 0 {
+		rec = append(rec, "rejects "+strings.Join(refused, ", ")+": peers should keep alive with "+safeKeepAlive(v))
+	}
+	for _, m := range slices.Sorted(maps.Keys(noUpdate)) {
+		peers := slices.Sorted(slices.Values(noUpdate[m]))
+		rec = append(rec, "sends UPDATE to "+strings.Join(peers, ", ")+" whose Allow does not list it: keep alive with "+m)
+	}
+	if len(noUpdate) == 0 && v.Sent["UPDATE"] > 0 && v.Sent["INFO"] == 0 {
+		rec = append(rec, "keeps alive with UPDATE only: fine where the peer's Allow lists it; INFO (RFC 3261) is the safe choice")
+	}
+	if v.WithSDP > 0 {
+		rec = append(rec, "keep-alives must not carry SDP")
+	}
+	if v.SDPAnswers > 0 {
+		rec = append(rec, "answers UPDATE without SDP with SDP: the 2xx must carry none (RFC 3311)")
+	}
+	sort.Strings(rec)
+	return strings.Join(rec, "; ")
+}

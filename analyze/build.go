@@ -1,0 +1,190 @@
+package analyze
+
+// Building the report: Finish at the end of the input, Snapshot for a live
+// view, from the ledger's totals and what is still live.
+
+import (
+	"maps"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/sipalive/sipalive/capture"
+)
+
+// Finish folds everything still live and builds the report. stats is what
+// the capture package counted.
+func (a *Analyzer) Finish(stats capture.Stats) *Report {
+	a.retireAll()
+	for _, g := range a.ledger.tot.devices {
+		a.ledger.closeDownWindow(g)
+	}
+	r := a.newReport(a.ledger.tot.findingCount, stats)
+	s := &r.Summary
+	s.Calls = a.ledger.tot.calls
+	s.SessionKeepAlives, s.NotKeepAlive, s.DeviceKeepAlives = a.ledger.tot.session, a.ledger.tot.notKeepAlive, a.ledger.tot.device
+	// Dialogs with problems first, then healthy ones, each by start time.
+	byStart := func(rows []DialogReport) {
+		sort.SliceStable(rows, func(i, j int) bool { return rows[i].Start.Before(rows[j].Start) })
+	}
+	byStart(a.ledger.tot.problemRows.rows)
+	byStart(a.ledger.tot.dialogRows.rows)
+	r.Dialogs = append(append([]DialogReport{}, a.ledger.tot.problemRows.rows...), a.ledger.tot.dialogRows.rows...)
+	r.NotKeepAlives = a.ledger.tot.notKeepRows.rows
+	r.Findings = a.ledger.tot.findings.rows
+	r.Timers = a.ledger.tot.timers.rows
+	for name, n := range map[string]int{"dialogs": a.ledger.tot.problemRows.omitted + a.ledger.tot.dialogRows.omitted,
+		"not_keepalives": a.ledger.tot.notKeepRows.omitted, "findings": a.ledger.tot.findings.omitted, "session_timers": a.ledger.tot.timers.omitted} {
+		if n > 0 {
+			r.Omitted[name] = n
+		}
+	}
+	r.KeepAliveRows = a.ledger.tot.csv
+	sort.SliceStable(r.KeepAliveRows, func(i, j int) bool { return r.KeepAliveRows[i].Time.Before(r.KeepAliveRows[j].Time) })
+	r.ProblemFrames = a.ledger.tot.problems
+	a.complete(r)
+	return r
+}
+
+// newReport starts the report Finish and Snapshot build alike: the
+// overview and what the summary takes from the message counts.
+func (a *Analyzer) newReport(findingCounts map[string]int, stats capture.Stats) *Report {
+	r := &Report{FindingCounts: findingCounts, Omitted: map[string]int{}}
+	a.overview(r, stats)
+	r.Summary.SIPMessages = a.sipMessages
+	r.Summary.SessionTimers = append([]TimerSummary{}, a.ledger.tot.timerSummary...)
+	return r
+}
+
+// complete ends a report whose summary is filled: the keep-alive outcomes
+// by method, the per-pair and per-vendor sections, the findings in time
+// order.
+func (a *Analyzer) complete(r *Report) {
+	for _, m := range slices.Sorted(maps.Keys(r.Summary.SessionKeepAlives)) {
+		r.KeepAlives = append(r.KeepAlives, MethodOutcomes{Method: m, Outcomes: *r.Summary.SessionKeepAlives[m]})
+	}
+	a.ledger.aggregates(r, &a.nat, a.first)
+}
+
+// aggregates adds the per-pair and per-vendor sections, which the final
+// report and a snapshot build alike, and puts the findings in time order.
+func (l *ledger) aggregates(r *Report, nat *natTable, first time.Time) {
+	for _, k := range l.tot.deviceOrder {
+		g := l.tot.devices[k]
+		dr := g.DeviceReport
+		if len(g.intervals) > 0 {
+			dr.IntervalMed = round3(median(g.intervals))
+		}
+		r.Devices = append(r.Devices, dr)
+	}
+	nat.reports(r)
+	l.vendorReports(r, first)
+	sort.SliceStable(r.Findings, func(i, j int) bool { return r.Findings[i].Time.Before(r.Findings[j].Time) })
+}
+
+// overview fills the OVERVIEW section from the message counts, the
+// ledger's totals and what the capture package counted.
+func (a *Analyzer) overview(r *Report, s capture.Stats) {
+	o := &r.Overview
+	o.Packets = s.Packets
+	o.SIPMessages = a.sipMessages
+	o.Requests, o.Responses = a.requests, a.responses
+	for _, n := range a.malformed {
+		o.Malformed += n
+	}
+	if o.Malformed > 0 {
+		o.MalformedReasons = a.malformed
+	}
+	o.NotSIP = s.UDPOther + s.OtherIP + s.NonIP
+	o.OrphanResponses = a.orphans
+	o.Calls, o.Dialogs = a.ledger.tot.calls, a.ledger.tot.dialogs
+	o.ProblemDialogs = len(a.ledger.tot.problemRows.rows) + a.ledger.tot.problemRows.omitted
+	o.KeepAliveDialogs = o.ProblemDialogs + len(a.ledger.tot.dialogRows.rows) + a.ledger.tot.dialogRows.omitted
+	o.RelayedKeepAlives = a.ledger.tot.relayedKeepAlives
+	o.Start, o.End = a.first, a.last
+	if !a.first.IsZero() {
+		o.DurationSeconds = round3(a.last.Sub(a.first).Seconds())
+	}
+	o.Capture = s
+}
+
+// Snapshot builds a report of the analysis so far without changing it: the
+// folded totals plus what is still live (open transactions and dialogs),
+// for a live view. A transaction still waiting for its answer counts as
+// unanswered until it is answered. Finish gives the final report.
+func (a *Analyzer) Snapshot(stats capture.Stats) *Report {
+	r := a.newReport(maps.Clone(a.ledger.tot.findingCount), stats)
+	s := &r.Summary
+	s.SessionKeepAlives = cloneOutcomes(a.ledger.tot.session)
+	s.NotKeepAlive = maps.Clone(a.ledger.tot.notKeepAlive)
+	s.DeviceKeepAlives = cloneOutcomes(a.ledger.tot.device)
+
+	live := a.store.calls.all()
+	sort.Slice(live, func(i, j int) bool { return live[i].seq < live[j].seq })
+	seen := map[*Transaction]bool{}
+	count := func(t *Transaction) {
+		if t.folded || seen[t] {
+			return
+		}
+		seen[t] = true
+		switch {
+		case t.Class == ClassSessionKeepAlive:
+			outcomesFor(s.SessionKeepAlives, t.Method).add(t)
+		case t.Class.IsNotKeepAlive():
+			s.NotKeepAlive[t.Class.Key()]++
+		case t.Class == ClassDeviceKeepAlive:
+			outcomesFor(s.DeviceKeepAlives, t.Method).add(t)
+		}
+	}
+	var liveRows []DialogReport
+	var liveTimers []TimerReport
+	for _, c := range live {
+		for _, t := range c.txs {
+			count(t)
+		}
+		for _, d := range c.dialogs {
+			if d.retired {
+				continue
+			}
+			r.Overview.Dialogs++
+			if d.IsCall {
+				r.Overview.Calls++
+			}
+			for _, t := range d.Transactions {
+				count(t)
+			}
+			if ka := a.ledger.keepAlives(d, false); ka.count > 0 {
+				r.Overview.KeepAliveDialogs++
+				liveRows = append(liveRows, a.ledger.dialogReport(d, ka))
+			}
+			if d.Timer != nil {
+				tr, ts := buildTimerReport(d, a.last)
+				liveTimers = append(liveTimers, tr)
+				s.SessionTimers = append(s.SessionTimers, ts)
+			}
+		}
+	}
+	s.Calls = r.Overview.Calls
+	rows := append(append(append([]DialogReport{}, a.ledger.tot.problemRows.rows...), liveRows...), a.ledger.tot.dialogRows.rows...)
+	if a.opts.MaxRows > 0 && len(rows) > a.opts.MaxRows {
+		r.Omitted["dialogs"] = len(rows) - a.opts.MaxRows
+		rows = rows[:a.opts.MaxRows]
+	}
+	r.Dialogs = rows
+	r.NotKeepAlives = append([]NotKeepAlive{}, a.ledger.tot.notKeepRows.rows...)
+	r.Findings = append([]Finding{}, a.ledger.tot.findings.rows...)
+	r.Timers = append(append([]TimerReport{}, a.ledger.tot.timers.rows...), liveTimers...)
+	a.complete(r)
+	return r
+}
+
+// cloneOutcomes copies a map of outcomes, for a snapshot that must not
+// change the totals.
+func cloneOutcomes(m map[string]*Outcomes) map[string]*Outcomes {
+	out := make(map[string]*Outcomes, len(m))
+	for k, v := range m {
+		c := *v
+		out[k] = &c
+	}
+	return out
+}

@@ -1,0 +1,263 @@
+package analyze
+
+import (
+	"fmt"
+	"time"
+)
+
+// ledger is what has settled: transactions and finished dialogs fold into
+// its totals, rows and findings and are freed, so that memory follows the
+// live calls, not the file size.
+type ledger struct {
+	opts    *Options
+	book    *addressBook // to name senders and receivers
+	store   *callStore   // to free what was folded
+	tot     totals
+	scratch kaDigest // the digest of a short call as it retires (see keepAlives)
+}
+
+// maxSamples bounds the interval samples kept per vendor and method, and per
+// device pair: the first ones seen, so that results do not depend on timing.
+const maxSamples = 4096
+
+// totals is what has been folded so far.
+type totals struct {
+	calls, dialogs int
+	session        map[string]*Outcomes
+	notKeepAlive   map[string]int
+	device         map[string]*Outcomes
+
+	dialogRows   rowList[DialogReport]
+	problemRows  rowList[DialogReport]
+	notKeepRows  rowList[NotKeepAlive]
+	findings     rowList[Finding]
+	findingCount map[string]int
+	timers       rowList[TimerReport]
+	timerSummary []TimerSummary
+	csv          []KeepAliveRow
+	// relayedKeepAlives counts keep-alive transactions that were a later
+	// hop of a request already counted (a capture on a proxy).
+	relayedKeepAlives int
+	problems          [][]FrameRef
+
+	devices     map[devKey]*deviceAgg
+	deviceOrder []devKey
+	vendors     map[string]*vendorAgg
+	cells       map[matrixCell]*kaCell     // the interop matrix, and what each cell folds into
+	updateTo    map[string]map[string]bool // sender → receivers of UPDATE keep-alives
+}
+
+func newTotals() totals {
+	return totals{
+		session:      map[string]*Outcomes{},
+		notKeepAlive: map[string]int{},
+		device:       map[string]*Outcomes{},
+		findingCount: map[string]int{},
+		devices:      map[devKey]*deviceAgg{},
+		vendors:      map[string]*vendorAgg{},
+		cells:        map[matrixCell]*kaCell{},
+		updateTo:     map[string]map[string]bool{},
+	}
+}
+
+// rowList keeps the first max rows and counts the rest (max 0: all).
+type rowList[T any] struct {
+	rows    []T
+	omitted int
+}
+
+func (l *rowList[T]) add(max int, row T) {
+	if l.keep(max) {
+		l.rows = append(l.rows, row)
+	}
+}
+
+// keep reports whether one more row is kept, counting it as omitted if
+// not: a row that costs formatting is built only when it is kept.
+func (l *rowList[T]) keep(max int) bool {
+	if max > 0 && len(l.rows) >= max {
+		l.omitted++
+		return false
+	}
+	return true
+}
+
+// foldTransaction adds a settled transaction to the totals.
+func (l *ledger) foldTransaction(t *Transaction) {
+	if t.folded {
+		return
+	}
+	t.folded = true
+	sender := l.book.agentOf(t.Agent, t.Src)
+	switch {
+	case t.Class == ClassSessionKeepAlive:
+		outcomesFor(l.tot.session, t.Method).add(t)
+		l.foldKeepAlive(t, sender)
+	case t.Class.IsNotKeepAlive():
+		l.tot.notKeepAlive[t.Class.Key()]++
+		if rows := &l.tot.notKeepRows; rows.keep(l.opts.MaxRows) {
+			rows.rows = append(rows.rows, NotKeepAlive{
+				Time: t.Start, CallID: t.CallID, Method: t.Method, Class: t.Class.Key(),
+				From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final, Why: t.Class.Why(),
+			})
+		}
+		switch t.Class {
+		case ClassReinviteNoSDP:
+			l.vendor(sender).ReinviteNoSDP++
+		case ClassMessageOutOfDialog:
+			l.vendor(sender).MessageOutOfDialog++
+		}
+	case t.Class == ClassDeviceKeepAlive:
+		outcomesFor(l.tot.device, t.Method).add(t)
+		l.foldDevice(t, sender)
+	case t.Class == ClassInDialogWithSDP:
+		l.vendor(sender).WithSDP++
+	}
+}
+
+// keepAliveRow lists a keep-alive transaction for the CSV output.
+func (l *ledger) keepAliveRow(t *Transaction, sender string) {
+	if !l.opts.KeepAliveRows {
+		return
+	}
+	direction := "caller→callee"
+	if t.Dialog != nil {
+		direction = t.Dialog.direction(t.FromTag, t.byProxy)
+	}
+	l.tot.csv = append(l.tot.csv, KeepAliveRow{
+		Time: t.Start, CallID: t.CallID, Method: t.Method, Direction: direction,
+		From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final, ResponseTime: t.ResponseTime(),
+	})
+}
+
+// retireDialog reports a finished dialog and frees its transactions. The
+// dialog itself stays as a tombstone while its call lingers, so that a
+// keep-alive sent after the end is still known as stale.
+func (l *ledger) retireDialog(d *Dialog, end time.Time) {
+	if d.retired {
+		return
+	}
+	d.retired = true
+	l.tot.dialogs++
+	if d.IsCall {
+		l.tot.calls++
+	}
+	for _, t := range d.Transactions {
+		l.foldTransaction(t)
+	}
+	ka := l.keepAlives(d, true)
+	if ka.count > 0 {
+		rows := &l.tot.dialogRows
+		if l.dialogFindings(d, ka) {
+			rows = &l.tot.problemRows
+		}
+		if rows.keep(l.opts.MaxRows) {
+			rows.rows = append(rows.rows, l.dialogReport(d, ka))
+		}
+	}
+	if d.EndedBy == "proxy" && droppedBy(d, ka) == nil {
+		// A proxy hung up, and no failed keep-alive says why: its dialog
+		// timeout or its session timer did. The call that drops after
+		// the same minutes every time.
+		l.problem(d)
+		if l.keepFinding("proxy-bye") {
+			detail := "the proxy, not a party, ended the call with a BYE to each"
+			if !d.Confirmed.IsZero() {
+				detail += fmt.Sprintf(", %.1f s after it was answered", d.Ended.Sub(d.Confirmed).Seconds())
+			}
+			l.addFinding(Finding{Kind: "proxy-bye", CallID: d.CallID, Time: d.Ended,
+				Detail: detail + ": its dialog timeout or session timer ran out (no keep-alive failed before it)"})
+		}
+	}
+	if d.Timer != nil {
+		l.timerReport(d, end)
+	}
+	if d.problem && l.opts.KeepFrames {
+		l.tot.problems = append(l.tot.problems, d.frames())
+	}
+	for _, t := range d.Transactions {
+		if t.outOfCall {
+			l.store.release(t) // else its call's list releases it
+		}
+	}
+	d.Transactions, d.txKeys, d.Frames, d.ka = nil, nil, nil, nil
+	clear(d.txsBuf[:]) // the tombstone must not hold its transactions
+}
+
+// problem marks a dialog for --write-problems. A dialog already retired
+// (a stale keep-alive after its end) is written with what is left of it.
+func (l *ledger) problem(d *Dialog) {
+	if d.problem {
+		return
+	}
+	d.problem = true
+	if d.retired && l.opts.KeepFrames {
+		l.tot.problems = append(l.tot.problems, d.frames())
+	}
+}
+
+func (l *ledger) dialogReport(d *Dialog, g *kaDigest) DialogReport {
+	dr := DialogReport{
+		CallID:      d.CallID,
+		Caller:      d.Caller.String(),
+		Callee:      d.Callee.String(),
+		CallerAgent: l.book.agentOf(d.CallerAgent, d.Caller),
+		CalleeAgent: l.book.agentOf(d.CalleeAgent, d.Callee),
+		Count:       g.count,
+		Start:       d.Confirmed,
+		MidCall:     d.MidCall,
+		Methods:     append([]MethodCount(nil), g.methods...),
+	}
+	if dr.Start.IsZero() {
+		dr.Start = g.first
+	}
+	var all []float64
+	for i, side := range sideNames {
+		s := &g.sides[i]
+		if s.count == 0 {
+			continue
+		}
+		dir := Direction{From: side, Count: s.count, StaleAfterDialog: s.stale}
+		if !d.Confirmed.IsZero() {
+			dir.FirstAfter2xx = round3(s.first.Sub(d.Confirmed).Seconds())
+		}
+		iv := s.intervals
+		all = append(all, iv...)
+		if len(iv) > 0 {
+			dir.IntervalMin, dir.IntervalMax = minMax(iv)
+			dir.IntervalMedian = round3(median(iv))
+			for _, g := range iv {
+				if g > 2*dir.IntervalMedian && dir.IntervalMedian > 0 {
+					dir.LongGaps++
+				}
+			}
+		}
+		dir.LastOutcome, dir.LastCode = outcomeOf(int(s.lastFinal)).String(), int(s.lastFinal)
+		dr.Directions = append(dr.Directions, dir)
+	}
+	if len(all) > 0 {
+		dr.IntervalMin, dr.IntervalMax = minMax(all)
+		dr.IntervalAvg = round3(mean(all))
+	}
+	lastOutcome := outcomeOf(int(g.lastFinal))
+	dr.LastMethod, dr.LastCode, dr.LastOutcome = g.lastMethod, int(g.lastFinal), lastOutcome.String()
+	dr.Verdict = verdict(lastOutcome, int(g.lastFinal))
+	switch {
+	case droppedBy(d, g) != nil:
+		dr.Ended = "BYE by " + d.EndedBy + ": dropped by keep-alive"
+	case !d.Ended.IsZero():
+		dr.Ended = "BYE by " + d.EndedBy
+	default:
+		dr.Ended = "no BYE seen"
+	}
+	return dr
+}
+
+func outcomesFor(m map[string]*Outcomes, method string) *Outcomes {
+	o, ok := m[method]
+	if !ok {
+		o = &Outcomes{}
+		m[method] = o
+	}
+	return o
+}

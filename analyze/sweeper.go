@@ -1,0 +1,85 @@
+package analyze
+
+import "time"
+
+// sweeper knows when each call is next due a look: calls wait in a queue
+// by the time something about them may next change (a transaction settles,
+// a dialog's BYE lingers out, a silent dialog times out), so a sweep
+// touches only the calls that are due.
+type sweeper struct {
+	sweeps      sweepQueue
+	lastSweep   time.Time
+	maxSE       uint32        // largest Session-Expires negotiated
+	idleTimeout time.Duration // Options.IdleTimeout
+}
+
+// idle is how long a dialog may stay silent before it is closed as "no BYE
+// seen": twice the largest Session-Expires, at least an hour.
+func (w *sweeper) idle() time.Duration {
+	if w.idleTimeout > 0 {
+		return w.idleTimeout
+	}
+	return max(time.Hour, 2*time.Duration(w.maxSE)*time.Second)
+}
+
+// settled reports whether a transaction's outcome can no longer change.
+func (w *sweeper) settled(t *Transaction, now time.Time) bool {
+	age := elapsed(t.Start, now)
+	switch {
+	case t.Final != 0 || t.Late != 0:
+		return true
+	case t.Method != "INVITE" || t.Provisional == 0:
+		return age > TransactionTimeout
+	}
+	return age > w.idle() // a ringing INVITE
+}
+
+// schedule asks the sweep to look at c at time at. An earlier entry of c
+// in the heap becomes stale and is dropped when it comes up.
+func (w *sweeper) schedule(c *call, at time.Time) {
+	c.due = at.UnixNano()
+	w.sweeps.push(dueEntry{due: c.due, seq: c.seq, c: c})
+}
+
+// nextDue is the earliest time a sweep could retire or free part of c.
+func (w *sweeper) nextDue(c *call, now time.Time) time.Time {
+	var due time.Time
+	live := false
+	for _, d := range c.dialogs {
+		if d.retired {
+			continue
+		}
+		at := d.LastSeen.Add(w.idle())
+		if !d.Ended.IsZero() {
+			at = d.Ended.Add(byeLinger)
+		}
+		if !live || at.Before(due) {
+			due, live = at, true
+		}
+	}
+	switch {
+	case live && len(c.txs) >= compactAfter:
+		// the earliest transaction to settle, for Analyzer.settle
+		due = minTime(due, c.txs[0].Start.Add(txLinger))
+	case live:
+	case len(c.txs) > 0:
+		for _, t := range c.txs {
+			if at := t.Start.Add(txLinger); at.After(due) {
+				due = at
+			}
+		}
+	default:
+		due = c.lastSeen.Add(tombstoneLinger)
+	}
+	if !due.After(now) {
+		due = now.Add(sweepEvery)
+	}
+	return due
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
