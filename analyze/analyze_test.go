@@ -140,7 +140,7 @@ func TestTransactionsAndTimeout(t *testing.T) {
 	}
 	kinds := map[string]int{}
 	for _, fd := range r.Findings {
-		kinds[fd.Kind]++
+		kinds[fd.Kind.String()]++
 	}
 	if kinds["unanswered"] != 2 {
 		t.Errorf("findings %v", r.Findings)
@@ -373,7 +373,7 @@ func TestProxyOwnRequests(t *testing.T) {
 			if want := map[string]int{"proxy to caller": 2, "proxy to callee": 2}; !reflect.DeepEqual(dirs, want) || d.ByProxy() != 4 {
 				t.Errorf("directions %v (%d by proxy), want %v", dirs, d.ByProxy(), want)
 			}
-			if r.FindingCounts["proxy-bye"] != 1 {
+			if r.FindingCounts[FindingProxyBye] != 1 {
 				t.Errorf("findings %v, want the proxy's BYE named", r.FindingCounts)
 			}
 			if d.CallerAgent != "Caller 1.0" || d.CalleeAgent != "Callee 2.0" || d.Ended != "BYE by proxy" {
@@ -440,7 +440,7 @@ func TestLongCallHoldsADigest(t *testing.T) {
 	if d.Count != 200 || d.IntervalMin != 30 || d.IntervalMax != 30 || d.Directions[0].Count != 200 || d.LastCode != 200 {
 		t.Errorf("dialog %+v", d)
 	}
-	if r.FindingCounts["lost"] != 1 || r.Summary.SessionKeepAlives["INFO"].Sent != 200 {
+	if r.FindingCounts[FindingLost] != 1 || r.Summary.SessionKeepAlives["INFO"].Sent != 200 {
 		t.Errorf("findings %v, INFO %+v", r.FindingCounts, r.Summary.SessionKeepAlives["INFO"])
 	}
 }
@@ -568,7 +568,7 @@ func TestSDPInAnswerToUpdate(t *testing.T) {
 	f.send(30*time.Second, addrA, addrB, request("INFO", "ua", 4, "n1", true, "", ""))
 	f.send(time.Millisecond, addrB, addrA, strings.Replace(response(200, "INFO", "ua", 4, "n1", "tb"), "Content-Length: 0\r\n\r\n", sdp, 1))
 	r := f.a.Finish(capture.Stats{})
-	if r.FindingCounts["sdp-in-answer"] != 1 {
+	if r.FindingCounts[FindingSDPInAnswer] != 1 {
 		t.Fatalf("finding counts %v, want one sdp-in-answer", r.FindingCounts)
 	}
 	for _, v := range r.Vendors {
@@ -645,7 +645,7 @@ func TestProxyPerDialog(t *testing.T) {
 			t.Errorf("b2b ended %q, want BYE by caller", d.Ended)
 		}
 	}
-	if len(r.Dialogs) != 2 || r.FindingCounts["proxy-bye"] != 0 {
+	if len(r.Dialogs) != 2 || r.FindingCounts[FindingProxyBye] != 0 {
 		t.Errorf("%d dialogs, findings %v: want 2, no proxy-bye", len(r.Dialogs), r.FindingCounts)
 	}
 }
@@ -692,7 +692,7 @@ func TestRequestTimeoutEndsTheSession(t *testing.T) {
 	f.send(time.Millisecond, addrB, addrA, response(408, "INFO", "rt", 3, "i2", "tb"))
 	f.send(time.Second, addrA, addrB, request("BYE", "rt", 4, "bye", true, "", ""))
 	r := f.a.Finish(capture.Stats{})
-	if fc := r.FindingCounts; fc["refused"] != 1 || fc["lost"] != 1 || fc["dropped"] != 1 {
+	if fc := r.FindingCounts; fc[FindingRefused] != 1 || fc[FindingLost] != 1 || fc[FindingDropped] != 1 {
 		t.Errorf("findings %v: want the 488 refused, the 408 lost and the BYE after it a drop", fc)
 	}
 	if len(r.Dialogs) != 1 || r.Dialogs[0].Verdict != "lost (408)" {

@@ -110,8 +110,8 @@ func (l *ledger) foldKeepAlive(t *Transaction, sender string) {
 	}
 	if t.AnswerSDP && t.Final >= 200 && t.Final < 300 {
 		rv.SDPAnswers++
-		if l.keepFinding("sdp-in-answer") {
-			l.addFinding(Finding{Kind: "sdp-in-answer", CallID: t.CallID, Time: t.FinalAt,
+		if l.keepFinding(FindingSDPInAnswer) {
+			l.addFinding(Finding{Kind: FindingSDPInAnswer, CallID: t.CallID, Time: t.FinalAt,
 				Detail: fmt.Sprintf("%s without SDP from %s answered %d with SDP by %s: an answer to no offer (RFC 3311 5.2); the sender may take the session as broken and hang up", t.Method, side, t.Final, receiver)})
 		}
 		if d != nil {
@@ -124,9 +124,9 @@ func (l *ledger) foldKeepAlive(t *Transaction, sender string) {
 				rv.EndedDialog = map[string]int{}
 			}
 			rv.EndedDialog[t.Outcome().String()]++
-			if l.keepFinding("stale") {
-				l.addFinding(Finding{Kind: "stale", CallID: t.CallID, Time: t.Start,
-					Detail: fmt.Sprintf("%s from %s sent %.1f s after the BYE, answered %s", t.Method, side, t.Start.Sub(d.Ended).Seconds(), code(t.Final))})
+			if l.keepFinding(FindingStale) {
+				l.addFinding(Finding{Kind: FindingStale, CallID: t.CallID, Time: t.Start,
+					Detail: fmt.Sprintf("%s from %s sent %.1f s after the BYE, %s", t.Method, side, t.Start.Sub(d.Ended).Seconds(), answeredWith(t.Final))})
 			}
 			l.problem(d)
 		}
@@ -148,8 +148,8 @@ func (l *ledger) vendorReports(r *Report, first time.Time) {
 		switch e := v.EndedDialog; {
 		case e["2xx"] > 0:
 			v.EndedDialogVerdict = fmt.Sprintf("answered 2xx ×%d for dialogs that had ended: it should answer 481", e["2xx"])
-			r.FindingCounts["answers-unknown-dialog"]++
-			r.Findings = append(r.Findings, Finding{Kind: "answers-unknown-dialog", Time: first,
+			r.FindingCounts[FindingAnswersUnknownDialog]++
+			r.Findings = append(r.Findings, Finding{Kind: FindingAnswersUnknownDialog, Time: first,
 				Detail: v.Agent + " answers 2xx to keep-alives for dialogs that had ended (RFC 3261 12.2.2 asks for 481): keep-alives to it prove nothing"})
 		case e["481"] > 0:
 			v.EndedDialogVerdict = "answers 481 for dialogs that had ended (correct)"

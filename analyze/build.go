@@ -48,7 +48,7 @@ func (a *Analyzer) Finish(stats capture.Stats) *Report {
 
 // newReport starts the report Finish and Snapshot build alike: the
 // overview and what the summary takes from the message counts.
-func (a *Analyzer) newReport(findingCounts map[string]int, stats capture.Stats) *Report {
+func (a *Analyzer) newReport(findingCounts map[FindingKind]int, stats capture.Stats) *Report {
 	r := &Report{FindingCounts: findingCounts, Omitted: map[string]int{}}
 	a.overview(r, stats)
 	r.Summary.SIPMessages = a.sipMessages

@@ -61,8 +61,8 @@ func (l *ledger) foldDevice(t *Transaction, sender string) {
 		// A refresh after the binding expired is late.
 		if !g.granted.IsZero() && t.Start.After(g.granted) {
 			g.LateRefresh++
-			if l.keepFinding("late-register") {
-				l.addFinding(Finding{Kind: "late-register", Time: t.Start,
+			if l.keepFinding(FindingLateRegister) {
+				l.addFinding(Finding{Kind: FindingLateRegister, Time: t.Start,
 					Detail: fmt.Sprintf("REGISTER %s → %s refreshed %.1f s after the binding expired", g.From, g.To, t.Start.Sub(g.granted).Seconds())})
 			}
 		}
@@ -87,8 +87,8 @@ func (l *ledger) closeDownWindow(g *deviceAgg) {
 		return
 	}
 	w := g.run
-	if l.keepFinding("device-down") {
-		l.addFinding(Finding{Kind: "device-down", Time: w.Start,
+	if l.keepFinding(FindingDeviceDown) {
+		l.addFinding(Finding{Kind: FindingDeviceDown, Time: w.Start,
 			Detail: fmt.Sprintf("%s %s → %s: %d unanswered in a row until %s", g.Method, g.From, g.To, w.Pings, w.End.UTC().Format("15:04:05.000"))})
 	}
 	g.run = nil

@@ -33,8 +33,8 @@ type Event struct {
 	Refresher string // Session-Expires refresher parameter
 	// Malformed says why a SIP message could not be read (empty: it was).
 	Malformed string
-	// NAT names a NAT keep-alive's kind ("CRLF ping", ...).
-	NAT string
+	// NAT is a NAT keep-alive's kind.
+	NAT NATKind
 
 	CallHash       uint64 // hash of the Call-ID (see idHash)
 	CallHash2      uint64 // another, independent one
@@ -150,16 +150,16 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 	// struct first cost as much as the rest of Scan.
 	e.Time, e.Src, e.Dst, e.Frames, e.Input = cm.Time, cm.Src, cm.Dst, cm.Frames, cm.Input
 	e.Kind, e.Transport, e.Cut = cm.Kind, cm.Transport, cm.Cut
-	e.Malformed, e.NAT = "", ""
+	e.Malformed, e.NAT = "", 0
 	switch cm.Kind {
 	case capture.NATKeepAlive:
 		e.NAT = natKind(cm.Payload)
 		return
 	case capture.WSPing, capture.WSPong:
 		// transport keep-alives, listed with the NAT ones
-		e.Kind, e.NAT = capture.NATKeepAlive, "WebSocket ping"
+		e.Kind, e.NAT = capture.NATKeepAlive, NATWSPing
 		if cm.Kind == capture.WSPong {
-			e.NAT = "WebSocket pong"
+			e.NAT = NATWSPong
 		}
 		return
 	}

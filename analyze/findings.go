@@ -13,7 +13,7 @@ import (
 // kept (the first MaxRows are): callers build the row, and format its
 // detail, only then. On a trunk capture most findings are past the rows
 // kept, and formatting them all took a tenth of retiring a dialog.
-func (l *ledger) keepFinding(kind string) bool {
+func (l *ledger) keepFinding(kind FindingKind) bool {
 	l.tot.findingCount[kind]++
 	return l.tot.findings.keep(l.opts.MaxRows)
 }
@@ -27,18 +27,18 @@ func (l *ledger) dialogFindings(d *Dialog, g *kaDigest) bool {
 	found := false
 	for i := range g.failed {
 		t := &g.failed[i]
-		var kind string
+		var kind FindingKind
 		switch t.Outcome() {
 		case Outcome481:
-			kind = "lost"
+			kind = FindingLost
 		case Outcome405, Outcome501:
-			kind = "unsupported"
+			kind = FindingUnsupported
 		case OutcomeUnanswered:
-			kind = "unanswered"
+			kind = FindingUnanswered
 		case OutcomeOther:
-			kind = "refused"
+			kind = FindingRefused
 			if t.Final == 408 {
-				kind = "lost"
+				kind = FindingLost
 			}
 		default:
 			continue
@@ -50,12 +50,12 @@ func (l *ledger) dialogFindings(d *Dialog, g *kaDigest) bool {
 	}
 	if t := droppedBy(d, g); t != nil {
 		found = true
-		if l.keepFinding("dropped") {
+		if l.keepFinding(FindingDropped) {
 			outcome := t.Outcome().String()
 			if t.Final == 408 {
 				outcome = "408"
 			}
-			l.addFinding(Finding{Kind: "dropped", CallID: d.CallID, Time: t.Start, Detail: fmt.Sprintf("BYE by %s %.1f s after %s %s",
+			l.addFinding(Finding{Kind: FindingDropped, CallID: d.CallID, Time: t.Start, Detail: fmt.Sprintf("BYE by %s %.1f s after %s %s",
 				d.EndedBy, d.Ended.Sub(t.Start).Seconds(), t.Method, outcome)})
 		}
 	}
@@ -134,11 +134,12 @@ func verdict(o Outcome, final int) string {
 	return fmt.Sprintf("refused (%d), dialog alive", final)
 }
 
-func code(c int) string {
-	if c == 0 {
-		return "never"
+// answeredWith says how a request was answered, in a finding's words.
+func answeredWith(final int) string {
+	if final == 0 {
+		return "never answered"
 	}
-	return strconv.Itoa(c)
+	return "answered " + strconv.Itoa(final)
 }
 
 func cseq(n uint32) string { return "(CSeq " + strconv.FormatUint(uint64(n), 10) + ")" }

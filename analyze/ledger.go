@@ -31,7 +31,7 @@ type totals struct {
 	problemRows  rowList[DialogReport]
 	notKeepRows  rowList[NotKeepAlive]
 	findings     rowList[Finding]
-	findingCount map[string]int
+	findingCount map[FindingKind]int
 	timers       rowList[TimerReport]
 	timerSummary []TimerSummary
 	csv          []KeepAliveRow
@@ -52,7 +52,7 @@ func newTotals() totals {
 		session:      map[string]*Outcomes{},
 		notKeepAlive: map[string]int{},
 		device:       map[string]*Outcomes{},
-		findingCount: map[string]int{},
+		findingCount: map[FindingKind]int{},
 		devices:      map[devKey]*deviceAgg{},
 		vendors:      map[string]*vendorAgg{},
 		cells:        map[matrixCell]*kaCell{},
@@ -160,12 +160,12 @@ func (l *ledger) retireDialog(d *Dialog, end time.Time) {
 		// timeout or its session timer did. The call that drops after
 		// the same minutes every time.
 		l.problem(d)
-		if l.keepFinding("proxy-bye") {
+		if l.keepFinding(FindingProxyBye) {
 			detail := "the proxy, not a party, ended the call with a BYE to each"
 			if !d.Confirmed.IsZero() {
 				detail += fmt.Sprintf(", %.1f s after it was answered", d.Ended.Sub(d.Confirmed).Seconds())
 			}
-			l.addFinding(Finding{Kind: "proxy-bye", CallID: d.CallID, Time: d.Ended,
+			l.addFinding(Finding{Kind: FindingProxyBye, CallID: d.CallID, Time: d.Ended,
 				Detail: detail + ": its dialog timeout or session timer ran out (no keep-alive failed before it)"})
 		}
 	}

@@ -20,7 +20,7 @@ type natTable struct {
 type NATKeepAlive struct {
 	Src, Dst  netip.AddrPort
 	Transport capture.Transport
-	Kind      string // "CRLF ping", "CRLF pong", "blank", "zero bytes", "WebSocket ping", "WebSocket pong"
+	Kind      NATKind
 	Count     int
 	First     time.Time
 	Last      time.Time
@@ -44,21 +44,21 @@ func (n *natTable) add(e *Event) {
 	ka.Last = e.Time
 }
 
-func natKind(p []byte) string {
+func natKind(p []byte) NATKind {
 	switch string(p) {
 	case "\r\n\r\n":
-		return "CRLF ping"
+		return NATCRLFPing
 	case "\r\n":
-		return "CRLF pong"
+		return NATCRLFPong
 	case "":
-		return "empty"
+		return NATEmpty
 	}
 	for _, c := range p {
 		if c != 0 {
-			return "blank"
+			return NATBlank
 		}
 	}
-	return "zero bytes"
+	return NATZeroBytes
 }
 
 func (n *natTable) reports(r *Report) {

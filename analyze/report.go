@@ -24,7 +24,7 @@ type Report struct {
 
 	// FindingCounts counts every finding by kind, also those the row limit
 	// left out of Findings.
-	FindingCounts map[string]int `json:"finding_counts"`
+	FindingCounts map[FindingKind]int `json:"finding_counts"`
 	// Omitted counts the rows each list left out under Options.MaxRows.
 	Omitted map[string]int `json:"omitted_rows,omitempty"`
 
@@ -242,7 +242,7 @@ type NATReport struct {
 	From        string  `json:"from"`
 	To          string  `json:"to"`
 	Transport   string  `json:"transport"`
-	Kind        string  `json:"kind"`
+	Kind        NATKind `json:"kind"`
 	Count       int     `json:"count"`
 	IntervalAvg float64 `json:"interval_avg_seconds"`
 }
@@ -295,18 +295,12 @@ type MatrixRow struct {
 	OtherCodes map[string]int `json:"other_codes,omitempty"` // other_final by status code
 }
 
-// FindingKinds are the kinds of Finding the analysis reports, in the order
-// the help lists them; --fail-on takes any of them (a test holds this list
-// equal to the kinds the code emits).
-var FindingKinds = []string{"lost", "unsupported", "refused", "unanswered", "expired", "stale", "dropped",
-	"late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye", "answers-unknown-dialog"}
-
 // Finding is a problem worth a ticket.
 type Finding struct {
-	Kind   string    `json:"kind"` // one of FindingKinds
-	CallID string    `json:"call_id"`
-	Time   time.Time `json:"time"`
-	Detail string    `json:"detail"`
+	Kind   FindingKind `json:"kind"`
+	CallID string      `json:"call_id"`
+	Time   time.Time   `json:"time"`
+	Detail string      `json:"detail"`
 }
 
 // KeepAliveRow is one session keep-alive transaction, for CSV.

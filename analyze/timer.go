@@ -112,15 +112,15 @@ func (l *ledger) timerReport(d *Dialog, end time.Time) {
 		l.tot.timerSummary = append(l.tot.timerSummary, ts)
 	}
 	if tr.Expired {
-		if l.keepFinding("expired") {
-			l.addFinding(Finding{Kind: "expired", CallID: d.CallID, Time: tr.ExpiredAt,
+		if l.keepFinding(FindingExpired) {
+			l.addFinding(Finding{Kind: FindingExpired, CallID: d.CallID, Time: tr.ExpiredAt,
 				Detail: fmt.Sprintf("Session-Expires %d s, refresher %s: no refresh by %.0f s (longest gap %.1f s)",
 					d.Timer.SessionExpires, refresherName(d.Timer.Refresher), expiryMargin(time.Duration(d.Timer.SessionExpires)*time.Second).Seconds(), tr.LongestGap)})
 		}
 		l.problem(d)
 	} else if !tr.OnTime {
-		if l.keepFinding("late-refresh") {
-			l.addFinding(Finding{Kind: "late-refresh", CallID: d.CallID, Time: d.Confirmed,
+		if l.keepFinding(FindingLateRefresh) {
+			l.addFinding(Finding{Kind: FindingLateRefresh, CallID: d.CallID, Time: d.Confirmed,
 				Detail: fmt.Sprintf("refresher %s left %.1f s between refreshes; RFC 4028 asks for half of %d s",
 					refresherName(d.Timer.Refresher), tr.LongestGap, d.Timer.SessionExpires)})
 		}

@@ -303,7 +303,7 @@ func devices(w io.Writer, rep *analyze.Report) error {
 			if n.IntervalAvg > 0 {
 				interval = secs(n.IntervalAvg)
 			}
-			rows = append(rows, []string{n.From + " → " + n.To, n.Transport, n.Kind, strconv.Itoa(n.Count), interval})
+			rows = append(rows, []string{n.From + " → " + n.To, n.Transport, n.Kind.String(), strconv.Itoa(n.Count), interval})
 		}
 		t := table(w, "NAT KEEP-ALIVES (not SIP: CRLF, blank packets, WebSocket ping/pong)",
 			[]string{"from → to", "transport", "kind", "count", "interval"}, []tw.Align{l, l, l, r, r})
@@ -399,7 +399,7 @@ func findings(w io.Writer, rep *analyze.Report) error {
 	}
 	var rows [][]string
 	for _, f := range rep.Findings {
-		rows = append(rows, []string{clock(f.Time), f.Kind, ShortCallID(f.CallID), f.Detail})
+		rows = append(rows, []string{clock(f.Time), f.Kind.String(), ShortCallID(f.CallID), f.Detail})
 	}
 	t := table(w, "FINDINGS", []string{"time", "kind", "call-id", "detail"}, []tw.Align{l, l, l, l})
 	return render(t, rows)

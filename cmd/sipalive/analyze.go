@@ -41,7 +41,7 @@ type commonFlags struct {
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.Var(&c.files, "r", "read packets from `FILE` (pcap or pcapng, optionally gzip'd); repeatable")
 	fs.StringVar(&c.format, "format", "table", "output `format`: table, json or csv")
-	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 when a finding of these `kinds` exists (comma-separated: "+strings.Join(analyze.FindingKinds, ",")+", or any)")
+	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 when a finding of these `kinds` exists (comma-separated: "+findingKindList()+", or any)")
 	fs.StringVar(&c.writeProblems, "write-problems", "", "write every packet of the dialogs with a problem to `FILE.pcap`")
 	fs.StringVar(&c.writeProblems, "w", "", "same as --write-problems (tcpdump's letter for the packets written)")
 	fs.Uint64Var(&c.count, "c", 0, "stop after `N` packets (per run, like tcpdump)")
@@ -183,28 +183,38 @@ func output(w io.Writer, rep *analyze.Report, format string, auditOnly bool) err
 	return render.Tables(w, rep)
 }
 
-func parseFailOn(s string) (map[string]bool, error) {
+// findingKindList names every finding kind, for help and errors.
+func findingKindList() string {
+	var names []string
+	for _, k := range analyze.FindingKinds() {
+		names = append(names, k.String())
+	}
+	return strings.Join(names, ",")
+}
+
+func parseFailOn(s string) (map[analyze.FindingKind]bool, error) {
 	if s == "" {
 		return nil, nil
 	}
-	kinds := map[string]bool{}
-	for _, k := range strings.Split(s, ",") {
-		k = strings.TrimSpace(k)
-		if k == "any" || k == "all" {
-			for _, f := range analyze.FindingKinds {
-				kinds[f] = true
+	kinds := map[analyze.FindingKind]bool{}
+	for _, word := range strings.Split(s, ",") {
+		word = strings.TrimSpace(word)
+		if word == "any" || word == "all" {
+			for _, k := range analyze.FindingKinds() {
+				kinds[k] = true
 			}
 			continue
 		}
-		if !slices.Contains(analyze.FindingKinds, k) {
-			return nil, usagef("--fail-on: unknown finding kind %q (known: %s)", k, strings.Join(analyze.FindingKinds, ","))
+		k, ok := analyze.ParseFindingKind(word)
+		if !ok {
+			return nil, usagef("--fail-on: unknown finding kind %q (known: %s)", word, findingKindList())
 		}
 		kinds[k] = true
 	}
 	return kinds, nil
 }
 
-func countFindings(rep *analyze.Report, kinds map[string]bool) int {
+func countFindings(rep *analyze.Report, kinds map[analyze.FindingKind]bool) int {
 	n := 0
 	for k, c := range rep.FindingCounts {
 		if kinds[k] {

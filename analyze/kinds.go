@@ -1,0 +1,82 @@
+package analyze
+
+// FindingKind is the kind of a Finding. Its words, which --fail-on takes
+// and the JSON carries, are made by String.
+type FindingKind uint8
+
+// The kinds of finding, in the order help lists them.
+const (
+	FindingLost                 FindingKind = iota + 1 // 481 (or 408) to a keep-alive: the peer lost the dialog
+	FindingUnsupported                                 // 405 or 501: the peer does not support the method
+	FindingRefused                                     // another final answer: the peer holds the dialog but refused the request
+	FindingUnanswered                                  // no final answer within the transaction timeout
+	FindingExpired                                     // a session timer ran out without a refresh
+	FindingStale                                       // a keep-alive after the dialog ended
+	FindingDropped                                     // a BYE right after a failed keep-alive
+	FindingLateRefresh                                 // a session refresh later than half the interval
+	FindingDeviceDown                                  // a run of unanswered out-of-dialog pings
+	FindingLateRegister                                // a REGISTER refresh after the binding expired
+	FindingSDPInAnswer                                 // a 2xx with SDP to an UPDATE keep-alive without SDP
+	FindingProxyBye                                    // a proxy, not a party, ended the call
+	FindingAnswersUnknownDialog                        // a vendor answers 2xx for dialogs that had ended
+	findingKinds                                       // the number of kinds, plus one
+)
+
+var findingKindNames = [findingKinds]string{"", "lost", "unsupported", "refused", "unanswered", "expired", "stale",
+	"dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye", "answers-unknown-dialog"}
+
+func (k FindingKind) String() string {
+	if k == 0 || k >= findingKinds {
+		return "unknown"
+	}
+	return findingKindNames[k]
+}
+
+// MarshalText writes the kind's word, for JSON values and map keys.
+func (k FindingKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// FindingKinds lists every kind, in the order help lists them.
+func FindingKinds() []FindingKind {
+	kinds := make([]FindingKind, 0, findingKinds-1)
+	for k := FindingLost; k < findingKinds; k++ {
+		kinds = append(kinds, k)
+	}
+	return kinds
+}
+
+// ParseFindingKind returns the kind a word names.
+func ParseFindingKind(s string) (FindingKind, bool) {
+	for k := FindingLost; k < findingKinds; k++ {
+		if findingKindNames[k] == s {
+			return k, true
+		}
+	}
+	return 0, false
+}
+
+// NATKind is the kind of a keep-alive that is not SIP.
+type NATKind uint8
+
+// The kinds of NAT and transport keep-alive.
+const (
+	NATCRLFPing  NATKind = iota + 1 // "\r\n\r\n" (RFC 5626 section 4.4.1)
+	NATCRLFPong                     // "\r\n"
+	NATEmpty                        // a UDP datagram without payload
+	NATBlank                        // white space
+	NATZeroBytes                    // zero bytes
+	NATWSPing                       // a WebSocket ping frame (RFC 6455 section 5.5.2)
+	NATWSPong                       // a WebSocket pong frame
+	natKinds
+)
+
+var natKindNames = [natKinds]string{"", "CRLF ping", "CRLF pong", "empty", "blank", "zero bytes", "WebSocket ping", "WebSocket pong"}
+
+func (k NATKind) String() string {
+	if k >= natKinds {
+		return "unknown"
+	}
+	return natKindNames[k]
+}
+
+// MarshalText writes the kind's words.
+func (k NATKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
