@@ -189,7 +189,7 @@ func TestForkedAndMidCallDialogs(t *testing.T) {
 	if r.Summary.Calls != 2 || r.Overview.Dialogs != 3 {
 		t.Errorf("calls %d dialogs %d", r.Summary.Calls, r.Overview.Dialogs)
 	}
-	if len(r.Dialogs) != 1 || !r.Dialogs[0].MidCall || r.Dialogs[0].Verdict != "lost (481)" {
+	if len(r.Dialogs) != 1 || !r.Dialogs[0].MidCall || r.Dialogs[0].LastCode != 481 {
 		t.Errorf("dialog reports %+v", r.Dialogs)
 	}
 }
@@ -199,13 +199,13 @@ func TestSessionTimerVerdicts(t *testing.T) {
 		name     string
 		refresh  []time.Duration // refresh times after the 2xx
 		end      time.Duration
-		verdict  string
+		state    TimerState
 		expired  bool
 		byeAfter bool
 	}{
-		{"on time", []time.Duration{40 * time.Second, 80 * time.Second}, 100 * time.Second, "ok", false, false},
-		{"late", []time.Duration{55 * time.Second}, 90 * time.Second, "refreshed late", false, false},
-		{"expired then BYE", nil, 120 * time.Second, "expired, then BYE", true, true},
+		{"on time", []time.Duration{40 * time.Second, 80 * time.Second}, 100 * time.Second, TimerOK, false, false},
+		{"late", []time.Duration{55 * time.Second}, 90 * time.Second, TimerLate, false, false},
+		{"expired then BYE", nil, 120 * time.Second, TimerExpiredThenBye, true, true},
 	}
 	for _, tt := range tests {
 		f := newFeeder()
@@ -224,7 +224,7 @@ func TestSessionTimerVerdicts(t *testing.T) {
 			t.Fatalf("%s: %d timers", tt.name, len(r.Timers))
 		}
 		tr := r.Timers[0]
-		if tr.Verdict != tt.verdict || tr.Expired != tt.expired || tr.ByeAfterExpiry != tt.byeAfter ||
+		if tr.State != tt.state || tr.Expired != tt.expired || tr.ByeAfterExpiry != tt.byeAfter ||
 			tr.SessionExpires != 90 || tr.Refresher != "uac" || tr.MinSE != 90 || tr.Refreshes != len(tt.refresh) {
 			t.Errorf("%s: %+v", tt.name, tr)
 		}
@@ -376,8 +376,8 @@ func TestProxyOwnRequests(t *testing.T) {
 			if r.FindingCounts[FindingProxyBye] != 1 {
 				t.Errorf("findings %v, want the proxy's BYE named", r.FindingCounts)
 			}
-			if d.CallerAgent != "Caller 1.0" || d.CalleeAgent != "Callee 2.0" || d.Ended != "BYE by proxy" {
-				t.Errorf("caller %q, callee %q, ended %q: want the parties' own agents and a BYE by the proxy", d.CallerAgent, d.CalleeAgent, d.Ended)
+			if d.CallerAgent != "Caller 1.0" || d.CalleeAgent != "Callee 2.0" || d.EndedBy != "proxy" {
+				t.Errorf("caller %q, callee %q, ended by %q: want the parties' own agents and a BYE by the proxy", d.CallerAgent, d.CalleeAgent, d.EndedBy)
 			}
 			for _, v := range r.Vendors {
 				if v.Sent["OPTIONS"] > 0 && (v.Agent != "kamailio 5.6" || v.Sent["OPTIONS"] != 4) {
@@ -487,7 +487,7 @@ func TestSnapshotShowsLiveStateAndChangesNothing(t *testing.T) {
 	if opts := snap.Summary.DeviceKeepAlives["OPTIONS"]; opts == nil || opts.Unanswered != 1 {
 		t.Errorf("snapshot OPTIONS %+v, want one still unanswered", opts)
 	}
-	if snap.Summary.Calls != 1 || len(snap.Dialogs) != 1 || snap.Dialogs[0].Verdict != "alive" {
+	if snap.Summary.Calls != 1 || len(snap.Dialogs) != 1 || snap.Dialogs[0].LastCode != 200 {
 		t.Errorf("snapshot calls %d dialogs %+v", snap.Summary.Calls, snap.Dialogs)
 	}
 	a, b := plain.a.Finish(capture.Stats{}), snapped.a.Finish(capture.Stats{})
@@ -496,7 +496,7 @@ func TestSnapshotShowsLiveStateAndChangesNothing(t *testing.T) {
 	if string(ja) != string(jb) {
 		t.Errorf("a snapshot changed the final report:\n%s\n%s", ja, jb)
 	}
-	if a.Summary.SessionKeepAlives["INFO"].C481 != 1 || a.Dialogs[0].Verdict != "lost (481)" {
+	if a.Summary.SessionKeepAlives["INFO"].C481 != 1 || a.Dialogs[0].LastCode != 481 {
 		t.Errorf("final %+v", a.Summary.SessionKeepAlives["INFO"])
 	}
 }
@@ -641,8 +641,8 @@ func TestProxyPerDialog(t *testing.T) {
 		if len(d.Directions) != 1 || d.Directions[0].From != want[d.CallID] {
 			t.Errorf("%s: directions %+v, want from %s", d.CallID, d.Directions, want[d.CallID])
 		}
-		if d.CallID == "b2b" && d.Ended != "BYE by caller" {
-			t.Errorf("b2b ended %q, want BYE by caller", d.Ended)
+		if d.CallID == "b2b" && d.EndedBy != "caller" {
+			t.Errorf("b2b ended by %q, want the caller", d.EndedBy)
 		}
 	}
 	if len(r.Dialogs) != 2 || r.FindingCounts[FindingProxyBye] != 0 {
@@ -650,17 +650,9 @@ func TestProxyPerDialog(t *testing.T) {
 	}
 }
 
-// TestVerdictAndAdvice checks what a dialog's last keep-alive says of the
-// peer (RFC 5057 5.1: only 481 and 408 end the dialog; any other refusal
-// leaves it alive) and which method the audit advises towards a vendor:
-// INFO unless it refused INFO, then one it answered 2xx.
-func TestVerdictAndAdvice(t *testing.T) {
-	for final, want := range map[int]string{200: "alive", 481: "lost (481)", 408: "lost (408)", 405: "method unsupported (405)",
-		501: "method unsupported (501)", 488: "refused (488), dialog alive", 415: "refused (415), dialog alive", 0: "no answer"} {
-		if got := verdict(outcomeOf(final), final); got != want {
-			t.Errorf("verdict(%d) = %q, want %q", final, got, want)
-		}
-	}
+// TestAdvice checks which method the audit advises towards a vendor: INFO
+// unless it refused INFO, then one it answered 2xx.
+func TestAdvice(t *testing.T) {
 	refused, ok := &Outcomes{Sent: 1, OtherFinal: 1}, &Outcomes{Sent: 1, OK: 1}
 	for _, tt := range []struct {
 		answered map[string]*Outcomes
@@ -695,7 +687,7 @@ func TestRequestTimeoutEndsTheSession(t *testing.T) {
 	if fc := r.FindingCounts; fc[FindingRefused] != 1 || fc[FindingLost] != 1 || fc[FindingDropped] != 1 {
 		t.Errorf("findings %v: want the 488 refused, the 408 lost and the BYE after it a drop", fc)
 	}
-	if len(r.Dialogs) != 1 || r.Dialogs[0].Verdict != "lost (408)" {
+	if len(r.Dialogs) != 1 || r.Dialogs[0].LastCode != 408 || !r.Dialogs[0].Dropped {
 		t.Errorf("dialogs %+v", r.Dialogs)
 	}
 }

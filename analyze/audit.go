@@ -112,7 +112,7 @@ func (l *ledger) foldKeepAlive(t *Transaction, sender string) {
 		rv.SDPAnswers++
 		if l.keepFinding(FindingSDPInAnswer) {
 			l.addFinding(Finding{Kind: FindingSDPInAnswer, CallID: t.CallID, Time: t.FinalAt,
-				Detail: fmt.Sprintf("%s without SDP from %s answered %d with SDP by %s: an answer to no offer (RFC 3311 5.2); the sender may take the session as broken and hang up", t.Method, side, t.Final, receiver)})
+				Facts: FindingFacts{Method: t.Method, Side: side, Code: t.Final, Agent: receiver}})
 		}
 		if d != nil {
 			l.problem(d)
@@ -126,7 +126,7 @@ func (l *ledger) foldKeepAlive(t *Transaction, sender string) {
 			rv.EndedDialog[t.Outcome().String()]++
 			if l.keepFinding(FindingStale) {
 				l.addFinding(Finding{Kind: FindingStale, CallID: t.CallID, Time: t.Start,
-					Detail: fmt.Sprintf("%s from %s sent %.1f s after the BYE, %s", t.Method, side, t.Start.Sub(d.Ended).Seconds(), answeredWith(t.Final))})
+					Facts: FindingFacts{Method: t.Method, Side: side, Code: t.Final, Seconds: t.Start.Sub(d.Ended).Seconds()}})
 			}
 			l.problem(d)
 		}
@@ -150,7 +150,7 @@ func (l *ledger) vendorReports(r *Report, first time.Time) {
 			v.EndedDialogVerdict = fmt.Sprintf("answered 2xx ×%d for dialogs that had ended: it should answer 481", e["2xx"])
 			r.FindingCounts[FindingAnswersUnknownDialog]++
 			r.Findings = append(r.Findings, Finding{Kind: FindingAnswersUnknownDialog, Time: first,
-				Detail: v.Agent + " answers 2xx to keep-alives for dialogs that had ended (RFC 3261 12.2.2 asks for 481): keep-alives to it prove nothing"})
+				Facts: FindingFacts{Agent: v.Agent}})
 		case e["481"] > 0:
 			v.EndedDialogVerdict = "answers 481 for dialogs that had ended (correct)"
 		}

@@ -5,7 +5,6 @@ package analyze
 // refreshes (RFC 3261 sections 10.2.1.1 and 10.3).
 
 import (
-	"fmt"
 	"net/netip"
 	"strconv"
 	"time"
@@ -63,7 +62,7 @@ func (l *ledger) foldDevice(t *Transaction, sender string) {
 			g.LateRefresh++
 			if l.keepFinding(FindingLateRegister) {
 				l.addFinding(Finding{Kind: FindingLateRegister, Time: t.Start,
-					Detail: fmt.Sprintf("REGISTER %s → %s refreshed %.1f s after the binding expired", g.From, g.To, t.Start.Sub(g.granted).Seconds())})
+					Facts: FindingFacts{Method: t.Method, From: g.From, To: g.To, Seconds: t.Start.Sub(g.granted).Seconds()}})
 			}
 		}
 		if t.Final >= 200 && t.Final < 300 {
@@ -89,7 +88,7 @@ func (l *ledger) closeDownWindow(g *deviceAgg) {
 	w := g.run
 	if l.keepFinding(FindingDeviceDown) {
 		l.addFinding(Finding{Kind: FindingDeviceDown, Time: w.Start,
-			Detail: fmt.Sprintf("%s %s → %s: %d unanswered in a row until %s", g.Method, g.From, g.To, w.Pings, w.End.UTC().Format("15:04:05.000"))})
+			Facts: FindingFacts{Method: g.Method, From: g.From, To: g.To, Pings: w.Pings, Until: w.End}})
 	}
 	g.run = nil
 }

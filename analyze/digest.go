@@ -27,7 +27,7 @@ func keepAliveOf(t *Transaction) keepAlive {
 }
 
 // Outcome buckets the final response as the keep-alive tables do.
-func (k *keepAlive) Outcome() Outcome { return outcomeOf(int(k.Final)) }
+func (k *keepAlive) Outcome() Outcome { return OutcomeOf(int(k.Final)) }
 
 // failed reports whether the keep-alive is a finding: the peer lost the
 // dialog, does not support the method, refused it otherwise, or did not

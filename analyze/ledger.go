@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -161,12 +160,11 @@ func (l *ledger) retireDialog(d *Dialog, end time.Time) {
 		// the same minutes every time.
 		l.problem(d)
 		if l.keepFinding(FindingProxyBye) {
-			detail := "the proxy, not a party, ended the call with a BYE to each"
+			after := -1.0 // never answered
 			if !d.Confirmed.IsZero() {
-				detail += fmt.Sprintf(", %.1f s after it was answered", d.Ended.Sub(d.Confirmed).Seconds())
+				after = d.Ended.Sub(d.Confirmed).Seconds()
 			}
-			l.addFinding(Finding{Kind: FindingProxyBye, CallID: d.CallID, Time: d.Ended,
-				Detail: detail + ": its dialog timeout or session timer ran out (no keep-alive failed before it)"})
+			l.addFinding(Finding{Kind: FindingProxyBye, CallID: d.CallID, Time: d.Ended, Facts: FindingFacts{Seconds: after}})
 		}
 	}
 	if d.Timer != nil {
@@ -232,23 +230,18 @@ func (l *ledger) dialogReport(d *Dialog, g *kaDigest) DialogReport {
 				}
 			}
 		}
-		dir.LastOutcome, dir.LastCode = outcomeOf(int(s.lastFinal)).String(), int(s.lastFinal)
+		dir.LastOutcome, dir.LastCode = OutcomeOf(int(s.lastFinal)).String(), int(s.lastFinal)
 		dr.Directions = append(dr.Directions, dir)
 	}
 	if len(all) > 0 {
 		dr.IntervalMin, dr.IntervalMax = minMax(all)
 		dr.IntervalAvg = round3(mean(all))
 	}
-	lastOutcome := outcomeOf(int(g.lastFinal))
+	lastOutcome := OutcomeOf(int(g.lastFinal))
 	dr.LastMethod, dr.LastCode, dr.LastOutcome = g.lastMethod, int(g.lastFinal), lastOutcome.String()
-	dr.Verdict = verdict(lastOutcome, int(g.lastFinal))
-	switch {
-	case droppedBy(d, g) != nil:
-		dr.Ended = "BYE by " + d.EndedBy + ": dropped by keep-alive"
-	case !d.Ended.IsZero():
-		dr.Ended = "BYE by " + d.EndedBy
-	default:
-		dr.Ended = "no BYE seen"
+	if !d.Ended.IsZero() {
+		dr.EndedBy = d.EndedBy
+		dr.Dropped = droppedBy(d, g) != nil
 	}
 	return dr
 }

@@ -140,10 +140,14 @@ type DialogReport struct {
 	LastMethod  string        `json:"last_method"`
 	LastCode    int           `json:"last_code"`
 	LastOutcome string        `json:"last_outcome"`
-	Verdict     string        `json:"verdict"`
-	Ended       string        `json:"ended"` // "BYE by caller", "BYE by callee", "no BYE seen"
-	Start       time.Time     `json:"start"`
-	MidCall     bool          `json:"mid_call,omitempty"`
+	// Verdict and Ended are words, the renderer's (render.DialogVerdict,
+	// render.DialogEnded), filled as the JSON is written.
+	Verdict string    `json:"verdict"`
+	Ended   string    `json:"ended"`
+	EndedBy string    `json:"-"` // who sent the BYE: caller, callee or proxy; empty when none was seen
+	Dropped bool      `json:"-"` // the BYE followed a failed keep-alive (481, 408, none)
+	Start   time.Time `json:"start"`
+	MidCall bool      `json:"mid_call,omitempty"`
 }
 
 // HasIntervals reports whether one side sent two keep-alives or more, so
@@ -252,7 +256,8 @@ type TimerReport struct {
 	CallID string `json:"call_id"`
 	SessionTimer
 	TimerCheck
-	Verdict string `json:"verdict"`
+	State   TimerState `json:"-"`
+	Verdict string     `json:"verdict"` // State in words, the renderer's (render.TimerVerdict)
 }
 
 // VendorReport is one product's keep-alive behaviour.
@@ -295,12 +300,37 @@ type MatrixRow struct {
 	OtherCodes map[string]int `json:"other_codes,omitempty"` // other_final by status code
 }
 
-// Finding is a problem worth a ticket.
+// Finding is a problem worth a ticket: its kind, where and when, and the
+// facts its words are made of. The words are the renderer's
+// (render.FindingDetail): the JSON's detail is filled as it is written.
 type Finding struct {
-	Kind   FindingKind `json:"kind"`
-	CallID string      `json:"call_id"`
-	Time   time.Time   `json:"time"`
-	Detail string      `json:"detail"`
+	Kind   FindingKind  `json:"kind"`
+	CallID string       `json:"call_id"`
+	Time   time.Time    `json:"time"`
+	Detail string       `json:"detail"`
+	Facts  FindingFacts `json:"-"`
+}
+
+// FindingFacts are what a finding says; each kind uses some of them.
+type FindingFacts struct {
+	Method          string  // the request concerned
+	CSeq            uint32  // its CSeq number
+	Side            string  // who sent it: caller, callee, proxy to caller, proxy to callee
+	Code            int     // its final answer; 0 for none
+	Outcome         Outcome // what Code means for a keep-alive
+	Retransmissions int     // of an unanswered request
+	Late            int     // an answer that came after the transaction timeout
+	Allow           string  // the answerer's Allow list
+	Agent           string  // the vendor concerned (the answerer of an sdp-in-answer)
+	From, To        string  // a device pair
+	Pings           int     // unanswered pings in a row
+	Until           time.Time
+	Seconds         float64 // how long after what it follows (a BYE, an expiry, an answer); -1: not known
+	SessionExpires  uint32  // a session timer's interval
+	Refresher       string  // its refresher, as negotiated
+	Limit           float64 // the seconds by which a refresh was due
+	Gap             float64 // the longest seconds between refreshes
+	Ender           string  // who sent the BYE: caller, callee or proxy
 }
 
 // KeepAliveRow is one session keep-alive transaction, for CSV.

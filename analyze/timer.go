@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"fmt"
 	"time"
 )
 
@@ -27,6 +26,18 @@ type TimerCheck struct {
 	ExpiredAt      time.Time `json:"expired_at"`             // when it expired
 	ByeAfterExpiry bool      `json:"bye_after_expiry"`       // a BYE followed the expiry
 }
+
+// TimerState is how a session timer fared.
+type TimerState uint8
+
+// How a session timer fared.
+const (
+	TimerOK             TimerState = iota + 1 // refreshed on time
+	TimerNotDue                               // no refresh was due yet when the dialog or capture ended
+	TimerLate                                 // a refresh came after half the interval
+	TimerExpired                              // no refresh came by the expiry
+	TimerExpiredThenBye                       // expired, and a BYE followed
+)
 
 // refresherIsCaller reports whether the refresher is the caller (the UAC of
 // the dialog-creating INVITE).
@@ -114,15 +125,14 @@ func (l *ledger) timerReport(d *Dialog, end time.Time) {
 	if tr.Expired {
 		if l.keepFinding(FindingExpired) {
 			l.addFinding(Finding{Kind: FindingExpired, CallID: d.CallID, Time: tr.ExpiredAt,
-				Detail: fmt.Sprintf("Session-Expires %d s, refresher %s: no refresh by %.0f s (longest gap %.1f s)",
-					d.Timer.SessionExpires, refresherName(d.Timer.Refresher), expiryMargin(time.Duration(d.Timer.SessionExpires)*time.Second).Seconds(), tr.LongestGap)})
+				Facts: FindingFacts{SessionExpires: d.Timer.SessionExpires, Refresher: d.Timer.Refresher,
+					Limit: expiryMargin(time.Duration(d.Timer.SessionExpires) * time.Second).Seconds(), Gap: tr.LongestGap}})
 		}
 		l.problem(d)
 	} else if !tr.OnTime {
 		if l.keepFinding(FindingLateRefresh) {
 			l.addFinding(Finding{Kind: FindingLateRefresh, CallID: d.CallID, Time: d.Confirmed,
-				Detail: fmt.Sprintf("refresher %s left %.1f s between refreshes; RFC 4028 asks for half of %d s",
-					refresherName(d.Timer.Refresher), tr.LongestGap, d.Timer.SessionExpires)})
+				Facts: FindingFacts{SessionExpires: d.Timer.SessionExpires, Refresher: d.Timer.Refresher, Gap: tr.LongestGap}})
 		}
 	}
 	l.tot.timers.add(l.opts.MaxRows, tr)
@@ -142,22 +152,15 @@ func buildTimerReport(d *Dialog, end time.Time) (TimerReport, TimerSummary) {
 	tr := TimerReport{CallID: d.CallID, SessionTimer: *d.Timer, TimerCheck: tc}
 	switch {
 	case tc.Expired && tc.ByeAfterExpiry:
-		tr.Verdict = "expired, then BYE"
+		tr.State = TimerExpiredThenBye
 	case tc.Expired:
-		tr.Verdict = "expired"
+		tr.State = TimerExpired
 	case !tc.OnTime:
-		tr.Verdict = "refreshed late"
+		tr.State = TimerLate
 	case tc.ByRefresher == 0 && d.Ended.IsZero() && end.Sub(d.Confirmed) < time.Duration(d.Timer.SessionExpires)*time.Second/2:
-		tr.Verdict = "ok (no refresh due yet)"
+		tr.State = TimerNotDue
 	default:
-		tr.Verdict = "ok"
+		tr.State = TimerOK
 	}
 	return tr, ts
-}
-
-func refresherName(r string) string {
-	if r == "" {
-		return "unnamed (uac)"
-	}
-	return r
 }

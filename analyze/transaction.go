@@ -87,10 +87,11 @@ func (t *Transaction) ResponseTime() time.Duration {
 }
 
 // Outcome buckets the final response as the keep-alive tables do.
-func (t *Transaction) Outcome() Outcome { return outcomeOf(t.Final) }
+func (t *Transaction) Outcome() Outcome { return OutcomeOf(t.Final) }
 
-// outcomeOf buckets a final status (0: none came in time).
-func outcomeOf(final int) Outcome {
+// OutcomeOf buckets a final status (0: none came in time) as the
+// keep-alive tables do.
+func OutcomeOf(final int) Outcome {
 	switch {
 	case final == 0:
 		return OutcomeUnanswered

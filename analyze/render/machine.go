@@ -13,6 +13,7 @@ import (
 // JSON prints the report as one indented JSON object. Its summary object
 // carries the keys of the corpus schema.
 func JSON(w io.Writer, r *analyze.Report) error {
+	r = withWords(r)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(r)

@@ -246,7 +246,7 @@ func dialogs(w io.Writer, rep *analyze.Report) error {
 		last := fmt.Sprintf("%s %s", d.LastMethod, code(d.LastCode))
 		rows = append(rows, []string{ShortCallID(d.CallID), d.Caller + " → " + d.Callee,
 			d.CallerAgent, d.CalleeAgent, strings.Join(methods, " "), strconv.Itoa(d.Count),
-			interval, last, d.Verdict, d.Ended})
+			interval, last, DialogVerdict(&d), DialogEnded(&d)})
 	}
 	t := table(w, "DIALOGS WITH KEEP-ALIVES",
 		[]string{"call-id", "caller → callee", "caller agent", "callee agent", "methods", "n", "interval min/avg/max", "last", "verdict", "ended"},
@@ -326,7 +326,7 @@ func timers(w io.Writer, rep *analyze.Report) error {
 		}
 		rows = append(rows, []string{ShortCallID(t.CallID), strconv.Itoa(int(t.SessionExpires)), ref,
 			strconv.Itoa(int(t.MinSE)), strconv.Itoa(t.Rounds422), strconv.Itoa(t.Refreshes),
-			strings.Join(t.Methods, ", "), secs(round1(t.LongestGap)), t.Verdict})
+			strings.Join(t.Methods, ", "), secs(round1(t.LongestGap)), TimerVerdict(&t)})
 	}
 	tb := table(w, "SESSION TIMERS (RFC 4028)",
 		[]string{"call-id", "Session-Expires", "refresher", "Min-SE", "422s", "refreshes", "refresh methods", "longest gap", "verdict"},
@@ -399,7 +399,7 @@ func findings(w io.Writer, rep *analyze.Report) error {
 	}
 	var rows [][]string
 	for _, f := range rep.Findings {
-		rows = append(rows, []string{clock(f.Time), f.Kind.String(), ShortCallID(f.CallID), f.Detail})
+		rows = append(rows, []string{clock(f.Time), f.Kind.String(), ShortCallID(f.CallID), FindingDetail(&f)})
 	}
 	t := table(w, "FINDINGS", []string{"time", "kind", "call-id", "detail"}, []tw.Align{l, l, l, l})
 	return render(t, rows)

@@ -1,0 +1,165 @@
+package render
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+
+	"github.com/sipalive/sipalive/analyze"
+)
+
+// FindingDetail says in words what a finding found, citing the rule it
+// follows.
+func FindingDetail(f *analyze.Finding) string {
+	x := &f.Facts
+	switch f.Kind {
+	case analyze.FindingLost, analyze.FindingUnsupported, analyze.FindingRefused, analyze.FindingUnanswered:
+		return failureDetail(x)
+	case analyze.FindingDropped:
+		outcome := x.Outcome.String()
+		if x.Code == 408 {
+			outcome = "408"
+		}
+		return fmt.Sprintf("BYE by %s %.1f s after %s %s", x.Ender, x.Seconds, x.Method, outcome)
+	case analyze.FindingSDPInAnswer:
+		return fmt.Sprintf("%s without SDP from %s answered %d with SDP by %s: an answer to no offer (RFC 3311 5.2); the sender may take the session as broken and hang up", x.Method, x.Side, x.Code, x.Agent)
+	case analyze.FindingStale:
+		return fmt.Sprintf("%s from %s sent %.1f s after the BYE, %s", x.Method, x.Side, x.Seconds, answeredWith(x.Code))
+	case analyze.FindingAnswersUnknownDialog:
+		return x.Agent + " answers 2xx to keep-alives for dialogs that had ended (RFC 3261 12.2.2 asks for 481): keep-alives to it prove nothing"
+	case analyze.FindingLateRegister:
+		return fmt.Sprintf("REGISTER %s → %s refreshed %.1f s after the binding expired", x.From, x.To, x.Seconds)
+	case analyze.FindingDeviceDown:
+		return fmt.Sprintf("%s %s → %s: %d unanswered in a row until %s", x.Method, x.From, x.To, x.Pings, x.Until.UTC().Format("15:04:05.000"))
+	case analyze.FindingProxyBye:
+		detail := "the proxy, not a party, ended the call with a BYE to each"
+		if x.Seconds >= 0 {
+			detail += fmt.Sprintf(", %.1f s after it was answered", x.Seconds)
+		}
+		return detail + ": its dialog timeout or session timer ran out (no keep-alive failed before it)"
+	case analyze.FindingExpired:
+		return fmt.Sprintf("Session-Expires %d s, refresher %s: no refresh by %.0f s (longest gap %.1f s)",
+			x.SessionExpires, refresherName(x.Refresher), x.Limit, x.Gap)
+	case analyze.FindingLateRefresh:
+		return fmt.Sprintf("refresher %s left %.1f s between refreshes; RFC 4028 asks for half of %d s",
+			refresherName(x.Refresher), x.Gap, x.SessionExpires)
+	}
+	return f.Kind.String()
+}
+
+// failureDetail says what went wrong with a failed keep-alive.
+func failureDetail(x *analyze.FindingFacts) string {
+	switch x.Outcome {
+	case analyze.Outcome481:
+		return fmt.Sprintf("%s %s from %s answered 481: the peer lost the dialog", x.Method, cseq(x.CSeq), x.Side)
+	case analyze.Outcome405, analyze.Outcome501:
+		detail := fmt.Sprintf("%s from %s answered %d: method unsupported", x.Method, x.Side, x.Code)
+		if x.Allow != "" {
+			detail += " (Allow: " + x.Allow + ")"
+		}
+		return detail
+	case analyze.OutcomeOther:
+		if x.Code == 408 {
+			return fmt.Sprintf("%s %s from %s answered 408: the session is to end (RFC 4028 section 10)", x.Method, cseq(x.CSeq), x.Side)
+		}
+		return fmt.Sprintf("%s from %s answered %d: refused, though the peer holds the dialog (RFC 5057 5.1); use a method it answers 2xx", x.Method, x.Side, x.Code)
+	}
+	detail := fmt.Sprintf("%s %s from %s never answered", x.Method, cseq(x.CSeq), x.Side)
+	if x.Retransmissions > 0 {
+		detail += fmt.Sprintf(" (%d retransmissions)", x.Retransmissions)
+	}
+	if x.Late != 0 {
+		detail += fmt.Sprintf("; %d came after the %s timeout", x.Late, analyze.TransactionTimeout)
+	}
+	return detail
+}
+
+// answeredWith says how a request was answered.
+func answeredWith(code int) string {
+	if code == 0 {
+		return "never answered"
+	}
+	return "answered " + strconv.Itoa(code)
+}
+
+func cseq(n uint32) string { return "(CSeq " + strconv.FormatUint(uint64(n), 10) + ")" }
+
+// refresherName names a session timer's refresher; RFC 4028 section 7.1
+// has the UAC refresh when none was named.
+func refresherName(r string) string {
+	if r == "" {
+		return "unnamed (uac)"
+	}
+	return r
+}
+
+// DialogVerdict names what the last keep-alive of a dialog says about the
+// peer.
+func DialogVerdict(d *analyze.DialogReport) string {
+	switch analyze.OutcomeOf(d.LastCode) {
+	case analyze.Outcome2xx:
+		return "alive"
+	case analyze.Outcome481:
+		return "lost (481)"
+	case analyze.Outcome405:
+		return "method unsupported (405)"
+	case analyze.Outcome501:
+		return "method unsupported (501)"
+	case analyze.OutcomeUnanswered:
+		return "no answer"
+	}
+	if d.LastCode == 408 {
+		return "lost (408)" // RFC 4028 section 10: 408 or 481 ends the session
+	}
+	// Any other final response came from a peer that holds the dialog
+	// (RFC 5057 section 5.1): the keep-alive was refused, not the session.
+	return fmt.Sprintf("refused (%d), dialog alive", d.LastCode)
+}
+
+// DialogEnded says how a dialog ended.
+func DialogEnded(d *analyze.DialogReport) string {
+	switch {
+	case d.EndedBy == "":
+		return "no BYE seen"
+	case d.Dropped:
+		return "BYE by " + d.EndedBy + ": dropped by keep-alive"
+	}
+	return "BYE by " + d.EndedBy
+}
+
+// TimerVerdict says how a session timer fared.
+func TimerVerdict(t *analyze.TimerReport) string {
+	switch t.State {
+	case analyze.TimerExpiredThenBye:
+		return "expired, then BYE"
+	case analyze.TimerExpired:
+		return "expired"
+	case analyze.TimerLate:
+		return "refreshed late"
+	case analyze.TimerNotDue:
+		return "ok (no refresh due yet)"
+	}
+	return "ok"
+}
+
+// withWords returns a copy of r whose word fields (finding details,
+// verdicts, how dialogs ended) are filled, for the JSON.
+func withWords(r *analyze.Report) *analyze.Report {
+	out := *r
+	// Copies keep an empty list empty and an absent one absent, as the
+	// JSON has them.
+	out.Findings = slices.Clone(r.Findings)
+	for i := range out.Findings {
+		out.Findings[i].Detail = FindingDetail(&out.Findings[i])
+	}
+	out.Dialogs = slices.Clone(r.Dialogs)
+	for i := range out.Dialogs {
+		d := &out.Dialogs[i]
+		d.Verdict, d.Ended = DialogVerdict(d), DialogEnded(d)
+	}
+	out.Timers = slices.Clone(r.Timers)
+	for i := range out.Timers {
+		out.Timers[i].Verdict = TimerVerdict(&out.Timers[i])
+	}
+	return &out
+}
