@@ -4,7 +4,6 @@ package analyze
 // method (the interop matrix), and the advice the field rules give.
 
 import (
-	"fmt"
 	"maps"
 	"slices"
 	"sort"
@@ -147,21 +146,17 @@ func (l *ledger) vendorReports(r *Report, first time.Time) {
 		}
 		switch e := v.EndedDialog; {
 		case e["2xx"] > 0:
-			v.EndedDialogVerdict = fmt.Sprintf("answered 2xx ×%d for dialogs that had ended: it should answer 481", e["2xx"])
 			r.FindingCounts[FindingAnswersUnknownDialog]++
 			r.Findings = append(r.Findings, Finding{Kind: FindingAnswersUnknownDialog, Time: first,
 				Facts: FindingFacts{Agent: v.Agent}})
-		case e["481"] > 0:
-			v.EndedDialogVerdict = "answers 481 for dialogs that had ended (correct)"
 		}
-		noUpdate := map[string][]string{} // by the method to use instead
+		v.UpdateRefusers = nil
 		for recv := range l.tot.updateTo[name] {
 			if rv := l.tot.vendors[recv]; rv != nil && rv.Allow != "" && !allowHas(rv.Allow, "UPDATE") {
-				m := safeKeepAlive(&rv.VendorReport)
-				noUpdate[m] = append(noUpdate[m], recv)
+				v.UpdateRefusers = append(v.UpdateRefusers, recv)
 			}
 		}
-		v.Recommendation = recommend(&v.VendorReport, noUpdate)
+		slices.Sort(v.UpdateRefusers)
 		r.Vendors = append(r.Vendors, v.VendorReport)
 	}
 	cells := make([]matrixCell, 0, len(l.tot.cells))
@@ -191,77 +186,4 @@ func allowHas(allow, method string) bool {
 		}
 	}
 	return false
-}
-
-// safeKeepAlive is the keep-alive method to use towards a vendor: INFO
-// (RFC 3261 has it, where UPDATE is an extension) unless the vendor
-// refused it, else a method it answered 2xx, else OPTIONS unless refused.
-func safeKeepAlive(v *VendorReport) string {
-	refused := func(m string) bool {
-		o := v.Answered[m]
-		return o != nil && o.OK == 0 && o.C405+o.C501+o.OtherFinal > 0
-	}
-	if !refused("INFO") {
-		return "INFO"
-	}
-	for _, m := range []string{"OPTIONS", "UPDATE", "MESSAGE"} {
-		if o := v.Answered[m]; o != nil && o.OK > 0 {
-			return m
-		}
-	}
-	if !refused("OPTIONS") {
-		return "OPTIONS"
-	}
-	return "a method it answers 2xx (none seen)"
-}
-
-// recommend applies the field rules to a vendor's behaviour. noUpdate
-// names peers it sent UPDATE to although their Allow lacks it, by the
-// method to keep them alive with instead.
-func recommend(v *VendorReport, noUpdate map[string][]string) string {
-	var rec []string
-	if v.ReinviteNoSDP > 0 {
-		rec = append(rec, "do not use re-INVITE without SDP as a keep-alive (that is 3PCC)")
-	}
-	if v.MessageOutOfDialog > 0 && len(v.Sent) > 0 {
-		rec = append(rec, "send MESSAGE keep-alives only inside the dialog")
-	}
-	var refused []string
-	for _, m := range slices.Sorted(maps.Keys(v.Answered)) {
-		o := v.Answered[m]
-		if o.C405+o.C501 == 0 && (o.OtherFinal == 0 || o.OK > 0) {
-			continue
-		}
-		var codes []string
-		for _, c := range []struct {
-			code string
-			n    int
-		}{{"405", o.C405}, {"501", o.C501}} {
-			if c.n > 0 {
-				codes = append(codes, c.code)
-			}
-		}
-		if o.OK == 0 {
-			codes = append(codes, slices.Sorted(maps.Keys(v.AnsweredOther[m]))...)
-		}
-		refused = append(refused, m+" ("+strings.Join(codes, "/")+")")
-	}
-	if len(refused) > 0 {
-		rec = append(rec, "rejects "+strings.Join(refused, ", ")+": peers should keep alive with "+safeKeepAlive(v))
-	}
-	for _, m := range slices.Sorted(maps.Keys(noUpdate)) {
-		peers := slices.Sorted(slices.Values(noUpdate[m]))
-		rec = append(rec, "sends UPDATE to "+strings.Join(peers, ", ")+" whose Allow does not list it: keep alive with "+m)
-	}
-	if len(noUpdate) == 0 && v.Sent["UPDATE"] > 0 && v.Sent["INFO"] == 0 {
-		rec = append(rec, "keeps alive with UPDATE only: fine where the peer's Allow lists it; INFO (RFC 3261) is the safe choice")
-	}
-	if v.WithSDP > 0 {
-		rec = append(rec, "keep-alives must not carry SDP")
-	}
-	if v.SDPAnswers > 0 {
-		rec = append(rec, "answers UPDATE without SDP with SDP: the 2xx must carry none (RFC 3311)")
-	}
-	sort.Strings(rec)
-	return strings.Join(rec, "; ")
 }

@@ -39,23 +39,6 @@ func (c Class) Key() string {
 	return "other"
 }
 
-// Why explains, for the not-keep-alive table, why a request is not one.
-func (c Class) Why() string {
-	switch c {
-	case ClassReinviteNoSDP:
-		return "re-INVITE without SDP: third-party call control or late offer, never a keep-alive"
-	case ClassReinviteWithSDP:
-		return "re-INVITE with SDP: session refresh that renegotiates media (RFC 4028)"
-	case ClassUpdateWithSDP:
-		return "UPDATE with SDP: session refresh that renegotiates media (RFC 4028)"
-	case ClassMessageOutOfDialog:
-		return "MESSAGE outside a dialog: an instant message"
-	case ClassInDialogWithSDP:
-		return "in-dialog request carrying SDP: an offer/answer exchange, not a keep-alive"
-	}
-	return ""
-}
-
 // IsNotKeepAlive reports whether the class belongs in the not_keepalive
 // counts: requests that look like keep-alives but are not.
 func (c Class) IsNotKeepAlive() bool {

@@ -97,7 +97,7 @@ func (l *ledger) foldTransaction(t *Transaction) {
 		if rows := &l.tot.notKeepRows; rows.keep(l.opts.MaxRows) {
 			rows.rows = append(rows.rows, NotKeepAlive{
 				Time: t.Start, CallID: t.CallID, Method: t.Method, Class: t.Class.Key(),
-				From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final, Why: t.Class.Why(),
+				From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final,
 			})
 		}
 		switch t.Class {

@@ -213,7 +213,7 @@ type NotKeepAlive struct {
 	To     string    `json:"to"`
 	Agent  string    `json:"agent"`
 	Code   int       `json:"code"`
-	Why    string    `json:"why"`
+	Why    string    `json:"why"` // words, the renderer's (render.NotKeepAliveWhy)
 }
 
 // DeviceReport is the out-of-dialog keep-alive traffic of one pinger to one
@@ -286,9 +286,15 @@ type VendorReport struct {
 	// EndedDialog counts how the vendor answered keep-alives for dialogs
 	// that had already ended: 481 is right, 2xx means it answers for
 	// dialogs it does not know.
-	EndedDialog        map[string]int `json:"answers_for_ended_dialogs,omitempty"`
-	EndedDialogVerdict string         `json:"ended_dialog_verdict,omitempty"`
-	Recommendation     string         `json:"recommendation,omitempty"`
+	EndedDialog map[string]int `json:"answers_for_ended_dialogs,omitempty"`
+	// UpdateRefusers are the agents it sent UPDATE keep-alives to whose
+	// Allow does not list UPDATE.
+	UpdateRefusers []string `json:"-"`
+	// EndedDialogVerdict and Recommendation are words, the renderer's
+	// (render.EndedDialogVerdict, render.Recommendation), filled as the
+	// JSON is written.
+	EndedDialogVerdict string `json:"ended_dialog_verdict,omitempty"`
+	Recommendation     string `json:"recommendation,omitempty"`
 }
 
 // MatrixRow is one sender × receiver × method cell of the interop matrix.

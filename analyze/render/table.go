@@ -260,7 +260,7 @@ func notKeepAlives(w io.Writer, rep *analyze.Report) error {
 	}
 	var rows [][]string
 	for _, n := range rep.NotKeepAlives {
-		rows = append(rows, []string{clock(n.Time), ShortCallID(n.CallID), n.Method, n.From + " → " + n.To, n.Agent, code(n.Code), n.Why})
+		rows = append(rows, []string{clock(n.Time), ShortCallID(n.CallID), n.Method, n.From + " → " + n.To, n.Agent, code(n.Code), NotKeepAliveWhy(n.Class)})
 	}
 	t := table(w, "REQUESTS THAT ARE NOT KEEP-ALIVES",
 		[]string{"time", "call-id", "method", "from → to", "sender agent", "answer", "why"},
@@ -362,8 +362,8 @@ func vendors(w io.Writer, rep *analyze.Report) error {
 		if v.MessageOutOfDialog > 0 {
 			notes = append(notes, fmt.Sprintf("MESSAGE outside dialog ×%d", v.MessageOutOfDialog))
 		}
-		if v.EndedDialogVerdict != "" {
-			notes = append(notes, v.EndedDialogVerdict)
+		if verdict := EndedDialogVerdict(&v); verdict != "" {
+			notes = append(notes, verdict)
 		}
 		if v.WithBody > 0 {
 			notes = append(notes, fmt.Sprintf("keep-alives with a body ×%d", v.WithBody))
@@ -371,8 +371,8 @@ func vendors(w io.Writer, rep *analyze.Report) error {
 		if v.WithSDP > 0 {
 			notes = append(notes, fmt.Sprintf("in-dialog INFO/MESSAGE/OPTIONS with SDP ×%d", v.WithSDP))
 		}
-		if v.Recommendation != "" {
-			notes = append(notes, v.Recommendation)
+		if advice := Recommendation(&v, rep.Vendors); advice != "" {
+			notes = append(notes, advice)
 		}
 		rows = append(rows, []string{v.Agent, orDash(strings.Join(sends, "\n")), orDash(strings.Join(answers, "\n")), strings.Join(notes, "\n")})
 	}

@@ -161,5 +161,32 @@ func withWords(r *analyze.Report) *analyze.Report {
 	for i := range out.Timers {
 		out.Timers[i].Verdict = TimerVerdict(&out.Timers[i])
 	}
+	out.NotKeepAlives = slices.Clone(r.NotKeepAlives)
+	for i := range out.NotKeepAlives {
+		out.NotKeepAlives[i].Why = NotKeepAliveWhy(out.NotKeepAlives[i].Class)
+	}
+	out.Vendors = slices.Clone(r.Vendors)
+	for i := range out.Vendors {
+		v := &out.Vendors[i]
+		v.EndedDialogVerdict, v.Recommendation = EndedDialogVerdict(v), Recommendation(v, r.Vendors)
+	}
 	return &out
+}
+
+// NotKeepAliveWhy explains why a request of a class (its key in the
+// summary) is not a keep-alive.
+func NotKeepAliveWhy(c string) string {
+	switch c {
+	case "reinvite_no_sdp":
+		return "re-INVITE without SDP: third-party call control or late offer, never a keep-alive"
+	case "reinvite_with_sdp":
+		return "re-INVITE with SDP: session refresh that renegotiates media (RFC 4028)"
+	case "update_with_sdp":
+		return "UPDATE with SDP: session refresh that renegotiates media (RFC 4028)"
+	case "message_out_of_dialog":
+		return "MESSAGE outside a dialog: an instant message"
+	case "in_dialog_with_sdp":
+		return "in-dialog request carrying SDP: an offer/answer exchange, not a keep-alive"
+	}
+	return ""
 }

@@ -1,6 +1,7 @@
 package render
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/sipalive/sipalive/analyze"
@@ -54,5 +55,43 @@ func TestFindingDetail(t *testing.T) {
 		if got := FindingDetail(&tt.f); got != tt.want {
 			t.Errorf("%s: %q, want %q", tt.f.Kind, got, tt.want)
 		}
+	}
+}
+
+// TestAdvice checks which method the audit advises towards a vendor: INFO
+// unless it refused INFO, then one it answered 2xx.
+func TestAdvice(t *testing.T) {
+	refused, ok := &analyze.Outcomes{Sent: 1, OtherFinal: 1}, &analyze.Outcomes{Sent: 1, OK: 1}
+	for _, tt := range []struct {
+		answered map[string]*analyze.Outcomes
+		want     string
+	}{
+		{nil, "INFO"},
+		{map[string]*analyze.Outcomes{"UPDATE": {Sent: 1, C501: 1}}, "INFO"},
+		{map[string]*analyze.Outcomes{"INFO": refused, "OPTIONS": ok}, "OPTIONS"},
+		{map[string]*analyze.Outcomes{"INFO": refused, "UPDATE": ok}, "UPDATE"},
+		{map[string]*analyze.Outcomes{"INFO": refused}, "OPTIONS"},
+		{map[string]*analyze.Outcomes{"INFO": refused, "OPTIONS": refused}, "a method it answers 2xx (none seen)"},
+	} {
+		if got := safeKeepAlive(&analyze.VendorReport{Answered: tt.answered}); got != tt.want {
+			t.Errorf("safeKeepAlive(%v) = %q, want %q", tt.answered, got, tt.want)
+		}
+	}
+}
+
+// TestRecommendation: the advice names what the peer refused and the
+// method to use instead, and RFC 3311 for a 2xx with SDP to an UPDATE
+// without.
+func TestRecommendation(t *testing.T) {
+	peer := analyze.VendorReport{Agent: "Peer", Answered: map[string]*analyze.Outcomes{"UPDATE": {Sent: 1, C501: 1}}, SDPAnswers: 1}
+	got := Recommendation(&peer, nil)
+	for _, want := range []string{"rejects UPDATE (501): peers should keep alive with INFO", "RFC 3311"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("%q lacks %q", got, want)
+		}
+	}
+	sender := analyze.VendorReport{Agent: "Phone", Sent: map[string]int{"UPDATE": 2}, UpdateRefusers: []string{"Peer"}}
+	if got := Recommendation(&sender, []analyze.VendorReport{sender, peer}); got != "sends UPDATE to Peer whose Allow does not list it: keep alive with INFO" {
+		t.Errorf("sender's advice %q", got)
 	}
 }
