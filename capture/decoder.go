@@ -244,10 +244,6 @@ func (d *Decoder) Packet(data []byte, ci *gopacket.CaptureInfo, link layers.Link
 	d.decode(first, data, d.single(), 0, 0)
 }
 
-// erspan3 is the GRE protocol of ERSPAN type III, which gopacket does not
-// decode: its header is stripped here and the mirrored frame decoded.
-const erspan3 = 0x22eb
-
 // decode decodes a frame from its first layer and dispatches the innermost
 // IP packet. frames are the packets that carried data; ipv is the IP
 // version around data when it starts past the IP header (a reassembled
@@ -305,22 +301,6 @@ func (d *Decoder) decode(first gopacket.LayerType, data []byte, frames []uint64,
 // maxDecodeDepth bounds the extra decoding passes of one packet (a tunnel
 // in a reassembled tunnel packet in an ERSPAN III session...).
 const maxDecodeDepth = 4
-
-// erspan3Payload skips an ERSPAN type III header (12 bytes, plus an 8-byte
-// platform sub-header when its O bit is set).
-func erspan3Payload(b []byte) ([]byte, bool) {
-	if len(b) < 12 || b[0]>>4 != 2 {
-		return nil, false
-	}
-	n := 12
-	if b[11]&1 != 0 {
-		n += 8
-	}
-	if len(b) < n {
-		return nil, false
-	}
-	return b[n:], true
-}
 
 var linkNames = map[layers.LinkType]string{
 	layers.LinkTypeEthernet: "EN10MB", layers.LinkTypeLinuxSLL: "LINUX_SLL",

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"encoding/binary"
 	"net/netip"
 	"time"
 
@@ -31,7 +30,44 @@ import (
 
 var hep3 = []byte("HEP3")
 
-// hepPacket is what a HEP3 packet says about the message it carries.
+// HEP version 1 and 2 header: offsets and sizes.
+const (
+	hep12Version   = 0  // 1 or 2
+	hep12HeaderLen = 1  // hep12IPv4Len or hep12IPv6Len
+	hep12Proto     = 3  // the IP protocol the message was carried over
+	hep12SrcPort   = 4  // then the destination port, then the addresses
+	hep12Addrs     = 8  // source then destination address
+	hep12IPv4Len   = 16 // header length with IPv4 addresses
+	hep12IPv6Len   = 40 // with IPv6 addresses
+	hep2TimeLen    = 12 // version 2's time header: seconds, microseconds, node id, padded
+	hep2TimePacked = 10 // the same packed, as some agents send it
+)
+
+// HEP3 header and the chunk types read (vendor 0, the generic chunks).
+const (
+	hep3HeaderLen    = 6 // "HEP3" and the total length
+	hep3ChunkLen     = 6 // vendor, type, length (the chunk's, header included)
+	hepChunkIPProto  = 2
+	hepChunkSrcIPv4  = 3
+	hepChunkDstIPv4  = 4
+	hepChunkSrcIPv6  = 5
+	hepChunkDstIPv6  = 6
+	hepChunkSrcPort  = 7
+	hepChunkDstPort  = 8
+	hepChunkSeconds  = 9
+	hepChunkMicros   = 10
+	hepChunkProtocol = 11
+	hepChunkPayload  = 15
+)
+
+// IP protocols SIP is carried over, as HEP names them.
+const (
+	ipProtoTCP  = 6
+	ipProtoUDP  = 17
+	ipProtoSCTP = 132
+)
+
+// hepPacket is what a HEP packet says about the message it carries.
 type hepPacket struct {
 	src, dst netip.AddrPort
 	time     time.Time
@@ -44,9 +80,9 @@ type hepPacket struct {
 // agent says; UDP when it does not.
 func (h *hepPacket) transport() Transport {
 	switch h.ipProto {
-	case 6:
+	case ipProtoTCP:
 		return TCP
-	case 132:
+	case ipProtoSCTP:
 		return SCTP
 	}
 	return UDP
@@ -55,7 +91,7 @@ func (h *hepPacket) transport() Transport {
 // parseHEP decodes a HEP packet of any version; ok is false when b is
 // not one.
 func parseHEP(b []byte) (h hepPacket, ok bool) {
-	if len(b) > 0 && (b[0] == 1 || b[0] == 2) {
+	if len(b) > 0 && (b[hep12Version] == 1 || b[hep12Version] == 2) {
 		return parseHEP12(b)
 	}
 	return parseHEP3(b)
@@ -65,37 +101,39 @@ func parseHEP(b []byte) (h hepPacket, ok bool) {
 // to tell it by, so it must add up (a length that fits the family, an IP
 // protocol SIP is carried over) and be followed by a SIP start line.
 func parseHEP12(b []byte) (h hepPacket, ok bool) {
-	if len(b) < 16 {
+	version, _, ok1 := readUint8(b, hep12Version)
+	hl8, _, ok2 := readUint8(b, hep12HeaderLen)
+	proto, _, ok3 := readUint8(b, hep12Proto)
+	sport, off, ok4 := readUint16(b, hep12SrcPort)
+	dport, _, ok5 := readUint16(b, off)
+	hl := int(hl8)
+	if !(ok1 && ok2 && ok3 && ok4 && ok5) || (proto != ipProtoUDP && proto != ipProtoTCP && proto != ipProtoSCTP) ||
+		(hl != hep12IPv4Len && hl != hep12IPv6Len) || len(b) < hl {
 		return h, false
 	}
-	hl, proto := int(b[1]), b[3]
-	if proto != 17 && proto != 6 && proto != 132 || hl != 16 && hl != 40 || len(b) < hl {
-		return h, false
-	}
-	sport, dport := binary.BigEndian.Uint16(b[4:6]), binary.BigEndian.Uint16(b[6:8])
-	var src, dst netip.Addr
-	if hl == 16 {
-		src, dst = netip.AddrFrom4([4]byte(b[8:12])), netip.AddrFrom4([4]byte(b[12:16]))
-	} else {
-		src, dst = netip.AddrFrom16([16]byte(b[8:24])), netip.AddrFrom16([16]byte(b[24:40]))
-	}
+	size := (hl - hep12Addrs) / 2 // of one address
+	srcB, off, _ := readBytes(b, hep12Addrs, size)
+	dstB, _, _ := readBytes(b, off, size)
+	src, _ := netip.AddrFromSlice(srcB)
+	dst, _ := netip.AddrFromSlice(dstB)
 	h.src, h.dst, h.proto, h.ipProto = netip.AddrPortFrom(src, sport), netip.AddrPortFrom(dst, dport), 1, proto
-	if b[0] == 1 {
+	if version == 1 {
 		h.payload = b[hl:]
 		return h, sip.IsStart(h.payload)
 	}
-	// Version 2: the time, then the payload after the padded (12) or
-	// packed (10) time header.
-	if len(b) < hl+10 {
+	// Version 2: the time, then the payload after the padded or packed
+	// time header.
+	sec, off, ok1 := readUint32LE(b, hl)
+	usec, _, ok2 := readUint32LE(b, off)
+	if !ok1 || !ok2 || len(b) < hl+hep2TimePacked {
 		return h, false
 	}
-	t := b[hl:]
-	if sec := binary.LittleEndian.Uint32(t); sec != 0 {
-		h.time = time.Unix(int64(sec), int64(binary.LittleEndian.Uint32(t[4:]))*1000).UTC()
+	if sec != 0 {
+		h.time = time.Unix(int64(sec), int64(usec)*1000).UTC()
 	}
-	for _, n := range [...]int{12, 10} {
-		if len(t) > n && sip.IsStart(t[n:]) {
-			h.payload = t[n:]
+	for _, n := range [...]int{hep2TimeLen, hep2TimePacked} {
+		if len(b) > hl+n && sip.IsStart(b[hl+n:]) {
+			h.payload = b[hl+n:]
 			return h, true
 		}
 	}
@@ -104,48 +142,54 @@ func parseHEP12(b []byte) (h hepPacket, ok bool) {
 
 // parseHEP3 decodes a HEP3 packet; ok is false when b is not one.
 func parseHEP3(b []byte) (h hepPacket, ok bool) {
-	if len(b) < 6 || string(b[:4]) != string(hep3) {
+	if len(b) < hep3HeaderLen || string(b[:len(hep3)]) != string(hep3) {
 		return h, false
 	}
-	total := int(binary.BigEndian.Uint16(b[4:6]))
-	if total < 6 || total > len(b) {
+	total16, _, _ := readUint16(b, len(hep3))
+	total := int(total16)
+	if total < hep3HeaderLen || total > len(b) {
 		return h, false
 	}
+	b = b[:total]
 	var srcIP, dstIP netip.Addr
 	var srcPort, dstPort uint16
 	var sec, usec uint32
-	for off := 6; off+6 <= total; {
-		typ := binary.BigEndian.Uint16(b[off+2:])
-		n := int(binary.BigEndian.Uint16(b[off+4:]))
-		if n < 6 || off+n > total {
+	for off := hep3HeaderLen; off+hep3ChunkLen <= total; {
+		typ, _, _ := readUint16(b, off+2)
+		n16, _, _ := readUint16(b, off+4)
+		v, next, ok := readBytes(b, off+hep3ChunkLen, int(n16)-hep3ChunkLen)
+		if !ok {
 			return h, false
 		}
-		v := b[off+6 : off+n]
 		switch {
-		case typ == 3 && len(v) == 4:
-			srcIP = netip.AddrFrom4([4]byte(v))
-		case typ == 4 && len(v) == 4:
-			dstIP = netip.AddrFrom4([4]byte(v))
-		case typ == 5 && len(v) == 16:
-			srcIP = netip.AddrFrom16([16]byte(v))
-		case typ == 6 && len(v) == 16:
-			dstIP = netip.AddrFrom16([16]byte(v))
-		case typ == 7 && len(v) == 2:
-			srcPort = binary.BigEndian.Uint16(v)
-		case typ == 8 && len(v) == 2:
-			dstPort = binary.BigEndian.Uint16(v)
-		case typ == 9 && len(v) == 4:
-			sec = binary.BigEndian.Uint32(v)
-		case typ == 10 && len(v) == 4:
-			usec = binary.BigEndian.Uint32(v)
-		case typ == 2 && len(v) == 1:
+		case typ == hepChunkSrcIPv4 && len(v) == 4, typ == hepChunkSrcIPv6 && len(v) == 16:
+			srcIP, _ = netip.AddrFromSlice(v)
+		case typ == hepChunkDstIPv4 && len(v) == 4, typ == hepChunkDstIPv6 && len(v) == 16:
+			dstIP, _ = netip.AddrFromSlice(v)
+		case typ == hepChunkSrcPort:
+			if p, _, ok := readUint16(v, 0); ok && len(v) == 2 {
+				srcPort = p
+			}
+		case typ == hepChunkDstPort:
+			if p, _, ok := readUint16(v, 0); ok && len(v) == 2 {
+				dstPort = p
+			}
+		case typ == hepChunkSeconds:
+			if s, _, ok := readUint32(v, 0); ok && len(v) == 4 {
+				sec = s
+			}
+		case typ == hepChunkMicros:
+			if u, _, ok := readUint32(v, 0); ok && len(v) == 4 {
+				usec = u
+			}
+		case typ == hepChunkIPProto && len(v) == 1:
 			h.ipProto = v[0]
-		case typ == 11 && len(v) == 1:
+		case typ == hepChunkProtocol && len(v) == 1:
 			h.proto = v[0]
-		case typ == 15:
+		case typ == hepChunkPayload:
 			h.payload = v
 		}
-		off += n
+		off = next
 	}
 	if h.payload == nil {
 		return h, false

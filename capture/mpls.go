@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"encoding/binary"
 	"errors"
 
 	"github.com/gopacket/gopacket"
@@ -80,7 +79,11 @@ func (m *mplsStack) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) err
 // ipCarrier reports whether an EtherType leads, directly or through tags
 // and labels, to IP.
 func ipCarrier(b []byte) bool {
-	switch layers.EthernetType(binary.BigEndian.Uint16(b)) {
+	t, _, ok := readUint16(b, 0)
+	if !ok {
+		return false
+	}
+	switch layers.EthernetType(t) {
 	case layers.EthernetTypeIPv4, layers.EthernetTypeIPv6, layers.EthernetTypeDot1Q, layers.EthernetTypeQinQ,
 		layers.EthernetTypeMPLSUnicast, layers.EthernetTypeMPLSMulticast, layers.EthernetTypePPPoESession:
 		return true

@@ -1,7 +1,6 @@
 package capture
 
 import (
-	"encoding/binary"
 	"errors"
 
 	"github.com/gopacket/gopacket"
@@ -29,27 +28,39 @@ func (p *pppoeSession) LayerType() gopacket.LayerType     { return layers.LayerT
 func (p *pppoeSession) CanDecode() gopacket.LayerClass    { return layers.LayerTypePPPoE }
 func (p *pppoeSession) NextLayerType() gopacket.LayerType { return p.next }
 
+// RFC 2516 section 4: the session header, then PPP's protocol field.
+const (
+	pppoeHeader      = 6    // version and type, code, session id, length
+	pppoeLengthAt    = 4    // the payload length's offset
+	pppoeVersionType = 0x11 // version 1, type 1
+	pppoeSessionData = 0    // the code of session data
+	pppProtocolLen   = 2
+)
+
 func (p *pppoeSession) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) error {
-	if len(data) < 6 {
+	length, _, ok := readUint16(data, pppoeLengthAt)
+	if !ok || len(data) < pppoeHeader {
 		df.SetTruncated()
 		return errors.New("PPPoE header cut short")
 	}
 	p.next = gopacket.LayerTypeZero
-	end := 6 + int(binary.BigEndian.Uint16(data[4:6]))
+	end := pppoeHeader + int(length)
 	if end > len(data) {
 		df.SetTruncated()
 		end = len(data)
 	}
-	p.BaseLayer = layers.BaseLayer{Contents: data[:6], Payload: data[6:end]}
-	if data[0] != 0x11 || data[1] != 0 || end < 8 {
+	p.BaseLayer = layers.BaseLayer{Contents: data[:pppoeHeader], Payload: data[pppoeHeader:end]}
+	proto, _, ok := readUint16(data[:end], pppoeHeader)
+	if data[0] != pppoeVersionType || data[1] != pppoeSessionData || !ok {
 		return nil // another version, a discovery frame, or no PPP protocol
 	}
-	switch binary.BigEndian.Uint16(data[6:8]) {
+	switch proto {
 	case pppIPv4:
 		p.next = layers.LayerTypeIPv4
 	case pppIPv6:
 		p.next = layers.LayerTypeIPv6
 	}
-	p.BaseLayer = layers.BaseLayer{Contents: data[:8], Payload: data[8:end]}
+	start := pppoeHeader + pppProtocolLen
+	p.BaseLayer = layers.BaseLayer{Contents: data[:start], Payload: data[start:end]}
 	return nil
 }

@@ -2,7 +2,6 @@ package capture
 
 import (
 	"bytes"
-	"encoding/binary"
 	"time"
 
 	"github.com/sipalive/sipalive/capture/sip"
@@ -152,48 +151,62 @@ func (st *stream) wsMessage(h *halfStream, msg []byte, now time.Time) {
 	}
 }
 
+// RFC 6455 section 5.2 frame header: bits of the first two bytes, and the
+// lengths that say a longer length follows.
+const (
+	wsFin         = 0x80
+	wsReserved    = 0x70
+	wsOpcode      = 0x0f
+	wsMasked      = 0x80
+	wsLength      = 0x7f
+	wsLength16    = 126 // a 16-bit length follows
+	wsLength64    = 127 // a 64-bit length follows
+	wsMaskKeySize = 4
+)
+
 // wsFrame decodes one RFC 6455 frame at the front of b and unmasks its
 // payload in place. n is the frame's length, 0 when b holds only part of
 // it, -1 when b does not start with a plausible frame.
 func wsFrame(b []byte) (fin bool, op byte, payload []byte, n int) {
-	if len(b) < 2 {
+	b0, off, ok1 := readUint8(b, 0)
+	b1, off, ok2 := readUint8(b, off)
+	if !ok1 || !ok2 {
 		return false, 0, nil, 0
 	}
-	fin, op = b[0]&0x80 != 0, b[0]&0x0f
-	if b[0]&0x70 != 0 || (op > 2 && op < 8) || op > 10 {
+	fin, op = b0&wsFin != 0, b0&wsOpcode
+	if b0&wsReserved != 0 || (op > 2 && op < 8) || op > 10 {
 		return false, 0, nil, -1
 	}
-	masked := b[1]&0x80 != 0
-	ln := uint64(b[1] & 0x7f)
-	hdr := 2
+	ln := uint64(b1 & wsLength)
 	switch ln {
-	case 126:
-		if len(b) < 4 {
+	case wsLength16:
+		l16, next, ok := readUint16(b, off)
+		if !ok {
 			return false, 0, nil, 0
 		}
-		ln, hdr = uint64(binary.BigEndian.Uint16(b[2:4])), 4
-	case 127:
-		if len(b) < 10 {
+		ln, off = uint64(l16), next
+	case wsLength64:
+		l64, next, ok := readUint64(b, off)
+		if !ok {
 			return false, 0, nil, 0
 		}
-		ln, hdr = binary.BigEndian.Uint64(b[2:10]), 10
+		ln, off = l64, next
 	}
 	if ln > maxWSMessage {
 		return false, 0, nil, -1
 	}
 	var key []byte
-	if masked {
-		if len(b) < hdr+4 {
+	if b1&wsMasked != 0 {
+		var ok bool
+		if key, off, ok = readBytes(b, off, wsMaskKeySize); !ok {
 			return false, 0, nil, 0
 		}
-		key, hdr = b[hdr:hdr+4], hdr+4
 	}
-	end := hdr + int(ln)
-	if len(b) < end {
+	payload, end, ok := readBytes(b, off, int(ln))
+	if !ok {
 		return false, 0, nil, 0
 	}
-	payload = b[hdr:end]
-	if masked {
+	if key != nil {
 		for i := range payload {
 			payload[i] ^= key[i&3]
 		}
