@@ -8,9 +8,8 @@ import (
 )
 
 // keepFinding counts a finding of kind and reports whether its row is
-// kept (the first MaxRows are): callers build the row, and format its
-// detail, only then. On a trunk capture most findings are past the rows
-// kept, and formatting them all took a tenth of retiring a dialog.
+// kept (the first MaxRows are): callers build the row only then, since on
+// a trunk capture most findings are past the rows kept.
 func (l *ledger) keepFinding(kind FindingKind) bool {
 	l.tot.findingCount[kind]++
 	return l.tot.findings.keep(l.opts.MaxRows)

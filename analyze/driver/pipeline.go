@@ -9,8 +9,7 @@ import (
 // At most batchesInUse are queued; more wait in the free pool, so that a
 // batch comes back to the decoding side only once the analysing core's
 // cache has let go of it: writing into lines the other core still holds
-// costs a round trip between the cores for each (a pool of eight cost 7%
-// in interleaved runs on the 1 GB capture).
+// costs a round trip between the cores for each.
 const (
 	batchMessages = 256
 	batchArena    = 1 << 16 // payload bytes per batch (most payloads stay in the read blocks)
