@@ -4,7 +4,7 @@ import (
 	"go/ast"
 	"go/parser"
 	"go/token"
-	"io/fs"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -14,26 +14,26 @@ import (
 // used outside kinds.go, where they are declared, so no listed kind is one
 // nothing can produce. (That every emitted kind is listed, the type sees to.)
 func TestFindingKindsEmitted(t *testing.T) {
-	fset := token.NewFileSet()
-	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool {
-		return !strings.HasSuffix(fi.Name(), "_test.go")
-	}, 0)
+	files, err := filepath.Glob("*.go")
 	if err != nil {
 		t.Fatal(err)
 	}
 	used := map[string]bool{}
-	for _, pkg := range pkgs {
-		for name, f := range pkg.Files {
-			if name == "kinds.go" {
-				continue
-			}
-			ast.Inspect(f, func(n ast.Node) bool {
-				if id, ok := n.(*ast.Ident); ok && strings.HasPrefix(id.Name, "Finding") {
-					used[id.Name] = true
-				}
-				return true
-			})
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if name == "kinds.go" || strings.HasSuffix(name, "_test.go") {
+			continue
 		}
+		f, err := parser.ParseFile(fset, name, nil, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ast.Inspect(f, func(n ast.Node) bool {
+			if id, ok := n.(*ast.Ident); ok && strings.HasPrefix(id.Name, "Finding") {
+				used[id.Name] = true
+			}
+			return true
+		})
 	}
 	names := map[FindingKind]string{FindingLost: "FindingLost", FindingUnsupported: "FindingUnsupported",
 		FindingRefused: "FindingRefused", FindingUnanswered: "FindingUnanswered", FindingExpired: "FindingExpired",
