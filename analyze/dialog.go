@@ -13,6 +13,7 @@ type Dialog struct {
 	seq       uint64
 	retired   bool // folded into the totals; kept as a tombstone
 	problem   bool // a finding names it
+	exported  bool // its packets are listed for --write-problems
 	CallID    string
 	CallerTag string
 	CalleeTag string

@@ -170,8 +170,8 @@ func (l *ledger) retireDialog(d *Dialog, end time.Time) {
 	if d.Timer != nil {
 		l.timerReport(d, end)
 	}
-	if d.problem && l.opts.KeepFrames {
-		l.tot.problems = append(l.tot.problems, d.frames())
+	if d.problem {
+		l.export(d)
 	}
 	for _, t := range d.Transactions {
 		if t.outOfCall {
@@ -189,9 +189,19 @@ func (l *ledger) problem(d *Dialog) {
 		return
 	}
 	d.problem = true
-	if d.retired && l.opts.KeepFrames {
-		l.tot.problems = append(l.tot.problems, d.frames())
+	if d.retired {
+		l.export(d)
 	}
+}
+
+// export lists a problem dialog's packets for --write-problems, once: a
+// dialog found a problem while it retires is listed by retireDialog.
+func (l *ledger) export(d *Dialog) {
+	if d.exported || !l.opts.KeepFrames {
+		return
+	}
+	d.exported = true
+	l.tot.problems = append(l.tot.problems, d.frames())
 }
 
 func (l *ledger) dialogReport(d *Dialog, g *kaDigest) DialogReport {

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"runtime/pprof"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/sipalive/sipalive/analyze"
@@ -79,6 +80,12 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 	case "table", "json", "csv":
 	default:
 		return usagef("--format %q: use table, json or csv", c.format)
+	}
+	if err := checkRows(fs); err != nil {
+		return err
+	}
+	if c.workers != 1 && c.workers != 2 {
+		return usagef("--workers %d: use 1 (one goroutine) or 2 (decoding and analysis apart)", c.workers)
 	}
 	if c.writeProblems != "" && slices.Contains(files, capture.Stdin) {
 		return usagef("-w reads the captures a second time: save standard input to a file first")
@@ -222,6 +229,17 @@ func countFindings(rep *analyze.Report, kinds map[analyze.FindingKind]bool) int 
 		}
 	}
 	return n
+}
+
+// checkRows refuses a --max-rows below 0 (0 lists every row).
+func checkRows(fs *flag.FlagSet) error {
+	var err error
+	fs.Visit(func(f *flag.Flag) {
+		if n, _ := strconv.Atoi(f.Value.String()); f.Name == "max-rows" && n < 0 {
+			err = usagef("--max-rows %d: give 0 (every row) or more", n)
+		}
+	})
+	return err
 }
 
 // maxRows picks the row limit: what the user asked, else a screenful of

@@ -159,6 +159,9 @@ func TestExitStatus(t *testing.T) {
 		{"empty file", []string{"analyze", empty}, exitUsage, "empty file"},
 		{"bad format", []string{"analyze", "--format", "xml", lost}, exitUsage, "--format"},
 		{"bad fail-on", []string{"analyze", "--fail-on", "boom", lost}, exitUsage, "unknown finding kind"},
+		{"negative max-rows", []string{"analyze", "--max-rows", "-3", lost}, exitUsage, "--max-rows -3"},
+		{"no workers", []string{"analyze", "--workers", "0", lost}, exitUsage, "--workers 0"},
+		{"three workers", []string{"analyze", "--workers", "3", lost}, exitUsage, "--workers 3"},
 		{"truncated is partial", []string{"analyze", cut}, exitOK, "truncated"},
 		{"fail-on matches", []string{"analyze", "--fail-on", "lost,unanswered", lost}, exitFindings, "match --fail-on"},
 		{"fail-on clean", []string{"analyze", "--fail-on", "any", healthy}, exitOK, ""},
@@ -188,6 +191,10 @@ func checkWriteProblems(t *testing.T, out string) {
 	code, _, errOut := runCLI("analyze", "--format", "json", "--write-problems", out, mix)
 	if code != exitOK {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	// It says what it wrote: the 46 packets of the 4 problem dialogs.
+	if !strings.Contains(errOut, "wrote 46 packets of 4 problem dialog(s)") {
+		t.Errorf("%s: stderr %q, want 46 packets of 4 dialogs", out, errOut)
 	}
 	// The written file holds exactly the problem dialogs: analysing it
 	// finds them again and nothing else.

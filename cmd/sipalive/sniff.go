@@ -71,6 +71,9 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	default:
 		return usagef("--format %q: use table, json or csv", *format)
 	}
+	if err := checkRows(fs); err != nil {
+		return err
+	}
 	kinds, err := parseFailOn(*failOn)
 	if err != nil {
 		return err
