@@ -39,7 +39,9 @@ type MergeInput struct {
 	Format  string // as File.Format
 	Size    int64
 	Packets uint64 // packets read so far
-	Err     error  // what ended the file early (truncation, corruption), if anything
+	Err     error  // what ended the file early (truncation, corruption), or kept it from being read
+	// Unreadable says the file could not be opened as a capture at all.
+	Unreadable bool
 
 	first time.Time // time of its first packet (for the files opened late)
 }
@@ -76,10 +78,15 @@ func (h *mergeHeap) Pop() any {
 // keepOpen is how many files a merge opens at once from the start.
 const keepOpen = 8
 
-// OpenMerge checks every file (it must open as a capture) and notes when
-// its first packet was taken.
+// OpenMerge opens every file and notes when its first packet was taken.
+// A file that cannot be read as a capture (missing, empty, not pcap) is
+// noted in its input, Unreadable, and the others are read: rotated
+// captures often end with an empty file. Only when no file can be read is
+// it an error, the first file's.
 func OpenMerge(paths []string) (*Merge, error) {
 	m := &Merge{Inputs: make([]MergeInput, len(paths))}
+	var first error
+	readable := 0
 	for i, p := range paths {
 		if p == Stdin && slices.Index(paths, Stdin) != i {
 			m.Close()
@@ -89,9 +96,13 @@ func OpenMerge(paths []string) (*Merge, error) {
 		in.Path = p
 		f, err := OpenFile(p)
 		if err != nil {
-			m.Close()
-			return nil, fmt.Errorf("%s: %w", p, err)
+			in.Err, in.Unreadable = err, true
+			if first == nil {
+				first = fmt.Errorf("%s: %w", p, err)
+			}
+			continue
 		}
+		readable++
 		in.Format, in.Size = f.Format, f.Size
 		c := &mergeOpen{input: i, f: f}
 		_, c.data, c.ci, c.link, err = f.Next()
@@ -108,6 +119,10 @@ func OpenMerge(paths []string) (*Merge, error) {
 			m.pending = append(m.pending, i)
 			f.Close()
 		}
+	}
+	if readable == 0 {
+		m.Close()
+		return nil, first
 	}
 	// Stable: files whose first packets tie keep the command line order.
 	slices.SortStableFunc(m.pending, func(a, b int) int { return m.Inputs[a].first.Compare(m.Inputs[b].first) })
@@ -239,7 +254,7 @@ func (m *Merge) Close() error {
 func (m *Merge) Describe() []InputState {
 	out := make([]InputState, len(m.Inputs))
 	for i, in := range m.Inputs {
-		out[i] = InputState{Path: in.Path, Format: in.Format, Packets: in.Packets, Err: in.Err}
+		out[i] = InputState{Path: in.Path, Format: in.Format, Packets: in.Packets, Err: in.Err, Unreadable: in.Unreadable}
 	}
 	return out
 }

@@ -154,12 +154,34 @@ func TestMergeGoesOnAfterADamagedFile(t *testing.T) {
 	}
 }
 
-func TestMergeRejectsANonCapture(t *testing.T) {
+// TestMergeSkipsANonCapture: a file that is no capture (or empty, or
+// missing) is noted and the others are read; with no readable file at all
+// the merge fails with the first file's reason.
+func TestMergeSkipsANonCapture(t *testing.T) {
 	dir := t.TempDir()
 	bad := filepath.Join(dir, "notes.txt")
 	os.WriteFile(bad, []byte("hello world"), 0o644)
-	if _, err := OpenMerge([]string{writePcap(t, dir, "a", 1), bad}); !errors.Is(err, ErrNotCapture) {
-		t.Errorf("error %v, want ErrNotCapture", err)
+	empty := filepath.Join(dir, "empty.pcap")
+	os.WriteFile(empty, nil, 0o644)
+	m, err := OpenMerge([]string{writePcap(t, dir, "a", 1), bad, empty, filepath.Join(dir, "missing.pcap")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	packets := 0
+	for {
+		_, _, _, _, err := m.Next()
+		if err == io.EOF {
+			break
+		}
+		packets++
+	}
+	in := m.Describe()
+	if packets != 1 || in[0].Unreadable || !in[1].Unreadable || !errors.Is(in[1].Err, ErrNotCapture) || !in[2].Unreadable || !errors.Is(in[3].Err, os.ErrNotExist) {
+		t.Errorf("%d packets, inputs %+v", packets, in)
+	}
+	if _, err := OpenMerge([]string{bad, empty}); !errors.Is(err, ErrNotCapture) {
+		t.Errorf("no readable file: error %v, want ErrNotCapture", err)
 	}
 }
 

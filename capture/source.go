@@ -34,6 +34,9 @@ type InputState struct {
 	Format  string // "pcap", "pcapng", with "+gzip"; "live"
 	Packets uint64
 	Err     error // what ended it early, if anything
+	// Unreadable says it could not be read as a capture at all (Err says
+	// why); the other inputs were read.
+	Unreadable bool
 }
 
 // InputError says input Input of a Source ended early (a damaged or cut

@@ -68,7 +68,12 @@ func Analyze(src capture.Source, c Config) (*analyze.Report, error) {
 		}
 	}
 	for _, in := range src.Describe() {
-		if in.Err != nil { // cut before its first packet
+		switch {
+		case in.Unreadable:
+			if c.Warn != nil {
+				fmt.Fprintf(c.Warn, "sipalive: %s: %v; analysing the other files\n", in.Path, in.Err)
+			}
+		case in.Err != nil: // cut before its first packet
 			warn(in.Path, in.Err, in.Packets)
 		}
 	}
@@ -112,11 +117,14 @@ func Analyze(src capture.Source, c Config) (*analyze.Report, error) {
 	rep := a.Finish(stats())
 	for _, in := range src.Describe() {
 		ri := analyze.Input{Path: in.Path, Format: in.Format, Packets: in.Packets}
-		if in.Err != nil {
+		switch {
+		case in.Unreadable:
+			ri.Error = in.Err.Error()
+		case in.Err != nil:
 			ri.Truncated, ri.Error = true, truncationMessage(in.Err)
 		}
 		rep.Inputs = append(rep.Inputs, ri)
-		if in.Format != "live" {
+		if in.Format != "live" && !in.Unreadable {
 			rep.Overview.Files++
 		}
 	}
