@@ -13,6 +13,7 @@ import (
 // FlowText draws a call flow as a text ladder: one column per party, one
 // arrow per message with its time offset; keep-alives are marked with ◆.
 func FlowText(w io.Writer, f *analyze.Flow) error {
+	f = safeFlow(f)
 	idx := partyIndex(f)
 	labels := make([]string, len(f.Messages))
 	colWidth := 24 // the distance between two lifelines: fits the longest label
@@ -88,6 +89,7 @@ func pad(s string, n int) string {
 
 // FlowSVG draws the same ladder as an SVG picture.
 func FlowSVG(w io.Writer, f *analyze.Flow) error {
+	f = safeFlow(f) // and html.EscapeString where it is written: well-formed XML
 	const (
 		rowH   = 28
 		top    = 70
@@ -143,7 +145,7 @@ func FlowSVG(w io.Writer, f *analyze.Flow) error {
 
 // FlowHTML wraps the SVG in a page.
 func FlowHTML(w io.Writer, f *analyze.Flow) error {
-	fmt.Fprintf(w, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>sipalive flow %s</title></head><body>\n", html.EscapeString(f.CallID))
+	fmt.Fprintf(w, "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>sipalive flow %s</title></head><body>\n", html.EscapeString(Text(f.CallID)))
 	if err := FlowSVG(w, f); err != nil {
 		return err
 	}

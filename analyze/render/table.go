@@ -84,6 +84,7 @@ func render(s sheet, rows [][]string) error {
 	t.Reset()
 	t.Options(s.opts...)
 	shared.buf.Reset()
+	safeRows(rows)
 	if err := t.Bulk(rows); err != nil {
 		return err
 	}
