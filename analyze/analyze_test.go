@@ -688,3 +688,59 @@ func TestFlowMarksAnswersBeforeTheirRequest(t *testing.T) {
 		t.Fatalf("flow %+v: want the early 200 and the OPTIONS marked, not the BYE's 200", f)
 	}
 }
+
+// TestRefreshNeedsSessionExpiresIn2xx: a session refresh is a re-INVITE or
+// UPDATE whose 2xx carries Session-Expires (RFC 4028 sections 7.4 and
+// 8.1); one answered without it did not refresh the timer, switched it
+// off, and is reported with who sent it. A refresh by the side that is not
+// the refresher is a refresh all the same. Either way an SDP-less UPDATE
+// is a keep-alive.
+func TestRefreshNeedsSessionExpiresIn2xx(t *testing.T) {
+	fromCallee := func(method string, cseq int, branch, extra string) string {
+		return fmt.Sprintf("%s sip:a@h SIP/2.0\r\nVia: SIP/2.0/UDP h2;branch=z9hG4bK%s\r\nFrom: <sip:b@h>;tag=tb\r\nTo: <sip:a@h>;tag=ta\r\nCall-ID: se\r\nCSeq: %d %s\r\nUser-Agent: Peer/2.0\r\n%sContent-Length: 0\r\n\r\n",
+			method, branch, cseq, method, extra)
+	}
+	toCallee := func(code int, method string, cseq int, branch, extra string) string {
+		return fmt.Sprintf("SIP/2.0 %d OK\r\nVia: SIP/2.0/UDP h2;branch=z9hG4bK%s\r\nFrom: <sip:b@h>;tag=tb\r\nTo: <sip:a@h>;tag=ta\r\nCall-ID: se\r\nCSeq: %d %s\r\nServer: Tester/1.0\r\n%sContent-Length: 0\r\n\r\n",
+			code, branch, cseq, method, extra)
+	}
+	for _, tt := range []struct {
+		name                      string
+		reqSE, respSE             string
+		refreshes, byOther, notRe int
+		off                       bool
+	}{
+		{"2xx without Session-Expires", "", "", 0, 0, 2, true},
+		{"request asks, 2xx drops it", "Session-Expires: 600\r\n", "", 0, 0, 2, true},
+		// the first refresh is the callee's while the caller is the
+		// refresher; its 2xx's refresher=uac makes the callee (the UAC of
+		// that UPDATE) the refresher for the second
+		{"refresh by the other side", "Session-Expires: 600;refresher=uac\r\n", "Session-Expires: 600;refresher=uac\r\n", 2, 1, 0, false},
+	} {
+		f := newFeeder()
+		f.send(0, addrA, addrB, request("INVITE", "se", 1, "inv", false, "", "Session-Expires: 600;refresher=uac\r\nContent-Length: 0\r\n\r\n"))
+		f.send(time.Second, addrB, addrA, response(200, "INVITE", "se", 1, "inv", "tb", "Session-Expires: 600;refresher=uac"))
+		f.send(100*time.Second, addrB, addrA, fromCallee("UPDATE", 1, "u1", tt.reqSE))
+		f.send(10*time.Millisecond, addrA, addrB, toCallee(200, "UPDATE", 1, "u1", tt.respSE))
+		f.send(100*time.Second, addrB, addrA, fromCallee("UPDATE", 2, "u2", tt.reqSE))
+		f.send(10*time.Millisecond, addrA, addrB, toCallee(200, "UPDATE", 2, "u2", tt.respSE))
+		f.send(50*time.Second, addrA, addrB, request("BYE", "se", 2, "bye", true, "", ""))
+		r := f.a.Finish(capture.Stats{})
+		if len(r.Timers) != 1 || len(r.Summary.SessionTimers) != 1 {
+			t.Fatalf("%s: timers %+v", tt.name, r.Timers)
+		}
+		tc := r.Timers[0].TimerCheck
+		if tc.Refreshes != tt.refreshes || tc.ByOther != tt.byOther || tc.NotRefreshing != tt.notRe || r.Summary.SessionTimers[0].Refreshes != tt.refreshes {
+			t.Errorf("%s: %+v, summary %+v", tt.name, tc, r.Summary.SessionTimers[0])
+		}
+		if off := tc.SwitchedOff; (off != nil) != tt.off || (off != nil && (off.Sender != "callee" || off.CSeq != 1)) {
+			t.Errorf("%s: switched off %+v, want %v by the callee's first UPDATE", tt.name, off, tt.off)
+		}
+		if got := r.FindingCounts[FindingTimerOff]; got != map[bool]int{true: 1}[tt.off] {
+			t.Errorf("%s: %d timer-off findings", tt.name, got)
+		}
+		if u := r.Summary.SessionKeepAlives["UPDATE"]; u == nil || u.Sent != 2 || u.OK != 2 {
+			t.Errorf("%s: UPDATE keep-alives %+v, want 2 answered: a keep-alive whether or not it refreshes", tt.name, u)
+		}
+	}
+}

@@ -19,11 +19,12 @@ const (
 	FindingSDPInAnswer                                 // a 2xx with SDP to an UPDATE keep-alive without SDP
 	FindingProxyBye                                    // a proxy, not a party, ended the call
 	FindingAnswersUnknownDialog                        // a vendor answers 2xx for dialogs that had ended
+	FindingTimerOff                                    // a re-INVITE or UPDATE answered 2xx without Session-Expires switched the session timer off
 	findingKinds                                       // the number of kinds, plus one
 )
 
 var findingKindNames = [findingKinds]string{"", "lost", "unsupported", "refused", "unanswered", "expired", "stale",
-	"dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye", "answers-unknown-dialog"}
+	"dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye", "answers-unknown-dialog", "timer-off"}
 
 func (k FindingKind) String() string {
 	if k == 0 || k >= findingKinds {

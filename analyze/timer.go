@@ -15,16 +15,36 @@ type SessionTimer struct {
 	Require        bool   `json:"require_timer"`             // the 2xx carried Require: timer
 }
 
-// TimerCheck is the verdict on one dialog's session timer.
+// TimerCheck is the verdict on one dialog's session timer. Following RFC
+// 4028 (sections 7.4, 8.1 and 9), a session refresh is an in-dialog
+// re-INVITE or UPDATE whose 2xx carries Session-Expires: a 2xx without it
+// means the session has no expiration any more, so such a request did not
+// refresh the timer; it may have switched it off.
 type TimerCheck struct {
-	Refreshes      int       `json:"refreshes"`              // in-dialog re-INVITE and UPDATE transactions
-	ByRefresher    int       `json:"refreshes_by_refresher"` // of those, sent by the refresher
-	Methods        []string  `json:"refresh_methods"`        // refresh methods used ("UPDATE", "re-INVITE with SDP", ...)
-	OnTime         bool      `json:"on_time"`                // every interval the refresher left was within half the session interval
-	LongestGap     float64   `json:"longest_gap_seconds"`    // seconds without a successful refresh by the refresher
-	Expired        bool      `json:"expired"`                // the session went past Session-Expires - min(32, SE/3) unrefreshed
+	Refreshes      int       `json:"refreshes"`              // refreshes: in-dialog re-INVITE and UPDATE answered 2xx with Session-Expires
+	ByRefresher    int       `json:"refreshes_by_refresher"` // of those, sent by the side that was the refresher
+	ByOther        int       `json:"refreshes_by_other"`     // of those, sent by the other side (a refresh all the same)
+	NotRefreshing  int       `json:"not_refreshing"`         // in-dialog re-INVITE and UPDATE that did not refresh (no 2xx, or a 2xx without Session-Expires)
+	Methods        []string  `json:"refresh_methods"`        // refresh methods used ("UPDATE without SDP", "re-INVITE with SDP", ...)
+	OnTime         bool      `json:"on_time"`                // every interval between refreshes was within half the session interval
+	LongestGap     float64   `json:"longest_gap_seconds"`    // seconds without a refresh
+	Expired        bool      `json:"expired"`                // the session went past Session-Expires - min(32, SE/3) since the last refresh
 	ExpiredAt      time.Time `json:"expired_at"`             // when it expired
 	ByeAfterExpiry bool      `json:"bye_after_expiry"`       // a BYE followed the expiry
+	// SwitchedOff is the first in-dialog re-INVITE or UPDATE answered 2xx
+	// without Session-Expires while the timer ran, when there was one:
+	// the answerer switched the timer off (RFC 4028 section 8.1), though a
+	// peer that keeps its own timer will still hang up at expiry.
+	SwitchedOff *TimerOff `json:"switched_off,omitempty"`
+}
+
+// TimerOff is the request whose 2xx switched a session timer off.
+type TimerOff struct {
+	At        time.Time `json:"at"`
+	Method    string    `json:"method"`
+	CSeq      uint32    `json:"cseq"`
+	Sender    string    `json:"sender"`    // caller, callee, proxy to caller, proxy to callee
+	Requested uint32    `json:"requested"` // the Session-Expires the request asked for; 0: it asked for none
 }
 
 // TimerState is how a session timer fared.
@@ -37,6 +57,7 @@ const (
 	TimerLate                                 // a refresh came after half the interval
 	TimerExpired                              // no refresh came by the expiry
 	TimerExpiredThenBye                       // expired, and a BYE followed
+	TimerSwitchedOff                          // a 2xx without Session-Expires switched it off
 )
 
 // refresherIsCaller reports whether the refresher is the caller (the UAC of
@@ -50,42 +71,18 @@ func expiryMargin(se time.Duration) time.Duration {
 }
 
 // check follows the timer through the dialog until it ended (BYE) or the
-// capture did.
+// capture did. Expiry is judged from the last real refresh by a party,
+// whichever party sent it (RFC 4028 section 10); the refresher is the side
+// the last 2xx named (section 7.4: "refresher=uac" names the sender of
+// that request).
 func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
 	var tc TimerCheck
 	tc.OnTime = true
 	se := time.Duration(st.SessionExpires) * time.Second
 	last := d.Confirmed
+	refresherIsCaller := st.refresherIsCaller()
 	seenMethod := map[string]bool{}
-	for _, t := range d.Transactions {
-		if t.Method != "INVITE" && t.Method != "UPDATE" {
-			continue
-		}
-		tc.Refreshes++
-		name := t.Method
-		switch t.Class {
-		case ClassReinviteNoSDP:
-			name = "re-INVITE without SDP"
-		case ClassReinviteWithSDP:
-			name = "re-INVITE with SDP"
-		case ClassUpdateWithSDP:
-			name = "UPDATE with SDP"
-		case ClassSessionKeepAlive:
-			name = "UPDATE without SDP"
-		}
-		if !seenMethod[name] {
-			seenMethod[name] = true
-			tc.Methods = append(tc.Methods, name)
-		}
-		byCaller := t.FromTag == d.CallerTag
-		if t.byProxy || byCaller != st.refresherIsCaller() {
-			continue // a proxy's request refreshes one party only, if any
-		}
-		tc.ByRefresher++
-		if t.Final < 200 || t.Final >= 300 {
-			continue // a failed refresh does not refresh
-		}
-		gap := t.Start.Sub(last)
+	judge := func(gap time.Duration) {
 		tc.LongestGap = max(tc.LongestGap, gap.Seconds())
 		if gap > se/2+time.Second {
 			tc.OnTime = false
@@ -93,9 +90,41 @@ func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
 		if !tc.Expired && gap > expiryMargin(se) {
 			tc.Expired, tc.ExpiredAt = true, last.Add(expiryMargin(se))
 		}
+	}
+	for _, t := range d.Transactions {
+		if t.Method != "INVITE" && t.Method != "UPDATE" {
+			continue
+		}
+		ok := t.Final >= 200 && t.Final < 300
+		if !ok || t.RespSE == 0 {
+			tc.NotRefreshing++
+			if ok && tc.SwitchedOff == nil {
+				tc.SwitchedOff = &TimerOff{At: t.FinalAt, Method: t.Method, CSeq: t.CSeq, Sender: d.side(t), Requested: t.ReqSE}
+			}
+			continue
+		}
+		tc.Refreshes++
+		if !seenMethod[refreshName(t)] {
+			seenMethod[refreshName(t)] = true
+			tc.Methods = append(tc.Methods, refreshName(t))
+		}
+		if t.byProxy || t.hop {
+			continue // a proxy's request refreshes one leg only; a later hop is the same request
+		}
+		byCaller := t.FromTag == d.CallerTag
+		if byCaller == refresherIsCaller {
+			tc.ByRefresher++
+		} else {
+			tc.ByOther++
+		}
+		judge(t.Start.Sub(last))
 		last = t.Start
-		if t.RespSE > 0 {
-			se = time.Duration(t.RespSE) * time.Second
+		se = time.Duration(t.RespSE) * time.Second
+		switch t.RespRefresher {
+		case "uac":
+			refresherIsCaller = byCaller
+		case "uas":
+			refresherIsCaller = !byCaller
 		}
 	}
 	stop := end
@@ -103,18 +132,27 @@ func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
 		stop = d.Ended
 	}
 	if gap := stop.Sub(last); gap > 0 {
-		tc.LongestGap = max(tc.LongestGap, gap.Seconds())
-		if gap > se/2+time.Second {
-			tc.OnTime = false
-		}
-		if !tc.Expired && gap > expiryMargin(se) {
-			tc.Expired, tc.ExpiredAt = true, last.Add(expiryMargin(se))
-		}
+		judge(gap)
 	}
 	if tc.Expired && !d.Ended.IsZero() && !d.Ended.Before(tc.ExpiredAt) {
 		tc.ByeAfterExpiry = true
 	}
 	return tc
+}
+
+// refreshName names a refresh's method as the timer table lists it.
+func refreshName(t *Transaction) string {
+	switch t.Class {
+	case ClassReinviteNoSDP:
+		return "re-INVITE without SDP"
+	case ClassReinviteWithSDP:
+		return "re-INVITE with SDP"
+	case ClassUpdateWithSDP:
+		return "UPDATE with SDP"
+	case ClassSessionKeepAlive:
+		return "UPDATE without SDP"
+	}
+	return t.Method
 }
 
 func (l *ledger) timerReport(d *Dialog, end time.Time) {
@@ -129,35 +167,35 @@ func (l *ledger) timerReport(d *Dialog, end time.Time) {
 					Limit: expiryMargin(time.Duration(d.Timer.SessionExpires) * time.Second).Seconds(), Gap: tr.LongestGap}})
 		}
 		l.problem(d)
-	} else if !tr.OnTime {
+	} else if !tr.OnTime && tr.SwitchedOff == nil {
 		if l.keepFinding(FindingLateRefresh) {
 			l.addFinding(Finding{Kind: FindingLateRefresh, CallID: d.CallID, Time: d.Confirmed,
 				Facts: FindingFacts{SessionExpires: d.Timer.SessionExpires, Refresher: d.Timer.Refresher, Gap: tr.LongestGap}})
 		}
+	}
+	if off := tr.SwitchedOff; off != nil && l.keepFinding(FindingTimerOff) {
+		l.addFinding(Finding{Kind: FindingTimerOff, CallID: d.CallID, Time: off.At,
+			Facts: FindingFacts{Method: off.Method, CSeq: off.CSeq, Side: off.Sender, SessionExpires: off.Requested}})
 	}
 	l.tot.timers.add(l.opts.MaxRows, tr)
 }
 
 // buildTimerReport judges a dialog's session timer up to end.
 func buildTimerReport(d *Dialog, end time.Time) (TimerReport, TimerSummary) {
-	refreshes := 0
-	for _, t := range d.Transactions {
-		if t.Method == "INVITE" || t.Method == "UPDATE" {
-			refreshes++
-		}
-	}
-	ts := TimerSummary{CallID: d.CallID, SessionExpires: d.Timer.SessionExpires, Refresher: d.Timer.Refresher,
-		MinSE: d.Timer.MinSE, Refreshes: refreshes}
 	tc := d.Timer.check(d, end)
+	ts := TimerSummary{CallID: d.CallID, SessionExpires: d.Timer.SessionExpires, Refresher: d.Timer.Refresher,
+		MinSE: d.Timer.MinSE, Refreshes: tc.Refreshes}
 	tr := TimerReport{CallID: d.CallID, SessionTimer: *d.Timer, TimerCheck: tc}
 	switch {
 	case tc.Expired && tc.ByeAfterExpiry:
 		tr.State = TimerExpiredThenBye
 	case tc.Expired:
 		tr.State = TimerExpired
+	case tc.SwitchedOff != nil:
+		tr.State = TimerSwitchedOff
 	case !tc.OnTime:
 		tr.State = TimerLate
-	case tc.ByRefresher == 0 && d.Ended.IsZero() && end.Sub(d.Confirmed) < time.Duration(d.Timer.SessionExpires)*time.Second/2:
+	case tc.Refreshes == 0 && d.Ended.IsZero() && end.Sub(d.Confirmed) < time.Duration(d.Timer.SessionExpires)*time.Second/2:
 		tr.State = TimerNotDue
 	default:
 		tr.State = TimerOK

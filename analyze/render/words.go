@@ -40,6 +40,13 @@ func FindingDetail(f *analyze.Finding) string {
 	case analyze.FindingExpired:
 		return fmt.Sprintf("Session-Expires %d s, refresher %s: no refresh by %.0f s (longest gap %.1f s)",
 			x.SessionExpires, refresherName(x.Refresher), x.Limit, x.Gap)
+	case analyze.FindingTimerOff:
+		asked := "asking for none"
+		if x.SessionExpires > 0 {
+			asked = fmt.Sprintf("asking for %d s", x.SessionExpires)
+		}
+		return fmt.Sprintf("%s %s from %s (%s) answered 2xx without Session-Expires: the answerer switched the session timer off (RFC 4028 8.1); a peer that keeps its own timer still hangs up when the last refresh runs out",
+			x.Method, cseq(x.CSeq), x.Side, asked)
 	case analyze.FindingLateRefresh:
 		return fmt.Sprintf("refresher %s left %.1f s between refreshes; RFC 4028 asks for half of %d s",
 			refresherName(x.Refresher), x.Gap, x.SessionExpires)
@@ -138,6 +145,8 @@ func TimerVerdict(t *analyze.TimerReport) string {
 		return "refreshed late"
 	case analyze.TimerNotDue:
 		return "ok (no refresh due yet)"
+	case analyze.TimerSwitchedOff:
+		return "switched off by a 2xx without Session-Expires"
 	}
 	return "ok"
 }
