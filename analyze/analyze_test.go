@@ -744,3 +744,24 @@ func TestRefreshNeedsSessionExpiresIn2xx(t *testing.T) {
 		}
 	}
 }
+
+// TestRFC2543RequestsWithoutBranch: old ATAs send Via without a branch
+// (RFC 2543); their requests are told apart by CSeq (RFC 3261 section
+// 17.2.3's rules for requests without the magic cookie), so two
+// keep-alives stay two transactions and a retransmission stays one.
+func TestRFC2543RequestsWithoutBranch(t *testing.T) {
+	noBranch := func(s string) string { return strings.Replace(s, ";branch=z9hG4bK", ";received=", 1) }
+	f := newFeeder()
+	f.send(0, addrA, addrB, noBranch(request("INVITE", "old", 1, "x", false, "", "")))
+	f.send(time.Second, addrB, addrA, noBranch(response(200, "INVITE", "old", 1, "x", "tb")))
+	for i, cseq := range []int{2, 2, 3} { // CSeq 2 retransmitted
+		f.send(30*time.Second, addrA, addrB, noBranch(request("INFO", "old", cseq, "x", true, "", "")))
+		if i != 0 {
+			f.send(10*time.Millisecond, addrB, addrA, noBranch(response(200, "INFO", "old", cseq, "x", "tb")))
+		}
+	}
+	r := f.a.Finish(capture.Stats{})
+	if info := r.Summary.SessionKeepAlives["INFO"]; info == nil || info.Sent != 2 || info.OK != 2 {
+		t.Errorf("INFO %+v: want 2 transactions, both answered", info)
+	}
+}

@@ -17,8 +17,9 @@ import (
 
 // Decoder turns packets into Messages. It decodes every layer into
 // preallocated structs (gopacket's DecodingLayerParser), so a packet on the
-// common path costs no allocation. Tunnels (IP-in-IP, GRE, ERSPAN II and
-// III, VXLAN, Geneve), MPLS label stacks and PPPoE sessions decode into the
+// common path costs no allocation. Tunnels (IP-in-IP, GRE and PPTP's
+// enhanced GRE with PPP inside, ERSPAN II and III, VXLAN, Geneve, GTP-U
+// with its extension headers), MPLS label stacks and PPPoE sessions decode into the
 // same structs, so the innermost packet is what is analysed.
 // A Decoder is not safe for concurrent use.
 type Decoder struct {
@@ -43,6 +44,8 @@ type Decoder struct {
 	vxlan        layers.VXLAN
 	erspan       layers.ERSPANII
 	geneve       layers.Geneve
+	gtp          layers.GTPv1U // GTP-U on UDP 2152: a mobile core's user plane, IMS signalling inside
+	ppp          pppFrame      // PPP in enhanced GRE (PPTP)
 	mpls         mplsStack
 	pppoe        pppoeSession
 	parsers      map[gopacket.LayerType]*gopacket.DecodingLayerParser
@@ -121,7 +124,7 @@ func (d *Decoder) parser(first gopacket.LayerType) *gopacket.DecodingLayerParser
 // type back from it.
 func (d *Decoder) layers() []gopacket.DecodingLayer {
 	return []gopacket.DecodingLayer{&d.eth, &d.dot1q, &d.sll, &d.sll2, &d.loop, &d.mpls, &d.pppoe,
-		&d.ip4, &d.ip6, &d.ip6ext, &d.ip6frag, &d.udp, &d.tcp, &d.gre, &d.vxlan, &d.geneve, &d.erspan}
+		&d.ip4, &d.ip6, &d.ip6ext, &d.ip6frag, &d.udp, &d.tcp, &d.gre, &d.vxlan, &d.geneve, &d.erspan, &d.gtp, &d.ppp}
 }
 
 // tunnelPorts marks the UDP ports whose payload gopacket hands to one of
@@ -276,6 +279,11 @@ func (d *Decoder) decode(first gopacket.LayerType, data []byte, frames []uint64,
 		}
 	}
 	switch {
+	case err == nil && last == layers.LayerTypeGTPv1U:
+		// GTP-U that is no user data (echo, error indication) or holds
+		// no IP: a UDP datagram the tool cannot open
+		d.Stats.UDPOther++
+		d.Stats.TunnelsUnopened++
 	case frag4:
 		d.fragment4(depth)
 	case frag6:
@@ -293,6 +301,12 @@ func (d *Decoder) decode(first gopacket.LayerType, data []byte, frames []uint64,
 		d.Stats.Undecodable++
 	case ipv != 0:
 		d.Stats.OtherIP++
+		switch {
+		case last == layers.LayerTypeGRE || last == layers.LayerTypePPP:
+			d.Stats.TunnelsUnopened++ // a GRE protocol not opened, or PPP control
+		case (ipv == 4 && d.ip4.Protocol == layers.IPProtocolESP) || (ipv == 6 && d.ip6.NextHeader == layers.IPProtocolESP):
+			d.Stats.ESP++
+		}
 	default:
 		d.Stats.NonIP++
 	}
@@ -372,6 +386,9 @@ func (d *Decoder) datagram(src, dst netip.AddrPort, payload []byte, frames []uin
 			break
 		}
 		d.Stats.UDPOther++
+		if src.Port() == gtpControlPort || dst.Port() == gtpControlPort {
+			d.Stats.GTPControl++
+		}
 		return
 	}
 	if d.cut && m.Kind == SIP {
@@ -429,3 +446,7 @@ func (d *Decoder) Flush() {
 	d.Stats.FragmentsPending += uint64(d.defrag.pending())
 	d.defrag.reset()
 }
+
+// gtpControlPort is GTP-C's UDP port (3GPP TS 29.274): a mobile core's
+// control plane, which carries no SIP.
+const gtpControlPort = 2123

@@ -121,3 +121,82 @@ func TestSnapLengthCut(t *testing.T) {
 		}
 	}
 }
+
+// ipv4 wraps payload in an IPv4 header of the given protocol, and that in
+// Ethernet.
+func ipv4(t *testing.T, proto layers.IPProtocol, payload []byte) []byte {
+	t.Helper()
+	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: proto, SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2}}
+	b := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(b, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, gopacket.Payload(payload)); err != nil {
+		t.Fatal(err)
+	}
+	return ethernet(0x0800, b.Bytes())
+}
+
+// udp4 is an Ethernet/IPv4/UDP frame between the ports given.
+func udp4(t *testing.T, sport, dport layers.UDPPort, payload []byte) []byte {
+	t.Helper()
+	ip := &layers.IPv4{Version: 4, IHL: 5, TTL: 64, Protocol: layers.IPProtocolUDP, SrcIP: net.IP{10, 0, 0, 1}, DstIP: net.IP{10, 0, 0, 2}}
+	udp := &layers.UDP{SrcPort: sport, DstPort: dport}
+	_ = udp.SetNetworkLayerForChecksum(ip)
+	b := gopacket.NewSerializeBuffer()
+	if err := gopacket.SerializeLayers(b, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true}, ip, udp, gopacket.Payload(payload)); err != nil {
+		t.Fatal(err)
+	}
+	return ethernet(0x0800, b.Bytes())
+}
+
+// gtpu is a GTP-U G-PDU header (TS 29.281) before inner, with a PDU
+// session container extension header when ext is set.
+func gtpu(inner []byte, ext bool, msgType byte) []byte {
+	h := []byte{0x30, msgType, 0, 0, 0, 0, 0, 1} // version 1, PT 1, TEID 1
+	if ext {
+		h[0] |= 0x04 // E: the next-extension field follows
+		h = append(h, 0, 0, 0, 0x85, 1, 0x10, 0x01, 0)
+	}
+	n := len(h) - 8 + len(inner)
+	h[2], h[3] = byte(n>>8), byte(n)
+	return append(h, inner...)
+}
+
+// TestTunnelsOfMobileCoresAndPPTP: SIP in GTP-U (with and without an
+// extension header) and in PPTP's enhanced GRE with PPP is opened like the
+// other tunnels; what cannot be opened (IPsec ESP, GTP-C, GTP-U echo, GRE
+// of another protocol) is counted by kind.
+func TestTunnelsOfMobileCoresAndPPTP(t *testing.T) {
+	ip := sipPacket(t)
+	pptp := func(ppp []byte) []byte {
+		// K and S set, version 1 (RFC 2637 4.1): payload length, call id, sequence
+		gre := []byte{0x30, 0x01, 0x88, 0x0b, byte(len(ppp) >> 8), byte(len(ppp)), 0, 7, 0, 0, 0, 1}
+		return append(gre, ppp...)
+	}
+	for _, tc := range []struct {
+		name  string
+		frame []byte
+		want  string
+	}{
+		{"GTP-U, inner IPv4", udp4(t, 2152, 2152, gtpu(ip, false, 0xff)), "sip"},
+		{"GTP-U with a PDU session container", udp4(t, 2152, 2152, gtpu(ip, true, 0xff)), "sip"},
+		{"GTP-U echo request", udp4(t, 2152, 2152, gtpu(nil, false, 1)), "tunnels_unopened"},
+		{"PPTP: GRE v1, PPP with address and control", ipv4(t, layers.IPProtocolGRE, pptp(append([]byte{0xff, 0x03, 0x00, 0x21}, ip...))), "sip"},
+		{"PPTP: GRE v1, compressed PPP protocol", ipv4(t, layers.IPProtocolGRE, pptp(append([]byte{0x21}, ip...))), "sip"},
+		{"PPTP: LCP", ipv4(t, layers.IPProtocolGRE, pptp([]byte{0xff, 0x03, 0xc0, 0x21, 1, 1, 0, 4})), "tunnels_unopened"},
+		{"GRE of an unknown protocol", ipv4(t, layers.IPProtocolGRE, []byte{0, 0, 0x12, 0x34, 1, 2, 3, 4}), "tunnels_unopened"},
+		{"IPsec ESP", ipv4(t, layers.IPProtocolESP, []byte{0, 0, 0, 1, 0, 0, 0, 1, 0xde, 0xad}), "esp"},
+		{"GTP-C", udp4(t, 2123, 2123, []byte{0x48, 0x20, 0, 8, 0, 0, 0, 0, 0, 0, 1, 0}), "gtp_control"},
+	} {
+		var got []string
+		dec := capture.NewDecoder(func(m *capture.Message) { got = append(got, string(m.Payload)) })
+		dec.Packet(tc.frame, &gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0), CaptureLength: len(tc.frame), Length: len(tc.frame)}, layers.LinkTypeEthernet)
+		dec.Flush()
+		s := dec.Stats
+		counted := map[string]uint64{"sip": s.UDPSIP, "tunnels_unopened": s.TunnelsUnopened, "esp": s.ESP, "gtp_control": s.GTPControl}[tc.want]
+		if counted != 1 || s.Accounted() != 1 {
+			t.Errorf("%s: not counted as %s: %+v", tc.name, tc.want, s)
+		}
+		if tc.want == "sip" && (len(got) != 1 || got[0][:14] != "SIP/2.0 200 OK") {
+			t.Errorf("%s: messages %q", tc.name, got)
+		}
+	}
+}

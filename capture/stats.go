@@ -29,6 +29,9 @@ type Stats struct {
 	TCPBytesSkipped      uint64            `json:"tcp_bytes_skipped"`     // stream bytes that were not SIP (WebSocket handshakes, garbage, resynchronisation)
 	TCPBytesMissing      uint64            `json:"tcp_bytes_missing"`     // stream bytes never captured (sequence gaps)
 	TLSStreams           uint64            `json:"tls_streams"`           // TCP streams carrying TLS: cannot be read
+	ESP                  uint64            `json:"esp"`                   // IPsec ESP packets (counted in other_ip): encrypted, cannot be read
+	GTPControl           uint64            `json:"gtp_control"`           // GTP-C datagrams (UDP 2123, counted in udp_other): a mobile core's control plane
+	TunnelsUnopened      uint64            `json:"tunnels_unopened"`      // GRE of a protocol not opened, PPP control, GTP-U without IP inside
 	KernelDrops          uint64            `json:"kernel_drops"`          // live capture: packets the kernel dropped for the socket
 	InterfaceDrops       uint64            `json:"interface_drops"`       // live capture: the interface's own drops during the run
 	WSStreams            uint64            `json:"ws_streams"`            // TCP streams upgraded to WebSocket

@@ -148,6 +148,9 @@ func overview(w io.Writer, rep *analyze.Report) error {
 		{"TCP bytes skipped (not SIP: HTTP upgrades, other data)", c.TCPBytesSkipped},
 		{"TCP bytes missing from the capture", c.TCPBytesMissing},
 		{"TLS streams (encrypted: not readable)", c.TLSStreams},
+		{"IPsec ESP packets (encrypted: not readable)", c.ESP},
+		{"GTP-C datagrams (mobile core control plane, no SIP)", c.GTPControl},
+		{"tunnel packets not opened (other GRE protocols, PPP control, GTP-U without IP)", c.TunnelsUnopened},
 		{"WebSocket streams", c.WSStreams},
 		{"loopback duplicates dropped (each packet is seen twice on lo)", c.Duplicates},
 		{"packets the kernel dropped (the report is incomplete)", c.KernelDrops},
@@ -177,7 +180,35 @@ func overview(w io.Writer, rep *analyze.Report) error {
 			rows = append(rows, []string{"truncated input", in.Path + ": " + in.Error})
 		}
 	}
+	if hint := noSIPHint(rep); hint != "" {
+		rows = append(rows, []string{"why no SIP", hint})
+	}
 	return render(table(w, "OVERVIEW", nil, []tw.Align{l, r}), rows)
+}
+
+// noSIPHint says, for a capture without SIP, where it may be hidden: in
+// encryption or tunnels the tool does not open.
+func noSIPHint(rep *analyze.Report) string {
+	c := &rep.Overview.Capture
+	if rep.Overview.SIPMessages > 0 || rep.Overview.Packets == 0 {
+		return ""
+	}
+	var where []string
+	for _, e := range []struct {
+		n    uint64
+		what string
+	}{{c.TLSStreams, "TLS streams (SIPS: capture before encryption, or HEP from the proxy)"},
+		{c.ESP, "IPsec ESP packets (IMS: capture inside the IPsec association)"},
+		{c.GTPControl, "GTP-C datagrams (control plane: capture the user plane, GTP-U)"},
+		{c.TunnelsUnopened, "tunnel packets not opened"}} {
+		if e.n > 0 {
+			where = append(where, fmt.Sprintf("%d %s", e.n, e.what))
+		}
+	}
+	if len(where) == 0 {
+		return ""
+	}
+	return "SIP may be inside what could not be opened: " + strings.Join(where, "; ")
 }
 
 func malformedDetail(m map[string]uint64) string {

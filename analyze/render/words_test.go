@@ -95,3 +95,20 @@ func TestRecommendation(t *testing.T) {
 		t.Errorf("sender's advice %q", got)
 	}
 }
+
+// TestNoSIPHint: a capture without SIP whose packets sit in encryption or
+// tunnels the tool cannot open says so in the overview.
+func TestNoSIPHint(t *testing.T) {
+	var b strings.Builder
+	rep := &analyze.Report{Overview: analyze.Overview{Packets: 106}}
+	rep.Overview.Capture.ESP = 100
+	rep.Overview.Capture.GTPControl = 6
+	if err := Tables(&b, rep); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"why no SIP", "100 IPsec ESP packets", "6 GTP-C datagrams"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("overview lacks %q:\n%s", want, b.String())
+		}
+	}
+}
