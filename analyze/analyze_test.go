@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -763,5 +764,52 @@ func TestRFC2543RequestsWithoutBranch(t *testing.T) {
 	r := f.a.Finish(capture.Stats{})
 	if info := r.Summary.SessionKeepAlives["INFO"]; info == nil || info.Sent != 2 || info.OK != 2 {
 		t.Errorf("INFO %+v: want 2 transactions, both answered", info)
+	}
+}
+
+// TestReinvitePurposes: what a re-INVITE with SDP is for is told from its
+// offer (a T.38 switch by m=image, hold and resume by the direction
+// attribute, RFC 3264 8.4), a refused one is a finding that says what the
+// call did next, and none is a session refresh without a timer.
+func TestReinvitePurposes(t *testing.T) {
+	sdp := func(extra string) string {
+		body := "v=0\r\no=- 1 2 IN IP4 192.0.2.1\r\ns=-\r\nc=IN IP4 192.0.2.1\r\nt=0 0\r\n" + extra
+		return fmt.Sprintf("Content-Type: application/sdp\r\nContent-Length: %d\r\n\r\n%s", len(body), body)
+	}
+	f := newFeeder()
+	f.send(0, addrA, addrB, request("INVITE", "fax", 1, "inv", false, "", sdp("m=audio 4000 RTP/AVP 0\r\n")))
+	f.send(time.Second, addrB, addrA, response(200, "INVITE", "fax", 1, "inv", "tb"))
+	offers := []struct {
+		media string
+		code  int
+	}{
+		{"m=image 4002 udptl t38\r\n", 488},
+		{"m=audio 4000 RTP/AVP 8\r\n", 200},
+		{"m=audio 4000 RTP/AVP 8\r\na=sendonly\r\n", 200},
+		{"m=audio 4000 RTP/AVP 8\r\na=sendrecv\r\n", 200},
+	}
+	for i, o := range offers {
+		f.send(10*time.Second, addrA, addrB, request("INVITE", "fax", 2+i, fmt.Sprint("re", i), true, "", sdp(o.media)))
+		f.send(10*time.Millisecond, addrB, addrA, response(o.code, "INVITE", "fax", 2+i, fmt.Sprint("re", i), "tb"))
+	}
+	f.send(10*time.Second, addrA, addrB, request("BYE", "fax", 9, "bye", true, "", ""))
+	r := f.a.Finish(capture.Stats{})
+	var got []Purpose
+	for _, n := range r.NotKeepAlives {
+		got = append(got, n.Purpose)
+		if n.Refresh {
+			t.Errorf("%+v: a session refresh without a session timer", n)
+		}
+	}
+	if want := []Purpose{PurposeT38, PurposeRenegotiation, PurposeHold, PurposeResume}; !slices.Equal(got, want) {
+		t.Errorf("purposes %v, want %v", got, want)
+	}
+	if r.FindingCounts[FindingOfferRefused] != 1 {
+		t.Fatalf("findings %v, want the refused T.38 offer", r.FindingCounts)
+	}
+	for _, fd := range r.Findings {
+		if fd.Kind == FindingOfferRefused && (fd.Facts.Code != 488 || fd.Facts.Purpose != PurposeT38 || fd.Facts.Ender != "caller" || fd.Facts.Seconds < 39) {
+			t.Errorf("refused offer %+v: want 488 to the T.38 offer, the caller's BYE 40 s later", fd.Facts)
+		}
 	}
 }

@@ -215,7 +215,9 @@ func (a *Analyzer) request(e *Event) {
 	}
 	t.Dialog = d
 	t.pinned = d.retired // a stale request kept by the tombstone
-	t.hop = d.relayOf(t) != nil
+	first := d.relayOf(t)
+	t.hop = first != nil
+	t.Purpose = d.purpose(t, e, first)
 	if e.relayed() {
 		d.learnProxy(e.Src) // it relays this dialog's requests
 	}

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"slices"
 	"time"
+
+	"github.com/sipalive/sipalive/capture/sip"
 )
 
 // Dialog is one SIP dialog: Call-ID plus the two tags. The caller is the
@@ -14,6 +16,7 @@ type Dialog struct {
 	retired   bool // folded into the totals; kept as a tombstone
 	problem   bool // a finding names it
 	exported  bool // its packets are listed for --write-problems
+	held      bool // the last offer put the call on hold (see Purpose)
 	CallID    string
 	CallerTag string
 	CalleeTag string
@@ -172,4 +175,32 @@ func (d *Dialog) frames() []FrameRef {
 		frames = append(frames, t.Frames...)
 	}
 	return frames
+}
+
+// purpose tells what the in-dialog request t, made of e, is for, and
+// follows whether the call is on hold. A later hop of a request (first is
+// its first hop) has the first hop's purpose: the hold it carries is the
+// same one.
+func (d *Dialog) purpose(t *Transaction, e *Event, first *Transaction) Purpose {
+	if first != nil {
+		return first.Purpose
+	}
+	switch t.Class {
+	case ClassReinviteNoSDP:
+		return PurposeThirdParty
+	case ClassReinviteWithSDP, ClassUpdateWithSDP:
+	default:
+		return PurposeNone
+	}
+	switch {
+	case e.Media&sip.MediaImage != 0:
+		return PurposeT38
+	case e.Media.Holds():
+		d.held = true
+		return PurposeHold
+	case d.held:
+		d.held = false
+		return PurposeResume
+	}
+	return PurposeRenegotiation
 }

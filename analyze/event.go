@@ -52,12 +52,13 @@ type Event struct {
 	Transport    capture.Transport
 	Class        Class // a request's class
 	Request      bool
-	Cut          bool // cut short by the snap length
-	RFC3261      bool // the branch has the RFC 3261 cookie
-	SDP          bool // the body holds SDP (requests; responses: only a 2xx to UPDATE is looked at)
-	Body         bool // a non-empty body
-	AllowPresent bool // an Allow header was present, even empty
-	RequireTimer bool // Require: timer
+	Cut          bool      // cut short by the snap length
+	RFC3261      bool      // the branch has the RFC 3261 cookie
+	SDP          bool      // the body holds SDP (requests; responses: only a 2xx to UPDATE is looked at)
+	Media        sip.Media // what the SDP of an in-dialog re-INVITE or UPDATE offers (hold, T.38)
+	Body         bool      // a non-empty body
+	AllowPresent bool      // an Allow header was present, even empty
+	RequireTimer bool      // Require: timer
 
 	// Last: most events leave them untouched.
 	nBinds uint8                // bindings in binds
@@ -195,9 +196,13 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 		e.Method, e.Reason = s.method(m.Method), ""
 		e.SDP, e.Body = m.HasSDP(), m.HasBody()
 		e.Class = classify(m, e.SDP)
+		e.Media = 0
+		if e.Class == ClassReinviteWithSDP || e.Class == ClassUpdateWithSDP {
+			e.Media = sip.ScanSDP(m.Body)
+		}
 	} else {
 		e.Method, e.Reason = s.method(m.CSeqMethod), s.intern(m.Reason)
-		e.SDP, e.Body, e.Class = false, false, ClassOther
+		e.SDP, e.Body, e.Class, e.Media = false, false, ClassOther, 0
 		if e.Method == "UPDATE" && m.Status >= 200 && m.Status < 300 {
 			e.SDP = m.HasSDP() // an answer to an UPDATE that made no offer must have none
 		}

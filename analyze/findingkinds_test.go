@@ -40,7 +40,8 @@ func TestFindingKindsEmitted(t *testing.T) {
 		FindingStale: "FindingStale", FindingDropped: "FindingDropped", FindingLateRefresh: "FindingLateRefresh",
 		FindingDeviceDown: "FindingDeviceDown", FindingLateRegister: "FindingLateRegister",
 		FindingSDPInAnswer: "FindingSDPInAnswer", FindingProxyBye: "FindingProxyBye",
-		FindingAnswersUnknownDialog: "FindingAnswersUnknownDialog", FindingTimerOff: "FindingTimerOff"}
+		FindingAnswersUnknownDialog: "FindingAnswersUnknownDialog", FindingTimerOff: "FindingTimerOff",
+		FindingOfferRefused: "FindingOfferRefused"}
 	kinds := FindingKinds()
 	if len(kinds) != len(names) {
 		t.Fatalf("FindingKinds has %d kinds, the test knows %d: add the new one here", len(kinds), len(names))

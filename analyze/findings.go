@@ -78,3 +78,25 @@ func droppedBy(d *Dialog, g *kaDigest) *keepAlive {
 	}
 	return nil
 }
+
+// refusedOffer raises a finding for an in-dialog re-INVITE or UPDATE that
+// was refused (488 Not Acceptable Here, 415, 491 glare, 500 with
+// Retry-After...): the change it asked for did not happen, and what the
+// call did next says whether that mattered. An authentication challenge
+// (401, 407) is no refusal: the request is sent again.
+func (l *ledger) refusedOffer(t *Transaction) {
+	d := t.Dialog
+	if t.Final < 400 || t.Final == 401 || t.Final == 407 || d == nil || t.hop || (t.Method != "INVITE" && t.Method != "UPDATE") {
+		return
+	}
+	l.problem(d)
+	if !l.keepFinding(FindingOfferRefused) {
+		return
+	}
+	after, ender := -1.0, ""
+	if !d.Ended.IsZero() && !d.Ended.Before(t.FinalAt) {
+		after, ender = d.Ended.Sub(t.FinalAt).Seconds(), d.EndedBy
+	}
+	l.addFinding(Finding{Kind: FindingOfferRefused, CallID: t.CallID, Time: t.FinalAt, Facts: FindingFacts{
+		Method: t.Method, CSeq: t.CSeq, Side: d.side(t), Code: t.Final, Purpose: t.Purpose, Seconds: after, Ender: ender}})
+}

@@ -20,11 +20,12 @@ const (
 	FindingProxyBye                                    // a proxy, not a party, ended the call
 	FindingAnswersUnknownDialog                        // a vendor answers 2xx for dialogs that had ended
 	FindingTimerOff                                    // a re-INVITE or UPDATE answered 2xx without Session-Expires switched the session timer off
+	FindingOfferRefused                                // an in-dialog re-INVITE or UPDATE that is no keep-alive was refused
 	findingKinds                                       // the number of kinds, plus one
 )
 
 var findingKindNames = [findingKinds]string{"", "lost", "unsupported", "refused", "unanswered", "expired", "stale",
-	"dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye", "answers-unknown-dialog", "timer-off"}
+	"dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye", "answers-unknown-dialog", "timer-off", "renegotiation-refused"}
 
 func (k FindingKind) String() string {
 	if k == 0 || k >= findingKinds {
@@ -81,3 +82,30 @@ func (k NATKind) String() string {
 
 // MarshalText writes the kind's words.
 func (k NATKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// Purpose is what an in-dialog re-INVITE or UPDATE that is no keep-alive
+// was for, told from its SDP offer (RFC 3264, RFC 6337).
+type Purpose uint8
+
+// The purposes of a re-INVITE or UPDATE.
+const (
+	PurposeNone          Purpose = iota
+	PurposeThirdParty            // a re-INVITE without SDP: third-party call control or a late offer (RFC 3725)
+	PurposeRenegotiation         // an offer that changes the media (codecs, addresses)
+	PurposeHold                  // an offer with sendonly, recvonly or inactive media (RFC 3264 section 8.4)
+	PurposeResume                // an offer taking a held call back to sendrecv
+	PurposeT38                   // an offer of m=image: a switch to T.38 fax (ITU-T T.38 Annex D)
+	purposes
+)
+
+var purposeNames = [purposes]string{"", "third-party call control or late offer", "media renegotiation", "hold", "resume", "T.38 switch-over"}
+
+func (p Purpose) String() string {
+	if p >= purposes {
+		return "unknown"
+	}
+	return purposeNames[p]
+}
+
+// MarshalText writes the purpose's words.
+func (p Purpose) MarshalText() ([]byte, error) { return []byte(p.String()), nil }

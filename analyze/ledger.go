@@ -98,8 +98,10 @@ func (l *ledger) foldTransaction(t *Transaction) {
 			rows.rows = append(rows.rows, NotKeepAlive{
 				Time: t.Start, CallID: t.CallID, Method: t.Method, Class: t.Class.Key(),
 				From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final,
+				Purpose: t.Purpose, Refresh: t.refreshes(),
 			})
 		}
+		l.refusedOffer(t)
 		switch t.Class {
 		case ClassReinviteNoSDP:
 			l.vendor(sender).ReinviteNoSDP++

@@ -213,7 +213,12 @@ type NotKeepAlive struct {
 	To     string    `json:"to"`
 	Agent  string    `json:"agent"`
 	Code   int       `json:"code"`
-	Why    string    `json:"why"` // words, the renderer's (render.NotKeepAliveWhy)
+	// Purpose is what an in-dialog re-INVITE or UPDATE was for; Refresh
+	// says it also refreshed a session timer (its 2xx carried
+	// Session-Expires, RFC 4028).
+	Purpose Purpose `json:"purpose,omitempty"`
+	Refresh bool    `json:"session_refresh,omitempty"`
+	Why     string  `json:"why"` // words, the renderer's (render.NotKeepAliveWhy)
 }
 
 // DeviceReport is the out-of-dialog keep-alive traffic of one pinger to one
@@ -337,6 +342,7 @@ type FindingFacts struct {
 	Limit           float64 // the seconds by which a refresh was due
 	Gap             float64 // the longest seconds between refreshes
 	Ender           string  // who sent the BYE: caller, callee or proxy
+	Purpose         Purpose // what a refused re-INVITE or UPDATE was for
 }
 
 // KeepAliveRow is one session keep-alive transaction, for CSV.

@@ -37,6 +37,7 @@ type Transaction struct {
 	FromTag   string
 	ToTag     string
 	Class     Class
+	Purpose   Purpose // what an in-dialog re-INVITE or UPDATE was for
 	HasSDP    bool
 	HasBody   bool
 	Start     time.Time
@@ -67,6 +68,14 @@ type Transaction struct {
 
 	Dialog *Dialog
 	Frames []FrameRef
+}
+
+// refreshes reports whether t, an in-dialog re-INVITE or UPDATE, refreshed
+// its dialog's session timer: there is one, and the 2xx carried
+// Session-Expires (RFC 4028 sections 7.4 and 9).
+func (t *Transaction) refreshes() bool {
+	return t.Dialog != nil && t.Dialog.Timer != nil && (t.Method == "INVITE" || t.Method == "UPDATE") &&
+		t.Final >= 200 && t.Final < 300 && t.RespSE > 0
 }
 
 // FrameRef names a packet of an input: for writing a dialog's packets out.

@@ -292,7 +292,7 @@ func notKeepAlives(w io.Writer, rep *analyze.Report) error {
 	}
 	var rows [][]string
 	for _, n := range rep.NotKeepAlives {
-		rows = append(rows, []string{clock(n.Time), ShortCallID(n.CallID), n.Method, n.From + " → " + n.To, n.Agent, code(n.Code), NotKeepAliveWhy(n.Class)})
+		rows = append(rows, []string{clock(n.Time), ShortCallID(n.CallID), n.Method, n.From + " → " + n.To, n.Agent, code(n.Code), NotKeepAliveWhy(&n)})
 	}
 	t := table(w, "REQUESTS THAT ARE NOT KEEP-ALIVES",
 		[]string{"time", "call-id", "method", "from → to", "sender agent", "answer", "why"},

@@ -47,6 +47,16 @@ func FindingDetail(f *analyze.Finding) string {
 		}
 		return fmt.Sprintf("%s %s from %s (%s) answered 2xx without Session-Expires: the answerer switched the session timer off (RFC 4028 8.1); a peer that keeps its own timer still hangs up when the last refresh runs out",
 			x.Method, cseq(x.CSeq), x.Side, asked)
+	case analyze.FindingOfferRefused:
+		what := "a re-INVITE"
+		if x.Method == "UPDATE" {
+			what = "an UPDATE"
+		}
+		next := "the call went on"
+		if x.Seconds >= 0 {
+			next = fmt.Sprintf("the call ended %.1f s later (BYE by %s)", x.Seconds, x.Ender)
+		}
+		return fmt.Sprintf("%s %s from %s (%s) refused %d: %s", x.Method, cseq(x.CSeq), x.Side, x.Purpose, x.Code, refusal(x.Code, what)) + "; " + next
 	case analyze.FindingLateRefresh:
 		return fmt.Sprintf("refresher %s left %.1f s between refreshes; RFC 4028 asks for half of %d s",
 			refresherName(x.Refresher), x.Gap, x.SessionExpires)
@@ -172,7 +182,7 @@ func withWords(r *analyze.Report) *analyze.Report {
 	}
 	out.NotKeepAlives = slices.Clone(r.NotKeepAlives)
 	for i := range out.NotKeepAlives {
-		out.NotKeepAlives[i].Why = NotKeepAliveWhy(out.NotKeepAlives[i].Class)
+		out.NotKeepAlives[i].Why = NotKeepAliveWhy(&out.NotKeepAlives[i])
 	}
 	out.Vendors = slices.Clone(r.Vendors)
 	for i := range out.Vendors {
@@ -182,20 +192,48 @@ func withWords(r *analyze.Report) *analyze.Report {
 	return &out
 }
 
-// NotKeepAliveWhy explains why a request of a class (its key in the
-// summary) is not a keep-alive.
-func NotKeepAliveWhy(c string) string {
-	switch c {
+// NotKeepAliveWhy explains why an in-dialog request that looks like a
+// keep-alive is none, and what it was for.
+func NotKeepAliveWhy(n *analyze.NotKeepAlive) string {
+	refresh := ""
+	if n.Refresh {
+		refresh = "; also a session refresh (RFC 4028)"
+	}
+	what := map[analyze.Purpose]string{
+		analyze.PurposeRenegotiation: "media renegotiation (RFC 3264)",
+		analyze.PurposeHold:          "puts the call on hold (sendonly/recvonly/inactive, RFC 3264 8.4)",
+		analyze.PurposeResume:        "takes the call off hold",
+		analyze.PurposeT38:           "switches to T.38 fax (m=image)",
+	}[n.Purpose]
+	switch n.Class {
 	case "reinvite_no_sdp":
-		return "re-INVITE without SDP: third-party call control or late offer, never a keep-alive"
+		return "re-INVITE without SDP: third-party call control or late offer, never a keep-alive" + refresh
 	case "reinvite_with_sdp":
-		return "re-INVITE with SDP: session refresh that renegotiates media (RFC 4028)"
+		return "re-INVITE with SDP: " + what + refresh
 	case "update_with_sdp":
-		return "UPDATE with SDP: session refresh that renegotiates media (RFC 4028)"
+		return "UPDATE with SDP: " + what + refresh
 	case "message_out_of_dialog":
 		return "MESSAGE outside a dialog: an instant message"
 	case "in_dialog_with_sdp":
 		return "in-dialog request carrying SDP: an offer/answer exchange, not a keep-alive"
 	}
 	return ""
+}
+
+// refusal says what a refusal of an offer means (RFC 3261 sections 14.1,
+// 21.4.26 and 21.5.1; RFC 3311 section 5.2).
+func refusal(code int, what string) string {
+	switch code {
+	case 488, 606:
+		return "the peer does not accept the media offered"
+	case 415:
+		return "the peer does not accept the body's type"
+	case 491:
+		return "glare, both sides offered at once; the owner of the Call-ID retries 2.1 to 4 s later, the other 0 to 2 s"
+	case 500:
+		return "the peer could not take " + what + " now (a Retry-After says when to try again)"
+	case 481:
+		return "the peer does not know the dialog"
+	}
+	return "the peer refused " + what
 }
