@@ -813,3 +813,48 @@ func TestReinvitePurposes(t *testing.T) {
 		}
 	}
 }
+
+// TestFailingRegistration: a registrar that challenges the phone's
+// answer to its challenge, forbids it, loops its REGISTERs (483) or finds
+// the expiry too brief (423, with Min-Expires) raises one finding per way
+// of failing, with the count and the first and last time; a first
+// challenge alone is how digest authentication goes, no failure.
+func TestFailingRegistration(t *testing.T) {
+	f := newFeeder()
+	reg := func(cseq int, code int, extra ...string) {
+		b := fmt.Sprint("r", cseq)
+		f.send(10*time.Second, addrA, addrB, request("REGISTER", "reg", cseq, b, false, "", "Contact: <sip:a@192.0.2.1>\r\nExpires: 60\r\nContent-Length: 0\r\n\r\n"))
+		f.send(10*time.Millisecond, addrB, addrA, response(code, "REGISTER", "reg", cseq, b, "tr", extra...))
+	}
+	reg(1, 401) // a challenge: normal
+	reg(2, 200)
+	reg(3, 401)
+	reg(4, 401) // the credentials refused
+	reg(5, 403)
+	for i := 6; i < 9; i++ {
+		reg(i, 483)
+	}
+	reg(9, 423, "Min-Expires: 3600")
+	r := f.a.Finish(capture.Stats{})
+	if n := r.FindingCounts[FindingRegisterFailed]; n != 4 {
+		t.Fatalf("%d register-failed findings, want 4: %+v", n, r.Findings)
+	}
+	got := map[int]FindingFacts{}
+	for _, fd := range r.Findings {
+		if fd.Kind == FindingRegisterFailed {
+			got[fd.Facts.Code] = fd.Facts
+		}
+	}
+	if x := got[401]; !x.Rechallenged || x.Pings != 1 {
+		t.Errorf("401: %+v, want one challenge answered by another", x)
+	}
+	if x := got[483]; x.Pings != 3 || !x.Until.After(r.Findings[0].Time) {
+		t.Errorf("483: %+v, want 3 and the last time", x)
+	}
+	if x := got[423]; x.Limit != 3600 {
+		t.Errorf("423: %+v, want Min-Expires 3600", x)
+	}
+	if x := got[403]; x.Pings != 1 || x.Agent != "Peer 2.0" {
+		t.Errorf("403: %+v, want once, from the registrar Peer 2.0", x)
+	}
+}

@@ -313,7 +313,7 @@ func (a *Analyzer) answer(t *Transaction, e *Event) (provisional bool) {
 			if e.AllowPresent {
 				t.Allow = e.Allow
 			}
-			t.RespSE, t.RespMinSE = e.SessionExpires, e.MinSE
+			t.RespSE, t.RespMinSE, t.RespMinExpires = e.SessionExpires, e.MinSE, e.MinExpires
 			t.RespRefresher = e.Refresher
 			t.RespExpires = e.Expires
 			if t.Method == "REGISTER" {

@@ -16,8 +16,10 @@ import (
 // the capture package counted.
 func (a *Analyzer) Finish(stats capture.Stats) *Report {
 	a.retireAll()
-	for _, g := range a.ledger.tot.devices {
+	for _, k := range a.ledger.tot.deviceOrder {
+		g := a.ledger.tot.devices[k]
 		a.ledger.closeDownWindow(g)
+		a.ledger.registrationFindings(g)
 	}
 	r := a.newReport(a.ledger.tot.findingCount, stats)
 	s := &r.Summary

@@ -7,6 +7,7 @@ package analyze
 import (
 	"net/netip"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,6 +26,90 @@ type deviceAgg struct {
 	intervals []float64
 	run       *DownWindow // the down window being extended
 	granted   time.Time   // REGISTER: when the binding granted last expires
+	// REGISTER: the last answer was a challenge (401, 407), and the runs
+	// of each way the registrar refused to register the phone.
+	challenged bool
+	fails      [regFailures]regRun
+}
+
+// regFailure is a way a registration fails (RFC 3261 sections 10.3 and
+// 21.4).
+type regFailure uint8
+
+const (
+	regRechallenged regFailure = iota // 401/407 to a REGISTER that answered a challenge: the credentials were refused
+	regForbidden                      // 403
+	regNotFound                       // 404: the registrar does not know the user
+	regTooBrief                       // 423 Interval Too Brief, with the Min-Expires asked for
+	regLoop                           // 483 Too Many Hops: a routing loop
+	regServer                         // 5xx
+	regOther                          // any other 4xx-6xx
+	regFailures
+)
+
+// regRun counts one way of failing of one pinger → registrar pair.
+type regRun struct {
+	count       int
+	first, last time.Time
+	code        int    // the last status
+	minExpires  uint32 // a 423's Min-Expires
+}
+
+// registration follows a REGISTER's answer: whether it registered the
+// phone, challenged it, or refused it and how.
+func (g *deviceAgg) registration(t *Transaction) {
+	var kind regFailure
+	switch c := t.Final; {
+	case c == 0 || c < 300:
+		g.challenged = false
+		return
+	case c == 401 || c == 407:
+		rechallenged := g.challenged
+		g.challenged = true
+		if !rechallenged {
+			return // the first challenge: the phone answers it with credentials
+		}
+		kind = regRechallenged
+	case c == 403:
+		kind = regForbidden
+	case c == 404:
+		kind = regNotFound
+	case c == 423:
+		kind = regTooBrief
+	case c == 483:
+		kind = regLoop
+	case c >= 500 && c < 600:
+		kind = regServer
+	default:
+		kind = regOther
+	}
+	if kind != regRechallenged {
+		g.challenged = false
+	}
+	r := &g.fails[kind]
+	if r.count == 0 {
+		r.first = t.FinalAt
+	}
+	r.count++
+	r.last, r.code = t.FinalAt, t.Final
+	if t.RespMinExpires > 0 {
+		r.minExpires = t.RespMinExpires
+	}
+}
+
+// registrationFindings raises a finding for each way the registrations of
+// a pinger → registrar pair failed, with how often, the first and the last
+// time.
+func (l *ledger) registrationFindings(g *deviceAgg) {
+	for k := range g.fails {
+		r := &g.fails[k]
+		if r.count == 0 || !l.keepFinding(FindingRegisterFailed) {
+			continue
+		}
+		l.addFinding(Finding{Kind: FindingRegisterFailed, Time: r.first, Facts: FindingFacts{
+			Method: "REGISTER", From: g.From, To: g.To, Agent: g.ToAgent, Code: r.code, Pings: r.count,
+			Until: r.last, Limit: float64(r.minExpires), Rechallenged: regFailure(k) == regRechallenged}})
+	}
 }
 
 func (l *ledger) foldDevice(t *Transaction, sender string) {
@@ -56,7 +141,11 @@ func (l *ledger) foldDevice(t *Transaction, sender string) {
 			g.run.End, g.run.Pings = t.Start, g.run.Pings+1
 		}
 	}
+	if isUnknown(g.ToAgent) {
+		g.ToAgent = l.book.agentOf(t.Answerer, t.Dst) // the first answers may have named no one
+	}
 	if t.Method == "REGISTER" {
+		g.registration(t)
 		// A refresh after the binding expired is late.
 		if !g.granted.IsZero() && t.Start.After(g.granted) {
 			g.LateRefresh++
@@ -92,3 +181,6 @@ func (l *ledger) closeDownWindow(g *deviceAgg) {
 	}
 	g.run = nil
 }
+
+// isUnknown reports whether agentOf found no name for a party.
+func isUnknown(agent string) bool { return strings.HasPrefix(agent, "unknown") }

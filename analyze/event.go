@@ -44,7 +44,8 @@ type Event struct {
 	CSeq           uint32
 	SessionExpires uint32
 	MinSE          uint32
-	Expires        int // -1 when absent
+	MinExpires     uint32 // a 423's Min-Expires
+	Expires        int    // -1 when absent
 	Status         uint16
 	Vias           uint16
 
@@ -189,7 +190,7 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 			e.Allow = joinTokens(&m.Allow)
 		}
 	}
-	e.SessionExpires, e.MinSE, e.Expires = m.SessionExpires, m.MinSE, m.Expires
+	e.SessionExpires, e.MinSE, e.Expires, e.MinExpires = m.SessionExpires, m.MinSE, m.Expires, m.MinExpires
 	e.Refresher = s.intern(m.Refresher)
 	e.RequireTimer = m.Require.Present() && m.Require.Has("timer")
 	if m.Request {

@@ -21,11 +21,12 @@ const (
 	FindingAnswersUnknownDialog                        // a vendor answers 2xx for dialogs that had ended
 	FindingTimerOff                                    // a re-INVITE or UPDATE answered 2xx without Session-Expires switched the session timer off
 	FindingOfferRefused                                // an in-dialog re-INVITE or UPDATE that is no keep-alive was refused
+	FindingRegisterFailed                              // a registrar refused a phone's REGISTERs (credentials, 403, 404, 423, 483 loop, 5xx)
 	findingKinds                                       // the number of kinds, plus one
 )
 
 var findingKindNames = [findingKinds]string{"", "lost", "unsupported", "refused", "unanswered", "expired", "stale",
-	"dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye", "answers-unknown-dialog", "timer-off", "renegotiation-refused"}
+	"dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye", "answers-unknown-dialog", "timer-off", "renegotiation-refused", "register-failed"}
 
 func (k FindingKind) String() string {
 	if k == 0 || k >= findingKinds {

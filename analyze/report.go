@@ -343,6 +343,7 @@ type FindingFacts struct {
 	Gap             float64 // the longest seconds between refreshes
 	Ender           string  // who sent the BYE: caller, callee or proxy
 	Purpose         Purpose // what a refused re-INVITE or UPDATE was for
+	Rechallenged    bool    // a registration's challenge was answered by another: the credentials were refused
 }
 
 // KeepAliveRow is one session keep-alive transaction, for CSV.

@@ -62,6 +62,7 @@ type Transaction struct {
 	ReqSE, RespSE               uint32
 	ReqRefresher, RespRefresher string
 	ReqMinSE, RespMinSE         uint32
+	RespMinExpires              uint32 // a 423's Min-Expires
 	Expires                     int    // REGISTER: expiry asked for, the contact's parameter or Expires (-1 absent)
 	RespExpires                 int    // REGISTER: expiry granted the binding (-1 absent; see Event.granted)
 	contact                     uint32 // REGISTER: the binding's URI (see binding)

@@ -57,6 +57,9 @@ func FindingDetail(f *analyze.Finding) string {
 			next = fmt.Sprintf("the call ended %.1f s later (BYE by %s)", x.Seconds, x.Ender)
 		}
 		return fmt.Sprintf("%s %s from %s (%s) refused %d: %s", x.Method, cseq(x.CSeq), x.Side, x.Purpose, x.Code, refusal(x.Code, what)) + "; " + next
+	case analyze.FindingRegisterFailed:
+		return fmt.Sprintf("REGISTER %s → %s (%s): %s ×%d, %s to %s: %s", x.From, x.To, x.Agent, registerCode(x), x.Pings,
+			f.Time.UTC().Format("15:04:05.000"), x.Until.UTC().Format("15:04:05.000"), registerFailure(x))
 	case analyze.FindingLateRefresh:
 		return fmt.Sprintf("refresher %s left %.1f s between refreshes; RFC 4028 asks for half of %d s",
 			refresherName(x.Refresher), x.Gap, x.SessionExpires)
@@ -236,4 +239,35 @@ func refusal(code int, what string) string {
 		return "the peer does not know the dialog"
 	}
 	return "the peer refused " + what
+}
+
+// registerCode names the answer of a failing registration.
+func registerCode(x *analyze.FindingFacts) string {
+	if x.Rechallenged {
+		return fmt.Sprintf("%d after a challenge", x.Code)
+	}
+	return strconv.Itoa(x.Code)
+}
+
+// registerFailure says what a registrar's refusal means (RFC 3261
+// sections 10.3, 21.4 and 22).
+func registerFailure(x *analyze.FindingFacts) string {
+	switch c := x.Code; {
+	case x.Rechallenged:
+		return "the registrar challenged the credentials the phone answered its challenge with: they are wrong, the phone stays unregistered"
+	case c == 403:
+		return "forbidden: the registrar refused the credentials or the account"
+	case c == 404:
+		return "the registrar does not know the user"
+	case c == 423:
+		if x.Limit > 0 {
+			return fmt.Sprintf("the expiry asked for is too brief: the registrar asks for at least %.0f s (Min-Expires)", x.Limit)
+		}
+		return "the expiry asked for is too brief (the 423 named no Min-Expires)"
+	case c == 483:
+		return "Too Many Hops: the REGISTER loops between proxies"
+	case c >= 500 && c < 600:
+		return "the registrar failed"
+	}
+	return "the registrar refused the registration"
 }

@@ -21,6 +21,7 @@ const (
 	hServer
 	hSessionExpires
 	hMinSE
+	hMinExpires
 	hExpires
 	hSupported
 	hRequire
@@ -54,7 +55,7 @@ var wantedNames = []struct {
 	{"call-id", hCallID}, {"from", hFrom}, {"to", hTo}, {"cseq", hCSeq}, {"via", hVia},
 	{"content-type", hContentType}, {"content-length", hContentLength},
 	{"user-agent", hUserAgent}, {"server", hServer}, {"session-expires", hSessionExpires},
-	{"min-se", hMinSE}, {"expires", hExpires}, {"supported", hSupported},
+	{"min-se", hMinSE}, {"min-expires", hMinExpires}, {"expires", hExpires}, {"supported", hSupported},
 	{"require", hRequire}, {"allow", hAllow}, {"reason", hReason},
 }
 

@@ -31,6 +31,7 @@ var wantedHeaders = []wantedHeader{
 		return fmt.Sprintf("%d;refresher=%s", m.SessionExpires, m.Refresher)
 	}},
 	{[]string{"Min-SE"}, "90", func(m *Message) string { return fmt.Sprint(m.MinSE) }},
+	{[]string{"Min-Expires"}, "3600", func(m *Message) string { return fmt.Sprint(m.MinExpires) }},
 	{[]string{"Expires"}, "3600", func(m *Message) string { return fmt.Sprint(m.Expires) }},
 	{[]string{"Supported", "k"}, "timer", func(m *Message) string { return string(m.Supported.Raw()) }},
 	{[]string{"Require"}, "100rel", func(m *Message) string { return string(m.Require.Raw()) }},
@@ -47,7 +48,7 @@ var otherHeaders = []string{
 	"Proxy-Authenticate", "Proxy-Authorization", "Proxy-Require", "Record-Route", "Reply-To", "Route",
 	"Retry-After", "s", "Subject", "Timestamp", "Unsupported", "Warning", "WWW-Authenticate",
 	"Call-IDs", "Call-I", "Server-Name", "Min-SEx", "Min_SE", "Expiresx", "Allowed", "Reasons",
-	"Session-Expire", "Session-Expiress", "User-Agents", "Content-Typo", "Requires", "Supporte", "Tox", "Fromage", "Viaduct",
+	"Session-Expire", "Session-Expiress", "Min-Expire", "Min-Expiress", "User-Agents", "Content-Typo", "Requires", "Supporte", "Tox", "Fromage", "Viaduct",
 }
 
 // base is a minimal valid request the headers are added to.

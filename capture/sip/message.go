@@ -48,6 +48,7 @@ type Message struct {
 	SessionExpires uint32 // seconds; 0 when absent or invalid
 	Refresher      []byte // "uac", "uas" or empty
 	MinSE          uint32 // seconds; 0 when absent
+	MinExpires     uint32 // Min-Expires of a 423 (RFC 3261 section 20.23); 0 when absent
 	Expires        int    // -1 when absent
 	Supported      Tokens
 	Require        Tokens
@@ -174,7 +175,7 @@ func (m *Message) reset() {
 	m.CallID, m.From, m.To, m.CSeq, m.CSeqMethod = nil, Address{}, Address{}, 0, nil
 	m.Via, m.Vias = Via{}, 0
 	m.ContentType, m.ContentLength, m.UserAgent, m.Server = nil, -1, nil, nil
-	m.SessionExpires, m.Refresher, m.MinSE, m.Expires = 0, nil, 0, -1
+	m.SessionExpires, m.Refresher, m.MinSE, m.Expires, m.MinExpires = 0, nil, 0, -1, 0
 	m.Supported.n, m.Require.n, m.Allow.n = 0, 0, 0
 	m.ReasonHeader, m.Body = nil, nil
 }

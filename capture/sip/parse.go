@@ -121,6 +121,10 @@ func Parse(b []byte, m *Message) error {
 			if n, ok := atoi(leadingDigits(value)); ok {
 				m.MinSE = uint32(n)
 			}
+		case hMinExpires:
+			if n, ok := atoi(leadingDigits(value)); ok {
+				m.MinExpires = uint32(n)
+			}
 		case hExpires:
 			if n, ok := atoi(value); ok {
 				m.Expires = n
