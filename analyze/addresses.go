@@ -58,7 +58,9 @@ func (b *addressBook) learnAgent(c *call, addr netip.AddrPort, e *Event) {
 	if e.relayed() {
 		h.proxy = true
 	}
-	if h.proxy && (e.relayed() || !e.Request) {
+	// A response relayed by a proxy names the UAS behind it, but one to a
+	// REGISTER comes from the registrar itself (RFC 3261 section 10.3).
+	if h.proxy && (e.relayed() || (!e.Request && e.Method != "REGISTER")) {
 		return
 	}
 	if h.allow == "" && e.AllowPresent {

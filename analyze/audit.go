@@ -5,6 +5,7 @@ package analyze
 
 import (
 	"maps"
+	"net/netip"
 	"slices"
 	"sort"
 	"strconv"
@@ -19,6 +20,7 @@ type vendorAgg struct {
 	VendorReport
 	intervals map[string][]float64
 	sent      map[string]*int // VendorReport.Sent as it is counted
+	addrs     []netip.Addr    // VendorReport.Addresses as they are seen
 }
 
 func (l *ledger) vendor(name string) *vendorAgg {
@@ -29,6 +31,24 @@ func (l *ledger) vendor(name string) *vendorAgg {
 		l.tot.vendors[name] = v
 	}
 	return v
+}
+
+// maxVendorAddresses bounds the addresses listed per vendor.
+const maxVendorAddresses = 32
+
+// seenAt notes an address the vendor was seen at.
+func (v *vendorAgg) seenAt(ap netip.AddrPort) {
+	a := ap.Addr()
+	for _, s := range v.addrs {
+		if s == a {
+			return
+		}
+	}
+	if len(v.addrs) < maxVendorAddresses {
+		v.addrs = append(v.addrs, a)
+	} else {
+		v.AddressesCapped = true
+	}
 }
 
 // kaCell is what the keep-alives of one sender, receiver and method fold
@@ -74,6 +94,8 @@ func (l *ledger) foldKeepAlive(t *Transaction, sender string) {
 	receiver := l.book.agentOf(t.Answerer, t.Dst)
 	cell := l.kaCell(matrixCell{sender, receiver, t.Method})
 	sv, rv := cell.sv, cell.rv
+	sv.seenAt(t.Src)
+	rv.seenAt(t.Dst)
 	*cell.sent++
 	if t.HasBody {
 		sv.WithBody++
@@ -157,6 +179,10 @@ func (l *ledger) vendorReports(r *Report, first time.Time) {
 			}
 		}
 		slices.Sort(v.UpdateRefusers)
+		v.Addresses = v.Addresses[:0]
+		for _, a := range v.addrs {
+			v.Addresses = append(v.Addresses, a.String())
+		}
 		r.Vendors = append(r.Vendors, v.VendorReport)
 	}
 	cells := make([]matrixCell, 0, len(l.tot.cells))

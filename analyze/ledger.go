@@ -104,15 +104,21 @@ func (l *ledger) foldTransaction(t *Transaction) {
 		l.refusedOffer(t)
 		switch t.Class {
 		case ClassReinviteNoSDP:
-			l.vendor(sender).ReinviteNoSDP++
+			v := l.vendor(sender)
+			v.ReinviteNoSDP++
+			v.seenAt(t.Src)
 		case ClassMessageOutOfDialog:
-			l.vendor(sender).MessageOutOfDialog++
+			v := l.vendor(sender)
+			v.MessageOutOfDialog++
+			v.seenAt(t.Src)
 		}
 	case t.Class == ClassDeviceKeepAlive:
 		outcomesFor(l.tot.device, t.Method).add(t)
 		l.foldDevice(t, sender)
 	case t.Class == ClassInDialogWithSDP:
-		l.vendor(sender).WithSDP++
+		v := l.vendor(sender)
+		v.WithSDP++
+		v.seenAt(t.Src)
 	}
 }
 

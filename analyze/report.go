@@ -267,7 +267,12 @@ type TimerReport struct {
 
 // VendorReport is one product's keep-alive behaviour.
 type VendorReport struct {
-	Agent    string               `json:"agent"`
+	Agent string `json:"agent"`
+	// Addresses are the IP addresses the agent was seen at, the first 32
+	// (AddressesCapped says there were more): one product at several
+	// addresses or capture taps is one row.
+	Addresses       []string `json:"addresses,omitempty"`
+	AddressesCapped bool     `json:"addresses_capped,omitempty"`
 	Sent     map[string]int       `json:"sent"`
 	Answered map[string]*Outcomes `json:"answered"`
 	// AnsweredOther breaks the other_final answers of Answered down by

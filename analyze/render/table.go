@@ -375,7 +375,7 @@ func vendors(w io.Writer, rep *analyze.Report) error {
 		var sends []string
 		for _, m := range slices.Sorted(maps.Keys(v.Sent)) {
 			s := fmt.Sprintf("%s×%d", m, v.Sent[m])
-			if iv, ok := v.Interval[m]; ok {
+			if iv, ok := v.Interval[m]; ok && v.Sent[m] >= 2 { // an interval needs two sends of its own
 				s += " every " + secs(iv)
 				if sp := v.IntervalSpread[m]; sp > 0 {
 					s += " ±" + secs(round1(sp/2))
@@ -406,7 +406,17 @@ func vendors(w io.Writer, rep *analyze.Report) error {
 		if advice := Recommendation(&v, rep.Vendors); advice != "" {
 			notes = append(notes, advice)
 		}
-		rows = append(rows, []string{v.Agent, orDash(strings.Join(sends, "\n")), orDash(strings.Join(answers, "\n")), strings.Join(notes, "\n")})
+		agent := v.Agent
+		if len(v.Addresses) > 0 && !strings.HasPrefix(agent, "unknown (") {
+			agent += "\nat " + strings.Join(v.Addresses[:min(len(v.Addresses), 2)], ", ")
+			if more := len(v.Addresses) - 2; more > 0 || v.AddressesCapped {
+				agent += fmt.Sprintf(" +%d", more)
+				if v.AddressesCapped {
+					agent += " and more"
+				}
+			}
+		}
+		rows = append(rows, []string{agent, orDash(strings.Join(sends, "\n")), orDash(strings.Join(answers, "\n")), strings.Join(notes, "\n")})
 	}
 	t := table(w, "VENDORS (by User-Agent / Server)",
 		[]string{"agent", "keep-alives sent", "answers to keep-alives received", "notes"}, []tw.Align{l, l, l, l})
