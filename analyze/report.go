@@ -271,10 +271,10 @@ type VendorReport struct {
 	// Addresses are the IP addresses the agent was seen at, the first 32
 	// (AddressesCapped says there were more): one product at several
 	// addresses or capture taps is one row.
-	Addresses       []string `json:"addresses,omitempty"`
-	AddressesCapped bool     `json:"addresses_capped,omitempty"`
-	Sent     map[string]int       `json:"sent"`
-	Answered map[string]*Outcomes `json:"answered"`
+	Addresses       []string             `json:"addresses,omitempty"`
+	AddressesCapped bool                 `json:"addresses_capped,omitempty"`
+	Sent            map[string]int       `json:"sent"`
+	Answered        map[string]*Outcomes `json:"answered"`
 	// AnsweredOther breaks the other_final answers of Answered down by
 	// status code, per method.
 	AnsweredOther map[string]map[string]int `json:"answered_other_codes,omitempty"`
