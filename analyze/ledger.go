@@ -115,6 +115,7 @@ func (l *ledger) foldTransaction(t *Transaction) {
 	case t.Class == ClassDeviceKeepAlive:
 		outcomesFor(l.tot.device, t.Method).add(t)
 		l.foldDevice(t, sender)
+		l.keepAliveRow(t, sender)
 	case t.Class == ClassInDialogWithSDP:
 		v := l.vendor(sender)
 		v.WithSDP++
@@ -128,11 +129,14 @@ func (l *ledger) keepAliveRow(t *Transaction, sender string) {
 		return
 	}
 	direction := "caller→callee"
-	if t.Dialog != nil {
+	switch {
+	case t.Class == ClassDeviceKeepAlive:
+		direction = "out of dialog"
+	case t.Dialog != nil:
 		direction = t.Dialog.direction(t.FromTag, t.byProxy)
 	}
 	l.tot.csv = append(l.tot.csv, KeepAliveRow{
-		Time: t.Start, CallID: t.CallID, Method: t.Method, Direction: direction,
+		Device: t.Class == ClassDeviceKeepAlive, Time: t.Start, CallID: t.CallID, Method: t.Method, Direction: direction,
 		From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final, ResponseTime: t.ResponseTime(),
 	})
 }

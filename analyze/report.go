@@ -63,8 +63,8 @@ type Overview struct {
 	// totals count each hop, the dialog and vendor tables each request.
 	RelayedKeepAlives int           `json:"keepalive_hops_relayed"`
 	ProblemDialogs    int           `json:"dialogs_with_keepalive_problems"`
-	Start             time.Time     `json:"start"`
-	End               time.Time     `json:"end"`
+	Start             time.Time     `json:"start,omitzero"`
+	End               time.Time     `json:"end,omitzero"`
 	DurationSeconds   float64       `json:"duration_seconds"`
 	Capture           capture.Stats `json:"capture"`
 }
@@ -146,7 +146,7 @@ type DialogReport struct {
 	Ended   string    `json:"ended"`
 	EndedBy string    `json:"-"` // who sent the BYE: caller, callee or proxy; empty when none was seen
 	Dropped bool      `json:"-"` // the BYE followed a failed keep-alive (481, 408, none)
-	Start   time.Time `json:"start"`
+	Start   time.Time `json:"start,omitzero"`
 	MidCall bool      `json:"mid_call,omitempty"`
 }
 
@@ -353,6 +353,7 @@ type FindingFacts struct {
 
 // KeepAliveRow is one session keep-alive transaction, for CSV.
 type KeepAliveRow struct {
+	Device       bool // an out-of-dialog OPTIONS or REGISTER, not a session keep-alive
 	Time         time.Time
 	CallID       string
 	Method       string

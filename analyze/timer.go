@@ -29,7 +29,7 @@ type TimerCheck struct {
 	OnTime         bool      `json:"on_time"`                // every interval between refreshes was within half the session interval
 	LongestGap     float64   `json:"longest_gap_seconds"`    // seconds without a refresh
 	Expired        bool      `json:"expired"`                // the session went past Session-Expires - min(32, SE/3) since the last refresh
-	ExpiredAt      time.Time `json:"expired_at"`             // when it expired
+	ExpiredAt      time.Time `json:"expired_at,omitzero"`    // when it expired
 	ByeAfterExpiry bool      `json:"bye_after_expiry"`       // a BYE followed the expiry
 	// SwitchedOff is the first in-dialog re-INVITE or UPDATE answered 2xx
 	// without Session-Expires while the timer ran, when there was one:

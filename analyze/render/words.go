@@ -192,6 +192,19 @@ func withWords(r *analyze.Report) *analyze.Report {
 		v := &out.Vendors[i]
 		v.EndedDialogVerdict, v.Recommendation = EndedDialogVerdict(v), Recommendation(v, r.Vendors)
 	}
+	// Every list is a list, empty or not: jq '.findings[]' must not fail
+	// on a healthy capture.
+	out.Inputs = orEmpty(out.Inputs)
+	out.KeepAlives = orEmpty(out.KeepAlives)
+	out.Dialogs = orEmpty(out.Dialogs)
+	out.NotKeepAlives = orEmpty(out.NotKeepAlives)
+	out.Devices = orEmpty(out.Devices)
+	out.NAT = orEmpty(out.NAT)
+	out.Timers = orEmpty(out.Timers)
+	out.Vendors = orEmpty(out.Vendors)
+	out.Matrix = orEmpty(out.Matrix)
+	out.Findings = orEmpty(out.Findings)
+	out.Summary.SessionTimers = orEmpty(out.Summary.SessionTimers)
 	return &out
 }
 
@@ -270,4 +283,12 @@ func registerFailure(x *analyze.FindingFacts) string {
 		return "the registrar failed"
 	}
 	return "the registrar refused the registration"
+}
+
+// orEmpty makes a nil list an empty one, which JSON writes as [].
+func orEmpty[T any](s []T) []T {
+	if s == nil {
+		return []T{}
+	}
+	return s
 }

@@ -178,14 +178,17 @@ func parseInterspersed(fs *flag.FlagSet, args []string) error {
 }
 
 func output(w io.Writer, rep *analyze.Report, format string, auditOnly bool) error {
-	switch format {
-	case "json":
-		return render.JSON(w, rep)
-	case "csv":
-		return render.CSV(w, rep)
-	}
-	if auditOnly {
+	switch {
+	case auditOnly && format == "json":
+		return render.AuditJSON(w, rep)
+	case auditOnly && format == "csv":
+		return render.AuditCSV(w, rep)
+	case auditOnly:
 		return render.Audit(w, rep)
+	case format == "json":
+		return render.JSON(w, rep)
+	case format == "csv":
+		return render.CSV(w, rep)
 	}
 	return render.Tables(w, rep)
 }
