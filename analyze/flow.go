@@ -15,7 +15,8 @@ type FlowMessage struct {
 	Time      time.Time      `json:"time"`
 	Src       netip.AddrPort `json:"src"`
 	Dst       netip.AddrPort `json:"dst"`
-	Label     string         `json:"label"` // "INFO", "200 OK (INFO)"
+	Label     string         `json:"label"`            // "INFO", "200 OK (INFO)"
+	Status    int            `json:"status,omitempty"` // a response's status code
 	Request   bool           `json:"request"`
 	KeepAlive bool           `json:"keepalive"` // a session keep-alive request or its answer
 	SDP       bool           `json:"sdp"`
@@ -90,6 +91,7 @@ func (fc *FlowCollector) Message(cm *capture.Message) {
 		}
 	} else {
 		fm.Label = fmt.Sprintf("%d %s (%s)", m.Status, m.Reason, m.CSeqMethod)
+		fm.Status = m.Status
 		fm.KeepAlive = fc.pending[key]
 	}
 	if relayed(m) {

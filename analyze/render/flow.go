@@ -24,7 +24,7 @@ func FlowText(w io.Writer, f *analyze.Flow) error {
 	for i := range f.Parties {
 		colWidth = max(colWidth, utf8.RuneCountInString(f.Parties[i])+2, utf8.RuneCountInString(f.Agents[i])+2)
 	}
-	fmt.Fprintf(w, "Call-ID: %s\n\n", f.CallID)
+	fmt.Fprintf(w, "Call-ID: %s%s\n\n", f.CallID, startedAt(f))
 	head, agents := strings.Repeat(" ", 11), strings.Repeat(" ", 11)
 	for i, p := range f.Parties {
 		head += pad(p, colWidth)
@@ -110,9 +110,9 @@ func FlowSVG(w io.Writer, f *analyze.Flow) error {
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" font-family="monospace" font-size="12">`+"\n", width, height)
 	fmt.Fprintf(&b, `<rect width="100%%" height="100%%" fill="white"/>`+"\n")
-	fmt.Fprintf(&b, `<text x="10" y="20" font-size="14" font-weight="bold">Call-ID: %s</text>`+"\n", html.EscapeString(f.CallID))
+	fmt.Fprintf(&b, `<text x="10" y="20" font-size="14" font-weight="bold">Call-ID: %s%s</text>`+"\n", html.EscapeString(f.CallID), html.EscapeString(startedAt(f)))
 	fmt.Fprintf(&b, `<defs><marker id="arrow" markerWidth="10" markerHeight="8" refX="9" refY="4" orient="auto"><path d="M0,0 L10,4 L0,8 z" fill="#333"/></marker>`+
-		`<marker id="karrow" markerWidth="10" markerHeight="8" refX="9" refY="4" orient="auto"><path d="M0,0 L10,4 L0,8 z" fill="#c0392b"/></marker></defs>`+"\n")
+		`<marker id="karrow" markerWidth="10" markerHeight="8" refX="9" refY="4" orient="auto"><path d="M0,0 L10,4 L0,8 z" fill="`+keepAliveColor+`"/></marker></defs>`+"\n")
 	for i, p := range f.Parties {
 		x := left + i*colW
 		fmt.Fprintf(&b, `<text x="%d" y="42" text-anchor="middle" font-weight="bold">%s</text>`+"\n", x, html.EscapeString(p))
@@ -127,17 +127,18 @@ func FlowSVG(w io.Writer, f *analyze.Flow) error {
 			if x1 == x2 {
 				x2 = x1 + colW/2
 			}
-			color, marker := "#333", "arrow"
+			color, marker := answerColor(m), "arrow"
 			label := flowLabel(m)
-			if m.KeepAlive {
-				color, marker = "#c0392b", "karrow"
+			if m.KeepAlive && m.Request {
+				color, marker = keepAliveColor, "karrow"
 			}
 			fmt.Fprintf(&b, `<text x="10" y="%d" fill="#555">%.3fs</text>`+"\n", y, m.Time.Sub(t0).Seconds())
 			fmt.Fprintf(&b, `<line x1="%d" y1="%d" x2="%d" y2="%d" stroke="%s" stroke-width="1.5" marker-end="url(#%s)"/>`+"\n", x1, y, x2, y, color, marker)
 			fmt.Fprintf(&b, `<text x="%d" y="%d" text-anchor="middle" fill="%s">%s</text>`+"\n", (x1+x2)/2, y-5, color, html.EscapeString(label))
 		}
 	}
-	fmt.Fprintf(&b, `<text x="10" y="%d" fill="#c0392b">◆ session keep-alive (in-dialog request without SDP) and its answer</text>`+"\n", height-12)
+	fmt.Fprintf(&b, `<text x="10" y="%d"><tspan fill="%s">◆ session keep-alive (in-dialog request without SDP)</tspan>; answers: <tspan fill="%s">2xx</tspan> <tspan fill="%s">481</tspan> <tspan fill="%s">405/501</tspan> <tspan fill="%s">other</tspan></text>`+"\n",
+		height-12, keepAliveColor, color2xx, color481, colorUnsupported, colorRefused)
 	b.WriteString("</svg>\n")
 	_, err := io.WriteString(w, b.String())
 	return err
@@ -151,4 +152,38 @@ func FlowHTML(w io.Writer, f *analyze.Flow) error {
 	}
 	_, err := io.WriteString(w, "</body></html>\n")
 	return err
+}
+
+// Colours of the SVG flow: a keep-alive request, and answers by class.
+const (
+	keepAliveColor   = "#1f4e99"
+	color2xx         = "#1e8449"
+	color481         = "#c0392b"
+	colorUnsupported = "#d35400"
+	colorRefused     = "#8e44ad"
+	colorOther       = "#333"
+)
+
+// answerColor colours a response by what it says of the dialog: 2xx, 481
+// (the dialog is lost), 405/501 (method unsupported), another refusal.
+func answerColor(m analyze.FlowMessage) string {
+	switch s := m.Status; {
+	case m.Request || s < 200:
+		return colorOther
+	case s < 300:
+		return color2xx
+	case s == 481:
+		return color481
+	case s == 405 || s == 501:
+		return colorUnsupported
+	}
+	return colorRefused
+}
+
+// startedAt is when a flow's first message was seen, for its title.
+func startedAt(f *analyze.Flow) string {
+	if len(f.Messages) == 0 {
+		return ""
+	}
+	return ", started " + f.Messages[0].Time.UTC().Format("2006-01-02 15:04:05.000") + " UTC"
 }

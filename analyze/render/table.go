@@ -110,7 +110,7 @@ func overview(w io.Writer, rep *analyze.Report) error {
 	rows := [][]string{
 		source,
 		{"packets read", u(o.Packets)},
-		{"SIP messages", u(o.SIPMessages) + fmt.Sprintf(" (%d requests, %d responses)", o.Requests, o.Responses)},
+		{"SIP messages", u(o.SIPMessages) + " (" + plural(o.Requests, "request") + ", " + plural(o.Responses, "response") + ")"},
 		{"packets that were not SIP", u(o.NotSIP)},
 		{"malformed SIP messages", u(o.Malformed) + malformedDetail(o.MalformedReasons)},
 		{"calls (INVITE dialogs confirmed by 2xx)", strconv.Itoa(o.Calls)},
@@ -542,3 +542,28 @@ func Audit(w io.Writer, r *analyze.Report) error {
 }
 
 func round1(x float64) float64 { return float64(int64(x*10+0.5)) / 10 }
+
+// plural writes a count and its noun, in the plural unless it is one.
+func plural(n uint64, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return strconv.FormatUint(n, 10) + " " + noun + "s"
+}
+
+// DialogList lists the dialogs with keep-alives, problems first, with
+// their whole Call-IDs: what `sipalive flow FILE CALL-ID` can draw.
+func DialogList(w io.Writer, rep *analyze.Report) error {
+	if len(rep.Dialogs) == 0 {
+		_, err := fmt.Fprintln(w, "no dialog with keep-alives in the capture; sipalive flow FILE CALL-ID draws any call by its Call-ID")
+		return err
+	}
+	var rows [][]string
+	for i := range rep.Dialogs {
+		d := &rep.Dialogs[i]
+		rows = append(rows, []string{d.CallID, d.Caller + " → " + d.Callee, strconv.Itoa(d.Count), DialogVerdict(d), DialogEnded(d)})
+	}
+	t := table(w, fmt.Sprintf("DIALOGS (%s with keep-alives, problems first): sipalive flow FILE CALL-ID draws one", plural(uint64(len(rows)), "dialog")),
+		[]string{"call-id", "caller → callee", "keep-alives", "verdict", "ended"}, []tw.Align{l, l, r, l, l})
+	return render(t, rows)
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 
 	"github.com/sipalive/sipalive/analyze"
@@ -21,7 +22,7 @@ func cmdFlow(args []string, stdout, stderr io.Writer) error {
 	fs.Var(&files, "r", "read packets from `FILE`; repeatable")
 	format := fs.String("format", "text", "output `format`: text, svg, html or json")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: sipalive flow [flags] FILE... CALL-ID\n\nThe Call-ID may be shortened to a prefix, as the tables print it.\n\nflags:\n")
+		fmt.Fprintf(stderr, "usage: sipalive flow [flags] FILE... [CALL-ID]\n\nThe Call-ID may be shortened to a prefix, as the tables print it.\nWithout one, the dialogs to pick from are listed, problems first.\n\nflags:\n")
 		fs.PrintDefaults()
 	}
 	if err := parseInterspersed(fs, args); err != nil {
@@ -31,11 +32,12 @@ func cmdFlow(args []string, stdout, stderr io.Writer) error {
 		return usageError{err.Error()}
 	}
 	rest := fs.Args()
-	if len(rest) == 0 {
-		return usagef("flow: name a Call-ID (and files, unless given with -r)")
+	// The last argument is the Call-ID, unless it names a file.
+	callID := ""
+	if n := len(rest); n > 0 && !isFile(rest[n-1]) && (n > 1 || len(files) > 0) {
+		callID, rest = rest[n-1], rest[:n-1]
 	}
-	callID := rest[len(rest)-1]
-	all := append([]string(files), rest[:len(rest)-1]...)
+	all := append([]string(files), rest...)
 	if len(all) == 0 {
 		return usagef("flow: no capture file given")
 	}
@@ -49,6 +51,13 @@ func cmdFlow(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer src.Close()
+	if callID == "" {
+		rep, err := driver.Analyze(src, driver.Config{Workers: 1, Warn: stderr})
+		if err != nil {
+			return err
+		}
+		return render.DialogList(stdout, rep)
+	}
 	fc := analyze.NewFlowCollector(callID)
 	if err := driver.Collect(src, fc.Message); err != nil {
 		return err
@@ -75,4 +84,11 @@ func cmdFlow(args []string, stdout, stderr io.Writer) error {
 		return enc.Encode(flows)
 	}
 	return render.FlowText(stdout, flows[0])
+}
+
+// isFile reports whether name is a file one can read: then it is a
+// capture, not a Call-ID.
+func isFile(name string) bool {
+	st, err := os.Stat(name)
+	return err == nil && !st.IsDir() || name == capture.Stdin
 }

@@ -171,6 +171,7 @@ func TestExitStatus(t *testing.T) {
 		{"-r and flags after files", []string{"analyze", "-r", lost, "--format", "json"}, exitOK, ""},
 		{"no command", []string{lost, "--format", "csv"}, exitOK, ""},
 		{"flow unknown call", []string{"flow", lost, "nosuchcall"}, exitUsage, "no SIP message"},
+		{"flow without a Call-ID lists the dialogs", []string{"flow", lost}, exitOK, ""},
 	}
 	for _, tt := range tests {
 		code, _, errOut := runCLI(tt.args...)
@@ -361,4 +362,17 @@ func TestTablesReusedAlike(t *testing.T) {
 		t.Errorf("tables differ once others were printed:\n%s\nthen:\n%s", first, again)
 	}
 	golden(t, "keepalive-481.table", again)
+}
+
+// TestFlowListsDialogs: flow without a Call-ID lists the dialogs to pick
+// from, problems first, with their whole Call-IDs.
+func TestFlowListsDialogs(t *testing.T) {
+	code, out, errOut := runCLI("flow", filepath.Join("..", "..", "samples", "keepalive-mix.pcap"))
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	lost, healthy := strings.Index(out, "lost-1@192.0.2.10"), strings.Index(out, "healthy-1@192.0.2.10")
+	if lost < 0 || healthy < lost {
+		t.Errorf("want the lost dialog listed before the healthy one:\n%s", out)
+	}
 }
