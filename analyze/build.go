@@ -31,11 +31,19 @@ func (a *Analyzer) Finish(stats capture.Stats) *Report {
 	}
 	byStart(a.ledger.tot.problemRows.rows)
 	byStart(a.ledger.tot.dialogRows.rows)
-	r.Dialogs = append(append([]DialogReport{}, a.ledger.tot.problemRows.rows...), a.ledger.tot.dialogRows.rows...)
+	// The row limit holds for the table as a whole: problems fill it
+	// first, healthy dialogs the room left.
+	problems, healthy := a.ledger.tot.problemRows, a.ledger.tot.dialogRows
+	if max := a.opts.MaxRows; max > 0 {
+		keep := min(len(healthy.rows), max-min(max, len(problems.rows)))
+		healthy.omitted += len(healthy.rows) - keep
+		healthy.rows = healthy.rows[:keep]
+	}
+	r.Dialogs = append(append([]DialogReport{}, problems.rows...), healthy.rows...)
 	r.NotKeepAlives = a.ledger.tot.notKeepRows.rows
 	r.Findings = a.ledger.tot.findings.rows
 	r.Timers = a.ledger.tot.timers.rows
-	for name, n := range map[string]int{"dialogs": a.ledger.tot.problemRows.omitted + a.ledger.tot.dialogRows.omitted,
+	for name, n := range map[string]int{"dialogs": problems.omitted + healthy.omitted, "dialogs_with_problems": problems.omitted,
 		"not_keepalives": a.ledger.tot.notKeepRows.omitted, "findings": a.ledger.tot.findings.omitted, "session_timers": a.ledger.tot.timers.omitted} {
 		if n > 0 {
 			r.Omitted[name] = n

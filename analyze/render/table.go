@@ -283,7 +283,20 @@ func dialogs(w io.Writer, rep *analyze.Report) error {
 	t := table(w, "DIALOGS WITH KEEP-ALIVES",
 		[]string{"call-id", "caller → callee", "caller agent", "callee agent", "methods", "n", "interval min/avg/max", "last", "verdict", "ended"},
 		[]tw.Align{l, l, l, l, l, r, r, l, l, l})
-	return render(t, rows)
+	if err := render(t, rows); err != nil {
+		return err
+	}
+	if n := rep.Omitted["dialogs"]; n > 0 {
+		p := rep.Omitted["dialogs_with_problems"]
+		return more(w, fmt.Sprintf("%s with problems, %d healthy", plural(uint64(p), "more dialog"), n-p))
+	}
+	return nil
+}
+
+// more ends a table that left rows out: how many, and how to see them.
+func more(w io.Writer, what string) error {
+	_, err := fmt.Fprintf(w, "… %s: --max-rows 0 shows all\n", what)
+	return err
 }
 
 func notKeepAlives(w io.Writer, rep *analyze.Report) error {
@@ -297,7 +310,13 @@ func notKeepAlives(w io.Writer, rep *analyze.Report) error {
 	t := table(w, "REQUESTS THAT ARE NOT KEEP-ALIVES",
 		[]string{"time", "call-id", "method", "from → to", "sender agent", "answer", "why"},
 		[]tw.Align{l, l, l, l, l, r, l})
-	return render(t, rows)
+	if err := render(t, rows); err != nil {
+		return err
+	}
+	if n := rep.Omitted["not_keepalives"]; n > 0 {
+		return more(w, plural(uint64(n), "more request"))
+	}
+	return nil
 }
 
 func devices(w io.Writer, rep *analyze.Report) error {
@@ -363,7 +382,13 @@ func timers(w io.Writer, rep *analyze.Report) error {
 	tb := table(w, "SESSION TIMERS (RFC 4028)",
 		[]string{"call-id", "Session-Expires", "refresher", "Min-SE", "422s", "refreshes", "refresh methods", "longest gap", "verdict"},
 		[]tw.Align{l, r, l, r, r, r, l, r, l})
-	return render(tb, rows)
+	if err := render(tb, rows); err != nil {
+		return err
+	}
+	if n := rep.Omitted["session_timers"]; n > 0 {
+		return more(w, plural(uint64(n), "more session timer"))
+	}
+	return nil
 }
 
 func vendors(w io.Writer, rep *analyze.Report) error {
@@ -443,8 +468,27 @@ func findings(w io.Writer, rep *analyze.Report) error {
 	for _, f := range rep.Findings {
 		rows = append(rows, []string{clock(f.Time), f.Kind.String(), ShortCallID(f.CallID), FindingDetail(&f)})
 	}
+	if rep.Omitted["findings"] > 0 {
+		// Hundreds of findings: the counts per kind first, then the first
+		// of them.
+		var counts [][]string
+		for _, k := range analyze.FindingKinds() {
+			if n := rep.FindingCounts[k]; n > 0 {
+				counts = append(counts, []string{k.String(), strconv.Itoa(n)})
+			}
+		}
+		if err := render(table(w, "FINDINGS BY KIND", []string{"kind", "count"}, []tw.Align{l, r}), counts); err != nil {
+			return err
+		}
+	}
 	t := table(w, "FINDINGS", []string{"time", "kind", "call-id", "detail"}, []tw.Align{l, l, l, l})
-	return render(t, rows)
+	if err := render(t, rows); err != nil {
+		return err
+	}
+	if n := rep.Omitted["findings"]; n > 0 {
+		return more(w, plural(uint64(n), "more finding"))
+	}
+	return nil
 }
 
 // outcomeList lists outcomes, the other final answers by code when other
