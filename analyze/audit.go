@@ -38,6 +38,9 @@ const maxVendorAddresses = 32
 
 // seenAt notes an address the vendor was seen at.
 func (v *vendorAgg) seenAt(ap netip.AddrPort) {
+	if v.AddressesCapped {
+		return // a trunk's product at hundreds of addresses: listing stops, and so does looking
+	}
 	a := ap.Addr()
 	for _, s := range v.addrs {
 		if s == a {
