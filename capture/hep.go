@@ -166,22 +166,14 @@ func parseHEP3(b []byte) (h hepPacket, ok bool) {
 			srcIP, _ = netip.AddrFromSlice(v)
 		case typ == hepChunkDstIPv4 && len(v) == 4, typ == hepChunkDstIPv6 && len(v) == 16:
 			dstIP, _ = netip.AddrFromSlice(v)
-		case typ == hepChunkSrcPort:
-			if p, _, ok := readUint16(v, 0); ok && len(v) == 2 {
-				srcPort = p
-			}
-		case typ == hepChunkDstPort:
-			if p, _, ok := readUint16(v, 0); ok && len(v) == 2 {
-				dstPort = p
-			}
-		case typ == hepChunkSeconds:
-			if s, _, ok := readUint32(v, 0); ok && len(v) == 4 {
-				sec = s
-			}
-		case typ == hepChunkMicros:
-			if u, _, ok := readUint32(v, 0); ok && len(v) == 4 {
-				usec = u
-			}
+		case typ == hepChunkSrcPort && len(v) == 2:
+			srcPort, _, _ = readUint16(v, 0)
+		case typ == hepChunkDstPort && len(v) == 2:
+			dstPort, _, _ = readUint16(v, 0)
+		case typ == hepChunkSeconds && len(v) == 4:
+			sec, _, _ = readUint32(v, 0)
+		case typ == hepChunkMicros && len(v) == 4:
+			usec, _, _ = readUint32(v, 0)
 		case typ == hepChunkIPProto && len(v) == 1:
 			h.ipProto = v[0]
 		case typ == hepChunkProtocol && len(v) == 1:

@@ -167,9 +167,7 @@ func TimerVerdict(t *analyze.TimerReport) string {
 // withWords returns a copy of r whose word fields (finding details,
 // verdicts, how dialogs ended) are filled, for the JSON.
 func withWords(r *analyze.Report) *analyze.Report {
-	out := *r
-	// Copies keep an empty list empty and an absent one absent, as the
-	// JSON has them.
+	out := *r // the lists are copied: the report itself stays as it was
 	out.Findings = slices.Clone(r.Findings)
 	for i := range out.Findings {
 		out.Findings[i].Detail = FindingDetail(&out.Findings[i])
