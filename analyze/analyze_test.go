@@ -128,7 +128,8 @@ func TestTransactionsAndTimeout(t *testing.T) {
 	// answered too late: 40 s after the request, past Timer F
 	f.send(10*time.Second, addrA, addrB, request("INFO", "c1", 3, "k2", true, "", ""))
 	f.send(40*time.Second, addrB, addrA, response(200, "INFO", "c1", 3, "k2", "tb"))
-	// never answered
+	// never answered, but the capture ends 10 s later: pending, which the
+	// totals count as unanswered and no finding calls the peer's silence
 	f.send(10*time.Second, addrA, addrB, request("UPDATE", "c1", 4, "k3", true, "", ""))
 	r := f.a.Finish(capture.Stats{})
 	s := r.Summary
@@ -143,8 +144,8 @@ func TestTransactionsAndTimeout(t *testing.T) {
 	for _, fd := range r.Findings {
 		kinds[fd.Kind.String()]++
 	}
-	if kinds["unanswered"] != 2 {
-		t.Errorf("findings %v", r.Findings)
+	if kinds["unanswered"] != 1 {
+		t.Errorf("findings %v, want the INFO answered too late alone", r.Findings)
 	}
 }
 
@@ -856,5 +857,32 @@ func TestFailingRegistration(t *testing.T) {
 	}
 	if x := got[403]; x.Pings != 1 || x.Agent != "Peer 2.0" {
 		t.Errorf("403: %+v, want once, from the registrar Peer 2.0", x)
+	}
+}
+
+// TestEndOfCaptureIsNoAnswer: a request the capture ends on, still within
+// its transaction timeout, is pending at capture end: counted as the
+// corpus schema counts it (unanswered), but no finding, no down window,
+// no dropped call, and the dialog's verdict says so.
+func TestEndOfCaptureIsNoAnswer(t *testing.T) {
+	f := newFeeder()
+	f.send(0, addrA, addrB, request("INVITE", "end", 1, "inv", false, "", ""))
+	f.send(time.Second, addrB, addrA, response(200, "INVITE", "end", 1, "inv", "tb"))
+	f.send(30*time.Second, addrA, addrB, request("OPTIONS", "ping", 1, "p1", false, "", ""))
+	f.send(10*time.Millisecond, addrB, addrA, response(200, "OPTIONS", "ping", 1, "p1", "tp"))
+	f.send(20*time.Second, addrA, addrB, request("INFO", "end", 2, "k1", true, "", ""))
+	f.send(time.Millisecond, addrA, addrB, request("OPTIONS", "ping", 2, "p2", false, "", ""))
+	r := f.a.Finish(capture.Stats{})
+	if info := r.Summary.SessionKeepAlives["INFO"]; info == nil || info.Unanswered != 1 {
+		t.Errorf("INFO %+v: the schema counts it unanswered", info)
+	}
+	if n := len(r.Findings); n != 0 {
+		t.Errorf("findings %+v: the end of the capture is no answer of the peer's", r.Findings)
+	}
+	if len(r.Dialogs) != 1 || !r.Dialogs[0].LastPending {
+		t.Errorf("dialogs %+v: want the last keep-alive pending", r.Dialogs)
+	}
+	if len(r.Devices) != 1 || len(r.Devices[0].DownWindows) != 0 || r.Devices[0].Codes["pending"] != 1 {
+		t.Errorf("devices %+v: want the last ping pending, no down window", r.Devices)
 	}
 }

@@ -467,6 +467,16 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	a.book.sweeping = c
 	defer func() { a.book.sweeping = nil }()
 	c.dropEarly(now.UnixNano())
+	if final {
+		for _, t := range c.txs {
+			// Still within its time to be answered, in a dialog nobody
+			// hung up after it: the input ended, the peer did not fall
+			// silent. A BYE after it says the sender gave up waiting.
+			d := t.Dialog
+			t.pending = t.Final == 0 && t.Late == 0 && !a.timing.settled(t, now) &&
+				(d == nil || d.Ended.IsZero() || d.Ended.Before(t.Start))
+		}
+	}
 	live := false
 	for _, d := range c.dialogs {
 		if d.retired {

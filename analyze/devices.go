@@ -130,6 +130,9 @@ func (l *ledger) foldDevice(t *Transaction, sender string) {
 		g.Answered++
 		g.Codes[strconv.Itoa(t.Final)]++
 		l.closeDownWindow(g)
+	} else if t.pending {
+		g.Unanswered++ // as the corpus schema counts it; no down window
+		g.Codes["pending"]++
 	} else {
 		g.Unanswered++
 		g.Codes["none"]++

@@ -15,11 +15,12 @@ type keepAlive struct {
 	CSeq                         uint32
 	Final, Late, Retransmissions int32
 	side                         uint8 // who sent it (see Dialog.sideOf)
+	pending                      bool  // the input ended while it could still be answered
 }
 
 func keepAliveOf(t *Transaction) keepAlive {
 	k := keepAlive{Start: t.Start, FinalAt: t.FinalAt, Method: t.Method, FromTag: t.FromTag, Allow: t.Allow,
-		Agent: t.Agent, Src: t.Src, CSeq: t.CSeq, Final: int32(t.Final), Late: int32(t.Late), Retransmissions: int32(t.Retransmissions)}
+		Agent: t.Agent, Src: t.Src, CSeq: t.CSeq, Final: int32(t.Final), Late: int32(t.Late), Retransmissions: int32(t.Retransmissions), pending: t.pending}
 	if d := t.Dialog; d != nil {
 		k.side = uint8(d.sideOf(t.FromTag, t.byProxy))
 	}
@@ -33,6 +34,9 @@ func (k *keepAlive) Outcome() Outcome { return OutcomeOf(int(k.Final)) }
 // dialog, does not support the method, refused it otherwise, or did not
 // answer.
 func (k *keepAlive) failed() bool {
+	if k.pending {
+		return false // the end of the capture is no answer of the peer's
+	}
 	switch k.Outcome() {
 	case Outcome481, Outcome405, Outcome501, OutcomeUnanswered, OutcomeOther:
 		return true
@@ -45,16 +49,17 @@ func (k *keepAlive) failed() bool {
 // when the dialog retires. A call up for hours keeps an interval (eight
 // bytes) per keep-alive, and whole only the keep-alives that failed.
 type kaDigest struct {
-	count      int
-	first      time.Time // Start of the first
-	methods    []MethodCount
-	sides      [sides]kaSide // by sender (see Dialog.sideOf)
-	lastMethod string        // of the last keep-alive
-	lastFinal  int32
-	before     keepAlive // the last sent before the BYE (so far, the last)
-	hasBefore  bool
-	failed     []keepAlive // for findings, in order
-	prev       []keepAlive // per side and method, the one before: for the vendors' intervals
+	count       int
+	first       time.Time // Start of the first
+	methods     []MethodCount
+	sides       [sides]kaSide // by sender (see Dialog.sideOf)
+	lastMethod  string        // of the last keep-alive
+	lastFinal   int32
+	lastPending bool      // the last keep-alive was still open when the input ended
+	before      keepAlive // the last sent before the BYE (so far, the last)
+	hasBefore   bool
+	failed      []keepAlive // for findings, in order
+	prev        []keepAlive // per side and method, the one before: for the vendors' intervals
 
 	methodsBuf [4]MethodCount // methods' first backing array: dialogs use a few
 }
@@ -107,7 +112,7 @@ func (g *kaDigest) add(l *ledger, d *Dialog, k keepAlive, vendors bool) {
 	} else {
 		g.before, g.hasBefore = k, true
 	}
-	g.lastMethod, g.lastFinal = k.Method, k.Final
+	g.lastMethod, g.lastFinal, g.lastPending = k.Method, k.Final, k.pending
 	if k.failed() {
 		g.failed = append(g.failed, k)
 	}

@@ -73,7 +73,7 @@ func droppedBy(d *Dialog, g *kaDigest) *keepAlive {
 		failedAt = last.Start
 	}
 	// 408, like 481, ends the session (RFC 4028 section 10)
-	if (o == Outcome481 || o == OutcomeUnanswered || last.Final == 408) && d.Ended.Sub(failedAt) < 64*time.Second {
+	if !last.pending && (o == Outcome481 || o == OutcomeUnanswered || last.Final == 408) && d.Ended.Sub(failedAt) < 64*time.Second {
 		return last
 	}
 	return nil

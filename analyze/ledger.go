@@ -260,7 +260,7 @@ func (l *ledger) dialogReport(d *Dialog, g *kaDigest) DialogReport {
 		dr.IntervalAvg = round3(mean(all))
 	}
 	lastOutcome := OutcomeOf(int(g.lastFinal))
-	dr.LastMethod, dr.LastCode, dr.LastOutcome = g.lastMethod, int(g.lastFinal), lastOutcome.String()
+	dr.LastMethod, dr.LastCode, dr.LastOutcome, dr.LastPending = g.lastMethod, int(g.lastFinal), lastOutcome.String(), g.lastPending
 	if !d.Ended.IsZero() {
 		dr.EndedBy = d.EndedBy
 		dr.Dropped = droppedBy(d, g) != nil

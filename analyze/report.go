@@ -142,12 +142,15 @@ type DialogReport struct {
 	LastOutcome string        `json:"last_outcome"`
 	// Verdict and Ended are words, the renderer's (render.DialogVerdict,
 	// render.DialogEnded), filled as the JSON is written.
-	Verdict string    `json:"verdict"`
-	Ended   string    `json:"ended"`
-	EndedBy string    `json:"-"` // who sent the BYE: caller, callee or proxy; empty when none was seen
-	Dropped bool      `json:"-"` // the BYE followed a failed keep-alive (481, 408, none)
-	Start   time.Time `json:"start,omitzero"`
-	MidCall bool      `json:"mid_call,omitempty"`
+	Verdict string `json:"verdict"`
+	Ended   string `json:"ended"`
+	EndedBy string `json:"-"` // who sent the BYE: caller, callee or proxy; empty when none was seen
+	Dropped bool   `json:"-"` // the BYE followed a failed keep-alive (481, 408, none)
+	// LastPending: the last keep-alive was still within its transaction
+	// timeout when the input ended: pending, not unanswered.
+	LastPending bool      `json:"last_pending,omitempty"`
+	Start       time.Time `json:"start,omitzero"`
+	MidCall     bool      `json:"mid_call,omitempty"`
 }
 
 // HasIntervals reports whether one side sent two keep-alives or more, so

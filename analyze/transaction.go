@@ -22,6 +22,9 @@ type Transaction struct {
 	outOfCall bool // dropped from its call's list; its dialog holds it still
 	pinned    bool // held by a dialog's tombstone: never recycled
 	hop       bool // a later hop of an earlier transaction of its dialog (see Dialog.relayOf)
+	// pending: the input ended while the request could still be answered
+	// (within its transaction timeout): not the peer's silence.
+	pending bool
 	// byProxy: a proxy sent the in-dialog request on its own account, not
 	// a party: one Via, from an address that is a proxy of the dialog (see
 	// Dialog.proxies): Kamailio's and OpenSIPS's dialog keep-alives, the

@@ -116,6 +116,9 @@ func refresherName(r string) string {
 // DialogVerdict names what the last keep-alive of a dialog says about the
 // peer.
 func DialogVerdict(d *analyze.DialogReport) string {
+	if d.LastPending {
+		return "pending at capture end"
+	}
 	switch analyze.OutcomeOf(d.LastCode) {
 	case analyze.Outcome2xx:
 		return "alive"
