@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/gopacket/gopacket"
@@ -115,6 +117,12 @@ func Analyze(src capture.Source, c Config) (*analyze.Report, error) {
 		return nil, err
 	}
 	rep := a.Finish(stats())
+	if c.Warn != nil {
+		lt := rep.Overview.Capture.LinkTypes
+		for _, name := range slices.Sorted(maps.Keys(lt)) {
+			fmt.Fprintf(c.Warn, "sipalive: %d frames of %s, a link type sipalive does not decode, were counted and skipped\n", lt[name], name)
+		}
+	}
 	for _, in := range src.Describe() {
 		ri := analyze.Input{Path: in.Path, Format: in.Format, Packets: in.Packets}
 		switch {

@@ -8,7 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/sipalive/sipalive/samples/synth"
 )
 
@@ -144,6 +148,13 @@ func TestExitStatus(t *testing.T) {
 	cut := filepath.Join(dir, "cut.pcap")
 	os.WriteFile(cut, raw[:len(raw)-100], 0o644)
 	lost := filepath.Join("..", "..", "samples", "keepalive-481.pcap")
+	user0 := filepath.Join(dir, "user0.pcap")
+	if f, err := os.Create(user0); err == nil {
+		w := pcapgo.NewWriter(f)
+		w.WriteFileHeader(65535, layers.LinkType(147))
+		w.WritePacket(gopacket.CaptureInfo{Timestamp: time.Unix(1700000000, 0), CaptureLength: 4, Length: 4}, []byte{1, 2, 3, 4})
+		f.Close()
+	}
 	healthy := filepath.Join("..", "..", "samples", "keepalive-healthy.pcap")
 
 	tests := []struct {
@@ -163,6 +174,7 @@ func TestExitStatus(t *testing.T) {
 		{"no workers", []string{"analyze", "--workers", "0", lost}, exitUsage, "--workers 0"},
 		{"three workers", []string{"analyze", "--workers", "3", lost}, exitUsage, "--workers 3"},
 		{"truncated is partial", []string{"analyze", cut}, exitOK, "truncated"},
+		{"unsupported link type named", []string{"analyze", user0}, exitOK, "1 frames of link type 147, a link type sipalive does not decode"},
 		{"an empty file beside a good one", []string{"analyze", lost, empty}, exitOK, "empty file; analysing the other files"},
 		{"a missing file beside a good one", []string{"analyze", filepath.Join(dir, "nope.pcap"), lost}, exitOK, "no such file"},
 		{"no readable file", []string{"analyze", text, empty}, exitUsage, "not a pcap or pcapng capture"},
