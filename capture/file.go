@@ -112,6 +112,9 @@ func (cf *File) open() error {
 	}
 	if len(head) >= 2 && binary.BigEndian.Uint16(head) == magicGzip {
 		zr, err := gzip.NewReader(br)
+		if errors.Is(err, gzip.ErrHeader) {
+			return fmt.Errorf("%w: it starts as gzip does, but its gzip header is invalid", ErrNotCapture)
+		}
 		if err != nil {
 			return fmt.Errorf("gzip: %w", err)
 		}

@@ -156,6 +156,8 @@ func TestExitStatus(t *testing.T) {
 		f.Close()
 	}
 	healthy := filepath.Join("..", "..", "samples", "keepalive-healthy.pcap")
+	badGzip := filepath.Join(dir, "bad.pcap.gz")
+	os.WriteFile(badGzip, []byte("\x1f\x8bthis is no gzip stream at all"), 0o644)
 
 	tests := []struct {
 		name     string
@@ -174,6 +176,7 @@ func TestExitStatus(t *testing.T) {
 		{"no workers", []string{"analyze", "--workers", "0", lost}, exitUsage, "--workers 0"},
 		{"three workers", []string{"analyze", "--workers", "3", lost}, exitUsage, "--workers 3"},
 		{"truncated is partial", []string{"analyze", cut}, exitOK, "truncated"},
+		{"not gzip after all", []string{"analyze", badGzip}, exitUsage, "its gzip header is invalid"},
 		{"unsupported link type named", []string{"analyze", user0}, exitOK, "1 frames of link type 147, a link type sipalive does not decode"},
 		{"an empty file beside a good one", []string{"analyze", lost, empty}, exitOK, "empty file; analysing the other files"},
 		{"a missing file beside a good one", []string{"analyze", filepath.Join(dir, "nope.pcap"), lost}, exitOK, "no such file"},
