@@ -41,7 +41,11 @@ type Input struct {
 	Format    string `json:"format"`
 	Packets   uint64 `json:"packets"`
 	Truncated bool   `json:"truncated,omitempty"`
-	Error     string `json:"error,omitempty"`
+	// DamagedRecords were skipped, SkippedBytes with them, and reading
+	// went on from the next plausible record.
+	DamagedRecords int    `json:"damaged_records,omitempty"`
+	SkippedBytes   int64  `json:"skipped_bytes,omitempty"`
+	Error          string `json:"error,omitempty"`
 }
 
 // Overview is the first table: what was read and what it held.

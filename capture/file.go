@@ -206,9 +206,18 @@ func (cf *File) fail(err error) error {
 	return err
 }
 
+// Damages are the places the file was damaged and reading resynchronised
+// (classic pcap; a pcapng file ends at its first bad block).
+func (cf *File) Damages() []Damage {
+	if cf.pcap == nil {
+		return nil
+	}
+	return cf.pcap.damages
+}
+
 // Describe says what the file gave.
 func (cf *File) Describe() []InputState {
-	return []InputState{{Path: cf.Path, Format: cf.Format, Packets: cf.packets, Err: cf.err}}
+	return []InputState{{Path: cf.Path, Format: cf.Format, Packets: cf.packets, Err: cf.err, Damages: cf.Damages()}}
 }
 
 // Block returns the block the packet Next returned last lies in, for the

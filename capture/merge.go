@@ -42,6 +42,7 @@ type MergeInput struct {
 	Err     error  // what ended the file early (truncation, corruption), or kept it from being read
 	// Unreadable says the file could not be opened as a capture at all.
 	Unreadable bool
+	damages    []Damage // kept when the file is closed
 
 	first time.Time // time of its first packet (for the files opened late)
 }
@@ -200,6 +201,7 @@ func (m *Merge) start(i int) error {
 }
 
 func (m *Merge) finish(c *mergeOpen) {
+	m.Inputs[c.input].damages = c.f.Damages()
 	m.done += c.f.Size
 	c.f.Close()
 }
@@ -254,7 +256,12 @@ func (m *Merge) Close() error {
 func (m *Merge) Describe() []InputState {
 	out := make([]InputState, len(m.Inputs))
 	for i, in := range m.Inputs {
-		out[i] = InputState{Path: in.Path, Format: in.Format, Packets: in.Packets, Err: in.Err, Unreadable: in.Unreadable}
+		out[i] = InputState{Path: in.Path, Format: in.Format, Packets: in.Packets, Err: in.Err, Unreadable: in.Unreadable, Damages: in.damages}
+	}
+	for _, c := range append([]*mergeOpen{m.cur}, m.open...) {
+		if c != nil {
+			out[c.input].Damages = c.f.Damages()
+		}
 	}
 	return out
 }

@@ -34,7 +34,29 @@ type pcapReader struct {
 	err       error    // what ended the source (io.EOF at its end)
 	empty     int      // reads in a row that returned nothing
 	copyBuf   []byte   // records longer than a block are copied here
+	offset    int64    // file offset of blk.buf[r]
+	records   uint64   // records returned so far
+	lastSec   uint32   // the last good record's seconds, for telling a plausible header
+	damages   []Damage // where the file was damaged and reading resynchronised
 }
+
+// Damage is a place where a capture file was damaged: a record header
+// that cannot be right, and the bytes skipped to the next plausible one,
+// from where reading went on (as pcapfix recovers a broken capture).
+type Damage struct {
+	Record  uint64 // the damaged record's number, 1-based
+	Offset  int64  // its offset in the (uncompressed) file
+	Skipped int64  // bytes skipped to the next plausible record
+	Why     string
+}
+
+// maxDamages bounds the damages listed per file; maxResync how far a
+// resynchronisation looks for a plausible record before the file is given
+// up.
+const (
+	maxDamages = 100
+	maxResync  = 16 << 20
+)
 
 // pcapMaxRecord is the longest record read: larger ones are corrupt. It is
 // pcapgo's limit, and like tcpdump it reads records longer than a snap
@@ -70,6 +92,7 @@ func newPcapReader(src io.Reader, blockSize int) (*pcapReader, error) {
 	r.snaplen = int(r.u32(h[16:]))
 	r.link = layers.LinkType(r.u32(h[20:]))
 	r.r += 24
+	r.offset = 24
 	return r, nil
 }
 
@@ -150,15 +173,17 @@ func (r *pcapReader) next(ci *gopacket.CaptureInfo) (data []byte, err error) {
 		return nil, err
 	}
 	h := r.blk.buf[r.r : r.r+16]
+	if why := r.implausible(h, false); why != "" {
+		if err := r.resync(why); err != nil {
+			return nil, err
+		}
+		h = r.blk.buf[r.r : r.r+16]
+	}
+	r.records++
+	r.lastSec = r.u32(h)
 	ci.Timestamp = time.Unix(int64(r.u32(h)), int64(r.u32(h[4:]))*r.nanoMult).UTC()
 	ci.CaptureLength = int(r.u32(h[8:]))
 	ci.Length = int(r.u32(h[12:]))
-	if ci.CaptureLength > max(r.snaplen, pcapMaxRecord) || ci.CaptureLength < 0 {
-		return nil, fmt.Errorf("capture length exceeds snap length: %d > %d", ci.CaptureLength, r.snaplen)
-	}
-	if ci.CaptureLength > ci.Length {
-		return nil, fmt.Errorf("capture length exceeds original packet length: %d > %d", ci.CaptureLength, ci.Length)
-	}
 	n := 16 + ci.CaptureLength
 	if n <= r.blockSize {
 		if err := r.fill(n); err != nil {
@@ -169,12 +194,14 @@ func (r *pcapReader) next(ci *gopacket.CaptureInfo) (data []byte, err error) {
 		}
 		data = r.blk.buf[r.r+16 : r.r+n : r.r+n]
 		r.r += n
+		r.offset += int64(n)
 		r.last = r.blk
 		return data, nil
 	}
 	// A record longer than a block (a snap length near or above
 	// pcapMaxRecord).
 	r.r += 16
+	r.offset += int64(n)
 	// The buffer grows only as data arrives: a corrupt length must not
 	// allocate gigabytes up front.
 	data = r.copyBuf[:0]
@@ -193,6 +220,62 @@ func (r *pcapReader) next(ci *gopacket.CaptureInfo) (data []byte, err error) {
 	}
 	r.copyBuf = data
 	return data, nil
+}
+
+// implausible says why a record header cannot be right ("" when it can):
+// longer than any record, or than the packet it cuts. Looking for the
+// next record after damage (strict), a header must also have a fraction of
+// a second that is one, an original length, and (once a record was read)
+// a time within a day of the last good record's: random bytes rarely pass.
+func (r *pcapReader) implausible(h []byte, strict bool) string {
+	capLen, origLen, frac := r.u32(h[8:]), r.u32(h[12:]), r.u32(h[4:])
+	switch {
+	case capLen > uint32(max(r.snaplen, pcapMaxRecord)):
+		return fmt.Sprintf("capture length exceeds snap length: %d > %d", capLen, r.snaplen)
+	case capLen > origLen:
+		return fmt.Sprintf("capture length exceeds original packet length: %d > %d", capLen, origLen)
+	case !strict:
+		return ""
+	case origLen == 0 || origLen > pcapMaxRecord:
+		return "no plausible original length"
+	case int64(frac)*r.nanoMult >= int64(time.Second):
+		return "no plausible fraction of a second"
+	case r.records > 0 && absDiff(r.u32(h), r.lastSec) > 86400:
+		return "a time more than a day away from the last record"
+	}
+	return ""
+}
+
+func absDiff(a, b uint32) uint32 {
+	if a > b {
+		return a - b
+	}
+	return b - a
+}
+
+// resync skips, a byte at a time, to the next place a plausible record
+// header starts, and notes the damage. The file ends only when none comes
+// within maxResync bytes.
+func (r *pcapReader) resync(why string) error {
+	d := Damage{Record: r.records + 1, Offset: r.offset, Why: why}
+	for d.Skipped < maxResync {
+		r.r++
+		r.offset++
+		d.Skipped++
+		if err := r.fill(16); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return fmt.Errorf("record %d at offset %d: %s; no plausible record after it: %w", d.Record, d.Offset, why, err)
+		}
+		if r.implausible(r.blk.buf[r.r:r.r+16], true) == "" {
+			if len(r.damages) < maxDamages {
+				r.damages = append(r.damages, d)
+			}
+			return nil
+		}
+	}
+	return fmt.Errorf("record %d at offset %d: %s; no plausible record in the next %d bytes", d.Record, d.Offset, why, maxResync)
 }
 
 // Block is a buffer of file data that a capture file hands packets out of

@@ -239,10 +239,12 @@ func FuzzPcapReader(f *testing.F) {
 	f.Fuzz(func(t *testing.T, b []byte) {
 		got, _, _ := readAllPcap(t, b, 64)
 		want, _, _ := readAllPcapgo(t, b)
-		if len(got) > len(want) {
+		// pcapgo stops at the first damaged record, where this reader
+		// resynchronises and reads on: up to there the two agree.
+		if len(got) < len(want) {
 			t.Fatalf("%d records, pcapgo %d", len(got), len(want))
 		}
-		for i := range got {
+		for i := range want {
 			if !bytes.Equal(got[i].data, want[i].data) || got[i].ci.Length != want[i].ci.Length {
 				t.Fatalf("record %d differs from pcapgo's", i)
 			}
@@ -307,5 +309,48 @@ func TestPcapReaderKeepsHeldBlocks(t *testing.T) {
 	}
 	if len(blocks) > 2 {
 		t.Errorf("nothing held, yet the reader used %d blocks", len(blocks))
+	}
+}
+
+// TestPcapReaderResyncs: a record whose header cannot be right (a length
+// of 300,000 bytes at record 3) does not end the file: the damage is
+// noted, reading goes on from the next plausible record, and every good
+// record after it is read.
+func TestPcapReaderResyncs(t *testing.T) {
+	raw, err := os.ReadFile("../samples/keepalive-481.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, _ := readAllPcapgo(t, raw)
+	// the offset of record 3's header
+	off := 24
+	for i := 0; i < 2; i++ {
+		off += 16 + int(binary.LittleEndian.Uint32(raw[off+8:]))
+	}
+	bad := append([]byte(nil), raw...)
+	binary.LittleEndian.PutUint32(bad[off+8:], 300000)
+	for _, block := range []int{64, 1 << 18} {
+		r, err := newPcapReader(bytes.NewReader(bad), block)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got [][]byte
+		var ci gopacket.CaptureInfo
+		for {
+			data, err := r.next(&ci)
+			if err != nil {
+				if err != io.EOF {
+					t.Fatalf("block %d: %v after %d records", block, err, len(got))
+				}
+				break
+			}
+			got = append(got, append([]byte(nil), data...))
+		}
+		if len(got) != len(want)-1 || !bytes.Equal(got[1], want[1].data) || !bytes.Equal(got[2], want[3].data) || !bytes.Equal(got[len(got)-1], want[len(want)-1].data) {
+			t.Errorf("block %d: %d records, want the %d good ones", block, len(got), len(want)-1)
+		}
+		if len(r.damages) != 1 || r.damages[0].Record != 3 || r.damages[0].Offset != int64(off) {
+			t.Errorf("block %d: damages %+v, want record 3 at offset %d", block, r.damages, off)
+		}
 	}
 }

@@ -37,6 +37,9 @@ type InputState struct {
 	// Unreadable says it could not be read as a capture at all (Err says
 	// why); the other inputs were read.
 	Unreadable bool
+	// Damages are the places it was damaged and reading went on from the
+	// next plausible record.
+	Damages []Damage
 }
 
 // InputError says input Input of a Source ended early (a damaged or cut

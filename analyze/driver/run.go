@@ -124,7 +124,14 @@ func Analyze(src capture.Source, c Config) (*analyze.Report, error) {
 		}
 	}
 	for _, in := range src.Describe() {
-		ri := analyze.Input{Path: in.Path, Format: in.Format, Packets: in.Packets}
+		ri := analyze.Input{Path: in.Path, Format: in.Format, Packets: in.Packets, DamagedRecords: len(in.Damages)}
+		for _, d := range in.Damages {
+			ri.SkippedBytes += d.Skipped
+			if c.Warn != nil {
+				fmt.Fprintf(c.Warn, "sipalive: %s: record %d at offset %d is damaged (%s); skipped %d bytes and read on from the next plausible record\n",
+					in.Path, d.Record, d.Offset, d.Why, d.Skipped)
+			}
+		}
 		switch {
 		case in.Unreadable:
 			ri.Error = in.Err.Error()

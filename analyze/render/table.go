@@ -179,6 +179,10 @@ func overview(w io.Writer, rep *analyze.Report) error {
 		if in.Truncated {
 			rows = append(rows, []string{"truncated input", in.Path + ": " + in.Error})
 		}
+		if in.DamagedRecords > 0 {
+			rows = append(rows, []string{"damaged input (read on past the damage)",
+				fmt.Sprintf("%s: %s, %d bytes skipped", in.Path, plural(uint64(in.DamagedRecords), "damaged record"), in.SkippedBytes)})
+		}
 	}
 	if hint := noSIPHint(rep); hint != "" {
 		rows = append(rows, []string{"why no SIP", hint})

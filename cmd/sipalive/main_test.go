@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"flag"
 	"os"
@@ -147,6 +148,15 @@ func TestExitStatus(t *testing.T) {
 	}
 	cut := filepath.Join(dir, "cut.pcap")
 	os.WriteFile(cut, raw[:len(raw)-100], 0o644)
+	// record 3 claims 300,000 bytes: the reader skips to record 4
+	damaged := filepath.Join(dir, "damaged.pcap")
+	off := 24
+	for i := 0; i < 2; i++ {
+		off += 16 + int(binary.LittleEndian.Uint32(raw[off+8:]))
+	}
+	bad := append([]byte(nil), raw...)
+	binary.LittleEndian.PutUint32(bad[off+8:], 300000)
+	os.WriteFile(damaged, bad, 0o644)
 	lost := filepath.Join("..", "..", "samples", "keepalive-481.pcap")
 	user0 := filepath.Join(dir, "user0.pcap")
 	if f, err := os.Create(user0); err == nil {
@@ -176,6 +186,7 @@ func TestExitStatus(t *testing.T) {
 		{"no workers", []string{"analyze", "--workers", "0", lost}, exitUsage, "--workers 0"},
 		{"three workers", []string{"analyze", "--workers", "3", lost}, exitUsage, "--workers 3"},
 		{"truncated is partial", []string{"analyze", cut}, exitOK, "truncated"},
+		{"a damaged record is skipped", []string{"analyze", damaged}, exitOK, "record 3 at offset 896 is damaged"},
 		{"not gzip after all", []string{"analyze", badGzip}, exitUsage, "its gzip header is invalid"},
 		{"unsupported link type named", []string{"analyze", user0}, exitOK, "1 frames of link type 147, a link type sipalive does not decode"},
 		{"an empty file beside a good one", []string{"analyze", lost, empty}, exitOK, "empty file; analysing the other files"},
