@@ -24,6 +24,18 @@ const (
 	pppIPv6 = 0x0057
 )
 
+// pppNext is the layer a PPP protocol number leads to: IPv4 or IPv6, or
+// none (LCP, IPCP, compressed or encrypted data end decoding).
+func pppNext(proto uint16) gopacket.LayerType {
+	switch proto {
+	case pppIPv4:
+		return layers.LayerTypeIPv4
+	case pppIPv6:
+		return layers.LayerTypeIPv6
+	}
+	return gopacket.LayerTypeZero
+}
+
 func (p *pppoeSession) LayerType() gopacket.LayerType     { return layers.LayerTypePPPoE }
 func (p *pppoeSession) CanDecode() gopacket.LayerClass    { return layers.LayerTypePPPoE }
 func (p *pppoeSession) NextLayerType() gopacket.LayerType { return p.next }
@@ -54,12 +66,7 @@ func (p *pppoeSession) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) 
 	if data[0] != pppoeVersionType || data[1] != pppoeSessionData || !ok {
 		return nil // another version, a discovery frame, or no PPP protocol
 	}
-	switch proto {
-	case pppIPv4:
-		p.next = layers.LayerTypeIPv4
-	case pppIPv6:
-		p.next = layers.LayerTypeIPv6
-	}
+	p.next = pppNext(proto)
 	start := pppoeHeader + pppProtocolLen
 	p.BaseLayer = layers.BaseLayer{Contents: data[:start], Payload: data[start:end]}
 	return nil

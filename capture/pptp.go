@@ -48,12 +48,7 @@ func (p *pppFrame) DecodeFromBytes(data []byte, df gopacket.DecodeFeedback) erro
 		df.SetTruncated()
 		return errors.New("PPP frame cut short")
 	}
-	switch proto {
-	case pppIPv4:
-		p.next = layers.LayerTypeIPv4
-	case pppIPv6:
-		p.next = layers.LayerTypeIPv6
-	}
+	p.next = pppNext(proto)
 	p.BaseLayer = layers.BaseLayer{Contents: data[:off], Payload: data[off:]}
 	return nil
 }
