@@ -173,17 +173,21 @@ func (r *pcapReader) next(ci *gopacket.CaptureInfo) (data []byte, err error) {
 		return nil, err
 	}
 	h := r.blk.buf[r.r : r.r+16]
-	if why := r.implausible(h, false); why != "" {
-		if err := r.resync(why); err != nil {
+	sec := r.u32(h)
+	ci.CaptureLength = int(r.u32(h[8:]))
+	ci.Length = int(r.u32(h[12:]))
+	if ci.CaptureLength > max(r.snaplen, pcapMaxRecord) || ci.CaptureLength > ci.Length {
+		// a damaged record: the slow path, words and all
+		if err := r.resync(r.implausible(h, false)); err != nil {
 			return nil, err
 		}
 		h = r.blk.buf[r.r : r.r+16]
+		sec = r.u32(h)
+		ci.CaptureLength, ci.Length = int(r.u32(h[8:])), int(r.u32(h[12:]))
 	}
 	r.records++
-	r.lastSec = r.u32(h)
-	ci.Timestamp = time.Unix(int64(r.u32(h)), int64(r.u32(h[4:]))*r.nanoMult).UTC()
-	ci.CaptureLength = int(r.u32(h[8:]))
-	ci.Length = int(r.u32(h[12:]))
+	r.lastSec = sec
+	ci.Timestamp = time.Unix(int64(sec), int64(r.u32(h[4:]))*r.nanoMult).UTC()
 	n := 16 + ci.CaptureLength
 	if n <= r.blockSize {
 		if err := r.fill(n); err != nil {
