@@ -25,15 +25,10 @@ const (
 	findingKinds                                       // the number of kinds, plus one
 )
 
-var findingKindNames = [findingKinds]string{"", "lost", "unsupported", "refused", "unanswered", "expired", "stale",
+var findingKindNames = [findingKinds]string{"unknown", "lost", "unsupported", "refused", "unanswered", "expired", "stale",
 	"dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye", "answers-unknown-dialog", "timer-off", "renegotiation-refused", "register-failed"}
 
-func (k FindingKind) String() string {
-	if k == 0 || k >= findingKinds {
-		return "unknown"
-	}
-	return findingKindNames[k]
-}
+func (k FindingKind) String() string { return word(findingKindNames[:], k) }
 
 // MarshalText writes the kind's word, for JSON values and map keys.
 func (k FindingKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
@@ -74,12 +69,7 @@ const (
 
 var natKindNames = [natKinds]string{"", "CRLF ping", "CRLF pong", "empty", "blank", "zero bytes", "WebSocket ping", "WebSocket pong"}
 
-func (k NATKind) String() string {
-	if k >= natKinds {
-		return "unknown"
-	}
-	return natKindNames[k]
-}
+func (k NATKind) String() string { return word(natKindNames[:], k) }
 
 // MarshalText writes the kind's words.
 func (k NATKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
@@ -101,12 +91,15 @@ const (
 
 var purposeNames = [purposes]string{"", "third-party call control or late offer", "media renegotiation", "hold", "resume", "T.38 switch-over"}
 
-func (p Purpose) String() string {
-	if p >= purposes {
-		return "unknown"
-	}
-	return purposeNames[p]
-}
+func (p Purpose) String() string { return word(purposeNames[:], p) }
 
 // MarshalText writes the purpose's words.
 func (p Purpose) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
+
+// word is an enumeration value's word from its list, "unknown" past it.
+func word[T ~uint8](names []string, v T) string {
+	if int(v) >= len(names) {
+		return "unknown"
+	}
+	return names[v]
+}
