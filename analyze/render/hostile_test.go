@@ -116,3 +116,14 @@ func FuzzHostileText(f *testing.F) {
 		}
 	})
 }
+
+func TestText(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain": "plain", "a\nb": "a\nb", "\x1b[2J": `\x1b[2J`, "\x7f": `\x7f`,
+		"\u009b31m": `\u{9b}31m`, "\xff": `\xff`, "\uffff": `\u{ffff}`, "é": "é",
+	} {
+		if got := Text(in); got != want {
+			t.Errorf("Text(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

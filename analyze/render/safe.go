@@ -1,7 +1,7 @@
 package render
 
 import (
-	"strconv"
+	"fmt"
 	"strings"
 	"unicode/utf8"
 
@@ -22,13 +22,13 @@ func Text(s string) string {
 		r, n := utf8.DecodeRuneInString(s[i:])
 		switch {
 		case r == utf8.RuneError && n == 1:
-			b.WriteString(`\x` + hex2(s[i]))
+			fmt.Fprintf(&b, `\x%02x`, s[i])
 		case r == '\n':
 			b.WriteByte('\n')
 		case r < 0x20 || r == 0x7f:
-			b.WriteString(`\x` + hex2(byte(r)))
+			fmt.Fprintf(&b, `\x%02x`, r)
 		case r >= 0x80 && r <= 0x9f, r == 0xfffe, r == 0xffff:
-			b.WriteString(`\u{` + strconv.FormatInt(int64(r), 16) + `}`)
+			fmt.Fprintf(&b, `\u{%x}`, r)
 		default:
 			b.WriteString(s[i : i+n])
 		}
@@ -46,11 +46,6 @@ func needsEscape(s string) bool {
 		}
 	}
 	return false
-}
-
-func hex2(c byte) string {
-	const digits = "0123456789abcdef"
-	return string([]byte{digits[c>>4], digits[c&15]})
 }
 
 // safeRows passes every cell of a table through Text.
