@@ -34,8 +34,8 @@ func (a *Analyzer) Finish(stats capture.Stats) *Report {
 	// The row limit holds for the table as a whole: problems fill it
 	// first, healthy dialogs the room left.
 	problems, healthy := a.ledger.tot.problemRows, a.ledger.tot.dialogRows
-	if max := a.opts.MaxRows; max > 0 {
-		keep := min(len(healthy.rows), max-min(max, len(problems.rows)))
+	if limit := a.opts.MaxRows; limit > 0 {
+		keep := min(len(healthy.rows), max(0, limit-len(problems.rows)))
 		healthy.omitted += len(healthy.rows) - keep
 		healthy.rows = healthy.rows[:keep]
 	}
