@@ -36,9 +36,6 @@ const (
 	txLinger = 2 * TransactionTimeout
 	// byeLinger keeps a dialog after its BYE for late answers.
 	byeLinger = 2 * TransactionTimeout
-	// tombstoneLinger remembers a finished dialog, so that a keep-alive
-	// sent after its end is known as stale rather than as a new dialog.
-	tombstoneLinger = 15 * time.Minute
 	// sweepEvery is how often settled state is folded and freed.
 	sweepEvery = 5 * time.Second
 )
@@ -208,6 +205,9 @@ func (a *Analyzer) request(e *Event) {
 	}
 	d := c.dialogByTags(e)
 	if d == nil {
+		d = a.revive(c, e)
+	}
+	if d == nil {
 		// The capture started mid-call: the in-dialog request still
 		// names the dialog. Its sender is taken as the caller.
 		d = a.newDialog(c, e, e.Src, e.Dst)
@@ -246,6 +246,21 @@ func setOnce(dst *string, v string) {
 	if *dst == "" {
 		*dst = v
 	}
+}
+
+// revive returns the retired dialog of e's tags from its tombstone (see
+// staleTable), back in c, or nil when none is kept.
+func (a *Analyzer) revive(c *call, e *Event) *Dialog {
+	ts := a.store.buried.find(e)
+	if ts == nil {
+		return nil
+	}
+	a.seq++
+	d := a.store.newDialogRecord()
+	ts.revive(d, c, e)
+	d.seq = a.seq
+	c.dialogs = append(c.dialogs, d)
+	return d
 }
 
 // newDialog makes the dialog of e's tags, the From tag the caller's.
@@ -346,6 +361,9 @@ func (a *Analyzer) answerDialog(t *Transaction, e *Event) {
 // Forked 2xx responses carry different To tags and make separate dialogs.
 func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 	d := c.dialogByTags(e)
+	if d == nil {
+		d = a.revive(c, e)
+	}
 	if d == nil {
 		caller, callee := e.Dst, e.Src
 		var first *Transaction
@@ -507,10 +525,13 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	}
 	clear(c.txs[len(keep):])
 	c.txs, c.branches = keep, keepBranches
-	if final || (!live && len(c.txs) == 0 && (len(c.dialogs) == 0 || elapsed(c.lastSeen, now) >= tombstoneLinger)) {
+	if final || (!live && len(c.txs) == 0) {
 		a.store.calls.delete(c)
 		c.gone = true
 		if !final {
+			for _, d := range c.dialogs {
+				a.store.buried.bury(c, d, now)
+			}
 			a.store.recycle(c)
 		}
 	}

@@ -116,6 +116,7 @@ func (a *Analyzer) overview(r *Report, s capture.Stats) {
 		o.DurationSeconds = round3(a.last.Sub(a.first).Seconds())
 	}
 	o.Capture = s
+	o.Limits.ForgottenDialogs = a.store.buried.evicted
 }
 
 // Snapshot builds a report of the analysis so far without changing it: the

@@ -12,6 +12,7 @@ type callStore struct {
 	freeTxs     []*Transaction // folded transactions for reuse
 	freeCalls   []*call        // deleted calls for reuse
 	freeDialogs []*Dialog      // dialogs of deleted calls for reuse
+	buried      staleTable     // what is left of the dialogs of deleted calls
 }
 
 // call groups what shares a Call-ID.

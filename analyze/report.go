@@ -71,6 +71,18 @@ type Overview struct {
 	End               time.Time     `json:"end,omitzero"`
 	DurationSeconds   float64       `json:"duration_seconds"`
 	Capture           capture.Stats `json:"capture"`
+	// Limits says where the analysis' bounded tables of state were full.
+	Limits StateLimits `json:"limits,omitzero"`
+}
+
+// StateLimits counts what the analysis forgot or dropped to keep its
+// memory bounded; all zero on an ordinary capture.
+type StateLimits struct {
+	// ForgottenDialogs are finished dialogs whose tombstones made room for
+	// newer ones before staleLinger (15 minutes) had passed: a request for
+	// one of them after that is taken for a dialog met mid-call, so stale
+	// verdicts may be missing.
+	ForgottenDialogs int `json:"finished_dialogs_forgotten,omitempty"`
 }
 
 // Outcomes counts transactions by how they ended. Its JSON keys are those

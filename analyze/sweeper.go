@@ -62,14 +62,12 @@ func (w *sweeper) nextDue(c *call, now time.Time) time.Time {
 		// the earliest transaction to settle, for Analyzer.settle
 		due = minTime(due, c.txs[0].Start.Add(txLinger))
 	case live:
-	case len(c.txs) > 0:
+	default:
 		for _, t := range c.txs {
 			if at := t.Start.Add(txLinger); at.After(due) {
 				due = at
 			}
 		}
-	default:
-		due = c.lastSeen.Add(tombstoneLinger)
 	}
 	if !due.After(now) {
 		due = now.Add(sweepEvery)

@@ -158,6 +158,7 @@ func overview(w io.Writer, rep *analyze.Report) error {
 		{"undecodable frames", c.Undecodable},
 		{"frames of unsupported link types", c.UnsupportedLink},
 		{"responses without their request", o.OrphanResponses},
+		{"finished dialogs forgotten early for room (a request after their end is not known as stale)", uint64(o.Limits.ForgottenDialogs)},
 	}
 	for _, e := range extra {
 		if e.v > 0 {

@@ -1,0 +1,192 @@
+package analyze
+
+import (
+	"net/netip"
+	"time"
+)
+
+// A finished call is kept whole only while its late retransmissions and
+// answers can still come (RFC 3261 Timers J and H: 64*T1 = 32 s, and the
+// sweep's linger after that). What is kept longer serves one question: is a
+// request that comes after the end for a dialog that ended, a "stale"
+// keep-alive, rather than a new dialog met mid-call? For that each retired
+// dialog leaves a tombstone of fixed size in a ring of fixed capacity: what
+// the dialog's later requests are matched and described by, and nothing
+// that points into memory. When the ring is full the oldest tombstone
+// goes, younger than staleLinger or not; those that go young are counted,
+// and the report says that stale verdicts may then be missing: a request
+// for a forgotten dialog is taken for a dialog met mid-call.
+
+const (
+	// staleLinger is how long a finished dialog is remembered.
+	staleLinger = 15 * time.Minute
+	// staleCapacity is how many finished dialogs are remembered at most:
+	// at 1,000 calls a second, a little over a minute's worth; at 70 a
+	// second or fewer, the whole quarter of an hour.
+	staleCapacity = 1 << 16
+)
+
+// tombstone is what is left of a retired dialog. It holds no pointers, so
+// the collector never reads the ring.
+type tombstone struct {
+	call, call2            uint64 // the Call-ID's hashes (see idHash)
+	callerHash, calleeHash uint64 // the tags' (see tagHash)
+	ended                  int64  // Unix ns of the BYE (0: none seen)
+	stored                 int64  // Unix ns of the capture time it was made at
+	idLen                  uint16
+	callerLen, calleeLen   uint16
+	endedBy                uint8 // index into enders
+	flags                  tombFlags
+	proxies                [2]packedAddr
+}
+
+// tombFlags are a retired dialog's flags that its later requests read.
+type tombFlags uint8
+
+const (
+	tombHeld tombFlags = 1 << iota
+	tombIsCall
+	tombProblem
+	tombExported
+	tombTimer
+	tombMidCall
+)
+
+// packedAddr is a netip.AddrPort without its zone pointer: 16 address
+// bytes, the port, and whether it is IPv4 or valid at all.
+type packedAddr struct {
+	ip   [16]byte
+	port uint16
+	kind uint8 // 0 invalid, 4 IPv4, 6 IPv6
+}
+
+func packAddr(ap netip.AddrPort) packedAddr {
+	switch {
+	case !ap.IsValid():
+		return packedAddr{}
+	case ap.Addr().Is4():
+		return packedAddr{ip: ap.Addr().As16(), port: ap.Port(), kind: 4}
+	}
+	return packedAddr{ip: ap.Addr().As16(), port: ap.Port(), kind: 6}
+}
+
+func (p packedAddr) unpack() netip.AddrPort {
+	switch p.kind {
+	case 4:
+		return netip.AddrPortFrom(netip.AddrFrom16(p.ip).Unmap(), p.port)
+	case 6:
+		return netip.AddrPortFrom(netip.AddrFrom16(p.ip), p.port)
+	}
+	return netip.AddrPort{}
+}
+
+// enders are the values of Dialog.EndedBy.
+var enders = [...]string{"", sideNames[sideCaller], sideNames[sideCallee], sideNames[sideProxyToCaller], sideNames[sideProxyToCallee], "proxy"}
+
+func enderIndex(s string) uint8 {
+	for i, e := range enders {
+		if e == s {
+			return uint8(i)
+		}
+	}
+	return 0
+}
+
+// staleTable is the ring of tombstones and its index by dialog.
+type staleTable struct {
+	ring    []tombstone // allocated on first use, staleCapacity long
+	next    int         // the slot the next tombstone goes to
+	index   map[uint64]uint32
+	evicted int // tombstones overwritten younger than staleLinger
+}
+
+// dialogKey is a dialog's key in the index: the Call-ID's hash with the
+// two tags', either way round.
+func dialogKey(call, tagA, tagB uint64) uint64 {
+	return call ^ (tagA+tagB)*0x9e3779b97f4a7c15
+}
+
+// bury leaves a tombstone of the retired dialog d of call c at now.
+func (s *staleTable) bury(c *call, d *Dialog, now time.Time) {
+	if s.ring == nil {
+		s.ring = make([]tombstone, staleCapacity)
+		s.index = make(map[uint64]uint32, staleCapacity)
+	}
+	slot := &s.ring[s.next]
+	if slot.stored != 0 {
+		if now.UnixNano()-slot.stored < int64(staleLinger) {
+			s.evicted++
+		}
+		if k := dialogKey(slot.call, slot.callerHash, slot.calleeHash); s.index[k] == uint32(s.next) {
+			delete(s.index, k)
+		}
+	}
+	*slot = tombstone{
+		call: c.hash, call2: c.hash2, idLen: uint16(min(len(c.id), 1<<16-1)),
+		callerHash: d.callerHash, calleeHash: d.calleeHash,
+		callerLen: uint16(min(len(d.CallerTag), 1<<16-1)), calleeLen: uint16(min(len(d.CalleeTag), 1<<16-1)),
+		stored: now.UnixNano(), endedBy: enderIndex(d.EndedBy),
+		proxies: [2]packedAddr{packAddr(d.proxies[0]), packAddr(d.proxies[1])},
+	}
+	if !d.Ended.IsZero() {
+		slot.ended = d.Ended.UnixNano()
+	}
+	for _, f := range []struct {
+		on   bool
+		flag tombFlags
+	}{{d.held, tombHeld}, {d.IsCall, tombIsCall}, {d.problem, tombProblem}, {d.exported, tombExported}, {d.Timer != nil, tombTimer}, {d.MidCall, tombMidCall}} {
+		if f.on {
+			slot.flags |= f.flag
+		}
+	}
+	s.index[dialogKey(c.hash, d.callerHash, d.calleeHash)] = uint32(s.next)
+	s.next = (s.next + 1) % len(s.ring)
+}
+
+// find returns the tombstone of the dialog e's Call-ID and tags name, if
+// one younger than staleLinger is kept.
+func (s *staleTable) find(e *Event) *tombstone {
+	if len(s.index) == 0 {
+		return nil
+	}
+	i, ok := s.index[dialogKey(e.CallHash, e.FromTagHash, e.ToTagHash)]
+	if !ok {
+		return nil
+	}
+	t := &s.ring[i]
+	from, to := uint16(len(e.FromTag)), uint16(len(e.ToTag))
+	same := t.call == e.CallHash && t.call2 == e.CallHash2 && int(t.idLen) == len(e.CallID) &&
+		((t.callerHash == e.FromTagHash && t.calleeHash == e.ToTagHash && t.callerLen == from && t.calleeLen == to) ||
+			(t.callerHash == e.ToTagHash && t.calleeHash == e.FromTagHash && t.callerLen == to && t.calleeLen == from))
+	if !same || e.Time.UnixNano()-t.stored >= int64(staleLinger) {
+		return nil
+	}
+	return t
+}
+
+// revive makes the retired dialog t was left by again, in c, for e, a
+// request of it: a later request of the dialog finds it as it found the
+// tombstone the call kept before.
+func (t *tombstone) revive(d *Dialog, c *call, e *Event) {
+	caller, callee := e.FromTag, e.ToTag
+	if t.callerHash != e.FromTagHash || int(t.callerLen) != len(e.FromTag) {
+		caller, callee = callee, caller
+	}
+	tags := string(caller) + string(callee)
+	*d = Dialog{
+		retired: true, CallID: c.id,
+		CallerTag: tags[:len(caller)], CalleeTag: tags[len(caller):],
+		callerHash: t.callerHash, calleeHash: t.calleeHash,
+		proxies: [2]netip.AddrPort{t.proxies[0].unpack(), t.proxies[1].unpack()},
+		EndedBy: enders[t.endedBy],
+		held:    t.flags&tombHeld != 0, IsCall: t.flags&tombIsCall != 0, problem: t.flags&tombProblem != 0,
+		exported: t.flags&tombExported != 0, MidCall: t.flags&tombMidCall != 0,
+	}
+	if t.ended != 0 {
+		d.Ended = time.Unix(0, t.ended).UTC()
+	}
+	if t.flags&tombTimer != 0 {
+		d.Timer = &SessionTimer{} // its settings were reported; a request only asks whether there is one
+	}
+	d.Transactions, d.txKeys = d.txsBuf[:0], d.txKeysBuf[:0]
+}
