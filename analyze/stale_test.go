@@ -15,11 +15,11 @@ import (
 // answered as they were; the third is a new dialog.
 func TestStaleAfterTheCallIsGone(t *testing.T) {
 	tests := []struct {
-		after     time.Duration
-		stale     bool
-		byCallee  bool
-		dialogs   int
-		wantSide  string
+		after    time.Duration
+		stale    bool
+		byCallee bool
+		dialogs  int
+		wantSide string
 	}{
 		{after: 10 * time.Second, stale: true, dialogs: 1, wantSide: "caller"},
 		{after: 5 * time.Minute, stale: true, dialogs: 1, wantSide: "caller"},
