@@ -457,14 +457,18 @@ func (a *Analyzer) sweep(now time.Time) {
 	a.timing.lastSweep = now
 	nowNS := now.UnixNano()
 	for _, e := range a.timing.sweeps.due(nowNS) {
-		c := e.c
-		if c.gone || e.due != c.due || e.seq != c.seq {
-			continue // deleted, rescheduled since, or reused for another call
+		if !e.current() {
+			continue
 		}
+		c := e.c
 		a.sweepCall(c, now, false)
 		if !c.gone {
 			a.timing.schedule(c, a.timing.nextDue(c, now))
 		}
+	}
+	// Every call up has one current entry; the others wait to be passed.
+	if q := &a.timing.sweeps; q.len() > 2*a.store.calls.n+4096 {
+		q.compact(dueEntry.current)
 	}
 }
 

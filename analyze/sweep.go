@@ -12,6 +12,12 @@ type dueEntry struct {
 	c   *call
 }
 
+// current reports whether the entry is its call's latest: not one of a
+// call deleted, rescheduled since, or reused for another call.
+func (e dueEntry) current() bool {
+	return !e.c.gone && e.due == e.c.due && e.seq == e.c.seq
+}
+
 // compare orders entries by due time, then by the calls' creation.
 func (e dueEntry) compare(f dueEntry) int {
 	switch {
@@ -132,7 +138,22 @@ func (q *sweepQueue) take(b *[]dueEntry, now int64, n *int) {
 	}
 	*n -= len(*b) - len(keep)
 	clear((*b)[len(keep):])
-	*b = keep
+	*b = shrink(keep)
+}
+
+// shrink lets go of a bucket's array when it holds far fewer entries than
+// it has room for: a bucket of the far wheel fills with a minute of calls,
+// and 128 buckets each keeping their largest array would hold memory the
+// queue no longer needs.
+func shrink(b []dueEntry) []dueEntry {
+	const small = 256
+	if cap(b) <= small || len(b) >= cap(b)/4 {
+		return b
+	}
+	if len(b) == 0 {
+		return nil
+	}
+	return append(make([]dueEntry, 0, 2*len(b)), b...)
 }
 
 // refill brings the entries of block, the cursor's new block, from the far
@@ -156,7 +177,7 @@ func (q *sweepQueue) refill(block int64) {
 			}
 			q.nFar -= len(*b)
 			clear(*b)
-			*b = (*b)[:0]
+			*b = shrink((*b)[:0])
 			if q.nFar == 0 {
 				break
 			}
@@ -165,6 +186,39 @@ func (q *sweepQueue) refill(block int64) {
 	for len(q.overflow) > 0 && q.overflow[0].due/wheelTick>>blockShift < block+blockTicks {
 		e := q.overflow.pop()
 		q.place(e, max(e.due/wheelTick, q.cursor))
+	}
+}
+
+// compact drops the entries valid says are no longer wanted. A call is
+// rescheduled whenever something about it changes, and its earlier entry
+// stays where it was filed until its time comes: for a dialog that may
+// stay silent for an hour, an hour later. Dropped in passing, they would
+// make the queue follow the call rate times the idle timeout, not the
+// calls that are up.
+func (q *sweepQueue) compact(valid func(dueEntry) bool) {
+	filter := func(b *[]dueEntry, n *int) {
+		keep := (*b)[:0]
+		for _, e := range *b {
+			if valid(e) {
+				keep = append(keep, e)
+			}
+		}
+		*n -= len(*b) - len(keep)
+		clear((*b)[len(keep):])
+		*b = shrink(keep)
+	}
+	for i := range q.near {
+		filter(&q.near[i], &q.nNear)
+	}
+	for i := range q.far {
+		filter(&q.far[i], &q.nFar)
+	}
+	var n int
+	h := q.overflow
+	filter((*[]dueEntry)(&h), &n)
+	q.overflow = q.overflow[:0]
+	for _, e := range h {
+		q.overflow.push(e)
 	}
 }
 
