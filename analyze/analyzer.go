@@ -139,7 +139,23 @@ func (a *Analyzer) callFor(e *Event) *call {
 	c.txs, c.branches, c.dialogs = c.txsBuf[:0], c.branchBuf[:0], c.dialogBuf[:0]
 	a.store.calls.put(c)
 	a.timing.schedule(c, a.last.Add(txLinger))
+	if old := a.store.halfOpen.add(c); old != nil {
+		a.evict(old)
+	}
 	return c
+}
+
+// evict folds a call without a dialog before its time, to make room (see
+// halfOpenCalls): its requests count as they stand.
+func (a *Analyzer) evict(c *call) {
+	a.store.halfOpen.evicted++
+	for _, t := range c.txs {
+		t.evicted = true
+	}
+	if a.store.lastCall == c {
+		a.store.lastCall = nil
+	}
+	a.sweepCall(c, a.last, true)
 }
 
 func (a *Analyzer) frames(dst *[]FrameRef, e *Event) {
@@ -260,6 +276,7 @@ func (a *Analyzer) revive(c *call, e *Event) *Dialog {
 	ts.revive(d, c, e)
 	d.seq = a.seq
 	c.dialogs = append(c.dialogs, d)
+	a.store.halfOpen.closed(c)
 	return d
 }
 
@@ -275,6 +292,7 @@ func (a *Analyzer) newDialog(c *call, e *Event, caller, callee netip.AddrPort) *
 	d.Caller, d.Callee = caller, callee
 	d.Transactions, d.txKeys = d.txsBuf[:0], d.txKeysBuf[:0]
 	c.dialogs = append(c.dialogs, d)
+	a.store.halfOpen.closed(c)
 	return d
 }
 
@@ -532,6 +550,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	if final || (!live && len(c.txs) == 0) {
 		a.store.calls.delete(c)
 		c.gone = true
+		a.store.halfOpen.closed(c)
 		if !final {
 			for _, d := range c.dialogs {
 				a.store.buried.bury(c, d, now)

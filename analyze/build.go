@@ -21,6 +21,7 @@ func (a *Analyzer) Finish(stats capture.Stats) *Report {
 		a.ledger.closeDownWindow(g)
 		a.ledger.registrationFindings(g)
 	}
+	a.ledger.floodFindings()
 	r := a.newReport(a.ledger.tot.findingCount, stats)
 	s := &r.Summary
 	s.Calls = a.ledger.tot.calls
@@ -117,6 +118,7 @@ func (a *Analyzer) overview(r *Report, s capture.Stats) {
 	}
 	o.Capture = s
 	o.Limits.ForgottenDialogs = a.store.buried.evicted
+	o.Limits.EvictedCalls = a.store.halfOpen.evicted
 }
 
 // Snapshot builds a report of the analysis so far without changing it: the

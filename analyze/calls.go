@@ -13,6 +13,7 @@ type callStore struct {
 	freeCalls   []*call        // deleted calls for reuse
 	freeDialogs []*Dialog      // dialogs of deleted calls for reuse
 	buried      staleTable     // what is left of the dialogs of deleted calls
+	halfOpen    halfOpenCalls  // the calls without a dialog, oldest first
 }
 
 // call groups what shares a Call-ID.
@@ -24,6 +25,7 @@ type call struct {
 	lastSeen  time.Time
 	due       int64 // when the sweep should look at it next (Unix ns)
 	gone      bool  // deleted from the map
+	halfOpen  bool  // queued in callStore.halfOpen and without a dialog
 	txs       []*Transaction
 	dialogs   []*Dialog
 	rounds    int             // 422 responses to INVITE

@@ -41,7 +41,7 @@ func TestFindingKindsEmitted(t *testing.T) {
 		FindingDeviceDown: "FindingDeviceDown", FindingLateRegister: "FindingLateRegister",
 		FindingSDPInAnswer: "FindingSDPInAnswer", FindingProxyBye: "FindingProxyBye",
 		FindingAnswersUnknownDialog: "FindingAnswersUnknownDialog", FindingTimerOff: "FindingTimerOff",
-		FindingOfferRefused: "FindingOfferRefused", FindingRegisterFailed: "FindingRegisterFailed"}
+		FindingOfferRefused: "FindingOfferRefused", FindingRegisterFailed: "FindingRegisterFailed", FindingFlood: "FindingFlood"}
 	kinds := FindingKinds()
 	if len(kinds) != len(names) {
 		t.Fatalf("FindingKinds has %d kinds, the test knows %d: add the new one here", len(kinds), len(names))

@@ -22,11 +22,12 @@ const (
 	FindingTimerOff                                    // a re-INVITE or UPDATE answered 2xx without Session-Expires switched the session timer off
 	FindingOfferRefused                                // an in-dialog re-INVITE or UPDATE that is no keep-alive was refused
 	FindingRegisterFailed                              // a registrar refused a phone's REGISTERs (credentials, 403, 404, 423, 483 loop, 5xx)
+	FindingFlood                                       // many out-of-dialog requests from one source to one target never answered
 	findingKinds                                       // the number of kinds, plus one
 )
 
 var findingKindNames = [findingKinds]string{"unknown", "lost", "unsupported", "refused", "unanswered", "expired", "stale",
-	"dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye", "answers-unknown-dialog", "timer-off", "renegotiation-refused", "register-failed"}
+	"dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye", "answers-unknown-dialog", "timer-off", "renegotiation-refused", "register-failed", "flood"}
 
 func (k FindingKind) String() string { return word(findingKindNames[:], k) }
 

@@ -44,6 +44,8 @@ type totals struct {
 	vendors     map[string]*vendorAgg
 	cells       map[matrixCell]*kaCell     // the interop matrix, and what each cell folds into
 	updateTo    map[string]map[string]bool // sender → receivers of UPDATE keep-alives
+	floods      map[floodKey]*floodAgg     // unanswered out-of-dialog requests (see floodCount)
+	floodOthers int                        // those past maxFloodPairs
 }
 
 func newTotals() totals {
@@ -56,6 +58,7 @@ func newTotals() totals {
 		vendors:      map[string]*vendorAgg{},
 		cells:        map[matrixCell]*kaCell{},
 		updateTo:     map[string]map[string]bool{},
+		floods:       map[floodKey]*floodAgg{},
 	}
 }
 
@@ -87,6 +90,7 @@ func (l *ledger) foldTransaction(t *Transaction) {
 		return
 	}
 	t.folded = true
+	l.floodCount(t)
 	sender := l.book.agentOf(t.Agent, t.Src)
 	switch {
 	case t.Class == ClassSessionKeepAlive:

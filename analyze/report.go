@@ -83,6 +83,11 @@ type StateLimits struct {
 	// one of them after that is taken for a dialog met mid-call, so stale
 	// verdicts may be missing.
 	ForgottenDialogs int `json:"finished_dialogs_forgotten,omitempty"`
+	// EvictedCalls are calls without a dialog (out-of-dialog requests)
+	// folded before their requests settled, because too many were open at
+	// once (a flood): their requests count as they stood, an unanswered one
+	// as unanswered, and a late answer as a response without its request.
+	EvictedCalls int `json:"calls_evicted,omitempty"`
 }
 
 // Outcomes counts transactions by how they ended. Its JSON keys are those

@@ -25,6 +25,8 @@ type Transaction struct {
 	// pending: the input ended while the request could still be answered
 	// (within its transaction timeout): not the peer's silence.
 	pending bool
+	// evicted: folded before it settled, to make room (see halfOpenCalls).
+	evicted bool
 	// byProxy: a proxy sent the in-dialog request on its own account, not
 	// a party: one Via, from an address that is a proxy of the dialog (see
 	// Dialog.proxies): Kamailio's and OpenSIPS's dialog keep-alives, the

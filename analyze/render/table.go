@@ -159,6 +159,7 @@ func overview(w io.Writer, rep *analyze.Report) error {
 		{"frames of unsupported link types", c.UnsupportedLink},
 		{"responses without their request", o.OrphanResponses},
 		{"finished dialogs forgotten early for room (a request after their end is not known as stale)", uint64(o.Limits.ForgottenDialogs)},
+		{"calls without a dialog folded early for room (a flood: their requests count as they stood)", uint64(o.Limits.EvictedCalls)},
 	}
 	for _, e := range extra {
 		if e.v > 0 {

@@ -60,6 +60,13 @@ func FindingDetail(f *analyze.Finding) string {
 	case analyze.FindingRegisterFailed:
 		return fmt.Sprintf("REGISTER %s → %s (%s): %s ×%d, %s to %s: %s", x.From, x.To, x.Agent, registerCode(x), x.Pings,
 			f.Time.UTC().Format("15:04:05.000"), x.Until.UTC().Format("15:04:05.000"), registerFailure(x))
+	case analyze.FindingFlood:
+		rate := ""
+		if x.Seconds > 0 {
+			rate = fmt.Sprintf(", %.0f a second", float64(x.Pings)/x.Seconds)
+		}
+		return fmt.Sprintf("%d %s requests %s → %s never answered, %s to %s%s, each with its own Call-ID: a scanner, a retry storm or a peer that lost its neighbour",
+			x.Pings, x.Method, x.From, x.To, f.Time.UTC().Format("15:04:05.000"), x.Until.UTC().Format("15:04:05.000"), rate)
 	case analyze.FindingLateRefresh:
 		return fmt.Sprintf("refresher %s left %.1f s between refreshes; RFC 4028 asks for half of %d s",
 			refresherName(x.Refresher), x.Gap, x.SessionExpires)
