@@ -24,6 +24,10 @@ type Options struct {
 	// KeepAliveRows collects one row per session keep-alive for CSV; it
 	// costs memory per keep-alive.
 	KeepAliveRows bool
+	// Rows, when set, takes the rows of the per-row lists as they settle
+	// (see RowSink); the report's lists then hold only rows made at the
+	// end (the vendors' findings). Counts are complete either way.
+	Rows RowSink
 	// IdleTimeout closes a dialog without BYE after this much silence;
 	// 0 means twice the largest Session-Expires seen, at least an hour.
 	IdleTimeout time.Duration

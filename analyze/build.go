@@ -109,8 +109,8 @@ func (a *Analyzer) overview(r *Report, s capture.Stats) {
 	o.NotSIP = s.UDPOther + s.OtherIP + s.NonIP
 	o.OrphanResponses = a.orphans
 	o.Calls, o.Dialogs = a.ledger.tot.calls, a.ledger.tot.dialogs
-	o.ProblemDialogs = len(a.ledger.tot.problemRows.rows) + a.ledger.tot.problemRows.omitted
-	o.KeepAliveDialogs = o.ProblemDialogs + len(a.ledger.tot.dialogRows.rows) + a.ledger.tot.dialogRows.omitted
+	o.ProblemDialogs = a.ledger.tot.problemRows.total()
+	o.KeepAliveDialogs = o.ProblemDialogs + a.ledger.tot.dialogRows.total()
 	o.RelayedKeepAlives = a.ledger.tot.relayedKeepAlives
 	o.Start, o.End = a.first, a.last
 	if !a.first.IsZero() {

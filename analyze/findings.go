@@ -16,7 +16,14 @@ func (l *ledger) keepFinding(kind FindingKind) bool {
 }
 
 // addFinding keeps the row of a finding keepFinding counted.
-func (l *ledger) addFinding(f Finding) { l.tot.findings.rows = append(l.tot.findings.rows, f) }
+func (l *ledger) addFinding(f Finding) {
+	if s := l.opts.Rows; s != nil {
+		l.tot.findings.streamed++
+		s.Finding(&f)
+		return
+	}
+	l.tot.findings.rows = append(l.tot.findings.rows, f)
+}
 
 // dialogFindings turns a dialog's keep-alive failures into findings and
 // reports whether there were any.

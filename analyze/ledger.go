@@ -64,9 +64,13 @@ func newTotals() totals {
 
 // rowList keeps the first max rows and counts the rest (max 0: all).
 type rowList[T any] struct {
-	rows    []T
-	omitted int
+	rows     []T
+	omitted  int
+	streamed int // rows handed to Options.Rows instead
 }
+
+// total is the number of rows the list was given, kept or not.
+func (l *rowList[T]) total() int { return len(l.rows) + l.omitted + l.streamed }
 
 func (l *rowList[T]) add(max int, row T) {
 	if l.keep(max) {
@@ -99,11 +103,17 @@ func (l *ledger) foldTransaction(t *Transaction) {
 	case t.Class.IsNotKeepAlive():
 		l.tot.notKeepAlive[t.Class.Key()]++
 		if rows := &l.tot.notKeepRows; rows.keep(l.opts.MaxRows) {
-			rows.rows = append(rows.rows, NotKeepAlive{
+			row := NotKeepAlive{
 				Time: t.Start, CallID: t.CallID, Method: t.Method, Class: t.Class.Key(),
 				From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final,
 				Purpose: t.Purpose, Refresh: t.refreshes(),
-			})
+			}
+			if s := l.opts.Rows; s != nil {
+				rows.streamed++
+				s.NotKeepAlive(&row)
+			} else {
+				rows.rows = append(rows.rows, row)
+			}
 		}
 		l.refusedOffer(t)
 		switch t.Class {
@@ -139,10 +149,15 @@ func (l *ledger) keepAliveRow(t *Transaction, sender string) {
 	case t.Dialog != nil:
 		direction = t.Dialog.direction(t.FromTag, t.byProxy)
 	}
-	l.tot.csv = append(l.tot.csv, KeepAliveRow{
+	row := KeepAliveRow{
 		Device: t.Class == ClassDeviceKeepAlive, Time: t.Start, CallID: t.CallID, Method: t.Method, Direction: direction,
 		From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final, ResponseTime: t.ResponseTime(),
-	})
+	}
+	if s := l.opts.Rows; s != nil {
+		s.KeepAlive(&row)
+		return
+	}
+	l.tot.csv = append(l.tot.csv, row)
 }
 
 // retireDialog reports a finished dialog and frees its transactions. The
@@ -167,7 +182,13 @@ func (l *ledger) retireDialog(d *Dialog, end time.Time) {
 			rows = &l.tot.problemRows
 		}
 		if rows.keep(l.opts.MaxRows) {
-			rows.rows = append(rows.rows, l.dialogReport(d, ka))
+			if s := l.opts.Rows; s != nil {
+				rows.streamed++
+				dr := l.dialogReport(d, ka)
+				s.Dialog(rows == &l.tot.problemRows, &dr)
+			} else {
+				rows.rows = append(rows.rows, l.dialogReport(d, ka))
+			}
 		}
 	}
 	if d.EndedBy == "proxy" && droppedBy(d, ka) == nil {

@@ -157,7 +157,8 @@ func refreshName(t *Transaction) string {
 
 func (l *ledger) timerReport(d *Dialog, end time.Time) {
 	tr, ts := buildTimerReport(d, end)
-	if l.opts.MaxRows == 0 || len(l.tot.timerSummary) < l.opts.MaxRows {
+	sink := l.opts.Rows
+	if sink == nil && (l.opts.MaxRows == 0 || len(l.tot.timerSummary) < l.opts.MaxRows) {
 		l.tot.timerSummary = append(l.tot.timerSummary, ts)
 	}
 	if tr.Expired {
@@ -176,6 +177,13 @@ func (l *ledger) timerReport(d *Dialog, end time.Time) {
 	if off := tr.SwitchedOff; off != nil && l.keepFinding(FindingTimerOff) {
 		l.addFinding(Finding{Kind: FindingTimerOff, CallID: d.CallID, Time: off.At,
 			Facts: FindingFacts{Method: off.Method, CSeq: off.CSeq, Side: off.Sender, SessionExpires: off.Requested}})
+	}
+	if sink != nil {
+		if l.tot.timers.keep(l.opts.MaxRows) {
+			l.tot.timers.streamed++
+			sink.Timer(&tr, &ts)
+		}
+		return
 	}
 	l.tot.timers.add(l.opts.MaxRows, tr)
 }

@@ -35,22 +35,26 @@ func CSV(w io.Writer, r *analyze.Report) error {
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
 	}
-	for _, k := range r.KeepAliveRows {
-		kind, code, rt := "session", "", ""
-		if k.Device {
-			kind = "device"
-		}
-		if k.Code != 0 {
-			code = strconv.Itoa(k.Code)
-			rt = strconv.FormatFloat(float64(k.ResponseTime)/float64(time.Millisecond), 'f', 3, 64)
-		}
-		rec := []string{kind, k.Time.UTC().Format(csvTime), k.CallID, k.Method, k.Direction, k.From, k.To, k.Agent, code, rt}
-		if err := cw.Write(rec); err != nil {
+	for i := range r.KeepAliveRows {
+		if err := cw.Write(csvRecord(&r.KeepAliveRows[i])); err != nil {
 			return err
 		}
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// csvRecord is the CSV row of a keep-alive transaction.
+func csvRecord(k *analyze.KeepAliveRow) []string {
+	kind, code, rt := "session", "", ""
+	if k.Device {
+		kind = "device"
+	}
+	if k.Code != 0 {
+		code = strconv.Itoa(k.Code)
+		rt = strconv.FormatFloat(float64(k.ResponseTime)/float64(time.Millisecond), 'f', 3, 64)
+	}
+	return []string{kind, k.Time.UTC().Format(csvTime), k.CallID, k.Method, k.Direction, k.From, k.To, k.Agent, code, rt}
 }
 
 // AuditJSON prints the vendor audit as one JSON object: the vendors, the

@@ -110,12 +110,20 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 		return err
 	}
 	defer src.Close()
+	var stream *render.Stream
+	opts := analyze.Options{
+		KeepFrames:    c.writeProblems != "",
+		KeepAliveRows: c.format == "csv",
+		MaxRows:       maxRows(c.maxRows, c.format),
+	}
+	if !auditOnly && c.format != "table" && opts.MaxRows == 0 {
+		// Every row is wanted: they are written as they settle.
+		stream = render.NewStream(c.format == "csv")
+		defer stream.Close()
+		opts.Rows = stream
+	}
 	cfg := driver.Config{
-		Analysis: analyze.Options{
-			KeepFrames:    c.writeProblems != "",
-			KeepAliveRows: c.format == "csv",
-			MaxRows:       maxRows(c.maxRows, c.format),
-		},
+		Analysis:   opts,
 		Workers:    c.workers,
 		MaxPackets: c.count,
 		Warn:       stderr,
@@ -146,7 +154,15 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 		}
 		fmt.Fprintf(stderr, "sipalive: wrote %d packets of %d problem dialog(s) to %s\n", n, len(rep.ProblemFrames), c.writeProblems)
 	}
-	if err := output(stdout, rep, c.format, auditOnly); err != nil {
+	switch {
+	case stream != nil && c.format == "csv":
+		err = stream.CSV(stdout)
+	case stream != nil:
+		err = stream.JSON(stdout, rep)
+	default:
+		err = output(stdout, rep, c.format, auditOnly)
+	}
+	if err != nil {
 		return err
 	}
 	if n := countFindings(rep, kinds); n > 0 {

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -400,5 +401,31 @@ func TestFlowListsDialogs(t *testing.T) {
 	lost, healthy := strings.Index(out, "lost-1@192.0.2.10"), strings.Index(out, "healthy-1@192.0.2.10")
 	if lost < 0 || healthy < lost {
 		t.Errorf("want the lost dialog listed before the healthy one:\n%s", out)
+	}
+}
+
+// TestStreamedReportsAreTheReport holds the JSON and CSV reports written
+// as the analysis goes (every row wanted) to the same reports built whole
+// in memory (a row limit above the row count keeps every row there too),
+// byte for byte, on every sample and on a bulk capture of a few hundred
+// calls.
+func TestStreamedReportsAreTheReport(t *testing.T) {
+	files, err := filepath.Glob("../../samples/*.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.Contains(f, "big-") })
+	bulk, err := synth.BulkFile(t.TempDir(), 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(files, bulk) {
+		for _, format := range []string{"json", "csv"} {
+			_, streamed, _ := runCLI("analyze", "--format", format, f)
+			_, whole, _ := runCLI("analyze", "--format", format, "--max-rows", "1000000", f)
+			if streamed != whole || len(streamed) < 100 {
+				t.Errorf("%s --format %s: the streamed report (%d bytes) differs from the whole one (%d bytes)", f, format, len(streamed), len(whole))
+			}
+		}
 	}
 }
