@@ -160,6 +160,7 @@ func (a *Analyzer) evict(c *call) {
 		a.store.lastCall = nil
 	}
 	a.sweepCall(c, a.last, true)
+	a.store.recycle(c) // its transactions are released; queue entries tell it apart by seq
 }
 
 func (a *Analyzer) frames(dst *[]FrameRef, e *Event) {
