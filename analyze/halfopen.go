@@ -15,7 +15,7 @@ const maxHalfOpen = 1 << 15
 
 // halfOpenCalls queues the calls without a dialog, oldest first.
 type halfOpenCalls struct {
-	ring    []callRef // 2*maxHalfOpen long once used
+	ring    []callRef // grown up to 2*maxHalfOpen
 	head, n int
 	open    int // calls in the ring still without a dialog and kept
 	evicted int
@@ -33,13 +33,14 @@ func (r callRef) stillOpen() bool { return r.c.seq == r.seq && !r.c.gone && r.c.
 // add queues a new call and returns the oldest call to evict to make room
 // for it, if any.
 func (h *halfOpenCalls) add(c *call) (evict *call) {
-	if h.ring == nil {
-		h.ring = make([]callRef, 2*maxHalfOpen)
-	}
 	c.halfOpen = true
 	h.open++
 	if h.n == len(h.ring) {
-		evict = h.pop()
+		if len(h.ring) < 2*maxHalfOpen {
+			h.grow()
+		} else {
+			evict = h.pop()
+		}
 	}
 	h.ring[(h.head+h.n)%len(h.ring)] = callRef{c, c.seq}
 	h.n++
@@ -47,6 +48,15 @@ func (h *halfOpenCalls) add(c *call) (evict *call) {
 		evict = h.pop()
 	}
 	return evict
+}
+
+// grow doubles the ring (up to 2*maxHalfOpen), oldest first.
+func (h *halfOpenCalls) grow() {
+	ring := make([]callRef, min(max(1024, 2*len(h.ring)), 2*maxHalfOpen))
+	for i := range h.n {
+		ring[i] = h.ring[(h.head+i)%len(h.ring)]
+	}
+	h.ring, h.head = ring, 0
 }
 
 // pop takes the oldest queued call, and returns it if it is still open.

@@ -94,7 +94,7 @@ func enderIndex(s string) uint8 {
 
 // staleTable is the ring of tombstones and its index by dialog.
 type staleTable struct {
-	ring    []tombstone // allocated on first use, staleCapacity long
+	ring    []tombstone // up to staleCapacity long, then overwritten oldest first
 	next    int         // the slot the next tombstone goes to
 	index   map[uint64]uint32
 	evicted int // tombstones overwritten younger than staleLinger
@@ -108,9 +108,13 @@ func dialogKey(call, tagA, tagB uint64) uint64 {
 
 // bury leaves a tombstone of the retired dialog d of call c at now.
 func (s *staleTable) bury(c *call, d *Dialog, now time.Time) {
-	if s.ring == nil {
-		s.ring = make([]tombstone, staleCapacity)
-		s.index = make(map[uint64]uint32, staleCapacity)
+	if s.index == nil {
+		s.index = make(map[uint64]uint32)
+	}
+	if len(s.ring) < staleCapacity {
+		// The ring grows to its capacity as it is first filled: a capture
+		// with few calls never holds the whole of it.
+		s.ring = append(s.ring, tombstone{})
 	}
 	slot := &s.ring[s.next]
 	if slot.stored != 0 {
@@ -140,7 +144,7 @@ func (s *staleTable) bury(c *call, d *Dialog, now time.Time) {
 		}
 	}
 	s.index[dialogKey(c.hash, d.callerHash, d.calleeHash)] = uint32(s.next)
-	s.next = (s.next + 1) % len(s.ring)
+	s.next = (s.next + 1) % staleCapacity
 }
 
 // find returns the tombstone of the dialog e's Call-ID and tags name, if

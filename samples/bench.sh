@@ -18,9 +18,20 @@
 #   DOC=docs/performance.md samples/bench.sh
 #                                   (write the results as that page: the
 #                                    command, the date, the machine)
+#   SHAPES=0 samples/bench.sh       (skip the traffic shapes: a steady
+#                                    call rate, floods, TCP against UDP,
+#                                    each in table, JSON and CSV; see
+#                                    samples/shapes.sh)
+#   REAL=dir/big.pcap samples/bench.sh
+#                                   (add the real-traffic capture that
+#                                    ../shared/tools/real-trunk.sh writes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . samples/bigcapture.sh "$@"
+shapes=""
+if [ "${SHAPES:-1}" != 0 ]; then
+  . samples/shapes.sh
+fi
 bin=$(mktemp -d)
 CGO_ENABLED=0 go build -o "$bin/sipalive" ./cmd/sipalive
 CGO_ENABLED=0 go build -o "$bin/floor" ./samples/floor
@@ -31,9 +42,9 @@ if [ -n "${BASE:-}" ]; then
   git worktree remove --force "$tree"
 fi
 
-python3 - "$file" "$bin" "bench.sh $*" <<'PY'
+python3 - "$file" "$bin" "bench.sh $*" "$shapes" <<'PY'
 import os, resource, shutil, subprocess, sys, time, json, platform, datetime
-path, bindir, command = sys.argv[1], sys.argv[2], sys.argv[3]
+path, bindir, command, shape_list = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4]
 
 def run(name, cmd):
     """Run cmd under a fresh, small python whose only child it is, and
@@ -94,6 +105,50 @@ if base:
     b = res[f"sipalive analyze, built from {base}"][0]
     print(f"this build / {base}: {s/b:.3f}x wall time")
 
+# The traffic shapes: each capture read by both floors and by sipalive in
+# each format, in rounds as above. Targets: peak RSS <= 64 MiB (table) and
+# <= 96 MiB (JSON, CSV); a flood's CPU per packet <= 1.5x that of the
+# trunk above; TCP's CPU per message <= 1.3x UDP's.
+shape_rows = []
+trunk_cpu_per_packet = res["sipalive analyze"][2] / packets
+for line in shape_list.splitlines():
+    if not line.strip():
+        continue
+    label, f = line.split("|", 1)
+    out = subprocess.run([f"{bindir}/sipalive", "analyze", "--format", "json", "-q", f], capture_output=True, text=True, check=True)
+    n = json.loads(out.stdout)["overview"]["packets"]
+    progs = [("floor", [f"{bindir}/floor", f]), ("floor pcapgo", [f"{bindir}/floor", "-gopacket", f])]
+    for fmt in ("table", "json", "csv"):
+        progs.append((fmt, [f"{bindir}/sipalive", "analyze", "-q", "--format", fmt, f]))
+    got = {name: [] for name, _ in progs}
+    for k in range(max(1, repeat // 3)):
+        for name, cmd in progs:
+            got[name].append(run(name, cmd))
+    best = {name: (min(w for w, _, _ in v), min(c for _, c, _ in v), max(r for _, _, r in v)) for name, v in got.items()}
+    shape_rows.append((label, n, best))
+print()
+print(f"{'shape':26} {'packets':>10} {'format':>6} {'wall s':>7} {'cpu s':>7} {'µs cpu/pkt':>10} {'× floor':>8} {'× pcapgo':>8} {'RSS MiB':>8} {'target':>7}")
+shape_lines = []
+for label, n, best in shape_rows:
+    fl, fg = best["floor"][0], best["floor pcapgo"][0]
+    for fmt in ("table", "json", "csv"):
+        w, c, r = best[fmt]
+        limit = 64 if fmt == "table" else 96
+        line = (label, n, fmt, w, c, c / n * 1e6, w / fl, w / fg, r, "ok" if r <= limit else f">{limit}")
+        shape_lines.append(line)
+        print(f"{label:26} {n:10} {fmt:>6} {w:7.2f} {c:7.2f} {c / n * 1e6:10.2f} {w / fl:8.2f} {w / fg:8.2f} {r:8.1f} {line[-1]:>7}")
+ratios = []
+for label, n, best in shape_rows:
+    if label.startswith(("INVITE flood", "OPTIONS")):
+        ratios.append(f"{label}: {best['table'][1] / n / trunk_cpu_per_packet:.2f}x the trunk's CPU per packet (target <= 1.5x)")
+by = {label: (n, best) for label, n, best in shape_rows}
+if "calls over UDP" in by and "calls over TCP" in by:
+    (nu, bu), (nt, bt) = by["calls over UDP"], by["calls over TCP"]
+    # the same messages: per message, TCP's handshake packets aside
+    ratios.append(f"TCP: {bt['table'][1] / bu['table'][1]:.2f}x UDP's CPU for the same messages (target <= 1.3x)")
+for r in ratios:
+    print(r)
+
 doc = os.environ.get("DOC")
 if doc:
     env = [f"{k}={os.environ[k]}" for k in ("REPEAT", "BASE", "NO_TSHARK") if os.environ.get(k)]
@@ -119,5 +174,16 @@ if doc:
         f.write(".\n\n")
         f.write("The floors read and decode every packet down to its UDP or TCP payload (`samples/floor`) and nothing else: "
                 "sipalive cannot be faster. How the work is split over the two cores is in [design.md](design.md).\n")
+        if shape_lines:
+            f.write("\n## Traffic shapes\n\n")
+            f.write("Captures `samples/gen` writes for the memory work (see `samples/shapes.sh`): a steady call rate, floods of requests "
+                    "with a Call-ID each, and the same calls over UDP and over TCP; each at growing sizes, to show whether memory stays flat. "
+                    "Each is read by both floors and by `sipalive analyze` in each format, in the same rounds. "
+                    "Targets: peak RSS at most 64 MiB for tables and 96 MiB for JSON and CSV.\n\n")
+            f.write("| shape | packets | format | wall s | CPU s | µs CPU per packet | × floor | × pcapgo floor | peak RSS MiB | RSS target |\n")
+            f.write("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
+            for label, n, fmt, w, c, per, xf, xg, r, ok in shape_lines:
+                f.write(f"| {label} | {n:,} | {fmt} | {w:.2f} | {c:.2f} | {per:.2f} | {xf:.2f} | {xg:.2f} | {r:.1f} | {ok} |\n")
+            f.write("\n" + "".join(f"- {r}\n" for r in ratios))
     print(f"wrote {doc}")
 PY

@@ -79,12 +79,12 @@ func FuzzHostileText(f *testing.F) {
 		}
 		rep := a.Finish(capture.Stats{})
 		var b bytes.Buffer
-		if err := Tables(&b, rep); err != nil {
+		if err := Tables(&b, rep, 0); err != nil {
 			t.Fatal(err)
 		}
 		checkTerminalSafe(t, "tables", b.Bytes())
 		b.Reset()
-		if err := Audit(&b, rep); err != nil {
+		if err := Audit(&b, rep, 0); err != nil {
 			t.Fatal(err)
 		}
 		checkTerminalSafe(t, "audit", b.Bytes())

@@ -21,38 +21,71 @@ import (
 	"github.com/sipalive/sipalive/analyze"
 )
 
-// Tables prints the report as text tables. Empty sections are left out.
-func Tables(w io.Writer, r *analyze.Report) error {
-	for _, s := range []func(io.Writer, *analyze.Report) error{
+// Tables prints the report as text tables at most width columns wide
+// (0: every column whole). Empty sections are left out.
+func Tables(w io.Writer, r *analyze.Report, width int) error {
+	p := page{w, width}
+	for _, s := range []func(page, *analyze.Report) error{
 		overview, keepAlives, dialogs, notKeepAlives, devices, timers, vendors, findings,
 	} {
-		if err := s(w, r); err != nil {
+		if err := s(p, r); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// sheet is one titled table to print: where, and its options.
+// page is where tables go, and how wide they may be (0: no limit).
+type page struct {
+	io.Writer
+	width int
+}
+
+// sheet is one titled table to print: where, its header, alignment and
+// options, and which columns may be left out to fit the page.
 type sheet struct {
-	w    io.Writer
-	opts []tablewriter.Option
+	w        page
+	header   []string
+	align    []tw.Align
+	optional []int
+	opts     []tablewriter.Option
 }
 
 // table starts one titled table. align gives each column's alignment.
-func table(w io.Writer, title string, header []string, align []tw.Align) sheet {
+func table(w page, title string, header []string, align []tw.Align) sheet {
+	if w.width > 0 {
+		title = fitCell(title, w.width)
+	}
 	fmt.Fprintf(w, "\n%s\n", title)
 	opts := []tablewriter.Option{
 		tablewriter.WithRenderer(renderer.NewBlueprint(tw.Rendition{Symbols: tw.NewSymbols(tw.StyleLight)})),
 		tablewriter.WithHeaderAutoFormat(tw.Off),
 		tablewriter.WithHeaderAlignment(tw.AlignLeft),
-		tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}),
 		tablewriter.WithRowAutoWrap(tw.WrapNone),
 	}
-	if header != nil {
-		opts = append(opts, tablewriter.WithHeader(header))
+	return sheet{w: w, header: header, align: align, opts: opts}
+}
+
+// leaving names the columns that may be left out when the page is too
+// narrow for the table even with its text wrapped, the first to go first:
+// what other tables or --wide show.
+func (s sheet) leaving(cols ...int) sheet {
+	s.optional = cols
+	return s
+}
+
+// without returns row without the columns in drop.
+func without[T any](row []T, drop []int) []T {
+	if row == nil {
+		return nil
 	}
-	return sheet{w, opts}
+	out := make([]T, 0, len(row))
+	for i, c := range row {
+		if !slices.Contains(drop, i) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // shared is the one tablewriter.Table every sheet is printed with, reset
@@ -85,11 +118,39 @@ func render(s sheet, rows [][]string) error {
 	t.Options(s.opts...)
 	shared.buf.Reset()
 	safeRows(rows)
+	header, align := slices.Clone(s.header), s.align
+	safeRows([][]string{header})
+	var dropped []string
+	if s.w.width > 0 {
+		all := append([][]string{header}, rows...)
+		widths, drop := fitColumns(all, s.w.width, s.optional)
+		if len(drop) > 0 {
+			for _, i := range drop {
+				if i < len(header) {
+					dropped = append(dropped, header[i])
+				}
+			}
+			for i := range all {
+				all[i] = without(all[i], drop)
+			}
+			header, rows = all[0], all[1:]
+			align = without(align, drop)
+			widths = without(widths, drop)
+		}
+		fitRows(all, widths)
+	}
+	t.Options(tablewriter.WithRowAlignmentConfig(tw.CellAlignment{PerColumn: align}))
+	if header != nil {
+		t.Options(tablewriter.WithHeader(header))
+	}
 	if err := t.Bulk(rows); err != nil {
 		return err
 	}
 	if err := t.Render(); err != nil {
 		return err
+	}
+	if len(dropped) > 0 {
+		fmt.Fprintf(&shared.buf, "%s\n", fitCell(fmt.Sprintf("(not shown at %d columns: %s; --wide shows them)", s.w.width, strings.Join(dropped, ", ")), s.w.width))
 	}
 	_, err := s.w.Write(shared.buf.Bytes())
 	return err
@@ -100,7 +161,7 @@ const (
 	r = tw.AlignRight
 )
 
-func overview(w io.Writer, rep *analyze.Report) error {
+func overview(w page, rep *analyze.Report) error {
 	o := &rep.Overview
 	c := &o.Capture
 	source := []string{"files", strconv.Itoa(o.Files)}
@@ -229,7 +290,7 @@ func malformedDetail(m map[string]uint64) string {
 	return " (" + strings.Join(parts, "; ") + ")"
 }
 
-func keepAlives(w io.Writer, rep *analyze.Report) error {
+func keepAlives(w page, rep *analyze.Report) error {
 	if len(rep.KeepAlives) == 0 {
 		return nil
 	}
@@ -263,7 +324,7 @@ func addOutcomes(dst, o *analyze.Outcomes) {
 	dst.Unanswered += o.Unanswered
 }
 
-func dialogs(w io.Writer, rep *analyze.Report) error {
+func dialogs(w page, rep *analyze.Report) error {
 	if len(rep.Dialogs) == 0 {
 		return nil
 	}
@@ -282,13 +343,13 @@ func dialogs(w io.Writer, rep *analyze.Report) error {
 			interval = fmt.Sprintf("%s/%s/%s", secs(d.IntervalMin), secs(d.IntervalAvg), secs(d.IntervalMax))
 		}
 		last := fmt.Sprintf("%s %s", d.LastMethod, code(d.LastCode))
-		rows = append(rows, []string{ShortCallID(d.CallID), d.Caller + " → " + d.Callee,
+		rows = append(rows, []string{d.CallID, d.Caller + " → " + d.Callee,
 			d.CallerAgent, d.CalleeAgent, strings.Join(methods, " "), strconv.Itoa(d.Count),
 			interval, last, DialogVerdict(&d), DialogEnded(&d)})
 	}
 	t := table(w, "DIALOGS WITH KEEP-ALIVES",
 		[]string{"call-id", "caller → callee", "caller agent", "callee agent", "methods", "n", "interval min/avg/max", "last", "verdict", "ended"},
-		[]tw.Align{l, l, l, l, l, r, r, l, l, l})
+		[]tw.Align{l, l, l, l, l, r, r, l, l, l}).leaving(3, 2, 6, 4) // the agents are in VENDORS
 	if err := render(t, rows); err != nil {
 		return err
 	}
@@ -300,18 +361,18 @@ func dialogs(w io.Writer, rep *analyze.Report) error {
 }
 
 // more ends a table that left rows out: how many, and how to see them.
-func more(w io.Writer, what string) error {
+func more(w page, what string) error {
 	_, err := fmt.Fprintf(w, "… %s: --max-rows 0 shows all\n", what)
 	return err
 }
 
-func notKeepAlives(w io.Writer, rep *analyze.Report) error {
+func notKeepAlives(w page, rep *analyze.Report) error {
 	if len(rep.NotKeepAlives) == 0 {
 		return nil
 	}
 	var rows [][]string
 	for _, n := range rep.NotKeepAlives {
-		rows = append(rows, []string{clock(n.Time), ShortCallID(n.CallID), n.Method, n.From + " → " + n.To, n.Agent, code(n.Code), NotKeepAliveWhy(&n)})
+		rows = append(rows, []string{clock(n.Time), n.CallID, n.Method, n.From + " → " + n.To, n.Agent, code(n.Code), NotKeepAliveWhy(&n)})
 	}
 	t := table(w, "REQUESTS THAT ARE NOT KEEP-ALIVES",
 		[]string{"time", "call-id", "method", "from → to", "sender agent", "answer", "why"},
@@ -325,7 +386,7 @@ func notKeepAlives(w io.Writer, rep *analyze.Report) error {
 	return nil
 }
 
-func devices(w io.Writer, rep *analyze.Report) error {
+func devices(w page, rep *analyze.Report) error {
 	if len(rep.Devices) > 0 {
 		var rows [][]string
 		for _, d := range rep.Devices {
@@ -348,7 +409,7 @@ func devices(w io.Writer, rep *analyze.Report) error {
 		}
 		t := table(w, "DEVICE KEEP-ALIVES (out-of-dialog OPTIONS and REGISTER)",
 			[]string{"method", "from → to", "pinger", "target", "sent", "answered", "unanswered", "codes", "interval", "notes"},
-			[]tw.Align{l, l, l, l, r, r, r, l, r, l})
+			[]tw.Align{l, l, l, l, r, r, r, l, r, l}).leaving(3, 2, 8)
 		if err := render(t, rows); err != nil {
 			return err
 		}
@@ -371,7 +432,7 @@ func devices(w io.Writer, rep *analyze.Report) error {
 	return nil
 }
 
-func timers(w io.Writer, rep *analyze.Report) error {
+func timers(w page, rep *analyze.Report) error {
 	if len(rep.Timers) == 0 {
 		return nil
 	}
@@ -381,13 +442,13 @@ func timers(w io.Writer, rep *analyze.Report) error {
 		if ref == "" {
 			ref = "-"
 		}
-		rows = append(rows, []string{ShortCallID(t.CallID), strconv.Itoa(int(t.SessionExpires)), ref,
+		rows = append(rows, []string{t.CallID, strconv.Itoa(int(t.SessionExpires)), ref,
 			strconv.Itoa(int(t.MinSE)), strconv.Itoa(t.Rounds422), strconv.Itoa(t.Refreshes),
 			strings.Join(t.Methods, ", "), secs(round1(t.LongestGap)), TimerVerdict(&t)})
 	}
 	tb := table(w, "SESSION TIMERS (RFC 4028)",
 		[]string{"call-id", "Session-Expires", "refresher", "Min-SE", "422s", "refreshes", "refresh methods", "longest gap", "verdict"},
-		[]tw.Align{l, r, l, r, r, r, l, r, l})
+		[]tw.Align{l, r, l, r, r, r, l, r, l}).leaving(6, 4, 3)
 	if err := render(tb, rows); err != nil {
 		return err
 	}
@@ -397,7 +458,7 @@ func timers(w io.Writer, rep *analyze.Report) error {
 	return nil
 }
 
-func vendors(w io.Writer, rep *analyze.Report) error {
+func vendors(w page, rep *analyze.Report) error {
 	if len(rep.Vendors) == 0 {
 		return nil
 	}
@@ -466,13 +527,13 @@ func vendors(w io.Writer, rep *analyze.Report) error {
 	return render(t, rows)
 }
 
-func findings(w io.Writer, rep *analyze.Report) error {
+func findings(w page, rep *analyze.Report) error {
 	if len(rep.Findings) == 0 {
 		return nil
 	}
 	var rows [][]string
 	for _, f := range rep.Findings {
-		rows = append(rows, []string{clock(f.Time), f.Kind.String(), ShortCallID(f.CallID), FindingDetail(&f)})
+		rows = append(rows, []string{clock(f.Time), f.Kind.String(), f.CallID, FindingDetail(&f)})
 	}
 	if rep.Omitted["findings"] > 0 {
 		// Hundreds of findings: the counts per kind first, then the first
@@ -527,14 +588,6 @@ func codes(m map[string]int) string {
 	return strings.Join(parts, " ")
 }
 
-// ShortCallID keeps a Call-ID readable in a table column.
-func ShortCallID(id string) string {
-	if len(id) <= 24 {
-		return id
-	}
-	return id[:23] + "…"
-}
-
 func code(c int) string {
 	if c == 0 {
 		return "none"
@@ -578,9 +631,10 @@ func join(a, b string) string {
 
 // Audit prints the vendor audit: vendors, the interop matrix, session
 // timers and the findings.
-func Audit(w io.Writer, r *analyze.Report) error {
-	for _, s := range []func(io.Writer, *analyze.Report) error{vendors, timers, findings} {
-		if err := s(w, r); err != nil {
+func Audit(w io.Writer, r *analyze.Report, width int) error {
+	p := page{w, width}
+	for _, s := range []func(page, *analyze.Report) error{vendors, timers, findings} {
+		if err := s(p, r); err != nil {
 			return err
 		}
 	}
@@ -603,7 +657,8 @@ func plural(n uint64, noun string) string {
 
 // DialogList lists the dialogs with keep-alives, problems first, with
 // their whole Call-IDs: what `sipalive flow FILE CALL-ID` can draw.
-func DialogList(w io.Writer, rep *analyze.Report) error {
+func DialogList(out io.Writer, rep *analyze.Report, width int) error {
+	w := page{out, width}
 	if len(rep.Dialogs) == 0 {
 		_, err := fmt.Fprintln(w, "no dialog with keep-alives in the capture; sipalive flow FILE CALL-ID draws any call by its Call-ID")
 		return err

@@ -103,7 +103,7 @@ func TestNoSIPHint(t *testing.T) {
 	rep := &analyze.Report{Overview: analyze.Overview{Packets: 106}}
 	rep.Overview.Capture.ESP = 100
 	rep.Overview.Capture.GTPControl = 6
-	if err := Tables(&b, rep); err != nil {
+	if err := Tables(&b, rep, 0); err != nil {
 		t.Fatal(err)
 	}
 	for _, want := range []string{"why no SIP", "100 IPsec ESP packets", "6 GTP-C datagrams"} {

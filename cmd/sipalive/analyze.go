@@ -17,6 +17,7 @@ import (
 	"github.com/sipalive/sipalive/analyze/driver"
 	"github.com/sipalive/sipalive/analyze/render"
 	"github.com/sipalive/sipalive/capture"
+	"golang.org/x/term"
 )
 
 // stringList is a repeatable string flag.
@@ -37,6 +38,7 @@ type commonFlags struct {
 	workers       int
 	cpuProfile    string
 	memProfile    string
+	wide          bool
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
@@ -51,6 +53,28 @@ func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.IntVar(&c.workers, "workers", min(2, runtime.NumCPU()), "goroutines: 1 decodes and analyses in one; 2 decodes in one and analyses in the other (same results)")
 	fs.StringVar(&c.cpuProfile, "cpuprofile", "", "write a CPU profile to `FILE` (for performance work)")
 	fs.StringVar(&c.memProfile, "memprofile", "", "write a heap profile to `FILE` at the end")
+	fs.BoolVar(&c.wide, "wide", false, "print every table column whole, however wide (tables otherwise fit the terminal, $COLUMNS, or 120 columns on a pipe)")
+}
+
+// pipeWidth is the width tables fit on a pipe or file with no $COLUMNS:
+// a ticket, a mail or a pager shows it without wrapping.
+const pipeWidth = 120
+
+// tableWidth is how wide tables printed on w may be: the terminal's
+// width, else $COLUMNS, else pipeWidth; 0 (no limit) with --wide.
+func tableWidth(w io.Writer, wide bool) int {
+	if wide {
+		return 0
+	}
+	if f, ok := w.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols > 0 {
+			return cols
+		}
+	}
+	if cols, err := strconv.Atoi(os.Getenv("COLUMNS")); err == nil && cols > 0 {
+		return cols
+	}
+	return pipeWidth
 }
 
 func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
@@ -160,7 +184,7 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 	case stream != nil:
 		err = stream.JSON(stdout, rep)
 	default:
-		err = output(stdout, rep, c.format, auditOnly)
+		err = output(stdout, rep, c.format, auditOnly, tableWidth(stdout, c.wide))
 	}
 	if err != nil {
 		return err
@@ -193,20 +217,20 @@ func parseInterspersed(fs *flag.FlagSet, args []string) error {
 	return fs.Parse(append([]string{"--"}, positional...))
 }
 
-func output(w io.Writer, rep *analyze.Report, format string, auditOnly bool) error {
+func output(w io.Writer, rep *analyze.Report, format string, auditOnly bool, width int) error {
 	switch {
 	case auditOnly && format == "json":
 		return render.AuditJSON(w, rep)
 	case auditOnly && format == "csv":
 		return render.AuditCSV(w, rep)
 	case auditOnly:
-		return render.Audit(w, rep)
+		return render.Audit(w, rep, width)
 	case format == "json":
 		return render.JSON(w, rep)
 	case format == "csv":
 		return render.CSV(w, rep)
 	}
-	return render.Tables(w, rep)
+	return render.Tables(w, rep, width)
 }
 
 // findingKindList names every finding kind, for help and errors.

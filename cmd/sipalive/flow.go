@@ -56,7 +56,7 @@ func cmdFlow(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return err
 		}
-		return render.DialogList(stdout, rep)
+		return render.DialogList(stdout, rep, tableWidth(stdout, false))
 	}
 	fc := analyze.NewFlowCollector(callID)
 	if err := driver.Collect(src, fc.Message); err != nil {

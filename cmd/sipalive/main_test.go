@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/olekukonko/tablewriter/pkg/twwidth"
 	"github.com/sipalive/sipalive/samples/synth"
 )
 
@@ -427,5 +429,39 @@ func TestStreamedReportsAreTheReport(t *testing.T) {
 				t.Errorf("%s --format %s: the streamed report (%d bytes) differs from the whole one (%d bytes)", f, format, len(streamed), len(whole))
 			}
 		}
+	}
+}
+
+// TestTablesFitTheWidth prints every sample, and a trunk capture of 2,000
+// calls, at 120 and 80 columns ($COLUMNS, as a terminal would give): no
+// line may be wider. --wide prints them whole.
+func TestTablesFitTheWidth(t *testing.T) {
+	files, err := filepath.Glob("../../samples/*.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.Contains(f, "big-") })
+	bulk, err := synth.BulkFile(t.TempDir(), 2000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, width := range []int{120, 80} {
+		t.Setenv("COLUMNS", strconv.Itoa(width))
+		for _, f := range append(files, bulk) {
+			for _, cmd := range []string{"analyze", "audit"} {
+				_, out, _ := runCLI(cmd, f)
+				for i, line := range strings.Split(out, "\n") {
+					if w := twwidth.Width(line); w > width {
+						t.Errorf("%s %s at %d columns: line %d is %d wide: %s", cmd, filepath.Base(f), width, i+1, w, line)
+						break
+					}
+				}
+			}
+		}
+	}
+	t.Setenv("COLUMNS", "80")
+	_, out, _ := runCLI("analyze", "--wide", "../../samples/keepalive-mix.pcap")
+	if !strings.Contains(out, "Initech-Phone") || !strings.Contains(out, "healthy-1@192.0.2.10") {
+		t.Errorf("--wide does not print every column whole:\n%s", out)
 	}
 }

@@ -44,6 +44,7 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	quiet := fs.Bool("quiet", false, "print nothing until the end")
 	failOn := fs.String("fail-on", "", "exit 1 when a finding of these `kinds` exists (see analyze -h)")
 	rows := fs.Int("max-rows", -1, "rows per table (default 100 for tables, all for json and csv)")
+	wide := fs.Bool("wide", false, "print every table column whole (tables otherwise fit the terminal)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, sniffUsage)
 		fs.PrintDefaults()
@@ -122,7 +123,7 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 			} else {
 				fmt.Fprintf(stdout, "\n=== %s: %d packets, %d dropped ===\n", time.Now().UTC().Format(time.RFC3339), s.Packets, s.KernelDrops)
 			}
-			return render.Tables(stdout, r)
+			return render.Tables(stdout, r, tableWidth(stdout, *wide))
 		}
 	}
 	rep, err := driver.Analyze(live, cfg)
@@ -142,7 +143,7 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	if *format == "table" && tty && !*quiet {
 		fmt.Fprint(stdout, "\033[H\033[2J")
 	}
-	if err := output(stdout, rep, *format, false); err != nil {
+	if err := output(stdout, rep, *format, false, tableWidth(stdout, *wide)); err != nil {
 		return err
 	}
 	if n := countFindings(rep, kinds); n > 0 {
