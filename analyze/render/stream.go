@@ -94,6 +94,7 @@ func (s *Stream) Timer(r *analyze.TimerReport, sum *analyze.TimerSummary) {
 	}
 	t := *r
 	t.Verdict = TimerVerdict(&t)
+	t.Methods = orEmpty(t.Methods)
 	s.putJSON(&s.timers, 0, topRows, &t)
 	s.putJSON(&s.summaries, 0, summaryRows, sum)
 }

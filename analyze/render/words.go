@@ -190,6 +190,7 @@ func withWords(r *analyze.Report) *analyze.Report {
 	out.Timers = slices.Clone(r.Timers)
 	for i := range out.Timers {
 		out.Timers[i].Verdict = TimerVerdict(&out.Timers[i])
+		out.Timers[i].Methods = orEmpty(out.Timers[i].Methods)
 	}
 	out.NotKeepAlives = slices.Clone(r.NotKeepAlives)
 	for i := range out.NotKeepAlives {

@@ -17,6 +17,7 @@ import (
 	"github.com/gopacket/gopacket/layers"
 	"github.com/gopacket/gopacket/pcapgo"
 	"github.com/olekukonko/tablewriter/pkg/twwidth"
+	"github.com/santhosh-tekuri/jsonschema/v6"
 	"github.com/sipalive/sipalive/samples/synth"
 )
 
@@ -463,5 +464,38 @@ func TestTablesFitTheWidth(t *testing.T) {
 	_, out, _ := runCLI("analyze", "--wide", "../../samples/keepalive-mix.pcap")
 	if !strings.Contains(out, "Initech-Phone") || !strings.Contains(out, "healthy-1@192.0.2.10") {
 		t.Errorf("--wide does not print every column whole:\n%s", out)
+	}
+}
+
+// TestJSONFollowsTheSchema validates the JSON report of every sample, of a
+// bulk trunk capture and of the shared corpus when it is there against the
+// published schema, docs/report.schema.json, which is written by hand from
+// what a consumer reads and not generated from the code.
+func TestJSONFollowsTheSchema(t *testing.T) {
+	c := jsonschema.NewCompiler()
+	sch, err := c.Compile(filepath.Join("..", "..", "docs", "report.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, err := filepath.Glob("../../samples/*.pcap")
+	if err != nil {
+		t.Fatal(err)
+	}
+	files = slices.DeleteFunc(files, func(f string) bool { return strings.Contains(f, "big-") })
+	corpus, _ := filepath.Glob("../../../shared/corpus/*.pcap*")
+	bulk, err := synth.BulkFile(t.TempDir(), 300)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range append(append(files, bulk), corpus...) {
+		_, out, _ := runCLI("analyze", "--format", "json", f)
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(out))
+		if err != nil {
+			t.Errorf("%s: %v", f, err)
+			continue
+		}
+		if err := sch.Validate(v); err != nil {
+			t.Errorf("%s: the JSON report does not follow docs/report.schema.json: %v", filepath.Base(f), err)
+		}
 	}
 }
