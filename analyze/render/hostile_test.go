@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -88,6 +89,21 @@ func FuzzHostileText(f *testing.F) {
 			t.Fatal(err)
 		}
 		checkTerminalSafe(t, "audit", b.Bytes())
+		for _, width := range []int{120, 80} {
+			b.Reset()
+			if err := Tables(&b, rep, width); err != nil {
+				t.Fatal(err)
+			}
+			checkTerminalSafe(t, "fitted tables", b.Bytes())
+		}
+		b.Reset()
+		if err := HTML(&b, rep); err != nil {
+			t.Fatal(err)
+		}
+		checkTerminalSafe(t, "html report", b.Bytes())
+		for _, svg := range regexp.MustCompile(`(?s)<svg.*?</svg>`).FindAll(b.Bytes(), -1) {
+			checkXML(t, svg)
+		}
 		for _, fl := range flows.Flows() {
 			b.Reset()
 			if err := FlowText(&b, fl); err != nil {
@@ -99,15 +115,7 @@ func FuzzHostileText(f *testing.F) {
 				t.Fatal(err)
 			}
 			checkTerminalSafe(t, "svg", b.Bytes())
-			dec := xml.NewDecoder(bytes.NewReader(b.Bytes()))
-			for {
-				if _, err := dec.Token(); err != nil {
-					if !errors.Is(err, io.EOF) {
-						t.Fatalf("svg is not well-formed XML: %v\n%s", err, b.Bytes())
-					}
-					break
-				}
-			}
+			checkXML(t, b.Bytes())
 			b.Reset()
 			if err := FlowHTML(&b, fl); err != nil {
 				t.Fatal(err)
@@ -115,6 +123,20 @@ func FuzzHostileText(f *testing.F) {
 			checkTerminalSafe(t, "html", b.Bytes())
 		}
 	})
+}
+
+// checkXML fails the test unless svg is well-formed XML.
+func checkXML(t *testing.T, svg []byte) {
+	t.Helper()
+	dec := xml.NewDecoder(bytes.NewReader(svg))
+	for {
+		if _, err := dec.Token(); err != nil {
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("svg is not well-formed XML: %v\n%s", err, svg)
+			}
+			return
+		}
+	}
 }
 
 func TestText(t *testing.T) {

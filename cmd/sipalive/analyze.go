@@ -39,11 +39,13 @@ type commonFlags struct {
 	cpuProfile    string
 	memProfile    string
 	wide          bool
+	html          string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.Var(&c.files, "r", "read packets from `FILE` (pcap or pcapng, optionally gzip'd); repeatable")
-	fs.StringVar(&c.format, "format", "table", "output `format`: table, json or csv")
+	fs.StringVar(&c.format, "format", "table", "output `format`: table, json, csv or html (one self-contained page with charts)")
+	fs.StringVar(&c.html, "html", "", "also write the HTML report to `FILE` (beside the tables, JSON or CSV)")
 	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 when a finding of these `kinds` exists (comma-separated: "+findingKindList()+", or any)")
 	fs.StringVar(&c.writeProblems, "write-problems", "", "write every packet of the dialogs with a problem to `FILE.pcap`")
 	fs.StringVar(&c.writeProblems, "w", "", "same as --write-problems (tcpdump's letter for the packets written)")
@@ -101,9 +103,9 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 		return usagef("%s: no capture file given (use -r FILE or name files as arguments)", name)
 	}
 	switch c.format {
-	case "table", "json", "csv":
+	case "table", "json", "csv", "html":
 	default:
-		return usagef("--format %q: use table, json or csv", c.format)
+		return usagef("--format %q: use table, json, csv or html", c.format)
 	}
 	if err := checkRows(fs); err != nil {
 		return err
@@ -135,12 +137,16 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 	}
 	defer src.Close()
 	var stream *render.Stream
+	htmlToo := c.format == "html" || c.html != ""
 	opts := analyze.Options{
 		KeepFrames:    c.writeProblems != "",
-		KeepAliveRows: c.format == "csv",
+		KeepAliveRows: c.format == "csv" || htmlToo, // the HTML draws the keep-alives of its dialogs
 		MaxRows:       maxRows(c.maxRows, c.format),
 	}
-	if !auditOnly && c.format != "table" && opts.MaxRows == 0 {
+	if htmlToo && c.maxRows < 0 {
+		opts.MaxRows = maxRows(-1, "html")
+	}
+	if !auditOnly && (c.format == "json" || c.format == "csv") && opts.MaxRows == 0 && !htmlToo {
 		// Every row is wanted: they are written as they settle.
 		stream = render.NewStream(c.format == "csv")
 		defer stream.Close()
@@ -177,6 +183,11 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 			return fmt.Errorf("--write-problems: %w", err)
 		}
 		fmt.Fprintf(stderr, "sipalive: wrote %d packets of %d problem dialog(s) to %s\n", n, len(rep.ProblemFrames), c.writeProblems)
+	}
+	if c.html != "" {
+		if err := writeHTML(c.html, rep); err != nil {
+			return err
+		}
 	}
 	switch {
 	case stream != nil && c.format == "csv":
@@ -229,6 +240,8 @@ func output(w io.Writer, rep *analyze.Report, format string, auditOnly bool, wid
 		return render.JSON(w, rep)
 	case format == "csv":
 		return render.CSV(w, rep)
+	case format == "html":
+		return render.HTML(w, rep)
 	}
 	return render.Tables(w, rep, width)
 }
@@ -293,8 +306,26 @@ func maxRows(flagValue int, format string) int {
 		return flagValue
 	case format == "table":
 		return 100
+	case format == "html":
+		return 200 // the HTML summarises: the dialogs it draws, problems first
 	}
 	return 0
+}
+
+// writeHTML writes the HTML report to path.
+func writeHTML(path string, rep *analyze.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return fmt.Errorf("--html: %w", err)
+	}
+	if err := render.HTML(f, rep); err != nil {
+		f.Close()
+		return fmt.Errorf("--html %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("--html %s: %w", path, err)
+	}
+	return nil
 }
 
 func version() string {
