@@ -886,3 +886,47 @@ func TestEndOfCaptureIsNoAnswer(t *testing.T) {
 		t.Errorf("devices %+v: want the last ping pending, no down window", r.Devices)
 	}
 }
+
+// TestRegistrationWindows follows one phone's registrations: refused at
+// first (the credentials are challenged twice), then registered for 60 s
+// and refreshed in time, refreshed too late (a gap while the binding had
+// expired), unregistered with Expires 0, and silent to the capture's end.
+func TestRegistrationWindows(t *testing.T) {
+	f := newFeeder()
+	reg := func(after time.Duration, cseq, code int, expires string) {
+		f.send(after, addrA, addrB, request("REGISTER", "reg", cseq, fmt.Sprint("r", cseq), false, "", "Expires: "+expires+"\r\nContent-Length: 0\r\n\r\n"))
+		f.send(10*time.Millisecond, addrB, addrA, response(code, "REGISTER", "reg", cseq, fmt.Sprint("r", cseq), "tr", "Expires: "+expires))
+	}
+	start := f.now
+	reg(0, 1, 401, "60")
+	reg(time.Second, 2, 401, "60") // the credentials refused
+	reg(5*time.Second, 3, 200, "60")
+	registered := f.now
+	reg(50*time.Second, 4, 200, "60") // in time: extends to +60 s from here
+	refreshed := f.now
+	reg(80*time.Second, 5, 200, "60") // 20 s after the binding ran out
+	late := f.now
+	reg(30*time.Second, 6, 200, "0") // unregisters
+	gone := f.now
+	f.send(100*time.Second, addrA, addrB, request("OPTIONS", "other", 1, "o", false, "", "")) // the capture goes on
+	r := f.a.Finish(capture.Stats{})
+	var d *DeviceReport
+	for i := range r.Devices {
+		if r.Devices[i].Method == "REGISTER" {
+			d = &r.Devices[i]
+		}
+	}
+	if d == nil {
+		t.Fatal("no REGISTER row")
+	}
+	want := []RegWindow{{Start: start, End: registered, Why: RegGapRefused},
+		{Start: refreshed.Add(60 * time.Second), End: late, Why: RegGapExpired},
+		{Start: gone, End: f.now, Why: RegGapUnregistered, Open: true}}
+	if fmt.Sprint(d.Unregistered) != fmt.Sprint(want) {
+		t.Errorf("unregistered windows\n%v, want\n%v", d.Unregistered, want)
+	}
+	if len(d.Registered) != 2 || !d.Registered[0].Start.Equal(registered) || !d.Registered[0].End.Equal(refreshed.Add(60*time.Second)) ||
+		!d.Registered[1].Start.Equal(late) || !d.Registered[1].End.Equal(gone) {
+		t.Errorf("registered windows %v", d.Registered)
+	}
+}

@@ -20,6 +20,7 @@ func (a *Analyzer) Finish(stats capture.Stats) *Report {
 		g := a.ledger.tot.devices[k]
 		a.ledger.closeDownWindow(g)
 		a.ledger.registrationFindings(g)
+		g.closeRegistration(a.last)
 	}
 	a.ledger.floodFindings()
 	r := a.newReport(a.ledger.tot.findingCount, stats)

@@ -30,6 +30,88 @@ type deviceAgg struct {
 	// of each way the registrar refused to register the phone.
 	challenged bool
 	fails      [regFailures]regRun
+	// REGISTER windows: the registered one going on (nil: none), the
+	// first REGISTER sent, and when an explicit unregistration came.
+	reg          *RegWindow
+	firstTry     time.Time
+	unregistered time.Time
+}
+
+// maxRegWindows bounds the windows listed per REGISTER pair.
+const maxRegWindows = 100
+
+// gap lists a window the phone was not registered.
+func (g *deviceAgg) gap(start, end time.Time, why RegGap) {
+	if end.After(start) && len(g.Unregistered) < maxRegWindows {
+		g.Unregistered = append(g.Unregistered, RegWindow{Start: start, End: end, Why: why})
+	}
+}
+
+// bound follows the binding a 2xx to a REGISTER granted at "at" until
+// "until" (zero: the phone unregistered).
+func (g *deviceAgg) bound(at, until time.Time) {
+	switch {
+	case g.reg != nil && !at.After(g.granted) && !until.IsZero():
+		g.reg.End = until // a refresh in time
+		return
+	case g.reg != nil && !at.After(g.granted):
+		g.reg.End = at // unregistered
+		g.reg, g.unregistered = nil, at
+		return
+	case g.reg != nil:
+		g.gap(g.granted, at, RegGapExpired) // the binding ran out before this
+		g.reg = nil
+	case !g.unregistered.IsZero():
+		g.gap(g.unregistered, at, RegGapUnregistered)
+	case len(g.Registered) == 0 && g.refused():
+		g.gap(g.firstTry, at, RegGapRefused)
+	}
+	if until.IsZero() {
+		g.unregistered = at
+		return
+	}
+	g.unregistered = time.Time{}
+	if len(g.Registered) < maxRegWindows {
+		g.Registered = append(g.Registered, RegWindow{Start: at, End: until})
+		g.reg = &g.Registered[len(g.Registered)-1]
+	}
+}
+
+// refused reports whether the registrar refused a REGISTER of the pair
+// (a first challenge is how digest authentication goes, not a refusal).
+func (g *deviceAgg) refused() bool {
+	for _, r := range g.fails {
+		if r.count > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// closeRegistration ends the windows at the end of the capture: a binding
+// still held is open; one that ran out without a refresh is a gap to the
+// end; so is an unregistration, or REGISTERs never answered 2xx.
+func (g *deviceAgg) closeRegistration(end time.Time) {
+	if g.Method != "REGISTER" {
+		return
+	}
+	switch {
+	case g.reg != nil && g.granted.After(end):
+		g.reg.Open = true
+	case g.reg != nil:
+		if len(g.Unregistered) < maxRegWindows && end.After(g.granted) {
+			g.Unregistered = append(g.Unregistered, RegWindow{Start: g.granted, End: end, Why: RegGapExpired, Open: true})
+		}
+	case !g.unregistered.IsZero():
+		if len(g.Unregistered) < maxRegWindows && end.After(g.unregistered) {
+			g.Unregistered = append(g.Unregistered, RegWindow{Start: g.unregistered, End: end, Why: RegGapUnregistered, Open: true})
+		}
+	case len(g.Registered) == 0 && g.refused():
+		if len(g.Unregistered) < maxRegWindows && end.After(g.firstTry) {
+			g.Unregistered = append(g.Unregistered, RegWindow{Start: g.firstTry, End: end, Why: RegGapRefused, Open: true})
+		}
+	}
+	g.reg = nil
 }
 
 // regFailure is a way a registration fails (RFC 3261 sections 10.3 and
@@ -148,6 +230,9 @@ func (l *ledger) foldDevice(t *Transaction, sender string) {
 		g.ToAgent = l.book.agentOf(t.Answerer, t.Dst) // the first answers may have named no one
 	}
 	if t.Method == "REGISTER" {
+		if g.firstTry.IsZero() {
+			g.firstTry = t.Start
+		}
 		g.registration(t)
 		// A refresh after the binding expired is late.
 		if !g.granted.IsZero() && t.Start.After(g.granted) {
@@ -165,8 +250,10 @@ func (l *ledger) foldDevice(t *Transaction, sender string) {
 			switch {
 			case exp > 0:
 				g.Expires = exp
+				g.bound(t.FinalAt, t.FinalAt.Add(time.Duration(exp)*time.Second))
 				g.granted = t.FinalAt.Add(time.Duration(exp) * time.Second)
 			case exp == 0:
+				g.bound(t.FinalAt, time.Time{})
 				g.granted = time.Time{} // unregistered
 			}
 		}

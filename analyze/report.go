@@ -261,7 +261,45 @@ type DeviceReport struct {
 	DownWindows []DownWindow   `json:"down_windows,omitempty"`
 	Expires     int            `json:"granted_expires,omitempty"` // REGISTER
 	LateRefresh int            `json:"late_refreshes,omitempty"`  // REGISTER
+	// Registered and Unregistered are a REGISTER pair's windows: when the
+	// registrar held a binding for the phone (from a 2xx to the expiry it
+	// granted, as refreshes extend it), and the gaps (the binding expired
+	// before a refresh, the phone unregistered, or its REGISTERs were
+	// refused before the first 2xx).
+	Registered   []RegWindow `json:"registered_windows,omitempty"`
+	Unregistered []RegWindow `json:"unregistered_windows,omitempty"`
 }
+
+// RegWindow is a span of time a phone was registered or not.
+type RegWindow struct {
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	// Why a phone was not registered: expired (no refresh before the
+	// binding ran out), unregistered (the phone sent Expires 0), refused
+	// (its REGISTERs failed before the first 2xx). Empty for a registered
+	// window; Open: it was still going when the capture ended.
+	Why  RegGap `json:"why,omitempty"`
+	Open bool   `json:"open,omitempty"`
+}
+
+// RegGap says why a phone was not registered for a while.
+type RegGap uint8
+
+// Why a registration window is a gap.
+const (
+	RegGapNone RegGap = iota
+	RegGapExpired
+	RegGapUnregistered
+	RegGapRefused
+	regGaps
+)
+
+var regGapNames = [regGaps]string{"", "expired", "unregistered", "refused"}
+
+func (g RegGap) String() string { return word(regGapNames[:], g) }
+
+// MarshalText writes the gap's word.
+func (g RegGap) MarshalText() ([]byte, error) { return []byte(g.String()), nil }
 
 // DownWindow is a run of consecutive unanswered pings.
 type DownWindow struct {

@@ -360,6 +360,31 @@ func dialogs(w page, rep *analyze.Report) error {
 	return nil
 }
 
+// registrationNote sums up a REGISTER pair's windows: how long, how often
+// and why the phone was not registered, or that it stayed registered.
+func registrationNote(d *analyze.DeviceReport) string {
+	if len(d.Unregistered) == 0 {
+		if len(d.Registered) > 0 {
+			return "registered throughout"
+		}
+		return ""
+	}
+	var total time.Duration
+	var whys []string
+	for _, g := range d.Unregistered {
+		total += g.End.Sub(g.Start)
+		why := g.Why.String()
+		if g.Open {
+			why += " at capture end"
+		}
+		if !slices.Contains(whys, why) {
+			whys = append(whys, why)
+		}
+	}
+	return fmt.Sprintf("not registered %s in %s (%s) from %s", total.Round(time.Second), plural(uint64(len(d.Unregistered)), "gap"),
+		strings.Join(whys, ", "), d.Unregistered[0].Start.UTC().Format("15:04:05"))
+}
+
 // more ends a table that left rows out: how many, and how to see them.
 func more(w page, what string) error {
 	_, err := fmt.Fprintf(w, "… %s: --max-rows 0 shows all\n", what)
@@ -403,6 +428,9 @@ func devices(w page, rep *analyze.Report) error {
 			}
 			if d.LateRefresh > 0 {
 				notes = join(notes, fmt.Sprintf("%d late refresh(es)", d.LateRefresh))
+			}
+			if n := registrationNote(&d); n != "" {
+				notes = join(notes, n)
 			}
 			rows = append(rows, []string{d.Method, d.From + " → " + d.To, d.FromAgent, d.ToAgent,
 				strconv.Itoa(d.Sent), strconv.Itoa(d.Answered), strconv.Itoa(d.Unanswered), codes(d.Codes), interval, notes})
