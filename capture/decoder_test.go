@@ -504,8 +504,14 @@ func TestTCPOutOfOrderAndGaps(t *testing.T) {
 	// stream resynchronises and every later message survives.
 	dropped := append(append([][]byte{}, recs[:5]...), recs[6:]...)
 	r = decode(t, writeRecords(t, hdr, dropped))
-	if r.stats.TCPBytesMissing == 0 || r.stats.TCPBytesSkipped == 0 {
-		t.Errorf("gap: stats %+v", r.stats)
+	if r.stats.TCPBytesMissing == 0 || r.stats.TCPBytesSkipped == 0 || r.stats.TCPIncompleteSIP != 1 {
+		t.Errorf("gap: stats %+v, want the INVITE's start counted as one incomplete SIP message", r.stats)
+	}
+	// The capture ends inside the last message: one incomplete SIP
+	// message, and no byte called "not SIP".
+	cut := decode(t, writeRecords(t, hdr, recs[:len(recs)-1]))
+	if cut.stats.TCPIncompleteSIP != 1 || cut.stats.TCPBytesSkipped != 0 || len(cut.raw) != len(want)-1 {
+		t.Errorf("cut at the end: %d messages (want %d), stats %+v", len(cut.raw), len(want)-1, cut.stats)
 	}
 	if len(r.raw) != len(want)-1 || r.raw[0] != want[1] {
 		t.Errorf("gap: %d messages, want every one but the INVITE (%d)", len(r.raw), len(want)-1)

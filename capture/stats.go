@@ -27,6 +27,7 @@ type Stats struct {
 	SCTPMessages         uint64            `json:"sctp_messages"`         // SIP messages in SCTP DATA chunks
 	TCPKeepAlives        uint64            `json:"tcp_keepalives"`        // keep-alives on streams: CRLF, WebSocket ping and pong
 	TCPBytesSkipped      uint64            `json:"tcp_bytes_skipped"`     // stream bytes that were not SIP (WebSocket handshakes, garbage, resynchronisation)
+	TCPIncompleteSIP     uint64            `json:"tcp_sip_incomplete"`    // SIP messages over TCP cut off by missing bytes or the end of the capture
 	TCPBytesMissing      uint64            `json:"tcp_bytes_missing"`     // stream bytes never captured (sequence gaps)
 	TLSStreams           uint64            `json:"tls_streams"`           // TCP streams carrying TLS: cannot be read
 	ESP                  uint64            `json:"esp"`                   // IPsec ESP packets (counted in other_ip): encrypted, cannot be read

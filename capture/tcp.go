@@ -169,7 +169,7 @@ func (st *stream) ReassembledSG(sg reassembly.ScatterGather, ac reassembly.Assem
 	if skip > 0 {
 		// bytes never captured: what was buffered cannot complete
 		stats.TCPBytesMissing += uint64(skip)
-		stats.TCPBytesSkipped += uint64(len(h.buf))
+		st.abandon(h)
 		h.buf, h.frames = h.buf[:0], h.frames[:0]
 		h.framer.Reset()
 		h.ws.lost()
@@ -332,10 +332,26 @@ func (st *stream) emit(h *halfStream, k Kind, t Transport, payload []byte, now t
 func (st *stream) ReassemblyComplete(ac reassembly.AssemblerContext) bool {
 	for i := range st.half {
 		h := &st.half[i]
-		st.s.d.Stats.TCPBytesSkipped += uint64(len(h.buf))
+		st.abandon(h)
 		h.buf = nil
 	}
 	return true
+}
+
+// abandon counts what is left in h.buf when no more bytes can complete it
+// (a gap in the capture, the stream's or the capture's end): the start of
+// a SIP message that never completed is incomplete SIP, not bytes that
+// were not SIP.
+func (st *stream) abandon(h *halfStream) {
+	if len(h.buf) == 0 {
+		return
+	}
+	stats := &st.s.d.Stats
+	if !h.hep && !h.ws.enabled && sip.IsStart(trimLeadingCRLF(h.buf)) {
+		stats.TCPIncompleteSIP++
+		return
+	}
+	stats.TCPBytesSkipped += uint64(len(h.buf))
 }
 
 // isTLSRecord recognises a TLS record header: content type 20-23

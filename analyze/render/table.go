@@ -207,6 +207,7 @@ func overview(w page, rep *analyze.Report) error {
 		{"datagrams rebuilt from fragments", c.FragmentsReassembled},
 		{"fragmented datagrams never completed", c.FragmentsPending},
 		{"TCP bytes skipped (not SIP: HTTP upgrades, other data)", c.TCPBytesSkipped},
+		{"SIP messages over TCP never completed (bytes missing or the capture ended mid-message)", c.TCPIncompleteSIP},
 		{"TCP bytes missing from the capture", c.TCPBytesMissing},
 		{"TLS streams (encrypted: not readable)", c.TLSStreams},
 		{"IPsec ESP packets (encrypted: not readable)", c.ESP},
