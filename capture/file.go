@@ -11,7 +11,6 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
-	"github.com/gopacket/gopacket/pcapgo"
 )
 
 // ErrNotCapture says a file is neither pcap nor pcapng.
@@ -36,7 +35,7 @@ type File struct {
 	f       *os.File
 	counted *countingReader
 	pcap    *pcapReader
-	ng      *pcapgo.NgReader
+	ng      *pcapngReader
 	link    layers.LinkType
 	ci      gopacket.CaptureInfo // the last packet's, which Next points to
 	packets uint64               // packets read so far
@@ -132,7 +131,7 @@ func (cf *File) open() error {
 	}
 	switch magic := binary.LittleEndian.Uint32(head); magic {
 	case magicPcapNG:
-		ng, err := pcapgo.NewNgReader(br, pcapgo.NgReaderOptions{WantMixedLinkType: true})
+		ng, err := newPcapngReader(br)
 		if err != nil {
 			return fmt.Errorf("pcapng: %w", err)
 		}
@@ -176,17 +175,11 @@ func printable(b []byte) string {
 func (cf *File) Next() (input int, data []byte, ci *gopacket.CaptureInfo, link layers.LinkType, err error) {
 	ci = &cf.ci
 	if cf.ng != nil {
-		data, *ci, err = cf.ng.ZeroCopyReadPacketData()
+		data, link, err = cf.ng.next(ci)
 		if err != nil {
 			return 0, nil, nil, 0, cf.fail(err)
 		}
 		cf.packets++
-		link := cf.ng.LinkType()
-		if len(ci.AncillaryData) > 0 {
-			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
-				link = lt
-			}
-		}
 		return 0, data, ci, link, nil
 	}
 	data, err = cf.pcap.next(ci)
@@ -206,13 +199,15 @@ func (cf *File) fail(err error) error {
 	return err
 }
 
-// Damages are the places the file was damaged and reading resynchronised
-// (classic pcap; a pcapng file ends at its first bad block).
+// Damages are the places the file was damaged and reading resynchronised.
 func (cf *File) Damages() []Damage {
-	if cf.pcap == nil {
-		return nil
+	switch {
+	case cf.pcap != nil:
+		return cf.pcap.damages
+	case cf.ng != nil:
+		return cf.ng.damages
 	}
-	return cf.pcap.damages
+	return nil
 }
 
 // Describe says what the file gave.
