@@ -930,3 +930,26 @@ func TestRegistrationWindows(t *testing.T) {
 		t.Errorf("registered windows %v", d.Registered)
 	}
 }
+
+// TestSnapshotSaysWhatTheEndWill: a live view of a call still up shows it
+// in progress, its keep-alive answered 501 as a finding and a problem, and
+// a keep-alive still within its timeout as pending, not unanswered.
+func TestSnapshotSaysWhatTheEndWill(t *testing.T) {
+	f := newFeeder()
+	f.send(0, addrA, addrB, request("INVITE", "lv", 1, "inv", false, "", ""))
+	f.send(time.Second, addrB, addrA, response(200, "INVITE", "lv", 1, "inv", "tb"))
+	f.send(time.Second, addrA, addrB, request("UPDATE", "lv", 2, "u1", true, "", ""))
+	f.send(10*time.Millisecond, addrB, addrA, response(501, "UPDATE", "lv", 2, "u1", "tb"))
+	f.send(30*time.Second, addrA, addrB, request("INFO", "lv", 3, "i1", true, "", ""))
+	f.send(2*time.Second, addrA, addrB, request("OPTIONS", "other", 1, "o", false, "", "")) // the clock moves on
+	snap := f.a.Snapshot(capture.Stats{})
+	if len(snap.Dialogs) != 1 || !snap.Dialogs[0].InProgress || !snap.Dialogs[0].LastPending {
+		t.Fatalf("live dialogs %+v, want one in progress with its last keep-alive pending", snap.Dialogs)
+	}
+	if snap.Overview.ProblemDialogs != 1 || snap.FindingCounts[FindingUnsupported] != 1 || snap.FindingCounts[FindingUnanswered] != 0 {
+		t.Errorf("problems %d, findings %v: want the 501 alone", snap.Overview.ProblemDialogs, snap.FindingCounts)
+	}
+	if len(snap.Findings) != 1 || snap.Findings[0].Kind != FindingUnsupported {
+		t.Errorf("findings %+v", snap.Findings)
+	}
+}

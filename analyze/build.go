@@ -150,7 +150,7 @@ func (a *Analyzer) Snapshot(stats capture.Stats) *Report {
 			outcomesFor(s.DeviceKeepAlives, t.Method).add(t)
 		}
 	}
-	var liveRows []DialogReport
+	var liveRows, liveProblems []DialogReport
 	var liveTimers []TimerReport
 	for _, c := range live {
 		for _, t := range c.txs {
@@ -167,9 +167,23 @@ func (a *Analyzer) Snapshot(stats capture.Stats) *Report {
 			for _, t := range d.Transactions {
 				count(t)
 			}
-			if ka := a.ledger.keepAlives(d, false); ka.count > 0 {
+			if ka := a.ledger.keepAlives(d, false, a.last); ka.count > 0 {
+				// What the final report will say of it so far: its
+				// findings, and in progress rather than without a BYE.
 				r.Overview.KeepAliveDialogs++
-				liveRows = append(liveRows, a.ledger.dialogReport(d, ka))
+				dr := a.ledger.dialogReport(d, ka)
+				dr.InProgress = d.Ended.IsZero()
+				fs := dialogFindingList(d, ka)
+				for _, f := range fs {
+					r.FindingCounts[f.Kind]++
+				}
+				r.Findings = append(r.Findings, fs...)
+				if len(fs) > 0 || d.problem {
+					r.Overview.ProblemDialogs++
+					liveProblems = append(liveProblems, dr)
+				} else {
+					liveRows = append(liveRows, dr)
+				}
 			}
 			if d.Timer != nil {
 				tr, ts := buildTimerReport(d, a.last)
@@ -179,14 +193,18 @@ func (a *Analyzer) Snapshot(stats capture.Stats) *Report {
 		}
 	}
 	s.Calls = r.Overview.Calls
-	rows := append(append(append([]DialogReport{}, a.ledger.tot.problemRows.rows...), liveRows...), a.ledger.tot.dialogRows.rows...)
+	problems := append(append([]DialogReport{}, a.ledger.tot.problemRows.rows...), liveProblems...)
+	rows := append(append(problems, liveRows...), a.ledger.tot.dialogRows.rows...)
 	if a.opts.MaxRows > 0 && len(rows) > a.opts.MaxRows {
 		r.Omitted["dialogs"] = len(rows) - a.opts.MaxRows
+		if n := len(problems) - a.opts.MaxRows; n > 0 {
+			r.Omitted["dialogs_with_problems"] = n
+		}
 		rows = rows[:a.opts.MaxRows]
 	}
 	r.Dialogs = rows
 	r.NotKeepAlives = append([]NotKeepAlive{}, a.ledger.tot.notKeepRows.rows...)
-	r.Findings = append([]Finding{}, a.ledger.tot.findings.rows...)
+	r.Findings = append(append([]Finding{}, a.ledger.tot.findings.rows...), r.Findings...)
 	r.Timers = append(append([]TimerReport{}, a.ledger.tot.timers.rows...), liveTimers...)
 	a.complete(r)
 	return r

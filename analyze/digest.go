@@ -164,7 +164,11 @@ func (g *kaDigest) clone() *kaDigest {
 // hops of a request a proxy relayed are left out). With vendors, the
 // remaining ones are taken into d's own digest for good (the dialog
 // retires); without, into a copy (a snapshot).
-func (l *ledger) keepAlives(d *Dialog, vendors bool) *kaDigest {
+//
+// A live view passes the time it is taken at (live; zero otherwise): a
+// keep-alive still within its transaction timeout then is pending, not
+// unanswered.
+func (l *ledger) keepAlives(d *Dialog, vendors bool, live time.Time) *kaDigest {
 	var g *kaDigest
 	switch {
 	case d.ka == nil && vendors:
@@ -180,7 +184,11 @@ func (l *ledger) keepAlives(d *Dialog, vendors bool) *kaDigest {
 	}
 	for _, t := range d.Transactions {
 		if t.Class == ClassSessionKeepAlive && !t.hop {
-			g.add(l, d, keepAliveOf(t), vendors)
+			k := keepAliveOf(t)
+			if !live.IsZero() && t.Final == 0 && t.Late == 0 && elapsed(t.Start, live) <= TransactionTimeout {
+				k.pending = true
+			}
+			g.add(l, d, k, vendors)
 		}
 	}
 	return g

@@ -29,6 +29,23 @@ func (l *ledger) addFinding(f Finding) {
 // reports whether there were any.
 func (l *ledger) dialogFindings(d *Dialog, g *kaDigest) bool {
 	found := false
+	for _, f := range dialogFindingList(d, g) {
+		found = true
+		if l.keepFinding(f.Kind) {
+			l.addFinding(f)
+		}
+	}
+	if found {
+		l.problem(d)
+	}
+	return found || d.problem
+}
+
+// dialogFindingList is what a dialog's keep-alive failures say, from its
+// digest, changing nothing: the final report's findings of a dialog as it
+// retires, and a live view's of a dialog still up.
+func dialogFindingList(d *Dialog, g *kaDigest) []Finding {
+	var out []Finding
 	for i := range g.failed {
 		t := &g.failed[i]
 		var kind FindingKind
@@ -47,24 +64,15 @@ func (l *ledger) dialogFindings(d *Dialog, g *kaDigest) bool {
 		default:
 			continue
 		}
-		found = true
-		if l.keepFinding(kind) {
-			l.addFinding(Finding{Kind: kind, CallID: d.CallID, Time: t.Start, Facts: FindingFacts{
-				Method: t.Method, CSeq: t.CSeq, Side: sideNames[t.side], Code: int(t.Final), Outcome: t.Outcome(),
-				Retransmissions: int(t.Retransmissions), Late: int(t.Late), Allow: t.Allow}})
-		}
+		out = append(out, Finding{Kind: kind, CallID: d.CallID, Time: t.Start, Facts: FindingFacts{
+			Method: t.Method, CSeq: t.CSeq, Side: sideNames[t.side], Code: int(t.Final), Outcome: t.Outcome(),
+			Retransmissions: int(t.Retransmissions), Late: int(t.Late), Allow: t.Allow}})
 	}
 	if t := droppedBy(d, g); t != nil {
-		found = true
-		if l.keepFinding(FindingDropped) {
-			l.addFinding(Finding{Kind: FindingDropped, CallID: d.CallID, Time: t.Start, Facts: FindingFacts{
-				Method: t.Method, Code: int(t.Final), Outcome: t.Outcome(), Ender: d.EndedBy, Seconds: d.Ended.Sub(t.Start).Seconds()}})
-		}
+		out = append(out, Finding{Kind: FindingDropped, CallID: d.CallID, Time: t.Start, Facts: FindingFacts{
+			Method: t.Method, Code: int(t.Final), Outcome: t.Outcome(), Ender: d.EndedBy, Seconds: d.Ended.Sub(t.Start).Seconds()}})
 	}
-	if found {
-		l.problem(d)
-	}
-	return found || d.problem
+	return out
 }
 
 // droppedBy returns the failed keep-alive (481, 408 or unanswered) that a BYE

@@ -175,7 +175,7 @@ func (l *ledger) retireDialog(d *Dialog, end time.Time) {
 	for _, t := range d.Transactions {
 		l.foldTransaction(t)
 	}
-	ka := l.keepAlives(d, true)
+	ka := l.keepAlives(d, true, time.Time{})
 	if ka.count > 0 {
 		rows := &l.tot.dialogRows
 		if l.dialogFindings(d, ka) {

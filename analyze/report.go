@@ -172,6 +172,8 @@ type DialogReport struct {
 	LastPending bool      `json:"last_pending,omitempty"`
 	Start       time.Time `json:"start,omitzero"`
 	MidCall     bool      `json:"mid_call,omitempty"`
+	// InProgress: a live view's dialog that is still up (no BYE yet).
+	InProgress bool `json:"in_progress,omitempty"`
 }
 
 // HasIntervals reports whether one side sent two keep-alives or more, so

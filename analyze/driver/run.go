@@ -96,7 +96,9 @@ func Analyze(src capture.Source, c Config) (*analyze.Report, error) {
 				return nil
 			}
 			last = time.Now()
-			return c.Refresh(a.Snapshot(stats()))
+			snap := a.Snapshot(stats())
+			describe(snap, src, nil)
+			return c.Refresh(snap)
 		}
 	}
 	err := loop.Run(func(input int, data []byte, ci *gopacket.CaptureInfo, link layers.LinkType) error {
@@ -123,12 +125,19 @@ func Analyze(src capture.Source, c Config) (*analyze.Report, error) {
 			fmt.Fprintf(c.Warn, "sipalive: %d frames of %s, a link type sipalive does not decode, were counted and skipped\n", lt[name], name)
 		}
 	}
+	describe(rep, src, c.Warn)
+	return rep, nil
+}
+
+// describe adds what each input gave to a report (a final one, or a live
+// view's) and names the damaged records on warn (nil: nowhere).
+func describe(rep *analyze.Report, src capture.Source, warn io.Writer) {
 	for _, in := range src.Describe() {
 		ri := analyze.Input{Path: in.Path, Format: in.Format, Packets: in.Packets, DamagedRecords: len(in.Damages)}
 		for _, d := range in.Damages {
 			ri.SkippedBytes += d.Skipped
-			if c.Warn != nil {
-				fmt.Fprintf(c.Warn, "sipalive: %s: record %d at offset %d is damaged (%s); skipped %d bytes and read on from the next plausible record\n",
+			if warn != nil {
+				fmt.Fprintf(warn, "sipalive: %s: record %d at offset %d is damaged (%s); skipped %d bytes and read on from the next plausible record\n",
 					in.Path, d.Record, d.Offset, d.Why, d.Skipped)
 			}
 		}
@@ -143,7 +152,6 @@ func Analyze(src capture.Source, c Config) (*analyze.Report, error) {
 			rep.Overview.Files++
 		}
 	}
-	return rep, nil
 }
 
 // Collect reads src to its end and hands every SIP message to take, with

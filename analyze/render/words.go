@@ -149,6 +149,8 @@ func DialogVerdict(d *analyze.DialogReport) string {
 // DialogEnded says how a dialog ended.
 func DialogEnded(d *analyze.DialogReport) string {
 	switch {
+	case d.EndedBy == "" && d.InProgress:
+		return "in progress"
 	case d.EndedBy == "":
 		return "no BYE seen"
 	case d.Dropped:

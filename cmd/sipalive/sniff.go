@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
@@ -90,7 +91,6 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	tty := isTerminal(stdout)
 	cfg := driver.Config{
 		Analysis:   analyze.Options{MaxRows: maxRows(*rows, *format), KeepAliveRows: *format == "csv"},
 		Workers:    1,
@@ -107,6 +107,8 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 		cfg.Tap = w.Write
 	}
 	fmt.Fprintf(stderr, "sipalive: listening on %s (%s)%s\n", *iface, live.Link, filterNote(live.Filter))
+	screen := newLiveScreen(stdout)
+	defer screen.close()
 	if !*quiet && *format == "table" {
 		cfg.Every = *interval
 		cfg.Refresh = func(r *analyze.Report) error {
@@ -116,14 +118,16 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 				}
 			}
 			s := r.Overview.Capture
-			if tty {
-				fmt.Fprint(stdout, "\033[H\033[2J")
-				fmt.Fprintf(stdout, "sipalive sniff -i %s   %s   %d packets, %d dropped   (Ctrl-C to stop)\n",
-					*iface, time.Now().Format("15:04:05"), s.Packets, s.KernelDrops)
-			} else {
-				fmt.Fprintf(stdout, "\n=== %s: %d packets, %d dropped ===\n", time.Now().UTC().Format(time.RFC3339), s.Packets, s.KernelDrops)
+			status := fmt.Sprintf("sipalive sniff -i %s   %s   %d packets, %d dropped   (Ctrl-C to stop)",
+				*iface, time.Now().Format("15:04:05"), s.Packets, s.KernelDrops)
+			if !screen.tty {
+				status = fmt.Sprintf("%s: %d packets, %d dropped", time.Now().UTC().Format(time.RFC3339), s.Packets, s.KernelDrops)
 			}
-			return render.Tables(stdout, r, tableWidth(stdout, *wide))
+			var frame bytes.Buffer
+			if err := render.Tables(&frame, r, tableWidth(stdout, *wide)); err != nil {
+				return err
+			}
+			return screen.show(status, frame.Bytes())
 		}
 	}
 	rep, err := driver.Analyze(live, cfg)
@@ -140,9 +144,7 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	if s.KernelDrops > 0 || s.InterfaceDrops > 0 {
 		fmt.Fprintf(stderr, "sipalive: the kernel dropped %d packets and the interface %d: this report is incomplete\n", s.KernelDrops, s.InterfaceDrops)
 	}
-	if *format == "table" && tty && !*quiet {
-		fmt.Fprint(stdout, "\033[H\033[2J")
-	}
+	screen.close()
 	if err := output(stdout, rep, *format, false, tableWidth(stdout, *wide)); err != nil {
 		return err
 	}
