@@ -28,6 +28,9 @@ type Options struct {
 	// (see RowSink); the report's lists then hold only rows made at the
 	// end (the vendors' findings). Counts are complete either way.
 	Rows RowSink
+	// Observe, when set, is shown every row as it settles, whether the
+	// report keeps it or not: the events and metrics of a monitor.
+	Observe RowSink
 	// IdleTimeout closes a dialog without BYE after this much silence;
 	// 0 means twice the largest Session-Expires seen, at least an hour.
 	IdleTimeout time.Duration

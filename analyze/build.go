@@ -55,6 +55,14 @@ func (a *Analyzer) Finish(stats capture.Stats) *Report {
 	sort.SliceStable(r.KeepAliveRows, func(i, j int) bool { return r.KeepAliveRows[i].Time.Before(r.KeepAliveRows[j].Time) })
 	r.ProblemFrames = a.ledger.tot.problems
 	a.complete(r)
+	if o := a.opts.Observe; o != nil {
+		// the findings made of the totals, at the end
+		for i := range r.Findings {
+			if r.Findings[i].Kind == FindingAnswersUnknownDialog {
+				o.Finding(&r.Findings[i])
+			}
+		}
+	}
 	return r
 }
 
@@ -161,8 +169,10 @@ func (a *Analyzer) Snapshot(stats capture.Stats) *Report {
 				continue
 			}
 			r.Overview.Dialogs++
+			r.Overview.ActiveDialogs++
 			if d.IsCall {
 				r.Overview.Calls++
+				r.Overview.ActiveCalls++
 			}
 			for _, t := range d.Transactions {
 				count(t)

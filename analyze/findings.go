@@ -12,17 +12,23 @@ import (
 // a trunk capture most findings are past the rows kept.
 func (l *ledger) keepFinding(kind FindingKind) bool {
 	l.tot.findingCount[kind]++
-	return l.tot.findings.keep(l.opts.MaxRows)
+	return l.tot.findings.keep(l.opts.MaxRows) || l.opts.Observe != nil
 }
 
-// addFinding keeps the row of a finding keepFinding counted.
+// addFinding keeps the row of the finding keepFinding counted last, and
+// shows it to the observer.
 func (l *ledger) addFinding(f Finding) {
-	if s := l.opts.Rows; s != nil {
-		l.tot.findings.streamed++
-		s.Finding(&f)
-		return
+	if o := l.opts.Observe; o != nil {
+		o.Finding(&f)
 	}
-	l.tot.findings.rows = append(l.tot.findings.rows, f)
+	switch rows := &l.tot.findings; {
+	case !rows.kept():
+	case l.opts.Rows != nil:
+		rows.streamed++
+		l.opts.Rows.Finding(&f)
+	default:
+		rows.rows = append(rows.rows, f)
+	}
 }
 
 // dialogFindings turns a dialog's keep-alive failures into findings and

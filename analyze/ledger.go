@@ -66,7 +66,8 @@ func newTotals() totals {
 type rowList[T any] struct {
 	rows     []T
 	omitted  int
-	streamed int // rows handed to Options.Rows instead
+	streamed int  // rows handed to Options.Rows instead
+	last     bool // what keep said last
 }
 
 // total is the number of rows the list was given, kept or not.
@@ -79,14 +80,20 @@ func (l *rowList[T]) add(max int, row T) {
 }
 
 // keep reports whether one more row is kept, counting it as omitted if
-// not: a row that costs formatting is built only when it is kept.
+// not: a row that costs formatting is built only when it is kept (or
+// observed). kept tells the same of the row keep was last asked about.
 func (l *rowList[T]) keep(max int) bool {
-	if max > 0 && len(l.rows) >= max {
+	if max > 0 && len(l.rows)+l.streamed >= max {
 		l.omitted++
+		l.last = false
 		return false
 	}
+	l.last = true
 	return true
 }
+
+// kept reports what keep said last.
+func (l *rowList[T]) kept() bool { return l.last }
 
 // foldTransaction adds a settled transaction to the totals.
 func (l *ledger) foldTransaction(t *Transaction) {
@@ -102,16 +109,21 @@ func (l *ledger) foldTransaction(t *Transaction) {
 		l.foldKeepAlive(t, sender)
 	case t.Class.IsNotKeepAlive():
 		l.tot.notKeepAlive[t.Class.Key()]++
-		if rows := &l.tot.notKeepRows; rows.keep(l.opts.MaxRows) {
+		if rows := &l.tot.notKeepRows; rows.keep(l.opts.MaxRows) || l.opts.Observe != nil {
 			row := NotKeepAlive{
 				Time: t.Start, CallID: t.CallID, Method: t.Method, Class: t.Class.Key(),
 				From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final,
 				Purpose: t.Purpose, Refresh: t.refreshes(),
 			}
-			if s := l.opts.Rows; s != nil {
+			if o := l.opts.Observe; o != nil {
+				o.NotKeepAlive(&row)
+			}
+			switch {
+			case !rows.kept():
+			case l.opts.Rows != nil:
 				rows.streamed++
-				s.NotKeepAlive(&row)
-			} else {
+				l.opts.Rows.NotKeepAlive(&row)
+			default:
 				rows.rows = append(rows.rows, row)
 			}
 		}
@@ -139,7 +151,7 @@ func (l *ledger) foldTransaction(t *Transaction) {
 
 // keepAliveRow lists a keep-alive transaction for the CSV output.
 func (l *ledger) keepAliveRow(t *Transaction, sender string) {
-	if !l.opts.KeepAliveRows {
+	if !l.opts.KeepAliveRows && l.opts.Observe == nil {
 		return
 	}
 	direction := "caller→callee"
@@ -153,11 +165,17 @@ func (l *ledger) keepAliveRow(t *Transaction, sender string) {
 		Device: t.Class == ClassDeviceKeepAlive, Time: t.Start, CallID: t.CallID, Method: t.Method, Direction: direction,
 		From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final, ResponseTime: t.ResponseTime(),
 	}
-	if s := l.opts.Rows; s != nil {
-		s.KeepAlive(&row)
-		return
+	if o := l.opts.Observe; o != nil {
+		row.Receiver = l.book.agentOf(t.Answerer, t.Dst)
+		o.KeepAlive(&row)
 	}
-	l.tot.csv = append(l.tot.csv, row)
+	switch {
+	case !l.opts.KeepAliveRows:
+	case l.opts.Rows != nil:
+		l.opts.Rows.KeepAlive(&row)
+	default:
+		l.tot.csv = append(l.tot.csv, row)
+	}
 }
 
 // retireDialog reports a finished dialog and frees its transactions. The
@@ -181,13 +199,19 @@ func (l *ledger) retireDialog(d *Dialog, end time.Time) {
 		if l.dialogFindings(d, ka) {
 			rows = &l.tot.problemRows
 		}
-		if rows.keep(l.opts.MaxRows) {
-			if s := l.opts.Rows; s != nil {
+		if rows.keep(l.opts.MaxRows) || l.opts.Observe != nil {
+			dr := l.dialogReport(d, ka)
+			problem := rows == &l.tot.problemRows
+			if o := l.opts.Observe; o != nil {
+				o.Dialog(problem, &dr)
+			}
+			switch {
+			case !rows.kept():
+			case l.opts.Rows != nil:
 				rows.streamed++
-				dr := l.dialogReport(d, ka)
-				s.Dialog(rows == &l.tot.problemRows, &dr)
-			} else {
-				rows.rows = append(rows.rows, l.dialogReport(d, ka))
+				l.opts.Rows.Dialog(problem, &dr)
+			default:
+				rows.rows = append(rows.rows, dr)
 			}
 		}
 	}

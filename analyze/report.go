@@ -71,6 +71,10 @@ type Overview struct {
 	End               time.Time     `json:"end,omitzero"`
 	DurationSeconds   float64       `json:"duration_seconds"`
 	Capture           capture.Stats `json:"capture"`
+	// ActiveCalls and ActiveDialogs are the calls and dialogs still up
+	// when a live view was taken (0 in a final report).
+	ActiveCalls   int `json:"active_calls,omitempty"`
+	ActiveDialogs int `json:"active_dialogs,omitempty"`
 	// Limits says where the analysis' bounded tables of state were full.
 	Limits StateLimits `json:"limits,omitzero"`
 }
@@ -423,6 +427,7 @@ type KeepAliveRow struct {
 	Method       string
 	Direction    string
 	From, To     string
+	Receiver     string // the answerer's vendor
 	Agent        string
 	Code         int
 	ResponseTime time.Duration

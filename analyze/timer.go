@@ -178,6 +178,9 @@ func (l *ledger) timerReport(d *Dialog, end time.Time) {
 		l.addFinding(Finding{Kind: FindingTimerOff, CallID: d.CallID, Time: off.At,
 			Facts: FindingFacts{Method: off.Method, CSeq: off.CSeq, Side: off.Sender, SessionExpires: off.Requested}})
 	}
+	if o := l.opts.Observe; o != nil {
+		o.Timer(&tr, &ts)
+	}
 	if sink != nil {
 		if l.tot.timers.keep(l.opts.MaxRows) {
 			l.tot.timers.streamed++

@@ -15,6 +15,7 @@ import (
 
 	"github.com/sipalive/sipalive/analyze"
 	"github.com/sipalive/sipalive/analyze/driver"
+	"github.com/sipalive/sipalive/analyze/monitor"
 	"github.com/sipalive/sipalive/analyze/render"
 	"github.com/sipalive/sipalive/capture"
 	"golang.org/x/term"
@@ -40,12 +41,14 @@ type commonFlags struct {
 	memProfile    string
 	wide          bool
 	html          string
+	events        string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.Var(&c.files, "r", "read packets from `FILE` (pcap or pcapng, optionally gzip'd); repeatable")
 	fs.StringVar(&c.format, "format", "table", "output `format`: table, json, csv or html (one self-contained page with charts)")
 	fs.StringVar(&c.html, "html", "", "also write the HTML report to `FILE` (beside the tables, JSON or CSV)")
+	fs.StringVar(&c.events, "events", "", "write an NDJSON event to `FILE` as each keep-alive, finding and dialog settles (- for standard output, which then carries the events alone; docs/events.md)")
 	fs.StringVar(&c.failOn, "fail-on", "", "exit 1 when a finding of these `kinds` exists (comma-separated: "+findingKindList()+", or any)")
 	fs.StringVar(&c.writeProblems, "write-problems", "", "write every packet of the dialogs with a problem to `FILE.pcap`")
 	fs.StringVar(&c.writeProblems, "w", "", "same as --write-problems (tcpdump's letter for the packets written)")
@@ -152,6 +155,14 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 		defer stream.Close()
 		opts.Rows = stream
 	}
+	events, closeEvents, err := openEvents(c.events, stdout)
+	if err != nil {
+		return err
+	}
+	defer closeEvents()
+	if events != nil {
+		opts.Observe = events
+	}
 	cfg := driver.Config{
 		Analysis:   opts,
 		Workers:    c.workers,
@@ -189,7 +200,15 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 			return err
 		}
 	}
+	if events != nil {
+		events.End(rep)
+		if err := events.Flush(); err != nil {
+			return fmt.Errorf("--events: %w", err)
+		}
+	}
 	switch {
+	case c.events == capture.Stdin:
+		// standard output carries the events
 	case stream != nil && c.format == "csv":
 		err = stream.CSV(stdout)
 	case stream != nil:
@@ -310,6 +329,22 @@ func maxRows(flagValue int, format string) int {
 		return 200 // the HTML summarises: the dialogs it draws, problems first
 	}
 	return 0
+}
+
+// openEvents opens the --events output: path, or stdout for "-"; none
+// for "". The close function closes a file.
+func openEvents(path string, stdout io.Writer) (*monitor.Events, func(), error) {
+	switch path {
+	case "":
+		return nil, func() {}, nil
+	case capture.Stdin:
+		return monitor.NewEvents(stdout), func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--events: %w", err)
+	}
+	return monitor.NewEvents(f), func() { f.Close() }, nil
 }
 
 // writeHTML writes the HTML report to path.

@@ -9,13 +9,14 @@ import (
 // stages is the one-way data flow, earliest first: a package may import
 // only packages of earlier stages (and, for the command, any).
 var stages = []string{
-	"capture/filter", // capture filters, compiled for the kernel
-	"capture/sip",    // the SIP wire format
-	"capture",        // sources, packets, transports, encapsulations
-	"analyze",        // transactions, dialogs, findings, the report
-	"analyze/driver", // the read loop and the pipeline
-	"analyze/render", // the words and shapes of a report
-	"cmd/sipalive",   // flags, subcommands, exit codes
+	"capture/filter",  // capture filters, compiled for the kernel
+	"capture/sip",     // the SIP wire format
+	"capture",         // sources, packets, transports, encapsulations
+	"analyze",         // transactions, dialogs, findings, the report
+	"analyze/driver",  // the read loop and the pipeline
+	"analyze/render",  // the words and shapes of a report
+	"analyze/monitor", // events and metrics of a running analysis
+	"cmd/sipalive",    // flags, subcommands, exit codes
 }
 
 // TestLayering holds the packages to the data flow: no import from a stage

@@ -17,6 +17,7 @@ import (
 
 	"github.com/sipalive/sipalive/analyze"
 	"github.com/sipalive/sipalive/analyze/driver"
+	"github.com/sipalive/sipalive/analyze/monitor"
 	"github.com/sipalive/sipalive/analyze/render"
 	"github.com/sipalive/sipalive/capture"
 	"github.com/sipalive/sipalive/capture/filter"
@@ -46,6 +47,8 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	failOn := fs.String("fail-on", "", "exit 1 when a finding of these `kinds` exists (see analyze -h)")
 	rows := fs.Int("max-rows", -1, "rows per table (default 100 for tables, all for json and csv)")
 	wide := fs.Bool("wide", false, "print every table column whole (tables otherwise fit the terminal)")
+	eventsPath := fs.String("events", "", "write an NDJSON event to `FILE` as each keep-alive, finding and dialog settles (- for standard output, which then carries the events alone)")
+	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics and /healthz on `ADDR` (host:port) while capturing")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, sniffUsage)
 		fs.PrintDefaults()
@@ -91,8 +94,29 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
+	events, closeEvents, err := openEvents(*eventsPath, stdout)
+	if err != nil {
+		return err
+	}
+	defer closeEvents()
+	var mon *monitor.Metrics
+	if *metricsAddr != "" {
+		mon = monitor.NewMetrics()
+		addr, err := mon.Serve(ctx, *metricsAddr, 3**interval+10*time.Second)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stderr, "sipalive: metrics on http://%s/metrics\n", addr)
+	}
+	var observe analyze.RowSink
+	if events != nil {
+		observe = events
+	}
+	if mon != nil {
+		observe = monitor.Tee(observe, mon)
+	}
 	cfg := driver.Config{
-		Analysis:   analyze.Options{MaxRows: maxRows(*rows, *format), KeepAliveRows: *format == "csv"},
+		Analysis:   analyze.Options{MaxRows: maxRows(*rows, *format), KeepAliveRows: *format == "csv", Observe: observe},
 		Workers:    1,
 		MaxPackets: *count,
 		Stop: func() bool {
@@ -109,13 +133,25 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stderr, "sipalive: listening on %s (%s)%s\n", *iface, live.Link, filterNote(live.Filter))
 	screen := newLiveScreen(stdout)
 	defer screen.close()
-	if !*quiet && *format == "table" {
+	draw := !*quiet && *format == "table" && *eventsPath != capture.Stdin
+	if draw || events != nil || mon != nil || w != nil {
 		cfg.Every = *interval
 		cfg.Refresh = func(r *analyze.Report) error {
 			if w != nil {
 				if err := w.Flush(); err != nil {
 					return fmt.Errorf("-w: %w", err)
 				}
+			}
+			if mon != nil {
+				mon.Update(r)
+			}
+			if events != nil {
+				if err := events.Flush(); err != nil {
+					return fmt.Errorf("--events: %w", err)
+				}
+			}
+			if !draw {
+				return nil
 			}
 			s := r.Overview.Capture
 			status := fmt.Sprintf("sipalive sniff -i %s   %s   %d packets, %d dropped   (Ctrl-C to stop)",
@@ -145,8 +181,19 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stderr, "sipalive: the kernel dropped %d packets and the interface %d: this report is incomplete\n", s.KernelDrops, s.InterfaceDrops)
 	}
 	screen.close()
-	if err := output(stdout, rep, *format, false, tableWidth(stdout, *wide)); err != nil {
-		return err
+	if mon != nil {
+		mon.Update(rep)
+	}
+	if events != nil {
+		events.End(rep)
+		if err := events.Flush(); err != nil {
+			return fmt.Errorf("--events: %w", err)
+		}
+	}
+	if *eventsPath != capture.Stdin {
+		if err := output(stdout, rep, *format, false, tableWidth(stdout, *wide)); err != nil {
+			return err
+		}
 	}
 	if n := countFindings(rep, kinds); n > 0 {
 		return findingsError{n}
