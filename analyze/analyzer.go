@@ -126,6 +126,22 @@ func (a *Analyzer) Take(e *Event) {
 	}
 }
 
+// Advance moves the analysis clock to now while a live source is quiet,
+// so that what is due settles on time: a keep-alive whose answer never
+// comes is unanswered 32 s after it was sent, not when the next packet
+// happens to arrive. Capture times of a live source track the wall
+// clock; when they do not (HEP replayed from an old capture, a clock far
+// off), the clock is left to the packets.
+func (a *Analyzer) Advance(now time.Time) {
+	if a.first.IsZero() || !now.After(a.last) || now.Sub(a.last) > time.Hour {
+		return
+	}
+	a.last = now
+	if elapsed(a.timing.lastSweep, a.last) >= sweepEvery {
+		a.sweep(a.last)
+	}
+}
+
 // errCutBySnapLength is the malformed reason of a message that lacks what
 // the analysis needs because its packet was cut short in the capture.
 const errCutBySnapLength = "packet cut short by the snap length"

@@ -34,6 +34,10 @@ type Config struct {
 	// analyzer between packets.
 	Every   time.Duration
 	Refresh func(*analyze.Report) error
+	// WallClock advances the analysis clock with the wall clock while a
+	// live source is quiet (see analyze.Analyzer.Advance); it needs one
+	// worker.
+	WallClock bool
 }
 
 // Analyze reads src to its end (or Stop, or MaxPackets) through one decoder
@@ -89,10 +93,13 @@ func Analyze(src capture.Source, c Config) (*analyze.Report, error) {
 			warn(e.Path, e.Err, src.Describe()[e.Input].Packets)
 		},
 	}
-	if c.Refresh != nil && c.Every > 0 {
+	if (c.Refresh != nil && c.Every > 0) || c.WallClock {
 		last := time.Now()
 		loop.Idle = func() error {
-			if time.Since(last) < c.Every {
+			if c.WallClock && c.Workers <= 1 {
+				a.Advance(time.Now())
+			}
+			if c.Refresh == nil || time.Since(last) < c.Every {
 				return nil
 			}
 			last = time.Now()

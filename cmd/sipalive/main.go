@@ -43,6 +43,7 @@ commands:
   audit     vendor keep-alive audit: who sends what, who answers how
   flow      draw one dialog's call flow: sipalive flow FILE... CALL-ID
   sniff     capture live and watch the tables: sipalive sniff -i IFACE [FILTER]
+  collect   receive HEP from capture agents and watch the tables: sipalive collect :9060
   version   print the version
 
 Run 'sipalive COMMAND -h' for the flags of a command.
@@ -68,6 +69,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdFlow(rest, stdout, stderr)
 	case "sniff":
 		err = cmdSniff(rest, stdout, stderr)
+	case "collect":
+		err = cmdCollect(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sipalive", version())
 		return exitOK

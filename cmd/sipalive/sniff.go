@@ -15,6 +15,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/gopacket/gopacket/layers"
 	"github.com/sipalive/sipalive/analyze"
 	"github.com/sipalive/sipalive/analyze/driver"
 	"github.com/sipalive/sipalive/analyze/monitor"
@@ -33,22 +34,54 @@ final report is printed in the chosen --format.
 flags:
 `
 
+// liveFlags are the flags of the commands that watch traffic as it comes:
+// sniff and collect.
+type liveFlags struct {
+	out, format, failOn, eventsPath, metricsAddr string
+	count                                        uint64
+	duration, interval                           time.Duration
+	quiet, wide                                  bool
+	rows                                         int
+}
+
+func (f *liveFlags) register(fs *flag.FlagSet, writes string) {
+	fs.StringVar(&f.out, "w", "", "also write "+writes+" to `FILE` (pcap; pcapng when it ends in .pcapng)")
+	fs.Uint64Var(&f.count, "c", 0, "stop after `N` packets")
+	fs.DurationVar(&f.duration, "duration", 0, "stop after this long (e.g. 30m)")
+	fs.DurationVar(&f.interval, "interval", 5*time.Second, "refresh the tables (and the metrics) this often")
+	fs.StringVar(&f.format, "format", "table", "output `format`: table, json or csv")
+	fs.BoolVar(&f.quiet, "quiet", false, "print nothing until the end")
+	fs.BoolVar(&f.quiet, "q", false, "same as --quiet")
+	fs.StringVar(&f.failOn, "fail-on", "", "exit 1 when a finding of these `kinds` exists (see analyze -h)")
+	fs.IntVar(&f.rows, "max-rows", -1, "rows per table (default 100 for tables, all for json and csv)")
+	fs.BoolVar(&f.wide, "wide", false, "print every table column whole (tables otherwise fit the terminal)")
+	fs.StringVar(&f.eventsPath, "events", "", "write an NDJSON event to `FILE` as each keep-alive, finding and dialog settles (- for standard output, which then carries the events alone)")
+	fs.StringVar(&f.metricsAddr, "metrics", "", "serve Prometheus metrics and /healthz on `ADDR` (host:port) while running")
+}
+
+// check validates the flags, after parsing.
+func (f *liveFlags) check(fs *flag.FlagSet) (map[analyze.FindingKind]bool, error) {
+	switch f.format {
+	case "table", "json", "csv":
+	default:
+		return nil, usagef("--format %q: use table, json or csv", f.format)
+	}
+	if err := checkRows(fs); err != nil {
+		return nil, err
+	}
+	if f.interval <= 0 {
+		return nil, usagef("--interval must be positive")
+	}
+	return parseFailOn(f.failOn)
+}
+
 func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("sniff", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	iface := fs.String("i", "", "capture on `IFACE` (any: all interfaces)")
 	expr := fs.String("f", "", "capture `FILTER` (tcpdump syntax: port, portrange, host, net, udp, tcp, and/or/not, ...)")
-	out := fs.String("w", "", "also write the captured packets to `FILE` (pcap; pcapng when it ends in .pcapng)")
-	count := fs.Uint64("c", 0, "stop after `N` packets")
-	duration := fs.Duration("duration", 0, "stop after this long (e.g. 30m)")
-	interval := fs.Duration("interval", 5*time.Second, "refresh the tables this often")
-	format := fs.String("format", "table", "output `format`: table, json or csv")
-	quiet := fs.Bool("quiet", false, "print nothing until the end")
-	failOn := fs.String("fail-on", "", "exit 1 when a finding of these `kinds` exists (see analyze -h)")
-	rows := fs.Int("max-rows", -1, "rows per table (default 100 for tables, all for json and csv)")
-	wide := fs.Bool("wide", false, "print every table column whole (tables otherwise fit the terminal)")
-	eventsPath := fs.String("events", "", "write an NDJSON event to `FILE` as each keep-alive, finding and dialog settles (- for standard output, which then carries the events alone)")
-	metricsAddr := fs.String("metrics", "", "serve Prometheus metrics and /healthz on `ADDR` (host:port) while capturing")
+	var lf liveFlags
+	lf.register(fs, "the captured packets")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, sniffUsage)
 		fs.PrintDefaults()
@@ -71,38 +104,35 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	if err := filter.Check(*expr); err != nil {
 		return usageError{err.Error()}
 	}
-	switch *format {
-	case "table", "json", "csv":
-	default:
-		return usagef("--format %q: use table, json or csv", *format)
-	}
-	if err := checkRows(fs); err != nil {
-		return err
-	}
-	kinds, err := parseFailOn(*failOn)
+	kinds, err := lf.check(fs)
 	if err != nil {
 		return err
-	}
-	if *interval <= 0 {
-		return usagef("--interval must be positive")
 	}
 	live, err := capture.OpenLive(*iface, *expr)
 	if err != nil {
 		return err
 	}
 	defer live.Close()
+	fmt.Fprintf(stderr, "sipalive: listening on %s (%s)%s\n", *iface, live.Link, filterNote(live.Filter))
+	return runLive(live, live.Link, "sipalive sniff -i "+*iface, &lf, kinds, stdout, stderr)
+}
+
+// runLive analyses a live source until a signal, --duration or -c, with
+// the outputs the flags ask for: tables redrawn as they change, events,
+// metrics, the packets written with -w; then the final report.
+func runLive(src capture.Source, link layers.LinkType, title string, lf *liveFlags, kinds map[analyze.FindingKind]bool, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
-	events, closeEvents, err := openEvents(*eventsPath, stdout)
+	events, closeEvents, err := openEvents(lf.eventsPath, stdout)
 	if err != nil {
 		return err
 	}
 	defer closeEvents()
 	var mon *monitor.Metrics
-	if *metricsAddr != "" {
+	if lf.metricsAddr != "" {
 		mon = monitor.NewMetrics()
-		addr, err := mon.Serve(ctx, *metricsAddr, 3**interval+10*time.Second)
+		addr, err := mon.Serve(ctx, lf.metricsAddr, 3*lf.interval+10*time.Second)
 		if err != nil {
 			return err
 		}
@@ -116,26 +146,26 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 		observe = monitor.Tee(observe, mon)
 	}
 	cfg := driver.Config{
-		Analysis:   analyze.Options{MaxRows: maxRows(*rows, *format), KeepAliveRows: *format == "csv", Observe: observe},
+		Analysis:   analyze.Options{MaxRows: maxRows(lf.rows, lf.format), KeepAliveRows: lf.format == "csv", Observe: observe},
 		Workers:    1,
-		MaxPackets: *count,
+		WallClock:  true,
+		MaxPackets: lf.count,
 		Stop: func() bool {
-			return ctx.Err() != nil || (*duration > 0 && time.Since(start) >= *duration)
+			return ctx.Err() != nil || (lf.duration > 0 && time.Since(start) >= lf.duration)
 		},
 	}
 	var w *driver.PacketFile
-	if *out != "" {
-		if w, err = driver.CreatePacketFile(*out, live.Link); err != nil {
-			return fmt.Errorf("-w %s: %w", *out, err)
+	if lf.out != "" {
+		if w, err = driver.CreatePacketFile(lf.out, link); err != nil {
+			return fmt.Errorf("-w %s: %w", lf.out, err)
 		}
 		cfg.Tap = w.Write
 	}
-	fmt.Fprintf(stderr, "sipalive: listening on %s (%s)%s\n", *iface, live.Link, filterNote(live.Filter))
 	screen := newLiveScreen(stdout)
 	defer screen.close()
-	draw := !*quiet && *format == "table" && *eventsPath != capture.Stdin
+	draw := !lf.quiet && lf.format == "table" && lf.eventsPath != capture.Stdin
 	if draw || events != nil || mon != nil || w != nil {
-		cfg.Every = *interval
+		cfg.Every = lf.interval
 		cfg.Refresh = func(r *analyze.Report) error {
 			if w != nil {
 				if err := w.Flush(); err != nil {
@@ -154,19 +184,19 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 				return nil
 			}
 			s := r.Overview.Capture
-			status := fmt.Sprintf("sipalive sniff -i %s   %s   %d packets, %d dropped   (Ctrl-C to stop)",
-				*iface, time.Now().Format("15:04:05"), s.Packets, s.KernelDrops)
+			status := fmt.Sprintf("%s   %s   %d packets, %d dropped   (Ctrl-C to stop)",
+				title, time.Now().Format("15:04:05"), s.Packets, s.KernelDrops)
 			if !screen.tty {
 				status = fmt.Sprintf("%s: %d packets, %d dropped", time.Now().UTC().Format(time.RFC3339), s.Packets, s.KernelDrops)
 			}
 			var frame bytes.Buffer
-			if err := render.Tables(&frame, r, tableWidth(stdout, *wide)); err != nil {
+			if err := render.Tables(&frame, r, tableWidth(stdout, lf.wide)); err != nil {
 				return err
 			}
 			return screen.show(status, frame.Bytes())
 		}
 	}
-	rep, err := driver.Analyze(live, cfg)
+	rep, err := driver.Analyze(src, cfg)
 	stop()
 	if w != nil {
 		if cerr := w.Close(); err == nil && cerr != nil {
@@ -178,7 +208,7 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	}
 	s := rep.Overview.Capture
 	if s.KernelDrops > 0 || s.InterfaceDrops > 0 {
-		fmt.Fprintf(stderr, "sipalive: the kernel dropped %d packets and the interface %d: this report is incomplete\n", s.KernelDrops, s.InterfaceDrops)
+		fmt.Fprintf(stderr, "sipalive: %d packets were dropped before the analysis (kernel or queue) and %d by the interface: this report is incomplete\n", s.KernelDrops, s.InterfaceDrops)
 	}
 	screen.close()
 	if mon != nil {
@@ -190,8 +220,8 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("--events: %w", err)
 		}
 	}
-	if *eventsPath != capture.Stdin {
-		if err := output(stdout, rep, *format, false, tableWidth(stdout, *wide)); err != nil {
+	if lf.eventsPath != capture.Stdin {
+		if err := output(stdout, rep, lf.format, false, tableWidth(stdout, lf.wide)); err != nil {
 			return err
 		}
 	}

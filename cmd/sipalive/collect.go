@@ -1,0 +1,56 @@
+package main
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/gopacket/gopacket/layers"
+
+	"github.com/sipalive/sipalive/capture"
+)
+
+const collectUsage = `usage: sipalive collect [flags] ADDR
+
+A HEP collector: listens on ADDR (host:port, e.g. :9060) for HEP from
+capture agents (Kamailio siptrace, OpenSIPS proto_hep, FreeSWITCH, Asterisk
+res_hep, heplify), HEP3 over UDP and TCP and HEP 1/2 over UDP, and runs the
+same analysis as sniff on what they send, with the original addresses and
+times; each agent is an input of the report. -w writes what arrived as a
+capture (raw IP datagrams from each agent) that analyses the same. Stop
+with Ctrl-C, --duration or -c.
+
+flags:
+`
+
+func cmdCollect(args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("collect", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var lf liveFlags
+	lf.register(fs, "the HEP packets received, as datagrams from each agent,")
+	fs.Usage = func() {
+		fmt.Fprint(stderr, collectUsage)
+		fs.PrintDefaults()
+	}
+	if err := parseInterspersed(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() != 1 {
+		return usagef("collect: give the one address to listen on (host:port, e.g. :9060)")
+	}
+	kinds, err := lf.check(fs)
+	if err != nil {
+		return err
+	}
+	c, err := capture.ListenHEP(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	fmt.Fprintf(stderr, "sipalive: collecting HEP on %s (UDP and TCP)\n", c.Addr())
+	return runLive(c, layers.LinkTypeRaw, "sipalive collect "+c.Addr().String(), &lf, kinds, stdout, stderr)
+}

@@ -1,0 +1,109 @@
+package main
+
+import (
+	"encoding/json"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+
+	"github.com/sipalive/sipalive/analyze"
+	"github.com/sipalive/sipalive/analyze/driver"
+	"github.com/sipalive/sipalive/capture"
+)
+
+// hepPayloads returns the UDP payloads of a recorded capture of HEP (what
+// Kamailio's siptrace sent), in order.
+func hepPayloads(t *testing.T, path string) [][]byte {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]byte
+	for {
+		data, _, err := r.ReadPacketData()
+		if err != nil {
+			return out
+		}
+		p := gopacket.NewPacket(data, r.LinkType(), gopacket.NoCopy)
+		if u, ok := p.Layer(layers.LayerTypeUDP).(*layers.UDP); ok && len(u.Payload) > 0 {
+			out = append(out, append([]byte(nil), u.Payload...))
+		}
+	}
+}
+
+// TestCollectorGivesTheCaptureReport sends the HEP that Kamailio's
+// siptrace sent in the recordings (versions 1, 2 and 3) to a collector on
+// loopback, over UDP and (HEP3) over TCP, and holds the counts of the
+// report to those of analysing the recording itself.
+func TestCollectorGivesTheCaptureReport(t *testing.T) {
+	for _, tc := range []struct {
+		file string
+		tcp  bool
+	}{
+		{"dialog-keepalive-hep1.pcap", false},
+		{"dialog-keepalive-hep2.pcap", false},
+		{"dialog-keepalive-hep3.pcap", false},
+		{"dialog-keepalive-hep3.pcap", true},
+	} {
+		path := "../../capture/testdata/kamailio/" + tc.file
+		payloads := hepPayloads(t, path)
+		if len(payloads) == 0 {
+			t.Fatalf("%s: no HEP", tc.file)
+		}
+		_, wantJSON, _ := runCLI("analyze", "--format", "json", path)
+		var want analyze.Report
+		if err := json.Unmarshal([]byte(wantJSON), &want); err != nil {
+			t.Fatal(err)
+		}
+		c, err := capture.ListenHEP("127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		network := "udp"
+		if tc.tcp {
+			network = "tcp"
+		}
+		conn, err := net.Dial(network, c.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			for _, p := range payloads {
+				conn.Write(p)
+				time.Sleep(200 * time.Microsecond) // a gentle pace: UDP on loopback drops nothing then
+			}
+		}()
+		deadline := time.Now().Add(30 * time.Second) // bounded: a lost datagram fails the test, never hangs it
+		rep, err := driver.Analyze(c, driver.Config{Workers: 1, MaxPackets: uint64(len(payloads)),
+			Stop: func() bool { return time.Now().After(deadline) }})
+		conn.Close()
+		c.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, wantS := rep.Summary, want.Summary
+		if got.SIPMessages != wantS.SIPMessages || got.Calls != wantS.Calls ||
+			jsonOf(got.SessionKeepAlives) != jsonOf(wantS.SessionKeepAlives) || jsonOf(got.DeviceKeepAlives) != jsonOf(wantS.DeviceKeepAlives) {
+			t.Errorf("%s over %s: collector %s, capture %s", tc.file, network, jsonOf(got), jsonOf(wantS))
+		}
+		if len(rep.Inputs) != 1 || rep.Inputs[0].Packets != uint64(len(payloads)) {
+			t.Errorf("%s: inputs %+v, want the one agent with %d packets", tc.file, rep.Inputs, len(payloads))
+		}
+	}
+}
+
+func jsonOf(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
