@@ -56,6 +56,9 @@ func OpenLive(iface, expr string) (*Live, error) {
 		if err != nil {
 			return nil, err
 		}
+		if !ifaceUp(iface) {
+			return nil, fmt.Errorf("interface %s is down (ip link set %s up): nothing would be captured", iface, iface)
+		}
 		opts = append(opts, afpacket.OptInterface(iface))
 		switch typ {
 		case 1: // ARPHRD_ETHER
@@ -108,6 +111,17 @@ func ifaceType(iface string) (int, error) {
 	return strconv.Atoi(strings.TrimSpace(string(b)))
 }
 
+// ifaceUp reports whether an interface is administratively up (IFF_UP in
+// its flags); true when that cannot be read.
+func ifaceUp(iface string) bool {
+	b, err := os.ReadFile("/sys/class/net/" + iface + "/flags")
+	if err != nil {
+		return true
+	}
+	flags, err := strconv.ParseUint(strings.TrimPrefix(strings.TrimSpace(string(b)), "0x"), 16, 64)
+	return err != nil || flags&unix.IFF_UP != 0
+}
+
 func ifaceDropped(iface string) uint64 {
 	if iface == "any" {
 		return 0
@@ -128,6 +142,14 @@ func (l *Live) Next() (int, []byte, *gopacket.CaptureInfo, layers.LinkType, erro
 		data, ci, err := l.tp.ZeroCopyReadPacketData()
 		if err != nil {
 			if errors.Is(err, afpacket.ErrTimeout) || errors.Is(err, afpacket.ErrPoll) {
+				// A quiet poll, or one that failed: the interface may
+				// have gone (a veth pulled, a VM's NIC removed), which
+				// the socket never says otherwise.
+				if l.Iface != "any" {
+					if _, err := ifaceType(l.Iface); err != nil {
+						return 0, nil, nil, l.Link, fmt.Errorf("%w: %s is gone", ErrVanished, l.Iface)
+					}
+				}
 				return 0, nil, nil, l.Link, ErrNoPacket
 			}
 			return 0, nil, nil, l.Link, fmt.Errorf("read %s: %w", l.Iface, err)

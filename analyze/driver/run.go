@@ -122,9 +122,11 @@ func Analyze(src capture.Source, c Config) (*analyze.Report, error) {
 	bar.done()
 	dec.Flush()
 	finish()
-	if err != nil {
+	if err != nil && !errors.Is(err, capture.ErrVanished) {
 		return nil, err
 	}
+	// A source that failed mid-run (a vanished interface) still gives
+	// the report of what it gave, with the error.
 	rep := a.Finish(stats())
 	if c.Warn != nil {
 		lt := rep.Overview.Capture.LinkTypes
@@ -133,7 +135,7 @@ func Analyze(src capture.Source, c Config) (*analyze.Report, error) {
 		}
 	}
 	describe(rep, src, c.Warn)
-	return rep, nil
+	return rep, err
 }
 
 // describe adds what each input gave to a report (a final one, or a live

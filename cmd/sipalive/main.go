@@ -83,10 +83,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	var ue usageError
 	var fe findingsError
+	var ve vanishedError
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &fe):
+	case errors.As(err, &fe), errors.As(err, &ve):
 		fmt.Fprintln(stderr, "sipalive:", err)
 		return exitFindings
 	case errors.As(err, &ue):

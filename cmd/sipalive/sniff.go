@@ -203,7 +203,8 @@ func runLive(src capture.Source, link layers.LinkType, title string, lf *liveFla
 			err = fmt.Errorf("-w: %w", cerr)
 		}
 	}
-	if err != nil {
+	vanished := errors.Is(err, capture.ErrVanished)
+	if err != nil && !vanished {
 		return err
 	}
 	s := rep.Overview.Capture
@@ -225,10 +226,22 @@ func runLive(src capture.Source, link layers.LinkType, title string, lf *liveFla
 			return err
 		}
 	}
+	if vanished {
+		// The report so far is written; the run did not end as asked.
+		return vanishedError{err}
+	}
 	if n := countFindings(rep, kinds); n > 0 {
 		return findingsError{n}
 	}
 	return nil
+}
+
+// vanishedError: the capture interface went away mid-run. The report of
+// what was captured was written; exit 1, as a run that found trouble.
+type vanishedError struct{ err error }
+
+func (e vanishedError) Error() string {
+	return e.err.Error() + "; the report above covers what was captured until then"
 }
 
 func filterNote(f string) string {

@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -215,4 +217,59 @@ func TestSniffLoopbackCountsOnce(t *testing.T) {
 	if want := summaryOf(t, out); !reflect.DeepEqual(got, want) {
 		t.Errorf("sniff %v differs from its -w file %v", got, want)
 	}
+}
+
+// TestSniffInterfaceFaults: a down interface is refused at start; one that
+// vanishes mid-run (the veth deleted under a running sniff) ends it with
+// exit 1, a message naming it, and the report of what was captured.
+func TestSniffInterfaceFaults(t *testing.T) {
+	lab := newNetnsLab(t)
+	sipalive, _ := buildTools(t)
+	if out, err := exec.Command("ip", "-n", lab.ns[0], "link", "set", lab.veth[0], "down").CombinedOutput(); err != nil {
+		t.Fatalf("ip link set down: %v: %s", err, out)
+	}
+	out, err := lab.in(0, sipalive, "sniff", "-i", lab.veth[0], "--duration", "5s").CombinedOutput()
+	if code := exitCode(err); code != exitUsage || !strings.Contains(string(out), "is down") {
+		t.Errorf("sniff on a down interface: exit %d: %s", code, out)
+	}
+	exec.Command("ip", "-n", lab.ns[0], "link", "set", lab.veth[0], "up").Run()
+	cmd := lab.in(0, sipalive, "sniff", "-i", lab.veth[0], "--format", "json", "--duration", "60s")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	errPipe, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer cmd.Process.Kill() // only if it is still running: ours, by PID
+	r := bufio.NewReader(errPipe)
+	waitLine(t, r, "listening on")
+	if out, err := exec.Command("ip", "-n", lab.ns[0], "link", "del", lab.veth[0]).CombinedOutput(); err != nil {
+		t.Fatalf("ip link del: %v: %s", err, out)
+	}
+	go io.Copy(&stderr, r)
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait() }()
+	select {
+	case err := <-waited:
+		if code := exitCode(err); code != exitFindings || !strings.Contains(stderr.String(), "is gone") {
+			t.Errorf("sniff after its interface vanished: exit %d, stderr %q", code, stderr.String())
+		}
+		if !json.Valid(stdout.Bytes()) || !strings.Contains(stdout.String(), `"overview"`) {
+			t.Errorf("no report after the interface vanished: %q", stdout.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("sniff runs on after its interface vanished")
+	}
+}
+
+// exitCode is a finished command's exit status (0 when err is nil).
+func exitCode(err error) int {
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return ee.ExitCode()
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
 }
