@@ -3,7 +3,6 @@
 package capture
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -27,9 +26,8 @@ type Live struct {
 	Filter string // the expression the kernel runs (with fragments kept)
 
 	tp         *afpacket.TPacket
-	dedupe     bool // loopback delivers every packet twice
-	prev       []byte
-	prevTime   time.Time
+	dedupe     bool                 // loopback delivers every packet twice
+	dups       *dupFilter           // loopback's second copies (see dupFilter)
 	ci         gopacket.CaptureInfo // the last packet's, which Next points to
 	packets    uint64
 	Duplicates uint64
@@ -155,13 +153,13 @@ func (l *Live) Next() (int, []byte, *gopacket.CaptureInfo, layers.LinkType, erro
 			return 0, nil, nil, l.Link, fmt.Errorf("read %s: %w", l.Iface, err)
 		}
 		if l.dedupe {
-			if ci.Timestamp.Sub(l.prevTime) < 5*time.Millisecond && bytes.Equal(data, l.prev) {
+			if l.dups == nil {
+				l.dups = newDupFilter()
+			}
+			if l.dups.duplicate(data, ci.Timestamp) {
 				l.Duplicates++
-				l.prev = l.prev[:0]
 				continue
 			}
-			l.prev = append(l.prev[:0], data...)
-			l.prevTime = ci.Timestamp
 		}
 		l.packets++
 		l.ci = ci
