@@ -38,7 +38,7 @@ type Collector struct {
 	dropped uint64 // packets the analysis could not keep up with
 	refused uint64 // TCP streams that were not HEP3
 
-	buf []byte        // the frame Next returned last
+	buf []byte // the frame Next returned last
 	ci  gopacket.CaptureInfo
 }
 
