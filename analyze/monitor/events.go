@@ -155,6 +155,16 @@ func (e *Events) Flush() error {
 	return e.err
 }
 
+// Switch flushes what is buffered to the current output and writes to w
+// from then on (a log rotated under a running monitor: SIGHUP reopens).
+func (e *Events) Switch(w io.Writer) error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	err := e.w.Flush()
+	e.w, e.out, e.err = bufio.NewWriterSize(w, 64<<10), w, nil
+	return err
+}
+
 // Count is how many events were written.
 func (e *Events) Count() uint64 {
 	e.mu.Lock()

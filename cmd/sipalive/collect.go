@@ -51,6 +51,6 @@ func cmdCollect(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer c.Close()
-	fmt.Fprintf(stderr, "sipalive: collecting HEP on %s (UDP and TCP)\n", c.Addr())
-	return runLive(c, layers.LinkTypeRaw, "sipalive collect "+c.Addr().String(), &lf, kinds, stdout, stderr)
+	announce := fmt.Sprintf("collecting HEP on %s (UDP and TCP)", c.Addr())
+	return runLive(c, layers.LinkTypeRaw, "sipalive collect "+c.Addr().String(), announce, &lf, kinds, stdout, stderr)
 }

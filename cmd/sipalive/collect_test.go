@@ -1,9 +1,16 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -106,4 +113,66 @@ func TestCollectorGivesTheCaptureReport(t *testing.T) {
 func jsonOf(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestLiveReportsAndSignals runs a collector for a few seconds with
+// --report-every: the report so far lands in the directory as whole JSON
+// files (written aside and renamed, no temporary left), and SIGUSR1 prints
+// the tables so far before the final report.
+func TestLiveReportsAndSignals(t *testing.T) {
+	dir := t.TempDir()
+	pr, pw := io.Pipe()
+	var stdout syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- run([]string{"collect", "--duration", "3s", "--interval", "200ms", "--report-every", "1s", "--report-dir", dir, "-q", "127.0.0.1:0"}, &stdout, pw)
+		pw.Close()
+	}()
+	r := bufio.NewReader(pr)
+	waitLine(t, r, "collecting HEP")
+	var stderr syncBuffer
+	go io.Copy(&stderr, r)
+	if err := syscall.Kill(os.Getpid(), syscall.SIGUSR1); err != nil {
+		t.Fatal(err)
+	}
+	if code := <-done; code != exitOK {
+		t.Fatalf("collect: exit %d", code)
+	}
+	if n := strings.Count(stdout.String(), "OVERVIEW"); n != 2 {
+		t.Errorf("%d OVERVIEW tables on stdout, want 2 (SIGUSR1's and the final one); stderr %s", n, stderr.String())
+	}
+	entries, _ := os.ReadDir(dir)
+	reports := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") {
+			t.Errorf("a temporary file was left: %s", e.Name())
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil || !json.Valid(b) || !strings.HasPrefix(e.Name(), "sipalive-") {
+			t.Errorf("%s is not a whole JSON report: %v", e.Name(), err)
+		}
+		reports++
+	}
+	if reports == 0 {
+		t.Error("no report was written")
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and a later reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"time"
@@ -38,8 +39,9 @@ flags:
 // sniff and collect.
 type liveFlags struct {
 	out, format, failOn, eventsPath, metricsAddr string
+	reportDir, reportFormat                      string
 	count                                        uint64
-	duration, interval                           time.Duration
+	duration, interval, reportEvery              time.Duration
 	quiet, wide                                  bool
 	rows                                         int
 }
@@ -57,6 +59,9 @@ func (f *liveFlags) register(fs *flag.FlagSet, writes string) {
 	fs.BoolVar(&f.wide, "wide", false, "print every table column whole (tables otherwise fit the terminal)")
 	fs.StringVar(&f.eventsPath, "events", "", "write an NDJSON event to `FILE` as each keep-alive, finding and dialog settles (- for standard output, which then carries the events alone)")
 	fs.StringVar(&f.metricsAddr, "metrics", "", "serve Prometheus metrics and /healthz on `ADDR` (host:port) while running")
+	fs.DurationVar(&f.reportEvery, "report-every", 0, "write the whole report so far to a timestamped file this often (e.g. 1h), atomically")
+	fs.StringVar(&f.reportDir, "report-dir", ".", "with --report-every: the `DIR` the reports go to")
+	fs.StringVar(&f.reportFormat, "report-format", "json", "with --report-every: json, table or html")
 }
 
 // check validates the flags, after parsing.
@@ -71,6 +76,14 @@ func (f *liveFlags) check(fs *flag.FlagSet) (map[analyze.FindingKind]bool, error
 	}
 	if f.interval <= 0 {
 		return nil, usagef("--interval must be positive")
+	}
+	switch f.reportFormat {
+	case "json", "table", "html":
+	default:
+		return nil, usagef("--report-format %q: use json, table or html", f.reportFormat)
+	}
+	if f.reportEvery < 0 || (f.reportEvery > 0 && f.reportEvery < f.interval) {
+		return nil, usagef("--report-every %s: give a duration of at least --interval (%s)", f.reportEvery, f.interval)
 	}
 	return parseFailOn(f.failOn)
 }
@@ -113,14 +126,17 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer live.Close()
-	fmt.Fprintf(stderr, "sipalive: listening on %s (%s)%s\n", *iface, live.Link, filterNote(live.Filter))
-	return runLive(live, live.Link, "sipalive sniff -i "+*iface, &lf, kinds, stdout, stderr)
+	announce := fmt.Sprintf("listening on %s (%s)%s", *iface, live.Link, filterNote(live.Filter))
+	return runLive(live, live.Link, "sipalive sniff -i "+*iface, announce, &lf, kinds, stdout, stderr)
 }
 
 // runLive analyses a live source until a signal, --duration or -c, with
 // the outputs the flags ask for: tables redrawn as they change, events,
 // metrics, the packets written with -w; then the final report.
-func runLive(src capture.Source, link layers.LinkType, title string, lf *liveFlags, kinds map[analyze.FindingKind]bool, stdout, stderr io.Writer) error {
+//
+// announce is said on stderr once the run can take signals: whoever waits
+// for it may signal.
+func runLive(src capture.Source, link layers.LinkType, title, announce string, lf *liveFlags, kinds map[analyze.FindingKind]bool, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
@@ -163,13 +179,46 @@ func runLive(src capture.Source, link layers.LinkType, title string, lf *liveFla
 	}
 	screen := newLiveScreen(stdout)
 	defer screen.close()
+	// SIGUSR1 prints the report so far; SIGHUP reopens --events (after
+	// logrotate moved it). Both are taken at the next refresh.
+	usr1, hup := make(chan os.Signal, 1), make(chan os.Signal, 1)
+	signal.Notify(usr1, syscall.SIGUSR1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(usr1)
+	defer signal.Stop(hup)
+	fmt.Fprintf(stderr, "sipalive: %s\n", announce)
+	lastReport := time.Now()
 	draw := !lf.quiet && lf.format == "table" && lf.eventsPath != capture.Stdin
-	if draw || events != nil || mon != nil || w != nil {
+	{
 		cfg.Every = lf.interval
 		cfg.Refresh = func(r *analyze.Report) error {
 			if w != nil {
 				if err := w.Flush(); err != nil {
 					return fmt.Errorf("-w: %w", err)
+				}
+			}
+			select {
+			case <-hup:
+				if err := reopenEvents(events, lf.eventsPath); err != nil {
+					fmt.Fprintf(stderr, "sipalive: SIGHUP: %v\n", err)
+				}
+			default:
+			}
+			select {
+			case <-usr1:
+				to := stdout
+				if lf.eventsPath == capture.Stdin || draw {
+					to = stderr // stdout carries the events, or the redrawn screen
+				}
+				if err := render.Tables(to, r, tableWidth(to, lf.wide)); err != nil {
+					return err
+				}
+			default:
+			}
+			if lf.reportEvery > 0 && time.Since(lastReport) >= lf.reportEvery {
+				lastReport = time.Now()
+				if err := writeReportFile(lf.reportDir, lf.reportFormat, r, lastReport); err != nil {
+					fmt.Fprintf(stderr, "sipalive: --report-every: %v\n", err)
 				}
 			}
 			if mon != nil {
@@ -232,6 +281,50 @@ func runLive(src capture.Source, link layers.LinkType, title string, lf *liveFla
 	}
 	if n := countFindings(rep, kinds); n > 0 {
 		return findingsError{n}
+	}
+	return nil
+}
+
+// reopenEvents points the events at a new file of the same path: SIGHUP
+// after logrotate moved the old one. Nothing to do for none or stdout.
+func reopenEvents(events *monitor.Events, path string) error {
+	if events == nil || path == "" || path == capture.Stdin {
+		return nil
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return fmt.Errorf("reopen %s: %w", path, err)
+	}
+	return events.Switch(f) // the old file stays open until exit: its last lines are flushed
+}
+
+// writeReportFile writes the report so far to dir as
+// sipalive-20261203T010203Z.json (or .txt, .html), through a temporary
+// file renamed into place, so that a reader never sees half of one.
+func writeReportFile(dir, format string, r *analyze.Report, at time.Time) error {
+	ext := map[string]string{"json": ".json", "table": ".txt", "html": ".html"}[format]
+	path := filepath.Join(dir, "sipalive-"+at.UTC().Format("20060102T150405Z")+ext)
+	tmp, err := os.CreateTemp(dir, ".sipalive-report-*")
+	if err != nil {
+		return err
+	}
+	switch format {
+	case "json":
+		err = render.JSON(tmp, r)
+	case "html":
+		err = render.HTML(tmp, r)
+	default:
+		err = render.Tables(tmp, r, 0)
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), path)
+	}
+	if err != nil {
+		os.Remove(tmp.Name())
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }
