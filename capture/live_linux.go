@@ -5,6 +5,7 @@ package capture
 import (
 	"errors"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -32,7 +33,15 @@ type Live struct {
 	packets    uint64
 	Duplicates uint64
 	rxDropped0 uint64 // interface drop counter at start
+	// -i any: each packet is given a Linux SLL2 header naming the
+	// interface it came by (as tcpdump -i any writes), built in sll.
+	cooked bool
+	sll    []byte
+	arphrd map[int]uint16 // interface index → ARPHRD type, as read once
 }
+
+// sll2Len is the length of a Linux SLL2 header.
+const sll2Len = 20
 
 // OpenLive opens iface ("any" for all interfaces) with an optional
 // tcpdump-style filter. Port filters are widened to keep IP fragments.
@@ -48,7 +57,8 @@ func OpenLive(iface, expr string) (*Live, error) {
 	if iface == "any" {
 		// cooked: every interface's packets start at the IP header
 		opts = append(opts, afpacket.SocketDgram)
-		link, l.Link, l.dedupe = filter.RawIP, layers.LinkTypeRaw, true
+		link, l.Link, l.dedupe = filter.RawIP, layers.LinkTypeLinuxSLL2, true
+		l.cooked, l.arphrd = true, map[int]uint16{}
 	} else {
 		typ, err := ifaceType(iface)
 		if err != nil {
@@ -59,7 +69,8 @@ func OpenLive(iface, expr string) (*Live, error) {
 		}
 		opts = append(opts, afpacket.OptInterface(iface))
 		switch typ {
-		case 1: // ARPHRD_ETHER
+		case 1: // ARPHRD_ETHER: the VLAN tag the NIC stripped is put back, as libpcap does
+			opts = append(opts, afpacket.OptAddVLANHeader(true))
 		case 772: // ARPHRD_LOOPBACK: a zeroed Ethernet header, every packet twice
 			l.dedupe = true
 		default: // tunnels and others: take the IP packet
@@ -163,8 +174,39 @@ func (l *Live) Next() (int, []byte, *gopacket.CaptureInfo, layers.LinkType, erro
 		}
 		l.packets++
 		l.ci = ci
+		if l.cooked {
+			data = l.sll2(data, ci.InterfaceIndex)
+			l.ci.CaptureLength, l.ci.Length = len(data), ci.Length+sll2Len
+		}
 		return 0, data, &l.ci, l.Link, nil
 	}
+}
+
+// sll2 puts a Linux SLL2 header before an IP packet of -i any: its
+// protocol (from the IP version), the interface index and that
+// interface's ARPHRD type.
+func (l *Live) sll2(ip []byte, ifindex int) []byte {
+	proto := uint16(layers.EthernetTypeIPv4)
+	if len(ip) > 0 && ip[0]>>4 == 6 {
+		proto = uint16(layers.EthernetTypeIPv6)
+	}
+	hatype, ok := l.arphrd[ifindex]
+	if !ok {
+		hatype = 1 // Ethernet, unless the interface says otherwise
+		if in, err := net.InterfaceByIndex(ifindex); err == nil {
+			if t, err := ifaceType(in.Name); err == nil {
+				hatype = uint16(t)
+			}
+		}
+		if len(l.arphrd) < 4096 {
+			l.arphrd[ifindex] = hatype
+		}
+	}
+	b := append(l.sll[:0], byte(proto>>8), byte(proto), 0, 0,
+		byte(ifindex>>24), byte(ifindex>>16), byte(ifindex>>8), byte(ifindex),
+		byte(hatype>>8), byte(hatype), 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+	l.sll = append(b, ip...)
+	return l.sll
 }
 
 // Block is nil: a packet lies in the ring, which the next read reuses.
