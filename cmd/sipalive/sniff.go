@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
 	"github.com/sipalive/sipalive/analyze"
 	"github.com/sipalive/sipalive/analyze/driver"
@@ -41,6 +42,8 @@ type liveFlags struct {
 	out, format, failOn, eventsPath, metricsAddr string
 	reportDir, reportFormat                      string
 	count                                        uint64
+	rotateMB, rotateFiles                        int
+	rotateEvery                                  time.Duration
 	duration, interval, reportEvery              time.Duration
 	quiet, wide                                  bool
 	rows                                         int
@@ -48,6 +51,9 @@ type liveFlags struct {
 
 func (f *liveFlags) register(fs *flag.FlagSet, writes string) {
 	fs.StringVar(&f.out, "w", "", "also write "+writes+" to `FILE` (pcap; pcapng when it ends in .pcapng)")
+	fs.IntVar(&f.rotateMB, "C", 0, "with -w: start a new file once this one holds `N` million bytes (FILE, FILE1, FILE2, ...)")
+	fs.DurationVar(&f.rotateEvery, "G", 0, "with -w: start a new file this often (e.g. 1h); FILE may hold strftime %Y %m %d %H %M %S")
+	fs.IntVar(&f.rotateFiles, "W", 0, "with -C: keep a ring of `N` files; with -G alone: stop after N files")
 	fs.Uint64Var(&f.count, "c", 0, "stop after `N` packets")
 	fs.DurationVar(&f.duration, "duration", 0, "stop after this long (e.g. 30m)")
 	fs.DurationVar(&f.interval, "interval", 5*time.Second, "refresh the tables (and the metrics) this often")
@@ -76,6 +82,15 @@ func (f *liveFlags) check(fs *flag.FlagSet) (map[analyze.FindingKind]bool, error
 	}
 	if f.interval <= 0 {
 		return nil, usagef("--interval must be positive")
+	}
+	if f.rotateMB < 0 || f.rotateEvery < 0 || f.rotateFiles < 0 {
+		return nil, usagef("-C, -G and -W take positive values")
+	}
+	if (f.rotateMB > 0 || f.rotateEvery > 0 || f.rotateFiles > 0) && f.out == "" {
+		return nil, usagef("-C, -G and -W rotate the -w file: give -w FILE")
+	}
+	if f.rotateFiles > 0 && f.rotateMB == 0 && f.rotateEvery == 0 {
+		return nil, usagef("-W limits the files of -C or -G: give one of them")
 	}
 	switch f.reportFormat {
 	case "json", "table", "html":
@@ -170,11 +185,25 @@ func runLive(src capture.Source, link layers.LinkType, title, announce string, l
 			return ctx.Err() != nil || (lf.duration > 0 && time.Since(start) >= lf.duration)
 		},
 	}
-	var w *driver.PacketFile
-	if lf.out != "" {
-		if w, err = driver.CreatePacketFile(lf.out, link); err != nil {
+	var w packetSink
+	var rotating *driver.RotatingFile
+	switch {
+	case lf.rotateMB > 0 || lf.rotateEvery > 0:
+		rot := driver.Rotation{Size: int64(lf.rotateMB) * 1_000_000, Every: lf.rotateEvery, Files: lf.rotateFiles}
+		if rotating, err = driver.CreateRotatingFile(lf.out, link, rot); err != nil {
 			return fmt.Errorf("-w %s: %w", lf.out, err)
 		}
+		w = rotating
+		stopWhen := cfg.Stop
+		cfg.Stop = func() bool { return rotating.Done || stopWhen() } // -G with -W: the last file is full
+	case lf.out != "":
+		pf, err := driver.CreatePacketFile(lf.out, link)
+		if err != nil {
+			return fmt.Errorf("-w %s: %w", lf.out, err)
+		}
+		w = pf
+	}
+	if w != nil {
 		cfg.Tap = w.Write
 	}
 	screen := newLiveScreen(stdout)
@@ -283,6 +312,13 @@ func runLive(src capture.Source, link layers.LinkType, title, announce string, l
 		return findingsError{n}
 	}
 	return nil
+}
+
+// packetSink is where -w writes: one file, or a rotating one.
+type packetSink interface {
+	Write(input int, data []byte, ci *gopacket.CaptureInfo, link layers.LinkType) error
+	Flush() error
+	Close() error
 }
 
 // reopenEvents points the events at a new file of the same path: SIGHUP
