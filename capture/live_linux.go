@@ -101,6 +101,24 @@ func OpenLive(iface, expr string) (*Live, error) {
 	return l, nil
 }
 
+// FilterProgram is the program the kernel would run on iface for expr
+// (fragments kept), as tcpdump -d prints one.
+func FilterProgram(iface, expr string) (string, error) {
+	link := filter.Ethernet
+	if iface == "any" {
+		link = filter.RawIP
+	} else {
+		typ, err := ifaceType(iface)
+		if err != nil {
+			return "", err
+		}
+		if typ != 1 && typ != 772 {
+			link = filter.RawIP
+		}
+	}
+	return filter.Dump(filter.KeepFragments(expr), link)
+}
+
 func executable() string {
 	if p, err := os.Executable(); err == nil {
 		return p

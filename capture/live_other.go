@@ -8,6 +8,8 @@ import (
 
 	"github.com/gopacket/gopacket"
 	"github.com/gopacket/gopacket/layers"
+
+	"github.com/sipalive/sipalive/capture/filter"
 )
 
 // Live is a live capture; only Linux (AF_PACKET) is supported.
@@ -21,6 +23,11 @@ type Live struct {
 // OpenLive fails: live capture needs Linux's AF_PACKET.
 func OpenLive(iface, expr string) (*Live, error) {
 	return nil, errors.New("live capture needs Linux (AF_PACKET); this is " + runtime.GOOS + ": capture with tcpdump and run sipalive analyze on the file")
+}
+
+// FilterProgram compiles expr as an Ethernet interface would run it.
+func FilterProgram(iface, expr string) (string, error) {
+	return filter.Dump(filter.KeepFragments(expr), filter.Ethernet)
 }
 
 // Next is never reached.

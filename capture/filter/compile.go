@@ -3,6 +3,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	"golang.org/x/net/bpf"
 )
@@ -49,12 +50,89 @@ func Compile(expr string, link Link) ([]bpf.RawInstruction, error) {
 // so that it keeps IP fragments: a non-first fragment carries no port, and
 // dropping it loses the whole datagram (the classic reason fragmented
 // INVITEs vanish from port-filtered captures).
+//
+// Only the fragments the rest of the expression could match are kept: the
+// expression with its port and transport tests taken as true ("host
+// 10.0.0.1 and port 5060" keeps the fragments of 10.0.0.1; "ip6 and udp
+// port 5060" IPv6 fragments alone).
 func KeepFragments(expr string) string {
 	n, err := parse(expr)
 	if err != nil || n == nil || !needsFragments(n) {
 		return expr
 	}
-	return "(" + expr + ") or (ip[6:2] & 0x1fff != 0) or (ip6[6] == 44)"
+	const fragments = "(ip[6:2] & 0x1fff != 0) or (ip6[6] == 44)"
+	rest := relax(n)
+	if _, all := rest.(trueNode); all {
+		return "(" + expr + ") or " + fragments
+	}
+	return "(" + expr + ") or ((" + fragments + ") and (" + text(rest) + "))"
+}
+
+// relax takes every test a fragment cannot answer (ports, the transport)
+// as true, and simplifies: what is left is what a fragment must match.
+// A negated test of that kind makes its whole negation true.
+func relax(n node) node {
+	switch n := n.(type) {
+	case andNode:
+		a, b := relax(n.a), relax(n.b)
+		if _, ok := a.(trueNode); ok {
+			return b
+		}
+		if _, ok := b.(trueNode); ok {
+			return a
+		}
+		return andNode{a, b}
+	case orNode:
+		a, b := relax(n.a), relax(n.b)
+		_, ta := a.(trueNode)
+		_, tb := b.(trueNode)
+		if ta || tb {
+			return trueNode{}
+		}
+		return orNode{a, b}
+	case notNode:
+		if needsFragments(n.a) {
+			return trueNode{}
+		}
+		return n
+	}
+	if needsFragments(n) {
+		return trueNode{}
+	}
+	return n
+}
+
+// text writes a parsed expression back as tcpdump reads it.
+func text(n node) string {
+	switch n := n.(type) {
+	case andNode:
+		return "(" + text(n.a) + ") and (" + text(n.b) + ")"
+	case orNode:
+		return "(" + text(n.a) + ") or (" + text(n.b) + ")"
+	case notNode:
+		return "not (" + text(n.a) + ")"
+	case protoNode:
+		return n.name
+	case protoNumNode:
+		if n.family == "" {
+			return fmt.Sprintf("proto %d", n.num)
+		}
+		return fmt.Sprintf("%s proto %d", n.family, n.num)
+	case lengthNode:
+		if n.greater {
+			return fmt.Sprintf("greater %d", n.n)
+		}
+		return fmt.Sprintf("less %d", n.n)
+	case byteTest:
+		return n.expression
+	case hostNode:
+		d := [...]string{"", "src ", "dst "}[n.dir]
+		if n.prefix.Bits() == n.prefix.Addr().BitLen() {
+			return d + "host " + n.prefix.Addr().String()
+		}
+		return d + "net " + n.prefix.String()
+	}
+	return ""
 }
 
 func needsFragments(n node) bool {
@@ -158,6 +236,13 @@ func (g *gen) compile(n node, t, f label) error {
 		g.jumpTo(f)
 	case etherType:
 		g.etherType(n.kind, t, f)
+	case lengthNode:
+		g.emit(bpf.LoadExtension{Num: bpf.ExtLen})
+		if n.greater {
+			g.jumpIf(bpf.JumpGreaterOrEqual, n.n, t, f)
+		} else {
+			g.jumpIf(bpf.JumpLessOrEqual, n.n, t, f)
+		}
 	case cmp:
 		if n.indirect {
 			g.emit(bpf.LoadMemShift{Off: g.nh()})
@@ -230,13 +315,12 @@ func (g *gen) lower(n node) (node, error) {
 			return etherType{"arp"}, nil
 		case "icmp":
 			return and(ip4, cmp{size: 1, off: nh + 9, test: bpf.JumpEqual, val: 1}), nil
+		case "icmp6":
+			return g.ipProto("ip6", 58), nil
 		}
-		p := protoNumbers[n.name]
-		v4 := and(ip4, cmp{size: 1, off: nh + 9, test: bpf.JumpEqual, val: p})
-		// IPv6: the next header, or the one after a fragment header.
-		v6 := and(ip6, or(cmp{size: 1, off: nh + 6, test: bpf.JumpEqual, val: p},
-			and(cmp{size: 1, off: nh + 6, test: bpf.JumpEqual, val: 44}, cmp{size: 1, off: nh + 40, test: bpf.JumpEqual, val: p})))
-		return or(v4, v6), nil
+		return g.ipProto("", protoNumbers[n.name]), nil
+	case protoNumNode:
+		return g.ipProto(n.family, n.num), nil
 	case portNode:
 		protoTest := func(off uint32) node {
 			if n.proto != "" {
@@ -271,6 +355,23 @@ func (g *gen) lower(n node) (node, error) {
 		return g.byteTest(n)
 	}
 	return nil, fmt.Errorf("cannot compile %T", n)
+}
+
+// ipProto tests the IP protocol of IPv4 ("ip"), IPv6 ("ip6") or either
+// (""): IPv6's next header, or the one after a fragment header, as
+// tcpdump tests it.
+func (g *gen) ipProto(family string, p uint32) node {
+	nh := g.nh()
+	v4 := and(etherType{"4"}, cmp{size: 1, off: nh + 9, test: bpf.JumpEqual, val: p})
+	v6 := and(etherType{"6"}, or(cmp{size: 1, off: nh + 6, test: bpf.JumpEqual, val: p},
+		and(cmp{size: 1, off: nh + 6, test: bpf.JumpEqual, val: 44}, cmp{size: 1, off: nh + 40, test: bpf.JumpEqual, val: p})))
+	switch family {
+	case "ip":
+		return v4
+	case "ip6":
+		return v6
+	}
+	return or(v4, v6)
 }
 
 // host tests an address or network, as tcpdump does: for IPv4 also the
@@ -388,4 +489,19 @@ func (g *gen) assemble() ([]bpf.RawInstruction, error) {
 func Check(expr string) error {
 	_, err := parse(expr)
 	return err
+}
+
+// Dump compiles expr for link and writes the program one instruction a
+// line, numbered as tcpdump -d numbers them.
+func Dump(expr string, link Link) (string, error) {
+	raw, err := Compile(expr, link)
+	if err != nil {
+		return "", err
+	}
+	insns, _ := bpf.Disassemble(raw)
+	var b strings.Builder
+	for i, in := range insns {
+		fmt.Fprintf(&b, "(%03d) %s\n", i, in)
+	}
+	return b.String(), nil
 }

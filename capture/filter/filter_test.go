@@ -34,6 +34,12 @@ var expressions = []string{
 	"port 5060 or port 5061 or portrange 5080-5090", "! udp && ip", "ip[6:2] & 0x1fff != 0", "ip6[6] == 44",
 	"udp[2:2] = 5060", "ip[9] = 17 and ip[8] > 10",
 	KeepFragments("port 5060"), KeepFragments("udp portrange 5060-5070"),
+	// the forms tcpdump users type
+	"port sip", "udp port sip or sip-tls", "port 5060 or 5061", "host 192.0.2.10 or 192.0.2.20", "src host 192.0.2.10 or 198.51.100.5",
+	"net 192.0.2.0 mask 255.255.255.0", "net 192.0.2", "net 10 or net 198.51.100", "ip proto 17", "ip6 proto 17", "proto 6",
+	"icmp6", "less 200", "greater 700", "udp and greater 300", "tcp portrange 5060-5070 or 5080",
+	KeepFragments("host 192.0.2.10 and port 5060"), KeepFragments("ip6 and udp port 5060"), KeepFragments("not port 5060"),
+	KeepFragments("net 198.51.100.0/24 and (port 5060 or port 5080)"),
 }
 
 // packets builds the frames the programs are run on: every transport and
@@ -251,8 +257,9 @@ func TestFragmentsSurvivePortFilters(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	for _, e := range []string{"port", "port x", "portrange 5060", "host 999.1.1.1", "vlan 100 and", "(port 5060",
-		"port 5060 )", "ip[6:3] = 1", "frobnicate", "192.0.2.1", "net 192.0.2.1/24", "and port 1"} {
+	for _, e := range []string{"port", "port x", "portrange 5060-x", "host 999.1.1.1", "vlan 100 and", "(port 5060",
+		"port 5060 )", "ip[6:3] = 1", "frobnicate", "192.0.2.1", "net 192.0.2.1/24", "and port 1",
+		"net 10.0.0.0 mask 255.0.255.0", "net 10.1.0.0 mask 255.0.0.0", "less", "ip proto 300", "port nosuchservice"} {
 		_, err := Compile(e, Ethernet)
 		var fe *Error
 		if !errors.As(err, &fe) {

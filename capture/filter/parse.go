@@ -46,6 +46,19 @@ type portNode struct {
 	lo, hi uint16
 }
 
+// lengthNode is "less N" (the packet is at most N bytes) or "greater N"
+// (at least N).
+type lengthNode struct {
+	greater bool
+	n       uint32
+}
+
+// protoNumNode is "ip proto N" or "ip6 proto N" (family "" for both).
+type protoNumNode struct {
+	family string
+	num    uint32
+}
+
 // byteTest is PROTO[OFF:SIZE] [& MASK] OP VALUE.
 type byteTest struct {
 	proto      string // "ether", "ip", "ip6", "tcp", "udp"
@@ -68,6 +81,17 @@ type parser struct {
 	expr string
 	toks []string
 	pos  int
+	// last is the qualifier of the last host, net, port or portrange
+	// primitive: tcpdump applies it to a bare value after "and" or "or"
+	// ("port 5060 or 5061", "host 10.0.0.1 or 10.0.0.2").
+	last *qualifier
+}
+
+// qualifier is what a value primitive says before its value.
+type qualifier struct {
+	d     dir
+	proto string
+	kind  string // host, net, port, portrange
 }
 
 // parse parses a tcpdump-style expression. An empty one matches everything.
@@ -203,10 +227,27 @@ func (p *parser) unary() (node, error) {
 	case "":
 		return nil, p.errorf("expression ends too early")
 	}
+	if q := p.last; q != nil && p.bareValue(p.peek()) {
+		return p.value(*q)
+	}
 	return p.primitive()
 }
 
-var protocols = map[string]bool{"ip": true, "ip6": true, "arp": true, "tcp": true, "udp": true, "sctp": true, "icmp": true, "ether": true}
+// keywords are the words that start a primitive or join them.
+var keywords = map[string]bool{"src": true, "dst": true, "host": true, "net": true, "port": true, "portrange": true,
+	"and": true, "or": true, "not": true, "less": true, "greater": true, "proto": true, "mask": true, "icmp6": true}
+
+// bareValue reports whether t is a value with no primitive before it: a
+// number, an address, a network or a service name, not a keyword or a
+// protocol.
+func (p *parser) bareValue(t string) bool {
+	if t == "" || keywords[t] || protocols[t] || strings.ContainsAny(t, "()[]!&|=<>") {
+		return false
+	}
+	return true
+}
+
+var protocols = map[string]bool{"ip": true, "ip6": true, "arp": true, "tcp": true, "udp": true, "sctp": true, "icmp": true, "icmp6": true, "ether": true}
 
 func (p *parser) primitive() (node, error) {
 	d := srcOrDst
@@ -238,49 +279,32 @@ func (p *parser) primitive() (node, error) {
 		break
 	}
 	switch t := p.next(); t {
-	case "host":
-		if proto != "" && proto != "ip" && proto != "ip6" {
-			return nil, p.errorf("%s host is not supported", proto)
+	case "host", "net", "port", "portrange":
+		return p.value(qualifier{d, proto, t})
+	case "less", "greater":
+		if proto != "" || d != srcOrDst {
+			return nil, p.errorf("%s takes no qualifier", t)
 		}
-		a, err := netip.ParseAddr(p.next())
+		n, err := p.number()
 		if err != nil {
-			return nil, p.errorf("host: %v", err)
+			return nil, p.errorf("%s: want a packet length", t)
 		}
-		if (proto == "ip" && !a.Is4()) || (proto == "ip6" && !a.Is6()) {
-			return nil, p.errorf("%s host %s: wrong address family", proto, a)
-		}
-		return hostNode{d, netip.PrefixFrom(a, a.BitLen())}, nil
-	case "net":
-		w := p.next()
-		pre, err := netip.ParsePrefix(w)
-		if err != nil {
-			return nil, p.errorf("net: %v", err)
-		}
-		if pre.Masked() != pre {
-			return nil, p.errorf("net %s has host bits set", w)
-		}
-		return hostNode{d, pre}, nil
-	case "port", "portrange":
-		if proto != "" && proto != "tcp" && proto != "udp" && proto != "sctp" {
-			return nil, p.errorf("%s %s is not supported", proto, t)
+		return lengthNode{greater: t == "greater", n: n}, nil
+	case "proto":
+		// ip proto N, ip6 proto N (or a name: tcp, udp, sctp, icmp)
+		if proto != "ip" && proto != "ip6" && proto != "" || d != srcOrDst {
+			return nil, p.errorf("proto: write ip proto N or ip6 proto N")
 		}
 		w := p.next()
-		lo, hi := w, w
-		if t == "portrange" {
-			var ok bool
-			if lo, hi, ok = strings.Cut(w, "-"); !ok {
-				return nil, p.errorf("portrange %q: want LOW-HIGH", w)
+		n, ok := protoNumbers[w]
+		if !ok {
+			v, err := strconv.ParseUint(w, 0, 8)
+			if err != nil {
+				return nil, p.errorf("proto %q: want a protocol number (0-255) or tcp, udp, sctp, icmp", w)
 			}
+			n = uint32(v)
 		}
-		l, err1 := strconv.ParseUint(lo, 10, 16)
-		h, err2 := strconv.ParseUint(hi, 10, 16)
-		if err1 != nil || err2 != nil {
-			return nil, p.errorf("%s %q: not a port number", t, w)
-		}
-		if l > h {
-			l, h = h, l
-		}
-		return portNode{d, proto, uint16(l), uint16(h)}, nil
+		return protoNumNode{family: proto, num: n}, nil
 	case "":
 		if proto != "" && d == srcOrDst {
 			return protoNode{proto}, nil
@@ -296,6 +320,122 @@ func (p *parser) primitive() (node, error) {
 		}
 		return nil, p.errorf("unknown primitive %q (known: host, net, port, portrange, ip, ip6, arp, tcp, udp, sctp, icmp, PROTO[OFF:SIZE])", t)
 	}
+}
+
+// value parses the value of a host, net, port or portrange primitive with
+// its qualifier, and remembers the qualifier for a bare value after
+// "and" or "or".
+func (p *parser) value(q qualifier) (node, error) {
+	p.last = &q
+	w := p.next()
+	if w == "" {
+		return nil, p.errorf("%s: a value is missing", q.kind)
+	}
+	switch q.kind {
+	case "host":
+		if q.proto != "" && q.proto != "ip" && q.proto != "ip6" {
+			return nil, p.errorf("%s host is not supported", q.proto)
+		}
+		a, err := netip.ParseAddr(w)
+		if err != nil {
+			return nil, p.errorf("host %q: not an IPv4 or IPv6 address (names are not resolved)", w)
+		}
+		if (q.proto == "ip" && !a.Is4()) || (q.proto == "ip6" && !a.Is6()) {
+			return nil, p.errorf("%s host %s: wrong address family", q.proto, a)
+		}
+		return hostNode{q.d, netip.PrefixFrom(a, a.BitLen())}, nil
+	case "net":
+		pre, err := p.network(w)
+		if err != nil {
+			return nil, err
+		}
+		return hostNode{q.d, pre}, nil
+	}
+	if q.proto != "" && q.proto != "tcp" && q.proto != "udp" && q.proto != "sctp" {
+		return nil, p.errorf("%s %s is not supported", q.proto, q.kind)
+	}
+	lo, hi := w, w
+	if q.kind == "portrange" {
+		if a, b, ok := strings.Cut(w, "-"); ok { // one port alone, as tcpdump takes it
+			lo, hi = a, b
+		}
+	}
+	l, ok1 := portNumber(lo, q.proto)
+	h, ok2 := portNumber(hi, q.proto)
+	if !ok1 || !ok2 {
+		return nil, p.errorf("%s %q: not a port number or a service name", q.kind, w)
+	}
+	if l > h {
+		l, h = h, l
+	}
+	return portNode{q.d, q.proto, l, h}, nil
+}
+
+// network parses a net value: a prefix ("10.0.0.0/8", "2001:db8::/32"),
+// an address followed by "mask M", or tcpdump's short forms that leave out
+// the zero bytes ("10" is 10.0.0.0/8, "192.168" 192.168.0.0/16).
+func (p *parser) network(w string) (netip.Prefix, error) {
+	if p.peek() == "mask" {
+		p.next()
+		m := p.next()
+		a, err1 := netip.ParseAddr(w)
+		mask, err2 := netip.ParseAddr(m)
+		if err1 != nil || err2 != nil || !a.Is4() || !mask.Is4() {
+			return netip.Prefix{}, p.errorf("net %s mask %s: want IPv4 address and mask", w, m)
+		}
+		mb := mask.As4()
+		bits := 0
+		for _, b := range mb {
+			for i := 7; i >= 0; i-- {
+				if b&(1<<i) != 0 {
+					bits++
+				}
+			}
+		}
+		pre := netip.PrefixFrom(a, bits)
+		if netip.PrefixFrom(mask, 32) != netip.PrefixFrom(netip.AddrFrom4([4]byte(maskOf(bits))), 32) {
+			return netip.Prefix{}, p.errorf("mask %s is not contiguous", m)
+		}
+		if pre.Masked() != pre {
+			return netip.Prefix{}, p.errorf("net %s mask %s has host bits set", w, m)
+		}
+		return pre, nil
+	}
+	if pre, err := netip.ParsePrefix(w); err == nil {
+		if pre.Masked() != pre {
+			return netip.Prefix{}, p.errorf("net %s has host bits set", w)
+		}
+		return pre, nil
+	}
+	if a, err := netip.ParseAddr(w); err == nil {
+		return netip.PrefixFrom(a, a.BitLen()), nil
+	}
+	// 10, 172.16, 192.168.1: the bytes given, /8 each
+	parts := strings.Split(w, ".")
+	if len(parts) < 4 {
+		var b [4]byte
+		ok := true
+		for i, part := range parts {
+			v, err := strconv.ParseUint(part, 10, 8)
+			if err != nil {
+				ok = false
+				break
+			}
+			b[i] = byte(v)
+		}
+		if ok {
+			return netip.PrefixFrom(netip.AddrFrom4(b), 8*len(parts)), nil
+		}
+	}
+	return netip.Prefix{}, p.errorf("net %q: want a network such as 10.0.0.0/8, 10.0.0.0 mask 255.0.0.0 or 10", w)
+}
+
+func maskOf(bits int) [4]byte {
+	v := ^uint32(0) << (32 - bits)
+	if bits == 0 {
+		v = 0
+	}
+	return [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
 }
 
 // byteTest parses PROTO[OFF(:SIZE)?] (& MASK)? OP VALUE.

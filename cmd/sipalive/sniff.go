@@ -108,6 +108,7 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	iface := fs.String("i", "", "capture on `IFACE` (any: all interfaces)")
 	expr := fs.String("f", "", "capture `FILTER` (tcpdump syntax: port, portrange, host, net, udp, tcp, and/or/not, ...)")
+	dump := fs.Bool("d", false, "print the compiled capture filter (classic BPF, as tcpdump -d) and exit")
 	var lf liveFlags
 	lf.register(fs, "the captured packets")
 	fs.Usage = func() {
@@ -131,6 +132,14 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	}
 	if err := filter.Check(*expr); err != nil {
 		return usageError{err.Error()}
+	}
+	if *dump {
+		prog, err := capture.FilterProgram(*iface, *expr)
+		if err != nil {
+			return err
+		}
+		_, err = io.WriteString(stdout, prog)
+		return err
 	}
 	kinds, err := lf.check(fs)
 	if err != nil {
