@@ -1,5 +1,7 @@
 package analyze
 
+import "fmt"
+
 // FindingKind is the kind of a Finding. Its words, which --fail-on takes
 // and the JSON carries, are made by String.
 type FindingKind uint8
@@ -104,3 +106,28 @@ func word[T ~uint8](names []string, v T) string {
 	}
 	return names[v]
 }
+
+// parseWord is word's inverse: the value whose word s is.
+func parseWord[T ~uint8](names []string, s string, v *T) error {
+	for i, n := range names {
+		if n == s {
+			*v = T(i)
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown value %q", s)
+}
+
+// UnmarshalText reads a kind's word, for reports read back (merge).
+func (k *FindingKind) UnmarshalText(b []byte) error {
+	return parseWord(findingKindNames[:], string(b), k)
+}
+
+// UnmarshalText reads a kind's words.
+func (k *NATKind) UnmarshalText(b []byte) error { return parseWord(natKindNames[:], string(b), k) }
+
+// UnmarshalText reads a purpose's words.
+func (p *Purpose) UnmarshalText(b []byte) error { return parseWord(purposeNames[:], string(b), p) }
+
+// UnmarshalText reads a gap's word.
+func (g *RegGap) UnmarshalText(b []byte) error { return parseWord(regGapNames[:], string(b), g) }

@@ -1,5 +1,7 @@
 package capture
 
+import "reflect"
+
 // Stats accounts for every packet read. Each packet lands in exactly one of
 // the packet counters, so they add up to Packets (see Accounted).
 type Stats struct {
@@ -48,4 +50,27 @@ type Stats struct {
 func (s *Stats) Accounted() uint64 {
 	return s.UDPSIP + s.UDPKeepAlive + s.UDPOther + s.HEP + s.TCPSegments + s.SCTPPackets + s.Fragments +
 		s.OtherIP + s.NonIP + s.Undecodable + s.UnsupportedLink + s.Duplicates
+}
+
+// Add adds the counts of o (a report of another capture, merged): every
+// counter adds, a snap length is the larger, truncated if either was.
+func (s *Stats) Add(o *Stats) {
+	sv, ov := reflect.ValueOf(s).Elem(), reflect.ValueOf(o).Elem()
+	for i := range sv.NumField() {
+		f, g := sv.Field(i), ov.Field(i)
+		switch f.Kind() {
+		case reflect.Uint64:
+			f.SetUint(f.Uint() + g.Uint())
+		case reflect.Bool:
+			f.SetBool(f.Bool() || g.Bool())
+		case reflect.Int:
+			f.SetInt(max(f.Int(), g.Int()))
+		}
+	}
+	for k, n := range o.LinkTypes {
+		if s.LinkTypes == nil {
+			s.LinkTypes = map[string]uint64{}
+		}
+		s.LinkTypes[k] += n
+	}
 }

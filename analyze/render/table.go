@@ -24,6 +24,7 @@ import (
 // Tables prints the report as text tables at most width columns wide
 // (0: every column whole). Empty sections are left out.
 func Tables(w io.Writer, r *analyze.Report, width int) error {
+	r = withWords(r)
 	p := page{w, width}
 	for _, s := range []func(page, *analyze.Report) error{
 		overview, keepAlives, dialogs, notKeepAlives, devices, timers, vendors, findings,
@@ -346,7 +347,7 @@ func dialogs(w page, rep *analyze.Report) error {
 		last := fmt.Sprintf("%s %s", d.LastMethod, code(d.LastCode))
 		rows = append(rows, []string{d.CallID, d.Caller + " → " + d.Callee,
 			d.CallerAgent, d.CalleeAgent, strings.Join(methods, " "), strconv.Itoa(d.Count),
-			interval, last, DialogVerdict(&d), DialogEnded(&d)})
+			interval, last, d.Verdict, d.Ended})
 	}
 	t := table(w, "DIALOGS WITH KEEP-ALIVES",
 		[]string{"call-id", "caller → callee", "caller agent", "callee agent", "methods", "n", "interval min/avg/max", "last", "verdict", "ended"},
@@ -398,7 +399,7 @@ func notKeepAlives(w page, rep *analyze.Report) error {
 	}
 	var rows [][]string
 	for _, n := range rep.NotKeepAlives {
-		rows = append(rows, []string{clock(n.Time), n.CallID, n.Method, n.From + " → " + n.To, n.Agent, code(n.Code), NotKeepAliveWhy(&n)})
+		rows = append(rows, []string{clock(n.Time), n.CallID, n.Method, n.From + " → " + n.To, n.Agent, code(n.Code), n.Why})
 	}
 	t := table(w, "REQUESTS THAT ARE NOT KEEP-ALIVES",
 		[]string{"time", "call-id", "method", "from → to", "sender agent", "answer", "why"},
@@ -473,7 +474,7 @@ func timers(w page, rep *analyze.Report) error {
 		}
 		rows = append(rows, []string{t.CallID, strconv.Itoa(int(t.SessionExpires)), ref,
 			strconv.Itoa(int(t.MinSE)), strconv.Itoa(t.Rounds422), strconv.Itoa(t.Refreshes),
-			strings.Join(t.Methods, ", "), secs(round1(t.LongestGap)), TimerVerdict(&t)})
+			strings.Join(t.Methods, ", "), secs(round1(t.LongestGap)), t.Verdict})
 	}
 	tb := table(w, "SESSION TIMERS (RFC 4028)",
 		[]string{"call-id", "Session-Expires", "refresher", "Min-SE", "422s", "refreshes", "refresh methods", "longest gap", "verdict"},
@@ -515,7 +516,7 @@ func vendors(w page, rep *analyze.Report) error {
 		if v.MessageOutOfDialog > 0 {
 			notes = append(notes, fmt.Sprintf("MESSAGE outside dialog ×%d", v.MessageOutOfDialog))
 		}
-		if verdict := EndedDialogVerdict(&v); verdict != "" {
+		if verdict := v.EndedDialogVerdict; verdict != "" {
 			notes = append(notes, verdict)
 		}
 		if v.WithBody > 0 {
@@ -524,7 +525,7 @@ func vendors(w page, rep *analyze.Report) error {
 		if v.WithSDP > 0 {
 			notes = append(notes, fmt.Sprintf("in-dialog INFO/MESSAGE/OPTIONS with SDP ×%d", v.WithSDP))
 		}
-		if advice := Recommendation(&v, rep.Vendors); advice != "" {
+		if advice := v.Recommendation; advice != "" {
 			notes = append(notes, advice)
 		}
 		agent := v.Agent
@@ -562,7 +563,7 @@ func findings(w page, rep *analyze.Report) error {
 	}
 	var rows [][]string
 	for _, f := range rep.Findings {
-		rows = append(rows, []string{clock(f.Time), f.Kind.String(), f.CallID, FindingDetail(&f)})
+		rows = append(rows, []string{clock(f.Time), f.Kind.String(), f.CallID, f.Detail})
 	}
 	if rep.Omitted["findings"] > 0 {
 		// Hundreds of findings: the counts per kind first, then the first
@@ -661,6 +662,7 @@ func join(a, b string) string {
 // Audit prints the vendor audit: vendors, the interop matrix, session
 // timers and the findings.
 func Audit(w io.Writer, r *analyze.Report, width int) error {
+	r = withWords(r)
 	p := page{w, width}
 	for _, s := range []func(page, *analyze.Report) error{vendors, timers, findings} {
 		if err := s(p, r); err != nil {
@@ -687,6 +689,7 @@ func plural(n uint64, noun string) string {
 // DialogList lists the dialogs with keep-alives, problems first, with
 // their whole Call-IDs: what `sipalive flow FILE CALL-ID` can draw.
 func DialogList(out io.Writer, rep *analyze.Report, width int) error {
+	rep = withWords(rep)
 	w := page{out, width}
 	if len(rep.Dialogs) == 0 {
 		_, err := fmt.Fprintln(w, "no dialog with keep-alives in the capture; sipalive flow FILE CALL-ID draws any call by its Call-ID")
@@ -695,7 +698,7 @@ func DialogList(out io.Writer, rep *analyze.Report, width int) error {
 	var rows [][]string
 	for i := range rep.Dialogs {
 		d := &rep.Dialogs[i]
-		rows = append(rows, []string{d.CallID, d.Caller + " → " + d.Callee, strconv.Itoa(d.Count), DialogVerdict(d), DialogEnded(d)})
+		rows = append(rows, []string{d.CallID, d.Caller + " → " + d.Callee, strconv.Itoa(d.Count), d.Verdict, d.Ended})
 	}
 	t := table(w, fmt.Sprintf("DIALOGS (%s with keep-alives, problems first): sipalive flow FILE CALL-ID draws one", plural(uint64(len(rows)), "dialog")),
 		[]string{"call-id", "caller → callee", "keep-alives", "verdict", "ended"}, []tw.Align{l, l, r, l, l})

@@ -180,28 +180,39 @@ func TimerVerdict(t *analyze.TimerReport) string {
 // verdicts, how dialogs ended) are filled, for the JSON.
 func withWords(r *analyze.Report) *analyze.Report {
 	out := *r // the lists are copied: the report itself stays as it was
+	// A row's words are made from its facts, unless it has them already:
+	// a report read back from JSON (merge) carries words whose facts the
+	// JSON does not.
 	out.Findings = slices.Clone(r.Findings)
 	for i := range out.Findings {
-		out.Findings[i].Detail = FindingDetail(&out.Findings[i])
+		if f := &out.Findings[i]; f.Detail == "" {
+			f.Detail = FindingDetail(f)
+		}
 	}
 	out.Dialogs = slices.Clone(r.Dialogs)
 	for i := range out.Dialogs {
-		d := &out.Dialogs[i]
-		d.Verdict, d.Ended = DialogVerdict(d), DialogEnded(d)
+		if d := &out.Dialogs[i]; d.Verdict == "" {
+			d.Verdict, d.Ended = DialogVerdict(d), DialogEnded(d)
+		}
 	}
 	out.Timers = slices.Clone(r.Timers)
 	for i := range out.Timers {
-		out.Timers[i].Verdict = TimerVerdict(&out.Timers[i])
+		if t := &out.Timers[i]; t.Verdict == "" {
+			t.Verdict = TimerVerdict(t)
+		}
 		out.Timers[i].Methods = orEmpty(out.Timers[i].Methods)
 	}
 	out.NotKeepAlives = slices.Clone(r.NotKeepAlives)
 	for i := range out.NotKeepAlives {
-		out.NotKeepAlives[i].Why = NotKeepAliveWhy(&out.NotKeepAlives[i])
+		if n := &out.NotKeepAlives[i]; n.Why == "" {
+			n.Why = NotKeepAliveWhy(n)
+		}
 	}
 	out.Vendors = slices.Clone(r.Vendors)
 	for i := range out.Vendors {
-		v := &out.Vendors[i]
-		v.EndedDialogVerdict, v.Recommendation = EndedDialogVerdict(v), Recommendation(v, r.Vendors)
+		if v := &out.Vendors[i]; v.Recommendation == "" && v.EndedDialogVerdict == "" {
+			v.EndedDialogVerdict, v.Recommendation = EndedDialogVerdict(v), Recommendation(v, r.Vendors)
+		}
 	}
 	// Every list is a list, empty or not: jq '.findings[]' must not fail
 	// on a healthy capture.

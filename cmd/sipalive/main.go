@@ -44,6 +44,7 @@ commands:
   flow      draw one dialog's call flow: sipalive flow FILE... CALL-ID
   sniff     capture live and watch the tables: sipalive sniff -i IFACE [FILTER]
   collect   receive HEP from capture agents and watch the tables: sipalive collect :9060
+  merge     combine JSON reports of several machines or periods: sipalive merge A.json B.json
   version   print the version
 
 Run 'sipalive COMMAND -h' for the flags of a command.
@@ -71,6 +72,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdSniff(rest, stdout, stderr)
 	case "collect":
 		err = cmdCollect(rest, stdout, stderr)
+	case "merge":
+		err = cmdMerge(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sipalive", version())
 		return exitOK
