@@ -31,6 +31,10 @@ type Options struct {
 	// Observe, when set, is shown every row as it settles, whether the
 	// report keeps it or not: the events and metrics of a monitor.
 	Observe RowSink
+	// Live folds every keep-alive of a dialog still up as soon as it has
+	// settled (not in batches of compactAfter), so that a monitor's
+	// events and metrics count it within a sweep of its answer.
+	Live bool
 	// IdleTimeout closes a dialog without BYE after this much silence;
 	// 0 means twice the largest Session-Expires seen, at least an hour.
 	IdleTimeout time.Duration
@@ -80,9 +84,12 @@ func New(opts Options) *Analyzer {
 		malformed: make(map[string]uint64),
 		book:      addressBook{vendorNames: make(map[string]string)},
 		nat:       natTable{m: make(map[natKey]*NATKeepAlive)},
-		timing:    sweeper{idleTimeout: opts.IdleTimeout},
+		timing:    sweeper{idleTimeout: opts.IdleTimeout, compactAfter: compactAfter},
 	}
 	a.ledger = ledger{opts: &a.opts, book: &a.book, store: &a.store, tot: newTotals()}
+	if opts.Live {
+		a.timing.compactAfter = 1
+	}
 	return a
 }
 
@@ -236,7 +243,7 @@ func (a *Analyzer) request(e *Event) {
 	if !e.inDialog() {
 		return
 	}
-	if len(c.txs) >= compactAfter {
+	if len(c.txs) >= a.timing.compactAfter {
 		// A call up for hours has its keep-alives folded as they settle
 		// (Analyzer.settle), not kept whole until it ends.
 		if settle := c.txs[0].Start.Add(txLinger); settle.UnixNano() < c.due {

@@ -11,6 +11,9 @@ type sweeper struct {
 	lastSweep   time.Time
 	maxSE       uint32        // largest Session-Expires negotiated
 	idleTimeout time.Duration // Options.IdleTimeout
+	// compactAfter: a call with this many transactions has its settled
+	// keep-alives folded at their time (compactAfter, or 1 live).
+	compactAfter int
 }
 
 // idle is how long a dialog may stay silent before it is closed as "no BYE
@@ -58,7 +61,7 @@ func (w *sweeper) nextDue(c *call, now time.Time) time.Time {
 		}
 	}
 	switch {
-	case live && len(c.txs) >= compactAfter:
+	case live && len(c.txs) >= w.compactAfter:
 		// the earliest transaction to settle, for Analyzer.settle
 		due = minTime(due, c.txs[0].Start.Add(txLinger))
 	case live:

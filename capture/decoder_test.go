@@ -710,45 +710,15 @@ func TestSCTP(t *testing.T) {
 	}
 }
 
-// hepPacket builds a HEPv3 packet carrying one SIP message.
-func hepPacket(src, dst netip.AddrPort, ts time.Time, payload string) []byte {
-	chunk := func(typ uint16, v []byte) []byte {
-		n := 6 + len(v)
-		return append([]byte{0, 0, byte(typ >> 8), byte(typ), byte(n >> 8), byte(n)}, v...)
-	}
-	u32 := func(v uint32) []byte { return []byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)} }
-	var body []byte
-	if src.Addr().Is4() {
-		s4, d4 := src.Addr().As4(), dst.Addr().As4()
-		body = append(body, chunk(1, []byte{2})...)
-		body = append(body, chunk(3, s4[:])...)
-		body = append(body, chunk(4, d4[:])...)
-	} else {
-		s16, d16 := src.Addr().As16(), dst.Addr().As16()
-		body = append(body, chunk(1, []byte{10})...)
-		body = append(body, chunk(5, s16[:])...)
-		body = append(body, chunk(6, d16[:])...)
-	}
-	body = append(body, chunk(7, []byte{byte(src.Port() >> 8), byte(src.Port())})...)
-	body = append(body, chunk(8, []byte{byte(dst.Port() >> 8), byte(dst.Port())})...)
-	body = append(body, chunk(9, u32(uint32(ts.Unix())))...)
-	body = append(body, chunk(10, u32(uint32(ts.Nanosecond()/1000)))...)
-	body = append(body, chunk(11, []byte{1})...)
-	body = append(body, chunk(12, u32(2001))...)
-	body = append(body, chunk(15, []byte(payload))...)
-	n := 6 + len(body)
-	return append([]byte{'H', 'E', 'P', '3', byte(n >> 8), byte(n)}, body...)
-}
-
 func TestHEP(t *testing.T) {
 	ts := time.Date(2026, 3, 1, 12, 0, 0, 250000000, time.UTC)
 	agent, collector := netip.MustParseAddrPort("198.51.100.9:40000"), netip.MustParseAddrPort("198.51.100.10:9060")
 	msg := "INFO sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKh1\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: hep-1\r\nCSeq: 2 INFO\r\nContent-Length: 0\r\n\r\n"
 	path := writeCapture(t, synth.Options{}, func(w *synth.Writer) error {
-		if err := w.UDP(agent, collector, hepPacket(alice.Addr, bob.Addr, ts, msg)); err != nil {
+		if err := w.UDP(agent, collector, synth.HEP3(alice.Addr, bob.Addr, ts, msg)); err != nil {
 			return err
 		}
-		if err := w.UDP(agent, collector, hepPacket(alic6.Addr, bob6.Addr, ts, msg)); err != nil {
+		if err := w.UDP(agent, collector, synth.HEP3(alic6.Addr, bob6.Addr, ts, msg)); err != nil {
 			return err
 		}
 		return w.UDP(agent, collector, []byte("HEP3\x00\x07x")) // a broken one
@@ -835,7 +805,7 @@ func TestHEPOverTCP(t *testing.T) {
 	msg := func(cseq int) string {
 		return fmt.Sprintf("INFO sip:b@h SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bKt%d\r\nFrom: <sip:a@h>;tag=1\r\nTo: <sip:b@h>;tag=2\r\nCall-ID: hep-tcp\r\nCSeq: %d INFO\r\nContent-Length: 0\r\n\r\n", cseq, cseq)
 	}
-	p1, p2, p3 := hepPacket(alice.Addr, bob.Addr, ts, msg(1)), hepPacket(bob.Addr, alice.Addr, ts, msg(2)), hepPacket(alice.Addr, bob.Addr, ts, msg(3))
+	p1, p2, p3 := synth.HEP3(alice.Addr, bob.Addr, ts, msg(1)), synth.HEP3(bob.Addr, alice.Addr, ts, msg(2)), synth.HEP3(alice.Addr, bob.Addr, ts, msg(3))
 	path := writeCapture(t, synth.Options{}, func(w *synth.Writer) error {
 		for _, seg := range [][]byte{p1[:20], append(append(p1[20:], p2...), "junk"...), p3} {
 			if err := w.TCP(agent, collector, seg); err != nil {

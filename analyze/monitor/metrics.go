@@ -44,6 +44,23 @@ const maxVendors = 50
 func NewMetrics() *Metrics {
 	m := &Metrics{set: metrics.NewSet(), vendors: map[string]bool{}, started: time.Now()}
 	m.set.NewGauge("sipalive_up", func() float64 { return 1 })
+	// The common series start at 0, so that the first keep-alive answered
+	// 481 or the first finding is an increase an alert rule sees, not a
+	// series that appears already at 1.
+	outcomes := []string{"2xx", "481", "405", "501", "other", "unanswered"}
+	for _, method := range []string{"INFO", "UPDATE", "MESSAGE", "OPTIONS"} {
+		for _, o := range outcomes {
+			m.set.GetOrCreateCounter(fmt.Sprintf(`sipalive_keepalives_total{method=%s,outcome=%s}`, label(method), label(o)))
+		}
+	}
+	for _, method := range []string{"OPTIONS", "REGISTER"} {
+		for _, o := range outcomes {
+			m.set.GetOrCreateCounter(fmt.Sprintf(`sipalive_device_keepalives_total{method=%s,outcome=%s}`, label(method), label(o)))
+		}
+	}
+	for _, k := range analyze.FindingKinds() {
+		m.set.GetOrCreateCounter(fmt.Sprintf(`sipalive_findings_total{kind=%s}`, label(k.String())))
+	}
 	return m
 }
 

@@ -4,12 +4,14 @@ import (
 	"fmt"
 	"io"
 	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/sipalive/sipalive/analyze"
 	"github.com/sipalive/sipalive/analyze/driver"
+	"github.com/sipalive/sipalive/analyze/render"
 	"github.com/sipalive/sipalive/capture"
 )
 
@@ -78,6 +80,38 @@ func TestMetricsLabelsAreBoundedAndSafe(t *testing.T) {
 	for _, line := range strings.Split(strings.TrimSpace(text), "\n") {
 		if strings.Count(line, `"`)%2 != 0 && !strings.Contains(line, `\"`) {
 			t.Errorf("unbalanced quotes: %s", line)
+		}
+	}
+}
+
+// TestLiveFoldingChangesNothing: folding each keep-alive of a dialog still
+// up as soon as it settles (a live monitor) gives the report of folding
+// them in batches or at the dialog's end, on every sample and the shared
+// corpus.
+func TestLiveFoldingChangesNothing(t *testing.T) {
+	files, _ := filepath.Glob("../../samples/*.pcap")
+	corpus, _ := filepath.Glob("../../../shared/corpus/*.pcap*")
+	for _, f := range append(files, corpus...) {
+		if strings.Contains(f, "big-") {
+			continue
+		}
+		var out [2]string
+		for i, live := range []bool{false, true} {
+			src, err := capture.OpenMerge([]string{f})
+			if err != nil {
+				t.Fatal(err)
+			}
+			rep, err := driver.Analyze(src, driver.Config{Workers: 1, Analysis: analyze.Options{Live: live}})
+			src.Close()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			render.JSON(&b, rep)
+			out[i] = b.String()
+		}
+		if out[0] != out[1] {
+			t.Errorf("%s: the live report differs", filepath.Base(f))
 		}
 	}
 }

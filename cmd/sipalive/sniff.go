@@ -186,7 +186,7 @@ func runLive(src capture.Source, link layers.LinkType, title, announce string, l
 		observe = monitor.Tee(observe, mon)
 	}
 	cfg := driver.Config{
-		Analysis:   analyze.Options{MaxRows: maxRows(lf.rows, lf.format), KeepAliveRows: lf.format == "csv", Observe: observe},
+		Analysis:   analyze.Options{MaxRows: maxRows(lf.rows, lf.format), KeepAliveRows: lf.format == "csv", Observe: observe, Live: true},
 		Workers:    1,
 		WallClock:  true,
 		MaxPackets: lf.count,
