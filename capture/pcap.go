@@ -272,7 +272,7 @@ func (r *pcapReader) resync(why string) error {
 			}
 			return fmt.Errorf("record %d at offset %d: %s; no plausible record after it: %w", d.Record, d.Offset, why, err)
 		}
-		if r.implausible(r.blk.buf[r.r:r.r+16], true) == "" {
+		if r.implausible(r.blk.buf[r.r:r.r+16], true) == "" && r.confirmed() {
 			if len(r.damages) < maxDamages {
 				r.damages = append(r.damages, d)
 			}
@@ -280,6 +280,23 @@ func (r *pcapReader) resync(why string) error {
 		}
 	}
 	return fmt.Errorf("record %d at offset %d: %s; no plausible record in the next %d bytes", d.Record, d.Offset, why, maxResync)
+}
+
+// confirmed reports whether the plausible record header at the read
+// position is followed by another plausible one, or by the end of the
+// file: bytes inside a packet now and then look like a header, and reading
+// on from one would take the rest of the file for garbage (as pcapfix,
+// which checks the next header too). A record longer than a block is taken
+// on its own word.
+func (r *pcapReader) confirmed() bool {
+	n := 16 + int(r.u32(r.blk.buf[r.r+8:]))
+	if n+16 > r.blockSize {
+		return true
+	}
+	if err := r.fill(n + 16); err != nil {
+		return err == io.EOF && r.w-r.r == n // the last record of the file
+	}
+	return r.implausible(r.blk.buf[r.r+n:r.r+n+16], true) == ""
 }
 
 // Block is a buffer of file data that a capture file hands packets out of
