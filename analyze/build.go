@@ -54,6 +54,7 @@ func (a *Analyzer) Finish(stats capture.Stats) *Report {
 	r.KeepAliveRows = a.ledger.tot.csv
 	sort.SliceStable(r.KeepAliveRows, func(i, j int) bool { return r.KeepAliveRows[i].Time.Before(r.KeepAliveRows[j].Time) })
 	r.ProblemFrames = a.ledger.tot.problems
+	r.FindingExamples = a.ledger.tot.examples
 	a.complete(r)
 	if o := a.opts.Observe; o != nil {
 		// the findings made of the totals, at the end

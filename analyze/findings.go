@@ -12,14 +12,22 @@ import (
 // a trunk capture most findings are past the rows kept.
 func (l *ledger) keepFinding(kind FindingKind) bool {
 	l.tot.findingCount[kind]++
-	return l.tot.findings.keep(l.opts.MaxRows) || l.opts.Observe != nil
+	return l.tot.findings.keep(l.opts.MaxRows) || l.opts.Observe != nil || len(l.tot.examples[kind]) < findingExamples
 }
+
+// findingExamples is how many findings of each kind are kept as examples
+// beside the rows: when the rows stop at --max-rows, every kind is still
+// shown by its first ones.
+const findingExamples = 3
 
 // addFinding keeps the row of the finding keepFinding counted last, and
 // shows it to the observer.
 func (l *ledger) addFinding(f Finding) {
 	if o := l.opts.Observe; o != nil {
 		o.Finding(&f)
+	}
+	if ex := l.tot.examples[f.Kind]; len(ex) < findingExamples {
+		l.tot.examples[f.Kind] = append(ex, f)
 	}
 	switch rows := &l.tot.findings; {
 	case !rows.kept():

@@ -31,6 +31,7 @@ type totals struct {
 	notKeepRows  rowList[NotKeepAlive]
 	findings     rowList[Finding]
 	findingCount map[FindingKind]int
+	examples     map[FindingKind][]Finding // the first findings of each kind
 	timers       rowList[TimerReport]
 	timerSummary []TimerSummary
 	csv          []KeepAliveRow
@@ -54,6 +55,7 @@ func newTotals() totals {
 		notKeepAlive: map[string]int{},
 		device:       map[string]*Outcomes{},
 		findingCount: map[FindingKind]int{},
+		examples:     map[FindingKind][]Finding{},
 		devices:      map[devKey]*deviceAgg{},
 		vendors:      map[string]*vendorAgg{},
 		cells:        map[matrixCell]*kaCell{},

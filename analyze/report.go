@@ -25,6 +25,9 @@ type Report struct {
 	// FindingCounts counts every finding by kind, also those the row limit
 	// left out of Findings.
 	FindingCounts map[FindingKind]int `json:"finding_counts"`
+	// FindingExamples are the first findings of each kind, kept whatever
+	// the row limit: what the tables show of the kinds the rows left out.
+	FindingExamples map[FindingKind][]Finding `json:"-"`
 	// Omitted counts the rows each list left out under Options.MaxRows.
 	Omitted map[string]int `json:"omitted_rows,omitempty"`
 

@@ -566,15 +566,26 @@ func findings(w page, rep *analyze.Report) error {
 		rows = append(rows, []string{clock(f.Time), f.Kind.String(), f.CallID, f.Detail})
 	}
 	if rep.Omitted["findings"] > 0 {
-		// Hundreds of findings: the counts per kind first, then the first
-		// of them.
+		// Hundreds of findings: the counts per kind first, each with its
+		// first example (kept whatever the row limit), then the first
+		// findings in time order.
 		var counts [][]string
 		for _, k := range analyze.FindingKinds() {
-			if n := rep.FindingCounts[k]; n > 0 {
-				counts = append(counts, []string{k.String(), strconv.Itoa(n)})
+			n := rep.FindingCounts[k]
+			if n == 0 {
+				continue
 			}
+			example := ""
+			if ex := rep.FindingExamples[k]; len(ex) > 0 {
+				f := ex[0]
+				if f.Detail == "" {
+					f.Detail = FindingDetail(&f)
+				}
+				example = join(f.CallID, f.Detail)
+			}
+			counts = append(counts, []string{k.String(), strconv.Itoa(n), example})
 		}
-		if err := render(table(w, "FINDINGS BY KIND", []string{"kind", "count"}, []tw.Align{l, r}), counts); err != nil {
+		if err := render(table(w, "FINDINGS BY KIND", []string{"kind", "count", "first example"}, []tw.Align{l, r, l}), counts); err != nil {
 			return err
 		}
 	}

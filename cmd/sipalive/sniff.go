@@ -185,8 +185,17 @@ func runLive(src capture.Source, link layers.LinkType, title, announce string, l
 	if mon != nil {
 		observe = monitor.Tee(observe, mon)
 	}
+	opts := analyze.Options{MaxRows: maxRows(lf.rows, lf.format), KeepAliveRows: lf.format == "csv", Observe: observe, Live: true}
+	var stream *render.Stream
+	if lf.format != "table" && opts.MaxRows == 0 {
+		// Every row of a run of months: written to the final report as it
+		// settles, spooled, not held (live views then show the totals).
+		stream = render.NewStream(lf.format == "csv")
+		defer stream.Close()
+		opts.Rows = stream
+	}
 	cfg := driver.Config{
-		Analysis:   analyze.Options{MaxRows: maxRows(lf.rows, lf.format), KeepAliveRows: lf.format == "csv", Observe: observe, Live: true},
+		Analysis:   opts,
 		Workers:    1,
 		WallClock:  true,
 		MaxPackets: lf.count,
@@ -290,8 +299,11 @@ func runLive(src capture.Source, link layers.LinkType, title, announce string, l
 			err = fmt.Errorf("-w: %w", cerr)
 		}
 	}
-	vanished := errors.Is(err, capture.ErrVanished)
-	if err != nil && !vanished {
+	var vanished error
+	if errors.Is(err, capture.ErrVanished) {
+		vanished, err = err, nil
+	}
+	if err != nil {
 		return err
 	}
 	s := rep.Overview.Capture
@@ -308,14 +320,21 @@ func runLive(src capture.Source, link layers.LinkType, title, announce string, l
 			return fmt.Errorf("--events: %w", err)
 		}
 	}
-	if lf.eventsPath != capture.Stdin {
-		if err := output(stdout, rep, lf.format, false, tableWidth(stdout, lf.wide)); err != nil {
-			return err
-		}
+	switch {
+	case lf.eventsPath == capture.Stdin:
+	case stream != nil && lf.format == "csv":
+		err = stream.CSV(stdout)
+	case stream != nil:
+		err = stream.JSON(stdout, rep)
+	default:
+		err = output(stdout, rep, lf.format, false, tableWidth(stdout, lf.wide))
 	}
-	if vanished {
+	if err != nil {
+		return err
+	}
+	if vanished != nil {
 		// The report so far is written; the run did not end as asked.
-		return vanishedError{err}
+		return vanishedError{vanished}
 	}
 	if n := countFindings(rep, kinds); n > 0 {
 		return findingsError{n}
