@@ -14,6 +14,31 @@ type addressBook struct {
 	sweeping    *call             // the call being swept, whose shortcuts answer for its parties (see hostOf)
 	vendorNames map[string]string // agent string → VendorName
 	vendorLast  [16]agentName     // the last of vendorNames used, by length of the agent
+	// seenAs maps an address to another at which the same sender was
+	// seen: the same request (branch, CSeq, method) captured at two taps
+	// of an SBC, NATed between them. A sender that names itself nowhere
+	// is then one "unknown" row, not one per tap.
+	seenAs map[netip.Addr]netip.Addr
+}
+
+// maxSeenAs bounds the addresses told to be another's.
+const maxSeenAs = 4096
+
+// sameSender notes that a request seen from addr was first seen from
+// first: the same sender at another tap.
+func (b *addressBook) sameSender(addr, first netip.Addr) {
+	if addr == first {
+		return
+	}
+	if b.seenAs == nil {
+		b.seenAs = map[netip.Addr]netip.Addr{}
+	}
+	if _, ok := b.seenAs[addr]; !ok && len(b.seenAs) < maxSeenAs {
+		if f, ok := b.seenAs[first]; ok {
+			first = f
+		}
+		b.seenAs[addr] = first
+	}
 }
 
 // maxAddresses bounds the per-address memory of agents and Allow lists;
@@ -207,6 +232,10 @@ func (b *addressBook) agentOf(agent string, addr netip.AddrPort) string {
 	}
 	if !addr.IsValid() {
 		return "unknown"
+	}
+	if first, ok := b.seenAs[addr.Addr()]; ok {
+		// The same sender seen first at another tap: named as there.
+		return b.agentOf("", netip.AddrPortFrom(first, addr.Port()))
 	}
 	if addr.Addr().IsLoopback() {
 		return "unknown (" + addr.String() + ")" // the port tells a lab's parties apart

@@ -953,3 +953,40 @@ func TestSnapshotSaysWhatTheEndWill(t *testing.T) {
 		t.Errorf("findings %+v", snap.Findings)
 	}
 }
+
+// TestRequestSeenAtTwoTaps: a capture taken at two taps of an SBC sees a
+// phone's in-dialog OPTIONS twice, NATed between the taps (other source
+// and destination, the same branch and CSeq). It is one request, not a
+// retransmission, and the phone, which names itself nowhere, is one
+// vendor row with one interval, whichever tap its later pings were seen at.
+func TestRequestSeenAtTwoTaps(t *testing.T) {
+	f := newFeeder()
+	tap1, tap2 := netip.MustParseAddrPort("10.35.40.25:5060"), netip.MustParseAddrPort("10.35.60.72:5060")
+	sbc1, sbc2 := netip.MustParseAddrPort("10.35.40.1:5060"), netip.MustParseAddrPort("10.35.60.1:5060")
+	noUA := func(s string) string { return strings.Replace(s, "User-Agent: Tester/1.0\r\n", "", 1) }
+	f.send(0, tap1, sbc1, noUA(request("INVITE", "tap", 1, "inv", false, "", "")))
+	f.send(time.Millisecond, sbc1, tap1, response(200, "INVITE", "tap", 1, "inv", "tb"))
+	for i := range 3 {
+		branch := fmt.Sprint("o", i)
+		if i < 2 {
+			f.send(30*time.Second, tap1, sbc1, noUA(request("OPTIONS", "tap", 2+i, branch, true, "", "")))
+			f.send(time.Millisecond, tap2, sbc2, noUA(request("OPTIONS", "tap", 2+i, branch, true, "", "")))
+		} else {
+			f.send(30*time.Second, tap2, sbc2, noUA(request("OPTIONS", "tap", 2+i, branch, true, "", "")))
+		}
+		f.send(time.Millisecond, sbc1, tap1, response(200, "OPTIONS", "tap", 2+i, branch, "tb"))
+	}
+	r := f.a.Finish(capture.Stats{})
+	if o := r.Summary.SessionKeepAlives["OPTIONS"]; o == nil || o.Sent != 3 {
+		t.Fatalf("OPTIONS %+v, want 3 sent", o)
+	}
+	var rows []string
+	for _, v := range r.Vendors {
+		if v.Sent["OPTIONS"] > 0 {
+			rows = append(rows, fmt.Sprintf("%s ×%d", v.Agent, v.Sent["OPTIONS"]))
+		}
+	}
+	if len(rows) != 1 || rows[0] != "unknown (10.35.40.25) ×3" {
+		t.Errorf("vendor rows %v, want the phone once with 3 OPTIONS", rows)
+	}
+}

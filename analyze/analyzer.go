@@ -215,6 +215,13 @@ func (a *Analyzer) request(e *Event) {
 		return
 	}
 	if t := c.transaction(e, method, branch); t != nil {
+		if t.rfc3261 && e.Src.Addr() != t.Src.Addr() && e.Dst.Addr() != t.Dst.Addr() {
+			// Not a retransmission: the same request at another tap,
+			// both its addresses translated between them.
+			a.book.sameSender(e.Src.Addr(), t.Src.Addr())
+			a.frames(&t.Frames, e)
+			return
+		}
 		t.Retransmissions++
 		a.frames(&t.Frames, e)
 		return
