@@ -137,6 +137,9 @@ func checkKamailio(t *testing.T, path, transport string) {
 	case "register":
 		checkKamailioRegister(t, path)
 		return
+	case "register-auth":
+		checkKamailioRegisterAuth(t, path)
+		return
 	case "ws":
 		checkKamailioWebSocket(t, path)
 		return
@@ -241,6 +244,44 @@ func checkKamailioRegister(t *testing.T, path string) {
 	}
 	if d := r.Devices[0]; d.Method != "REGISTER" || d.Sent != 2 || d.Answered != 2 || d.Expires != 60 || d.LateRefresh != 1 || r.FindingCounts["late-register"] != 1 {
 		t.Errorf("%+v, findings %v: want 2 REGISTERs answered, 60 s granted, the second late", d, r.FindingCounts)
+	}
+}
+
+// checkKamailioRegisterAuth checks a recording of record.sh
+// register-auth: Kamailio as registrar asks for digest credentials; the
+// phone registers without (challenged: how digest begins, no failure),
+// answers the challenge twice with a wrong password (challenged again:
+// refused, one register-failed finding for the two), then with the right
+// one (200, a minute granted). The phone was not registered from its first
+// REGISTER to that 200: a refused gap.
+func checkKamailioRegisterAuth(t *testing.T, path string) {
+	t.Helper()
+	code, out, errOut := runCLI("analyze", "--format", "json", path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	r, err := analyze.ReadReport([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Devices) != 1 {
+		t.Fatalf("device keep-alives %+v, want the phone's REGISTERs", r.Devices)
+	}
+	d := r.Devices[0]
+	if d.Method != "REGISTER" || d.Sent != 4 || d.Codes["401"] != 3 || d.Codes["200"] != 1 || d.Expires != 60 {
+		t.Errorf("%+v: want 4 REGISTERs, 3 answered 401 and 1 200, 60 s granted", d)
+	}
+	var failed []analyze.Finding
+	for _, f := range r.Findings {
+		if f.Kind == analyze.FindingRegisterFailed {
+			failed = append(failed, f)
+		}
+	}
+	if len(failed) != 1 || !strings.Contains(failed[0].Detail, "401 after a challenge ×2") {
+		t.Errorf("register-failed findings %+v: want one, the credentials refused twice", failed)
+	}
+	if len(d.Unregistered) != 1 || d.Unregistered[0].Why != analyze.RegGapRefused || len(d.Registered) != 1 || !d.Registered[0].Open {
+		t.Errorf("windows: unregistered %+v, registered %+v: want the refused gap, then a binding held at the end", d.Unregistered, d.Registered)
 	}
 }
 
@@ -353,6 +394,7 @@ func TestKamailioDialogKeepAlives(t *testing.T) {
 	checkKamailio(t, filepath.Join(dir, "dialog-keepalive-tcp.pcap"), "tcp")
 	checkKamailio(t, filepath.Join(dir, "dialog-timeout.pcap"), "timeout")
 	checkKamailio(t, filepath.Join(dir, "register.pcap"), "register")
+	checkKamailio(t, filepath.Join(dir, "register-auth.pcap"), "register-auth")
 	checkKamailio(t, filepath.Join(dir, "dialog-keepalive-ws.pcap"), "ws")
 	for _, v := range []string{"hep1", "hep2", "hep3", "hep3tcp"} {
 		checkKamailio(t, filepath.Join(dir, "dialog-keepalive-"+v+".pcap"), v)
@@ -369,7 +411,7 @@ func TestKamailioDialogKeepAlives(t *testing.T) {
 func TestKamailioRecorded(t *testing.T) {
 	needRecorder(t, "ip", "tcpdump", "kamailio", "sipp")
 	t.Parallel()
-	transports := []string{"udp", "tcp", "timeout", "register", "ws", "hep1", "hep2", "hep3", "hep3tcp"}
+	transports := []string{"udp", "tcp", "timeout", "register", "register-auth", "ws", "hep1", "hep2", "hep3", "hep3tcp"}
 	dir := t.TempDir()
 	failed := make([]error, len(transports))
 	output := make([][]byte, len(transports))

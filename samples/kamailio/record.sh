@@ -10,12 +10,16 @@
 # Everything runs on the loopback of a network namespace this script creates
 # and removes, so nothing else on the machine is reached or in the way.
 #
-# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp|timeout|register|ws|hep1|hep2|hep3|hep3tcp]
+# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp|timeout|register|register-auth|ws|hep1|hep2|hep3|hep3tcp]
 #        (default capture/testdata/kamailio/dialog-keepalive.pcap over UDP;
 #        tcp carries both legs over TCP, Kamailio connecting to the callee
 #        from a port of its own; timeout pings nobody and has Kamailio hang
 #        up after its 60 s dialog timeout; register has a phone register
 #        with Kamailio as registrar and refresh late, see uac-register.xml;
+#        register-auth has it register with a registrar that asks for
+#        digest credentials, answer the challenge with a wrong password
+#        twice (challenged again each time), then with the right one,
+#        see uac-register-auth.xml;
 #        ws has the project's sender call over a WebSocket, RFC 7118, and
 #        keep the call alive with SDP-less UPDATEs every 25 s, while
 #        Kamailio pings it with OPTIONS in the dialog and with WebSocket
@@ -37,10 +41,11 @@ udp) ;;
 tcp) define=(-A WITH_TCP) sippt=(-t t1) ;;
 timeout) define=(-A WITH_TIMEOUT) scenario=uac-timeout.xml ;;
 register) define=(-A WITH_REGISTRAR) scenario=uac-register.xml ;;
+register-auth) define=(-A WITH_REGISTRAR -A WITH_AUTH) scenario=uac-register-auth.xml ;;
 ws) define=(-A WITH_WS) ;;
 hep[123]) define=(-A WITH_HEP -A HEP_V${transport#hep}) ;;
 hep3tcp) define=(-A WITH_HEP -A HEP_V3 -A HEP_TCP) ;;
-*) echo "record.sh: udp, tcp, timeout, register, ws, hep1, hep2, hep3 or hep3tcp, not $transport" >&2; exit 2 ;;
+*) echo "record.sh: udp, tcp, timeout, register, register-auth, ws, hep1, hep2, hep3 or hep3tcp, not $transport" >&2; exit 2 ;;
 esac
 filter="port 5060 or port 8080"
 case $transport in hep*) filter="port 9060" ;; esac
@@ -65,10 +70,17 @@ if [ "$transport" = hep3tcp ]; then
   ip netns exec $ns "$work/sender" sink -listen 127.0.0.1:9060 -timeout 150s >"$work/sink.log" 2>&1 &
   pids+=($!)
 fi
+if [ "$transport" = register-auth ]; then
+  # the subscriber table auth_db reads, in db_text's format
+  mkdir -p "$work/db"
+  printf 'table_name(string) table_version(int)\nsubscriber:7\n' >"$work/db/version"
+  printf 'id(int,auto) username(string) domain(string) password(string) ha1(string,null) ha1b(string,null)\n1:alice:127.0.0.1:secret:NULL:NULL\n' >"$work/db/subscriber"
+  define+=(-A "DBURL=\"text://$work/db\"")
+fi
 ip netns exec $ns kamailio -DD -E "${define[@]}" -f "$here/kamailio.cfg" -P "$work/kamailio.pid" -Y "$work" 2>"$work/kamailio.log" &
 pids+=($!)
 uas=
-if [ "$transport" != register ]; then # a registration calls nobody
+if [ "${transport#register}" = "$transport" ]; then # a registration calls nobody
   ip netns exec $ns sipp -sn uas -aa "${sippt[@]}" -i 127.0.0.3 -p 5060 -m 1 -nostdin -timeout 120s >"$work/uas.log" 2>&1 &
   uas=$!
   pids+=($uas)
