@@ -140,6 +140,9 @@ func checkKamailio(t *testing.T, path, transport string) {
 	case "register-auth":
 		checkKamailioRegisterAuth(t, path)
 		return
+	case "t38":
+		checkKamailioT38(t, path)
+		return
 	case "ws":
 		checkKamailioWebSocket(t, path)
 		return
@@ -285,6 +288,47 @@ func checkKamailioRegisterAuth(t *testing.T, path string) {
 	}
 }
 
+// checkKamailioT38 checks a recording of record.sh t38: through Kamailio,
+// the caller's re-INVITE offering T.38 (m=image) is refused 488 by the
+// callee, and the re-INVITE falling back to audio answered 200. Each is no
+// keep-alive, told by purpose; the refusal is one finding (the proxy's
+// relay of it is the same request), with the call's end after it.
+func checkKamailioT38(t *testing.T, path string) {
+	t.Helper()
+	code, out, errOut := runCLI("analyze", "--format", "json", path)
+	if code != exitOK {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	r, err := analyze.ReadReport([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Summary.Calls != 1 || len(r.Summary.SessionKeepAlives) != 0 {
+		t.Errorf("calls %d, keep-alives %v: want one call and no keep-alive", r.Summary.Calls, r.Summary.SessionKeepAlives)
+	}
+	var t38, back int
+	for _, n := range r.NotKeepAlives {
+		switch {
+		case n.Purpose == analyze.PurposeT38 && n.Code == 488:
+			t38++
+		case n.Purpose == analyze.PurposeRenegotiation && n.Code == 200:
+			back++
+		}
+	}
+	if t38 == 0 || back == 0 {
+		t.Errorf("not-keep-alives %+v: want the T.38 offer refused 488 and the fall-back answered 200", r.NotKeepAlives)
+	}
+	var refused []analyze.Finding
+	for _, f := range r.Findings {
+		if f.Kind == analyze.FindingOfferRefused {
+			refused = append(refused, f)
+		}
+	}
+	if len(refused) != 1 || !strings.Contains(refused[0].Detail, "T.38 switch-over") || !strings.Contains(refused[0].Detail, "488") {
+		t.Errorf("renegotiation-refused findings %+v: want the one T.38 refusal", refused)
+	}
+}
+
 // checkKamailioWebSocket checks a recording of record.sh ws: the project's
 // sender calls over a WebSocket through Kamailio and sends three SDP-less
 // UPDATEs 25 s apart, each relayed to the callee over UDP; Kamailio pings
@@ -395,6 +439,7 @@ func TestKamailioDialogKeepAlives(t *testing.T) {
 	checkKamailio(t, filepath.Join(dir, "dialog-timeout.pcap"), "timeout")
 	checkKamailio(t, filepath.Join(dir, "register.pcap"), "register")
 	checkKamailio(t, filepath.Join(dir, "register-auth.pcap"), "register-auth")
+	checkKamailio(t, filepath.Join(dir, "t38-refused.pcap"), "t38")
 	checkKamailio(t, filepath.Join(dir, "dialog-keepalive-ws.pcap"), "ws")
 	for _, v := range []string{"hep1", "hep2", "hep3", "hep3tcp"} {
 		checkKamailio(t, filepath.Join(dir, "dialog-keepalive-"+v+".pcap"), v)
@@ -411,7 +456,7 @@ func TestKamailioDialogKeepAlives(t *testing.T) {
 func TestKamailioRecorded(t *testing.T) {
 	needRecorder(t, "ip", "tcpdump", "kamailio", "sipp")
 	t.Parallel()
-	transports := []string{"udp", "tcp", "timeout", "register", "register-auth", "ws", "hep1", "hep2", "hep3", "hep3tcp"}
+	transports := []string{"udp", "tcp", "timeout", "register", "register-auth", "t38", "ws", "hep1", "hep2", "hep3", "hep3tcp"}
 	dir := t.TempDir()
 	failed := make([]error, len(transports))
 	output := make([][]byte, len(transports))

@@ -10,7 +10,7 @@
 # Everything runs on the loopback of a network namespace this script creates
 # and removes, so nothing else on the machine is reached or in the way.
 #
-# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp|timeout|register|register-auth|ws|hep1|hep2|hep3|hep3tcp]
+# usage: sudo samples/kamailio/record.sh [OUT.pcap] [udp|tcp|timeout|register|register-auth|t38|ws|hep1|hep2|hep3|hep3tcp]
 #        (default capture/testdata/kamailio/dialog-keepalive.pcap over UDP;
 #        tcp carries both legs over TCP, Kamailio connecting to the callee
 #        from a port of its own; timeout pings nobody and has Kamailio hang
@@ -19,7 +19,9 @@
 #        register-auth has it register with a registrar that asks for
 #        digest credentials, answer the challenge with a wrong password
 #        twice (challenged again each time), then with the right one,
-#        see uac-register-auth.xml;
+#        see uac-register-auth.xml; t38 has the caller offer T.38 fax
+#        in a re-INVITE, which the callee refuses 488, and fall back to
+#        audio (uac-t38.xml, uas-t38.xml);
 #        ws has the project's sender call over a WebSocket, RFC 7118, and
 #        keep the call alive with SDP-less UPDATEs every 25 s, while
 #        Kamailio pings it with OPTIONS in the dialog and with WebSocket
@@ -42,10 +44,11 @@ tcp) define=(-A WITH_TCP) sippt=(-t t1) ;;
 timeout) define=(-A WITH_TIMEOUT) scenario=uac-timeout.xml ;;
 register) define=(-A WITH_REGISTRAR) scenario=uac-register.xml ;;
 register-auth) define=(-A WITH_REGISTRAR -A WITH_AUTH) scenario=uac-register-auth.xml ;;
+t38) scenario=uac-t38.xml ;;
 ws) define=(-A WITH_WS) ;;
 hep[123]) define=(-A WITH_HEP -A HEP_V${transport#hep}) ;;
 hep3tcp) define=(-A WITH_HEP -A HEP_V3 -A HEP_TCP) ;;
-*) echo "record.sh: udp, tcp, timeout, register, register-auth, ws, hep1, hep2, hep3 or hep3tcp, not $transport" >&2; exit 2 ;;
+*) echo "record.sh: udp, tcp, timeout, register, register-auth, t38, ws, hep1, hep2, hep3 or hep3tcp, not $transport" >&2; exit 2 ;;
 esac
 filter="port 5060 or port 8080"
 case $transport in hep*) filter="port 9060" ;; esac
@@ -81,7 +84,9 @@ ip netns exec $ns kamailio -DD -E "${define[@]}" -f "$here/kamailio.cfg" -P "$wo
 pids+=($!)
 uas=
 if [ "${transport#register}" = "$transport" ]; then # a registration calls nobody
-  ip netns exec $ns sipp -sn uas -aa "${sippt[@]}" -i 127.0.0.3 -p 5060 -m 1 -nostdin -timeout 120s >"$work/uas.log" 2>&1 &
+  callee=(-sn uas)
+  [ "$transport" = t38 ] && callee=(-sf "$here/uas-t38.xml")
+  ip netns exec $ns sipp "${callee[@]}" -aa "${sippt[@]}" -i 127.0.0.3 -p 5060 -m 1 -nostdin -timeout 120s >"$work/uas.log" 2>&1 &
   uas=$!
   pids+=($uas)
 fi
