@@ -92,12 +92,17 @@ func enderIndex(s string) uint8 {
 	return 0
 }
 
-// staleTable is the ring of tombstones and its index by dialog.
+// staleTable is the ring of tombstones and its index by dialog. The
+// tombstones lie in the order they were made, from head, n of them; those
+// past staleLinger are dropped from the head as new ones come, so the ring
+// holds what a quarter of an hour of the capture's finished dialogs need,
+// growing (by doubling) up to staleCapacity and overwriting the oldest
+// beyond.
 type staleTable struct {
-	ring    []tombstone // up to staleCapacity long, then overwritten oldest first
-	next    int         // the slot the next tombstone goes to
-	index   map[uint64]uint32
-	evicted int // tombstones overwritten younger than staleLinger
+	ring    []tombstone
+	head, n int
+	index   map[uint64]uint32 // dialogKey → position in ring
+	evicted int               // tombstones overwritten younger than staleLinger
 }
 
 // dialogKey is a dialog's key in the index: the Call-ID's hash with the
@@ -111,25 +116,26 @@ func (s *staleTable) bury(c *call, d *Dialog, now time.Time) {
 	if s.index == nil {
 		s.index = make(map[uint64]uint32)
 	}
-	if len(s.ring) < staleCapacity {
-		// The ring grows to its capacity as it is first filled: a capture
-		// with few calls never holds the whole of it.
-		s.ring = append(s.ring, tombstone{})
+	at := now.UnixNano()
+	for s.n > 0 && at-s.ring[s.head].stored >= int64(staleLinger) {
+		s.drop() // expired
 	}
-	slot := &s.ring[s.next]
-	if slot.stored != 0 {
-		if now.UnixNano()-slot.stored < int64(staleLinger) {
-			s.evicted++
-		}
-		if k := dialogKey(slot.call, slot.callerHash, slot.calleeHash); s.index[k] == uint32(s.next) {
-			delete(s.index, k)
+	if s.n == len(s.ring) {
+		if len(s.ring) < staleCapacity {
+			s.grow()
+		} else {
+			s.evicted++ // the oldest is younger than staleLinger: forgotten early
+			s.drop()
 		}
 	}
+	pos := (s.head + s.n) % len(s.ring)
+	s.n++
+	slot := &s.ring[pos]
 	*slot = tombstone{
 		call: c.hash, call2: c.hash2, idLen: uint16(min(len(c.id), 1<<16-1)),
 		callerHash: d.callerHash, calleeHash: d.calleeHash,
 		callerLen: uint16(min(len(d.CallerTag), 1<<16-1)), calleeLen: uint16(min(len(d.CalleeTag), 1<<16-1)),
-		stored: now.UnixNano(), endedBy: enderIndex(d.EndedBy),
+		stored: at, endedBy: enderIndex(d.EndedBy),
 		proxies: [2]packedAddr{packAddr(d.proxies[0]), packAddr(d.proxies[1])},
 	}
 	if !d.Ended.IsZero() {
@@ -143,8 +149,32 @@ func (s *staleTable) bury(c *call, d *Dialog, now time.Time) {
 			slot.flags |= f.flag
 		}
 	}
-	s.index[dialogKey(c.hash, d.callerHash, d.calleeHash)] = uint32(s.next)
-	s.next = (s.next + 1) % staleCapacity
+	s.index[dialogKey(c.hash, d.callerHash, d.calleeHash)] = uint32(pos)
+}
+
+// drop forgets the oldest tombstone.
+func (s *staleTable) drop() {
+	t := &s.ring[s.head]
+	if k := dialogKey(t.call, t.callerHash, t.calleeHash); s.index[k] == uint32(s.head) {
+		delete(s.index, k)
+	}
+	*t = tombstone{}
+	s.head = (s.head + 1) % len(s.ring)
+	s.n--
+}
+
+// grow doubles the ring (up to staleCapacity), the oldest first, and
+// points the index at the new places.
+func (s *staleTable) grow() {
+	ring := make([]tombstone, min(max(256, 2*len(s.ring)), staleCapacity))
+	for i := range s.n {
+		ring[i] = s.ring[(s.head+i)%len(s.ring)]
+		t := &ring[i]
+		if k := dialogKey(t.call, t.callerHash, t.calleeHash); int(s.index[k]) == (s.head+i)%len(s.ring) {
+			s.index[k] = uint32(i)
+		}
+	}
+	s.ring, s.head = ring, 0
 }
 
 // find returns the tombstone of the dialog e's Call-ID and tags name, if
