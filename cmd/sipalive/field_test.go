@@ -458,6 +458,10 @@ func TestKamailioRecorded(t *testing.T) {
 	t.Parallel()
 	transports := []string{"udp", "tcp", "timeout", "register", "register-auth", "t38", "ws", "hep1", "hep2", "hep3", "hep3tcp"}
 	dir := t.TempDir()
+	sipalive := filepath.Join(dir, "sipalive")
+	if out, err := exec.Command("go", "build", "-o", sipalive, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
 	failed := make([]error, len(transports))
 	output := make([][]byte, len(transports))
 	var wg sync.WaitGroup
@@ -471,7 +475,12 @@ func TestKamailioRecorded(t *testing.T) {
 			// "ws_keepalive(): forcibly closing connection"), a race of the
 			// daemon's, not a fault of what is analysed.
 			for attempt := 1; attempt <= 2; attempt++ {
-				output[i], failed[i] = exec.Command("bash", "../../samples/kamailio/record.sh", out, transport).CombinedOutput()
+				cmd := exec.Command("bash", "../../samples/kamailio/record.sh", out, transport)
+				if strings.HasPrefix(transport, "hep3") {
+					// sipalive collect receives Kamailio's HEP (see below)
+					cmd.Env = append(os.Environ(), "COLLECT="+sipalive, "COLLECT_OUT="+filepath.Join(dir, transport+".collect.json"))
+				}
+				output[i], failed[i] = cmd.CombinedOutput()
 				if failed[i] == nil {
 					break
 				}
@@ -486,6 +495,39 @@ func TestKamailioRecorded(t *testing.T) {
 				t.Fatalf("record.sh: %v\n%s", failed[i], output[i])
 			}
 			checkKamailio(t, filepath.Join(dir, transport+".pcap"), transport)
+			if strings.HasPrefix(transport, "hep3") {
+				checkCollected(t, filepath.Join(dir, transport+".collect.json"), filepath.Join(dir, transport+".pcap"))
+			}
 		})
+	}
+}
+
+// checkCollected holds what sipalive collect reported of the HEP Kamailio's
+// siptrace sent it (over UDP, or TCP) to the analysis of a tcpdump capture
+// of the same packets: the same messages, calls, keep-alives and findings.
+func checkCollected(t *testing.T, collected, capture string) {
+	t.Helper()
+	b, err := os.ReadFile(collected)
+	if err != nil {
+		t.Fatalf("the collector's report: %v", err)
+	}
+	got, err := analyze.ReadReport(b)
+	if err != nil {
+		t.Fatalf("the collector's report: %v\n%.500s", err, b)
+	}
+	_, out, _ := runCLI("analyze", "--format", "json", capture)
+	want, err := analyze.ReadReport([]byte(out))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range [][3]any{
+		{"SIP messages", got.Summary.SIPMessages, want.Summary.SIPMessages},
+		{"calls", got.Summary.Calls, want.Summary.Calls},
+		{"keep-alives", jsonOf(got.Summary.SessionKeepAlives), jsonOf(want.Summary.SessionKeepAlives)},
+		{"findings", jsonOf(got.FindingCounts), jsonOf(want.FindingCounts)},
+	} {
+		if c[1] != c[2] {
+			t.Errorf("%s: collect %v, the capture %v", c[0], c[1], c[2])
+		}
 	}
 }

@@ -28,7 +28,10 @@
 #        ping frames on the idle connection; hepN is the udp call as a
 #        Homer collector sees it: only the copies Kamailio's siptrace
 #        module sends to 127.0.0.1:9060 in HEP version N are recorded;
-#        hep3tcp sends them over TCP, to a sink the project's sender runs)
+#        hep3tcp sends them over TCP, to a sink the project's sender runs;
+#        with COLLECT=path/to/sipalive and COLLECT_OUT=report.json, hep3 and
+#        hep3tcp have sipalive collect receive them instead, and its JSON
+#        report lands in COLLECT_OUT)
 # Needs root, iproute2, tcpdump, kamailio and sipp (Debian: kamailio,
 # sip-tester); ws also go and kamailio-websocket-modules. Every process it
 # starts is ended by PID.
@@ -69,7 +72,14 @@ case $transport in ws | hep3tcp) # the project's sender calls over a WebSocket, 
 esac
 ip netns exec $ns tcpdump -i lo -n -s 0 -U -w "$work/cap.pcap" $filter 2>"$work/tcpdump.log" &
 pids+=($!)
-if [ "$transport" = hep3tcp ]; then
+collector=
+if [ -n "${COLLECT:-}" ] && [ "${transport#hep3}" != "$transport" ]; then
+  # sipalive collect is the HEP collector: its report of what it received
+  # is compared with the analysis of the capture of the same packets
+  ip netns exec $ns "$COLLECT" collect -q --format json --duration 200s 127.0.0.1:9060 >"$work/collect.json" 2>"$work/collect.log" &
+  collector=$!
+  pids+=($collector)
+elif [ "$transport" = hep3tcp ]; then
   ip netns exec $ns "$work/sender" sink -listen 127.0.0.1:9060 -timeout 150s >"$work/sink.log" 2>&1 &
   pids+=($!)
 fi
@@ -116,5 +126,10 @@ fi
 sleep 1 # the last packets reach the file
 kill "${pids[0]}"
 wait "${pids[0]}" 2>/dev/null || true
+if [ -n "$collector" ]; then
+  kill -TERM "$collector" # ends its run: it prints the report
+  wait "$collector" 2>/dev/null || true
+  cp "$work/collect.json" "$COLLECT_OUT"
+fi
 cp "$work/cap.pcap" "$out"
 echo "record.sh: wrote $out"
