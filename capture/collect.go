@@ -48,10 +48,32 @@ type collected struct {
 	at      time.Time
 }
 
-// agentState is one capture agent: what it sent.
+// agentState is one capture agent: what it sent, and the capture id it
+// gives itself in HEP3 (chunk 12; Kamailio's hep_capture_id), if any.
 type agentState struct {
-	addr    netip.Addr
-	packets uint64
+	addr      netip.Addr
+	packets   uint64
+	captureID uint32
+	hasID     bool
+}
+
+// hepCaptureID reads a HEP3 packet's capture agent id (chunk 12).
+func hepCaptureID(b []byte) (uint32, bool) {
+	if len(b) < hep3HeaderLen || string(b[:4]) != string(hep3) {
+		return 0, false
+	}
+	for off := hep3HeaderLen; off+hep3ChunkLen <= len(b); {
+		vendor, typ := binary.BigEndian.Uint16(b[off:]), binary.BigEndian.Uint16(b[off+2:])
+		n := int(binary.BigEndian.Uint16(b[off+4:]))
+		if n < hep3ChunkLen || off+n > len(b) {
+			return 0, false
+		}
+		if vendor == 0 && typ == 12 && n == hep3ChunkLen+4 {
+			return binary.BigEndian.Uint32(b[off+hep3ChunkLen:]), true
+		}
+		off += n
+	}
+	return 0, false
 }
 
 // maxAgents bounds the agents listed; later ones share the last input.
@@ -170,14 +192,15 @@ func (c *Collector) Next() (input int, data []byte, ci *gopacket.CaptureInfo, li
 	case <-time.After(c.poll):
 		return 0, nil, nil, 0, ErrNoPacket
 	}
-	input = c.agent(p.from.Addr())
+	input = c.agent(p.from.Addr(), p.payload)
 	c.buf = datagram(c.buf[:0], p.from, c.local, p.payload)
 	c.ci = gopacket.CaptureInfo{Timestamp: p.at, CaptureLength: len(c.buf), Length: len(c.buf), InterfaceIndex: input}
 	return input, c.buf, &c.ci, layers.LinkTypeRaw, nil
 }
 
-// agent returns the input index of the agent at addr, adding it.
-func (c *Collector) agent(addr netip.Addr) int {
+// agent returns the input index of the agent at addr, adding it; hep is
+// what it sent, for its capture id.
+func (c *Collector) agent(addr netip.Addr, hep []byte) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	i, ok := c.byAddr[addr]
@@ -188,7 +211,11 @@ func (c *Collector) agent(addr netip.Addr) int {
 		}
 		c.byAddr[addr] = i
 	}
-	c.agents[i].packets++
+	a := &c.agents[i]
+	a.packets++
+	if !a.hasID {
+		a.captureID, a.hasID = hepCaptureID(hep)
+	}
 	return i
 }
 
@@ -229,6 +256,9 @@ func (c *Collector) Describe() []InputState {
 	out := make([]InputState, len(c.agents))
 	for i, a := range c.agents {
 		path := "hep agent " + a.addr.String()
+		if a.hasID {
+			path += fmt.Sprintf(" (capture id %d)", a.captureID)
+		}
 		if i == maxAgents-1 {
 			path += " and later agents"
 		}

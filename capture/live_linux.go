@@ -45,11 +45,17 @@ const sll2Len = 20
 
 // OpenLive opens iface ("any" for all interfaces) with an optional
 // tcpdump-style filter. Port filters are widened to keep IP fragments.
-func OpenLive(iface, expr string) (*Live, error) {
+//
+// ringMiB sizes the kernel ring (tcpdump's -B); 0 takes the default of
+// DefaultRingMiB.
+func OpenLive(iface, expr string, ringMiB int) (*Live, error) {
+	if ringMiB <= 0 {
+		ringMiB = DefaultRingMiB
+	}
 	l := &Live{Iface: iface}
 	opts := []interface{}{
 		afpacket.OptTPacketVersion(afpacket.TPacketVersion3),
-		afpacket.OptBlockSize(1 << 20), afpacket.OptNumBlocks(16), afpacket.OptFrameSize(1 << 16),
+		afpacket.OptBlockSize(1 << 20), afpacket.OptNumBlocks(ringMiB), afpacket.OptFrameSize(1 << 16),
 		afpacket.OptBlockTimeout(20 * time.Millisecond), afpacket.OptPollTimeout(200 * time.Millisecond),
 	}
 	link := filter.Ethernet

@@ -21,7 +21,7 @@ type Live struct {
 }
 
 // OpenLive fails: live capture needs Linux's AF_PACKET.
-func OpenLive(iface, expr string) (*Live, error) {
+func OpenLive(iface, expr string, ringMiB int) (*Live, error) {
 	return nil, errors.New("live capture needs Linux (AF_PACKET); this is " + runtime.GOOS + ": capture with tcpdump and run sipalive analyze on the file")
 }
 

@@ -159,12 +159,24 @@ func (m *Metrics) Update(r *analyze.Report) {
 		"sipalive_damaged_inputs":          damagedInputs(r),
 		"sipalive_problem_dialogs":         o.ProblemDialogs,
 		"sipalive_dialogs_with_keepalives": o.KeepAliveDialogs,
+		"sipalive_hep_agents":              hepAgents(r),
 	} {
 		m.set.GetOrCreateGauge(name, nil).Set(float64(v))
 	}
 	m.mu.Lock()
 	m.updated = time.Now()
 	m.mu.Unlock()
+}
+
+// hepAgents counts the capture agents a collector heard from.
+func hepAgents(r *analyze.Report) int {
+	n := 0
+	for _, in := range r.Inputs {
+		if strings.HasPrefix(in.Path, "hep agent ") {
+			n++
+		}
+	}
+	return n
 }
 
 func damagedInputs(r *analyze.Report) int {

@@ -107,6 +107,10 @@ func TestCollectorGivesTheCaptureReport(t *testing.T) {
 		if len(rep.Inputs) != 1 || rep.Inputs[0].Packets != uint64(len(payloads)) {
 			t.Errorf("%s: inputs %+v, want the one agent with %d packets", tc.file, rep.Inputs, len(payloads))
 		}
+		// Kamailio names itself by hep_capture_id 7 in HEP3 (kamailio.cfg)
+		if strings.HasPrefix(tc.file, "dialog-keepalive-hep3") && !strings.Contains(rep.Inputs[0].Path, "(capture id 7)") {
+			t.Errorf("%s: agent %q, want its capture id 7", tc.file, rep.Inputs[0].Path)
+		}
 	}
 }
 

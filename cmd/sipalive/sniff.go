@@ -109,6 +109,7 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	iface := fs.String("i", "", "capture on `IFACE` (any: all interfaces)")
 	expr := fs.String("f", "", "capture `FILTER` (tcpdump syntax: port, portrange, host, net, udp, tcp, and/or/not, ...)")
 	dump := fs.Bool("d", false, "print the compiled capture filter (classic BPF, as tcpdump -d) and exit")
+	ring := fs.Int("B", capture.DefaultRingMiB, "the kernel ring buffer, in `MiB` (as tcpdump -B, which counts KiB): raise it when the kernel drops packets")
 	var lf liveFlags
 	lf.register(fs, "the captured packets")
 	fs.Usage = func() {
@@ -145,7 +146,10 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	live, err := capture.OpenLive(*iface, *expr)
+	if *ring < 1 || *ring > 4096 {
+		return usagef("-B %d: give the ring in MiB, 1 to 4096", *ring)
+	}
+	live, err := capture.OpenLive(*iface, *expr, *ring)
 	if err != nil {
 		return err
 	}
