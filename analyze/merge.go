@@ -43,52 +43,27 @@ func Merge(reports ...*Report) *Report {
 		}
 		addCounts(out.Omitted, r.Omitted)
 		for _, d := range r.Devices {
-			k := [3]string{d.Method, d.From, d.To}
-			i, ok := devices[k]
-			if !ok {
-				devices[k] = len(out.Devices)
-				d.Codes = maps.Clone(d.Codes)
-				out.Devices = append(out.Devices, d)
-				continue
-			}
-			mergeDevice(&out.Devices[i], &d)
+			d.Codes = maps.Clone(d.Codes)
+			mergeRow(devices, &out.Devices, [3]string{d.Method, d.From, d.To}, d, mergeDevice)
 		}
 		for _, n := range r.NAT {
-			k := [4]string{n.From, n.To, n.Transport, n.Kind.String()}
-			i, ok := nats[k]
-			if !ok {
-				nats[k] = len(out.NAT)
-				out.NAT = append(out.NAT, n)
-				continue
-			}
-			m := &out.NAT[i]
-			m.IntervalAvg = weighted(m.IntervalAvg, m.Count, n.IntervalAvg, n.Count)
-			m.Count += n.Count
+			mergeRow(nats, &out.NAT, [4]string{n.From, n.To, n.Transport, n.Kind.String()}, n, func(m, n *NATReport) {
+				m.IntervalAvg = weighted(m.IntervalAvg, m.Count, n.IntervalAvg, n.Count)
+				m.Count += n.Count
+			})
 		}
 		for _, v := range r.Vendors {
-			i, ok := vendors[v.Agent]
-			if !ok {
-				vendors[v.Agent] = len(out.Vendors)
-				out.Vendors = append(out.Vendors, cloneVendor(v))
-				continue
-			}
-			mergeVendor(&out.Vendors[i], &v)
+			mergeRow(vendors, &out.Vendors, v.Agent, cloneVendor(v), mergeVendor)
 		}
 		for _, c := range r.Matrix {
-			k := [3]string{c.Sender, c.Receiver, c.Method}
-			i, ok := cells[k]
-			if !ok {
-				cells[k] = len(out.Matrix)
-				c.OtherCodes = maps.Clone(c.OtherCodes)
-				out.Matrix = append(out.Matrix, c)
-				continue
-			}
-			m := &out.Matrix[i]
-			m.Outcomes.addAll(&c.Outcomes)
-			if len(c.OtherCodes) > 0 && m.OtherCodes == nil {
-				m.OtherCodes = map[string]int{}
-			}
-			addCounts(m.OtherCodes, c.OtherCodes)
+			c.OtherCodes = maps.Clone(c.OtherCodes)
+			mergeRow(cells, &out.Matrix, [3]string{c.Sender, c.Receiver, c.Method}, c, func(m, c *MatrixRow) {
+				m.Outcomes.addAll(&c.Outcomes)
+				if len(c.OtherCodes) > 0 && m.OtherCodes == nil {
+					m.OtherCodes = map[string]int{}
+				}
+				addCounts(m.OtherCodes, c.OtherCodes)
+			})
 		}
 	}
 	for _, m := range slices.Sorted(maps.Keys(out.Summary.SessionKeepAlives)) {
@@ -100,6 +75,17 @@ func Merge(reports ...*Report) *Report {
 		out.Omitted = nil
 	}
 	return out
+}
+
+// mergeRow adds row to rows, or merges it into the row of the same key
+// already there; index says where each key's row is.
+func mergeRow[K comparable, T any](index map[K]int, rows *[]T, key K, row T, merge func(into, from *T)) {
+	if i, ok := index[key]; ok {
+		merge(&(*rows)[i], &row)
+		return
+	}
+	index[key] = len(*rows)
+	*rows = append(*rows, row)
 }
 
 // ReadReport reads a JSON report as sipalive analyze --format json wrote

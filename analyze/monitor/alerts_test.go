@@ -8,8 +8,6 @@ import (
 	"testing"
 
 	"github.com/sipalive/sipalive/analyze"
-	"github.com/sipalive/sipalive/analyze/driver"
-	"github.com/sipalive/sipalive/capture"
 )
 
 const rulesDir = "../../docs/prometheus"
@@ -38,17 +36,7 @@ func TestAlertRules(t *testing.T) {
 // TestAlertRulesNameRealMetrics: every sipalive metric the rules and the
 // dashboard name is one the program writes.
 func TestAlertRulesNameRealMetrics(t *testing.T) {
-	src, err := capture.OpenMerge([]string{"../../samples/keepalive-mix.pcap"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer src.Close()
-	m := NewMetrics()
-	rep, err := driver.Analyze(src, driver.Config{Workers: 1, Analysis: analyze.Options{Observe: m}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	m.Update(rep)
+	m, _ := watched(t, "../../samples/keepalive-mix.pcap")
 	m.Finding(&analyze.Finding{Kind: analyze.FindingFlood})
 	var b strings.Builder
 	m.Write(&b)

@@ -15,11 +15,10 @@ import (
 	"github.com/sipalive/sipalive/capture"
 )
 
-// TestMetricsOfASample analyses a sample with the metrics watching and
-// reads /metrics as Prometheus would: the keep-alive counters are the
-// report's totals, the findings its counts, and /healthz answers.
-func TestMetricsOfASample(t *testing.T) {
-	src, err := capture.OpenMerge([]string{"../../samples/keepalive-mix.pcap"})
+// watched analyses a capture with metrics watching, updated at the end.
+func watched(t *testing.T, path string) (*Metrics, *analyze.Report) {
+	t.Helper()
+	src, err := capture.OpenMerge([]string{path})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +29,14 @@ func TestMetricsOfASample(t *testing.T) {
 		t.Fatal(err)
 	}
 	m.Update(rep)
+	return m, rep
+}
+
+// TestMetricsOfASample analyses a sample with the metrics watching and
+// reads /metrics as Prometheus would: the keep-alive counters are the
+// report's totals, the findings its counts, and /healthz answers.
+func TestMetricsOfASample(t *testing.T) {
+	m, rep := watched(t, "../../samples/keepalive-mix.pcap")
 	srv := httptest.NewServer(m.Handler(time.Minute))
 	defer srv.Close()
 	res, err := srv.Client().Get(srv.URL + "/metrics")

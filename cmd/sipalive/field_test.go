@@ -250,14 +250,8 @@ func checkKamailioRegister(t *testing.T, path string) {
 	}
 }
 
-// checkKamailioRegisterAuth checks a recording of record.sh
-// register-auth: Kamailio as registrar asks for digest credentials; the
-// phone registers without (challenged: how digest begins, no failure),
-// answers the challenge twice with a wrong password (challenged again:
-// refused, one register-failed finding for the two), then with the right
-// one (200, a minute granted). The phone was not registered from its first
-// REGISTER to that 200: a refused gap.
-func checkKamailioRegisterAuth(t *testing.T, path string) {
+// reportOf is the whole JSON report of analysing path, read back.
+func reportOf(t *testing.T, path string) *analyze.Report {
 	t.Helper()
 	code, out, errOut := runCLI("analyze", "--format", "json", path)
 	if code != exitOK {
@@ -267,6 +261,19 @@ func checkKamailioRegisterAuth(t *testing.T, path string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return r
+}
+
+// checkKamailioRegisterAuth checks a recording of record.sh
+// register-auth: Kamailio as registrar asks for digest credentials; the
+// phone registers without (challenged: how digest begins, no failure),
+// answers the challenge twice with a wrong password (challenged again:
+// refused, one register-failed finding for the two), then with the right
+// one (200, a minute granted). The phone was not registered from its first
+// REGISTER to that 200: a refused gap.
+func checkKamailioRegisterAuth(t *testing.T, path string) {
+	t.Helper()
+	r := reportOf(t, path)
 	if len(r.Devices) != 1 {
 		t.Fatalf("device keep-alives %+v, want the phone's REGISTERs", r.Devices)
 	}
@@ -295,14 +302,7 @@ func checkKamailioRegisterAuth(t *testing.T, path string) {
 // relay of it is the same request), with the call's end after it.
 func checkKamailioT38(t *testing.T, path string) {
 	t.Helper()
-	code, out, errOut := runCLI("analyze", "--format", "json", path)
-	if code != exitOK {
-		t.Fatalf("exit %d: %s", code, errOut)
-	}
-	r, err := analyze.ReadReport([]byte(out))
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := reportOf(t, path)
 	if r.Summary.Calls != 1 || len(r.Summary.SessionKeepAlives) != 0 {
 		t.Errorf("calls %d, keep-alives %v: want one call and no keep-alive", r.Summary.Calls, r.Summary.SessionKeepAlives)
 	}
@@ -515,11 +515,7 @@ func checkCollected(t *testing.T, collected, capture string) {
 	if err != nil {
 		t.Fatalf("the collector's report: %v\n%.500s", err, b)
 	}
-	_, out, _ := runCLI("analyze", "--format", "json", capture)
-	want, err := analyze.ReadReport([]byte(out))
-	if err != nil {
-		t.Fatal(err)
-	}
+	want := reportOf(t, capture)
 	for _, c := range [][3]any{
 		{"SIP messages", got.Summary.SIPMessages, want.Summary.SIPMessages},
 		{"calls", got.Summary.Calls, want.Summary.Calls},
