@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 
@@ -22,8 +21,7 @@ var outcomeKey = map[string]string{"2xx": "2xx", "481": "481", "405": "405", "50
 // are its finding counts; every line is one JSON object of the current
 // schema version, and the last is the end with the totals.
 func TestEventsAddUpToTheReport(t *testing.T) {
-	files, _ := filepath.Glob("../../samples/*.pcap")
-	files = slices.DeleteFunc(files, func(f string) bool { return strings.Contains(f, "big-") })
+	files := sampleFiles(t)
 	corpus, _ := filepath.Glob("../../../shared/corpus/*.pcap*")
 	bulk, err := synth.BulkFile(t.TempDir(), 300)
 	if err != nil {

@@ -407,17 +407,24 @@ func TestFlowListsDialogs(t *testing.T) {
 	}
 }
 
+// sampleFiles lists the bundled sample captures (not the large benchmark
+// captures bench.sh leaves beside them).
+func sampleFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob("../../samples/*.pcap")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no sample captures: %v", err)
+	}
+	return slices.DeleteFunc(files, func(f string) bool { return strings.HasPrefix(filepath.Base(f), "big-") })
+}
+
 // TestStreamedReportsAreTheReport holds the JSON and CSV reports written
 // as the analysis goes (every row wanted) to the same reports built whole
 // in memory (a row limit above the row count keeps every row there too),
 // byte for byte, on every sample and on a bulk capture of a few hundred
 // calls.
 func TestStreamedReportsAreTheReport(t *testing.T) {
-	files, err := filepath.Glob("../../samples/*.pcap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files = slices.DeleteFunc(files, func(f string) bool { return strings.Contains(f, "big-") })
+	files := sampleFiles(t)
 	bulk, err := synth.BulkFile(t.TempDir(), 300)
 	if err != nil {
 		t.Fatal(err)
@@ -437,11 +444,7 @@ func TestStreamedReportsAreTheReport(t *testing.T) {
 // calls, at 120 and 80 columns ($COLUMNS, as a terminal would give): no
 // line may be wider. --wide prints them whole.
 func TestTablesFitTheWidth(t *testing.T) {
-	files, err := filepath.Glob("../../samples/*.pcap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files = slices.DeleteFunc(files, func(f string) bool { return strings.Contains(f, "big-") })
+	files := sampleFiles(t)
 	bulk, err := synth.BulkFile(t.TempDir(), 2000)
 	if err != nil {
 		t.Fatal(err)
@@ -477,11 +480,7 @@ func TestJSONFollowsTheSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	files, err := filepath.Glob("../../samples/*.pcap")
-	if err != nil {
-		t.Fatal(err)
-	}
-	files = slices.DeleteFunc(files, func(f string) bool { return strings.Contains(f, "big-") })
+	files := sampleFiles(t)
 	corpus, _ := filepath.Glob("../../../shared/corpus/*.pcap*")
 	bulk, err := synth.BulkFile(t.TempDir(), 300)
 	if err != nil {
