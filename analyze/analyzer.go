@@ -182,9 +182,6 @@ func (a *Analyzer) evict(c *call) {
 	for _, t := range c.txs {
 		t.evicted = true
 	}
-	if a.store.lastCall == c {
-		a.store.lastCall = nil
-	}
 	a.sweepCall(c, a.last, true)
 	a.store.recycle(c) // its transactions are released; queue entries tell it apart by seq
 }

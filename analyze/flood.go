@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"cmp"
 	"net/netip"
 	"slices"
 	"time"
@@ -68,22 +69,8 @@ func (l *ledger) floodFindings() {
 		}
 	}
 	slices.SortFunc(keys, func(a, b floodKey) int {
-		if c := l.tot.floods[a].first.Compare(l.tot.floods[b].first); c != 0 {
-			return c
-		}
-		if c := a.src.Compare(b.src); c != 0 {
-			return c
-		}
-		if c := a.dst.Compare(b.dst); c != 0 {
-			return c
-		}
-		switch {
-		case a.method < b.method:
-			return -1
-		case a.method > b.method:
-			return 1
-		}
-		return 0
+		return cmp.Or(l.tot.floods[a].first.Compare(l.tot.floods[b].first),
+			a.src.Compare(b.src), a.dst.Compare(b.dst), cmp.Compare(a.method, b.method))
 	})
 	for _, k := range keys {
 		g := l.tot.floods[k]

@@ -32,7 +32,7 @@ func Merge(reports ...*Report) *Report {
 		s.Calls += r.Summary.Calls
 		addOutcomeMap(s.SessionKeepAlives, r.Summary.SessionKeepAlives)
 		addOutcomeMap(s.DeviceKeepAlives, r.Summary.DeviceKeepAlives)
-		addCounts(s.NotKeepAlive, r.Summary.NotKeepAlive)
+		addCounts(&s.NotKeepAlive, r.Summary.NotKeepAlive)
 		s.SessionTimers = append(s.SessionTimers, r.Summary.SessionTimers...)
 		out.Dialogs = append(out.Dialogs, r.Dialogs...)
 		out.NotKeepAlives = append(out.NotKeepAlives, r.NotKeepAlives...)
@@ -41,7 +41,7 @@ func Merge(reports ...*Report) *Report {
 		for k, n := range r.FindingCounts {
 			out.FindingCounts[k] += n
 		}
-		addCounts(out.Omitted, r.Omitted)
+		addCounts(&out.Omitted, r.Omitted)
 		for _, d := range r.Devices {
 			d.Codes = maps.Clone(d.Codes)
 			mergeRow(devices, &out.Devices, [3]string{d.Method, d.From, d.To}, d, mergeDevice)
@@ -58,11 +58,8 @@ func Merge(reports ...*Report) *Report {
 		for _, c := range r.Matrix {
 			c.OtherCodes = maps.Clone(c.OtherCodes)
 			mergeRow(cells, &out.Matrix, [3]string{c.Sender, c.Receiver, c.Method}, c, func(m, c *MatrixRow) {
-				m.Outcomes.addAll(&c.Outcomes)
-				if len(c.OtherCodes) > 0 && m.OtherCodes == nil {
-					m.OtherCodes = map[string]int{}
-				}
-				addCounts(m.OtherCodes, c.OtherCodes)
+				m.Outcomes.Add(&c.Outcomes)
+				addCounts(&m.OtherCodes, c.OtherCodes)
 			})
 		}
 	}
@@ -105,14 +102,7 @@ func mergeOverview(o, r *Overview) {
 	o.Requests += r.Requests
 	o.Responses += r.Responses
 	o.Malformed += r.Malformed
-	if len(r.MalformedReasons) > 0 {
-		if o.MalformedReasons == nil {
-			o.MalformedReasons = map[string]uint64{}
-		}
-		for k, n := range r.MalformedReasons {
-			o.MalformedReasons[k] += n
-		}
-	}
+	addCounts(&o.MalformedReasons, r.MalformedReasons)
 	o.NotSIP += r.NotSIP
 	o.OrphanResponses += r.OrphanResponses
 	o.Calls += r.Calls
@@ -139,12 +129,13 @@ func addOutcomeMap(dst, src map[string]*Outcomes) {
 		if dst[m] == nil {
 			dst[m] = &Outcomes{}
 		}
-		dst[m].addAll(o)
+		dst[m].Add(o)
 	}
 }
 
-// addAll adds every count of p.
-func (o *Outcomes) addAll(p *Outcomes) {
+// Add adds every count of p: outcomes of several methods, pairs or
+// reports put together.
+func (o *Outcomes) Add(p *Outcomes) {
 	o.Sent += p.Sent
 	o.OK += p.OK
 	o.C481 += p.C481
@@ -154,9 +145,16 @@ func (o *Outcomes) addAll(p *Outcomes) {
 	o.Unanswered += p.Unanswered
 }
 
-func addCounts[K comparable](dst, src map[K]int) {
+// addCounts adds the counts of src to *dst, making *dst when it has none.
+func addCounts[K comparable, V int | uint64](dst *map[K]V, src map[K]V) {
+	if len(src) == 0 {
+		return
+	}
+	if *dst == nil {
+		*dst = map[K]V{}
+	}
 	for k, n := range src {
-		dst[k] += n
+		(*dst)[k] += n
 	}
 }
 
@@ -173,7 +171,7 @@ func mergeDevice(d, e *DeviceReport) {
 	d.Sent += e.Sent
 	d.Answered += e.Answered
 	d.Unanswered += e.Unanswered
-	addCounts(d.Codes, e.Codes)
+	addCounts(&d.Codes, e.Codes)
 	d.DownWindows = append(d.DownWindows, e.DownWindows...)
 	d.Expires = max(d.Expires, e.Expires)
 	d.LateRefresh += e.LateRefresh
@@ -215,10 +213,7 @@ func mergeVendor(v, w *VendorReport) {
 			v.Interval[m] = weighted(v.Interval[m], v.Sent[m], w.Interval[m], n)
 		}
 	}
-	if v.Sent == nil {
-		v.Sent = map[string]int{}
-	}
-	addCounts(v.Sent, w.Sent)
+	addCounts(&v.Sent, w.Sent)
 	if v.Answered == nil {
 		v.Answered = map[string]*Outcomes{}
 	}
@@ -227,10 +222,9 @@ func mergeVendor(v, w *VendorReport) {
 		if v.AnsweredOther == nil {
 			v.AnsweredOther = map[string]map[string]int{}
 		}
-		if v.AnsweredOther[m] == nil {
-			v.AnsweredOther[m] = map[string]int{}
-		}
-		addCounts(v.AnsweredOther[m], codes)
+		counts := v.AnsweredOther[m]
+		addCounts(&counts, codes)
+		v.AnsweredOther[m] = counts
 	}
 	for m, s := range w.IntervalSpread {
 		if v.IntervalSpread == nil {
@@ -244,12 +238,7 @@ func mergeVendor(v, w *VendorReport) {
 	v.ReinviteNoSDP += w.ReinviteNoSDP
 	v.MessageOutOfDialog += w.MessageOutOfDialog
 	v.SDPAnswers += w.SDPAnswers
-	if len(w.EndedDialog) > 0 {
-		if v.EndedDialog == nil {
-			v.EndedDialog = map[string]int{}
-		}
-		addCounts(v.EndedDialog, w.EndedDialog)
-	}
+	addCounts(&v.EndedDialog, w.EndedDialog)
 	v.EndedDialogVerdict = cmp.Or(v.EndedDialogVerdict, w.EndedDialogVerdict)
 	v.Recommendation = cmp.Or(v.Recommendation, w.Recommendation)
 }

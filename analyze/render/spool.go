@@ -49,15 +49,7 @@ func (s *spool) add(key int64, row []byte) {
 
 // sortRows puts the rows in memory in key order, stably.
 func (s *spool) sortRows() {
-	slices.SortStableFunc(s.rows, func(a, b spoolRow) int {
-		switch {
-		case a.key < b.key:
-			return -1
-		case a.key > b.key:
-			return 1
-		}
-		return 0
-	})
+	slices.SortStableFunc(s.rows, func(a, b spoolRow) int { return cmp.Compare(a.key, b.key) })
 }
 
 // spill writes the rows in memory to a new run: each row its key, its

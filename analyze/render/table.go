@@ -300,7 +300,7 @@ func keepAlives(w page, rep *analyze.Report) error {
 	var tot analyze.Outcomes
 	for _, m := range rep.KeepAlives {
 		rows = append(rows, outcomeRow(m.Method, &m.Outcomes))
-		addOutcomes(&tot, &m.Outcomes)
+		tot.Add(&m.Outcomes)
 	}
 	if len(rep.KeepAlives) > 1 {
 		rows = append(rows, outcomeRow("all", &tot))
@@ -314,16 +314,6 @@ func keepAlives(w page, rep *analyze.Report) error {
 func outcomeRow(name string, o *analyze.Outcomes) []string {
 	return []string{name, strconv.Itoa(o.Sent), strconv.Itoa(o.OK), strconv.Itoa(o.C481), strconv.Itoa(o.C405),
 		strconv.Itoa(o.C501), strconv.Itoa(o.OtherFinal), strconv.Itoa(o.Unanswered)}
-}
-
-func addOutcomes(dst, o *analyze.Outcomes) {
-	dst.Sent += o.Sent
-	dst.OK += o.OK
-	dst.C481 += o.C481
-	dst.C405 += o.C405
-	dst.C501 += o.C501
-	dst.OtherFinal += o.OtherFinal
-	dst.Unanswered += o.Unanswered
 }
 
 func dialogs(w page, rep *analyze.Report) error {
