@@ -58,7 +58,7 @@ func OpenLive(iface, expr string, ringMiB int) (*Live, error) {
 		afpacket.OptBlockSize(1 << 20), afpacket.OptNumBlocks(ringMiB), afpacket.OptFrameSize(1 << 16),
 		afpacket.OptBlockTimeout(20 * time.Millisecond), afpacket.OptPollTimeout(200 * time.Millisecond),
 	}
-	link := filter.Ethernet
+	link := filter.LinuxEthernet
 	l.Link = layers.LinkTypeEthernet
 	if iface == "any" {
 		// cooked: every interface's packets start at the IP header
@@ -110,7 +110,7 @@ func OpenLive(iface, expr string, ringMiB int) (*Live, error) {
 // FilterProgram is the program the kernel would run on iface for expr
 // (fragments kept), as tcpdump -d prints one.
 func FilterProgram(iface, expr string) (string, error) {
-	link := filter.Ethernet
+	link := filter.LinuxEthernet
 	if iface == "any" {
 		link = filter.RawIP
 	} else {

@@ -2,6 +2,7 @@ package driver
 
 import (
 	"bufio"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"os"
@@ -37,35 +38,79 @@ func (p *pcapOut) write(ci gopacket.CaptureInfo, data []byte, link layers.LinkTy
 
 func (p *pcapOut) flush() error { return nil }
 
-// pcapngOut writes pcapng with one interface per link type.
+// Interfaces describes a live capture's interfaces to a pcapng file.
+type Interfaces struct {
+	// Device names the interface captured on ("any" for all).
+	Device string
+	// Name gives an interface's name by index. With it, Linux cooked
+	// frames (-i any) go under one interface block per interface, named.
+	Name func(index int) string
+	// Filter is the capture filter, recorded in every interface block.
+	Filter string
+}
+
+// sll2IfIndex is where a Linux SLL2 header holds the interface index.
+const sll2IfIndex = 4
+
+// ngKey is what a pcapng interface block stands for: a link type and,
+// for cooked frames with Interfaces.Name, an interface.
+type ngKey struct {
+	link    layers.LinkType
+	ifindex int
+}
+
+// pcapngOut writes pcapng with one interface per link type, or per
+// interface (see Interfaces).
 type pcapngOut struct {
 	w      *pcapgo.NgWriter
-	ifaces map[layers.LinkType]int
+	ifaces map[ngKey]int
+	names  *Interfaces
 }
 
 func (p *pcapngOut) write(ci gopacket.CaptureInfo, data []byte, link layers.LinkType) error {
-	id, ok := p.ifaces[link]
+	key := ngKey{link: link}
+	if p.names != nil && p.names.Name != nil && link == layers.LinkTypeLinuxSLL2 && len(data) >= sll2IfIndex+4 {
+		key.ifindex = int(binary.BigEndian.Uint32(data[sll2IfIndex:]))
+	}
+	id, ok := p.ifaces[key]
 	if !ok {
 		var err error
-		id, err = p.w.AddInterface(pcapgo.NgInterface{Name: "sipalive-" + link.String(), LinkType: link, SnapLength: 262144, TimestampResolution: 9})
+		id, err = p.w.AddInterface(p.iface(key))
 		if err != nil {
 			return err
 		}
-		p.ifaces[link] = id
+		p.ifaces[key] = id
 	}
 	ci.InterfaceIndex, ci.AncillaryData = id, nil
 	return p.w.WritePacket(ci, data)
 }
 
+func (p *pcapngOut) iface(k ngKey) pcapgo.NgInterface {
+	i := pcapgo.NgInterface{Name: "sipalive-" + k.link.String(), LinkType: k.link, SnapLength: 262144, TimestampResolution: 9}
+	if p.names != nil {
+		i.Filter = p.names.Filter
+		if k.ifindex > 0 {
+			i.Name = p.names.Name(k.ifindex)
+		}
+	}
+	return i
+}
+
 func (p *pcapngOut) flush() error { return p.w.Flush() }
 
-func newPacketWriter(w io.Writer, out string, link layers.LinkType) (packetWriter, error) {
+func newPacketWriter(w io.Writer, out string, link layers.LinkType, names *Interfaces) (packetWriter, error) {
 	if strings.HasSuffix(strings.ToLower(out), ".pcapng") {
-		ng, err := pcapgo.NewNgWriterInterface(w, pcapgo.NgInterface{Name: "sipalive-" + link.String(), LinkType: link, SnapLength: 262144, TimestampResolution: 9}, pcapgo.DefaultNgWriterOptions)
+		p := &pcapngOut{ifaces: map[ngKey]int{{link: link}: 0}, names: names}
+		first := p.iface(ngKey{link: link})
+		if names != nil && names.Device != "" {
+			first.Name = names.Device // with Name: cooked frames whose interface is not known
+		}
+		ng, err := pcapgo.NewNgWriterInterface(w, first, pcapgo.DefaultNgWriterOptions)
 		if err != nil {
 			return nil, err
 		}
-		return &pcapngOut{w: ng, ifaces: map[layers.LinkType]int{link: 0}}, nil
+		p.w = ng
+		return p, nil
 	}
 	pw := pcapgo.NewWriterNanos(w)
 	if err := pw.WriteFileHeader(262144, link); err != nil {
@@ -104,7 +149,7 @@ func WriteProblems(out string, paths []string, rep *analyze.Report) (int, error)
 			}
 			if pw == nil {
 				var err error
-				if pw, err = newPacketWriter(bw, out, link); err != nil {
+				if pw, err = newPacketWriter(bw, out, link, nil); err != nil {
 					return err
 				}
 			}
@@ -119,7 +164,7 @@ func WriteProblems(out string, paths []string, rep *analyze.Report) (int, error)
 		}
 		if pw == nil { // no problem: an empty but valid capture
 			var err error
-			if pw, err = newPacketWriter(bw, out, layers.LinkTypeEthernet); err != nil {
+			if pw, err = newPacketWriter(bw, out, layers.LinkTypeEthernet, nil); err != nil {
 				return err
 			}
 		}
@@ -143,14 +188,15 @@ type PacketFile struct {
 	pw packetWriter
 }
 
-// CreatePacketFile creates path for packets of link type link.
-func CreatePacketFile(path string, link layers.LinkType) (*PacketFile, error) {
+// CreatePacketFile creates path for packets of link type link; names
+// (nil for none) describes a live capture's interfaces.
+func CreatePacketFile(path string, link layers.LinkType, names *Interfaces) (*PacketFile, error) {
 	f, err := os.Create(path)
 	if err != nil {
 		return nil, err
 	}
 	bw := bufio.NewWriterSize(f, 1<<16)
-	pw, err := newPacketWriter(bw, path, link)
+	pw, err := newPacketWriter(bw, path, link, names)
 	if err != nil {
 		f.Close()
 		return nil, err

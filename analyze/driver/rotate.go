@@ -29,6 +29,7 @@ type Rotation struct {
 type RotatingFile struct {
 	pattern string
 	link    layers.LinkType
+	names   *Interfaces
 	rot     Rotation
 	cur     *PacketFile
 	written int64
@@ -40,12 +41,12 @@ type RotatingFile struct {
 }
 
 // CreateRotatingFile opens the first file of a rotating -w.
-func CreateRotatingFile(pattern string, link layers.LinkType, rot Rotation) (*RotatingFile, error) {
-	return createRotating(pattern, link, rot, time.Now)
+func CreateRotatingFile(pattern string, link layers.LinkType, names *Interfaces, rot Rotation) (*RotatingFile, error) {
+	return createRotating(pattern, link, names, rot, time.Now)
 }
 
-func createRotating(pattern string, link layers.LinkType, rot Rotation, now func() time.Time) (*RotatingFile, error) {
-	r := &RotatingFile{pattern: pattern, link: link, rot: rot, now: now}
+func createRotating(pattern string, link layers.LinkType, names *Interfaces, rot Rotation, now func() time.Time) (*RotatingFile, error) {
+	r := &RotatingFile{pattern: pattern, link: link, names: names, rot: rot, now: now}
 	if err := r.open(); err != nil {
 		return nil, err
 	}
@@ -74,7 +75,7 @@ func (r *RotatingFile) name(n int, t time.Time) string {
 
 func (r *RotatingFile) open() error {
 	t := r.now()
-	f, err := CreatePacketFile(r.name(r.count, t), r.link)
+	f, err := CreatePacketFile(r.name(r.count, t), r.link, r.names)
 	if err != nil {
 		return err
 	}

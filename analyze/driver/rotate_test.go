@@ -65,7 +65,7 @@ func TestRotation(t *testing.T) {
 		if tc.rot.Every > 0 {
 			pattern += "-%H%M%S"
 		}
-		r, err := createRotating(pattern, layers.LinkTypeEthernet, tc.rot, func() time.Time { return clock })
+		r, err := createRotating(pattern, layers.LinkTypeEthernet, nil, tc.rot, func() time.Time { return clock })
 		if err != nil {
 			t.Fatal(err)
 		}

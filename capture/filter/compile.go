@@ -3,6 +3,7 @@ package filter
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 
 	"golang.org/x/net/bpf"
@@ -13,8 +14,16 @@ type Link int
 
 // Links a program can be compiled for.
 const (
-	Ethernet Link = iota // AF_PACKET SOCK_RAW on an Ethernet interface (also loopback)
-	RawIP                // AF_PACKET SOCK_DGRAM, tunnels: the frame starts with the IP header
+	// Ethernet frames as a file holds them, VLAN tags in place.
+	Ethernet Link = iota
+	// RawIP packets start with the IP header: AF_PACKET SOCK_DGRAM on
+	// "any" and on tunnels.
+	RawIP
+	// LinuxEthernet is AF_PACKET SOCK_RAW on an Ethernet interface (also
+	// loopback): the kernel has moved the outer VLAN tag out of the frame
+	// into metadata, which the first "vlan" reads (SKF_AD_VLAN_TAG*), as
+	// libpcap does on a live Linux capture.
+	LinuxEthernet
 )
 
 // snapLen is what an accepting program returns: keep the whole packet.
@@ -55,17 +64,85 @@ func Compile(expr string, link Link) ([]bpf.RawInstruction, error) {
 // expression with its port and transport tests taken as true ("host
 // 10.0.0.1 and port 5060" keeps the fragments of 10.0.0.1; "ip6 and udp
 // port 5060" IPv6 fragments alone).
+//
+// Every test after a "vlan" reads further into the frame, so a filter with
+// VLANs is widened only after the tags it starts with ("vlan 100 and port
+// 5060"); elsewhere a vlan would be read at the wrong place.
 func KeepFragments(expr string) string {
 	n, err := parse(expr)
 	if err != nil || n == nil || !needsFragments(n) {
 		return expr
 	}
+	prefix := ""
+	if hasVLAN(n) {
+		var tags []node
+		tags, n = leadingVLANs(n)
+		if n == nil || hasVLAN(n) {
+			return expr
+		}
+		for _, t := range tags {
+			prefix += text(t) + " and "
+		}
+		expr = text(n)
+	}
 	const fragments = "(ip[6:2] & 0x1fff != 0) or (ip6[6] == 44)"
 	rest := relax(n)
 	if _, all := rest.(trueNode); all {
+		if prefix != "" {
+			return prefix + "((" + expr + ") or " + fragments + ")"
+		}
 		return "(" + expr + ") or " + fragments
 	}
-	return "(" + expr + ") or ((" + fragments + ") and (" + text(rest) + "))"
+	widened := "(" + expr + ") or ((" + fragments + ") and (" + text(rest) + "))"
+	if prefix != "" {
+		return prefix + "(" + widened + ")"
+	}
+	return widened
+}
+
+func hasVLAN(n node) bool {
+	switch n := n.(type) {
+	case andNode:
+		return hasVLAN(n.a) || hasVLAN(n.b)
+	case orNode:
+		return hasVLAN(n.a) || hasVLAN(n.b)
+	case notNode:
+		return hasVLAN(n.a)
+	case vlanNode:
+		return true
+	}
+	return false
+}
+
+// leadingVLANs splits "vlan A and vlan B and REST" into its tags and REST
+// (nil if nothing follows the tags).
+func leadingVLANs(n node) ([]node, node) {
+	var conj []node
+	var flatten func(node)
+	flatten = func(n node) {
+		if a, ok := n.(andNode); ok {
+			flatten(a.a)
+			flatten(a.b)
+			return
+		}
+		conj = append(conj, n)
+	}
+	flatten(n)
+	i := 0
+	for i < len(conj) {
+		if _, ok := conj[i].(vlanNode); !ok {
+			break
+		}
+		i++
+	}
+	if i == len(conj) {
+		return conj, nil
+	}
+	rest := conj[i]
+	for _, c := range conj[i+1:] {
+		rest = andNode{rest, c}
+	}
+	return conj[:i], rest
 }
 
 // relax takes every test a fragment cannot answer (ports, the transport)
@@ -123,8 +200,25 @@ func text(n node) string {
 			return fmt.Sprintf("greater %d", n.n)
 		}
 		return fmt.Sprintf("less %d", n.n)
-	case byteTest:
+	case relation:
 		return n.expression
+	case vlanNode:
+		if n.id < 0 {
+			return "vlan"
+		}
+		return fmt.Sprintf("vlan %d", n.id)
+	case etherHostNode:
+		d := [...]string{"", "src ", "dst "}[n.dir]
+		return "ether " + d + "host " + net.HardwareAddr(n.mac[:]).String()
+	case portNode:
+		s := [...]string{"", "src ", "dst "}[n.dir]
+		if n.proto != "" {
+			s += n.proto + " "
+		}
+		if n.lo == n.hi {
+			return s + fmt.Sprintf("port %d", n.lo)
+		}
+		return s + fmt.Sprintf("portrange %d-%d", n.lo, n.hi)
 	case hostNode:
 		d := [...]string{"", "src ", "dst "}[n.dir]
 		if n.prefix.Bits() == n.prefix.Addr().BitLen() {
@@ -147,8 +241,8 @@ func needsFragments(n node) bool {
 		return true
 	case protoNode:
 		return n.name == "tcp" || n.name == "udp" || n.name == "sctp"
-	case byteTest:
-		return n.proto == "tcp" || n.proto == "udp"
+	case relation:
+		return loadsTransport(n.a) || loadsTransport(n.b)
 	}
 	return false
 }
@@ -176,6 +270,7 @@ type label int
 type ginsn struct {
 	ins    bpf.Instruction
 	cond   bool
+	x      bool // compare with X, not val
 	test   bpf.JumpTest
 	val    uint32
 	t, f   label
@@ -187,6 +282,10 @@ type gen struct {
 	link   Link
 	code   []ginsn
 	labels []int
+	// shift is how far "vlan" primitives so far have moved the link
+	// payload; vlans counts them.
+	shift uint32
+	vlans int
 }
 
 func (g *gen) label() label {
@@ -206,10 +305,10 @@ func (g *gen) jumpTo(l label) { g.code = append(g.code, ginsn{jump: true, target
 
 // nh is where the network header starts.
 func (g *gen) nh() uint32 {
-	if g.link == Ethernet {
-		return 14
+	if g.link == RawIP {
+		return 0
 	}
-	return 0
+	return 14 + g.shift
 }
 
 func (g *gen) compile(n node, t, f label) error {
@@ -236,6 +335,10 @@ func (g *gen) compile(n node, t, f label) error {
 		g.jumpTo(f)
 	case etherType:
 		g.etherType(n.kind, t, f)
+	case compare:
+		return g.compare(n, t, f)
+	case vlanNode:
+		return g.vlan(n, t, f)
 	case lengthNode:
 		g.emit(bpf.LoadExtension{Num: bpf.ExtLen})
 		if n.greater {
@@ -265,8 +368,8 @@ func (g *gen) compile(n node, t, f label) error {
 }
 
 func (g *gen) etherType(kind string, t, f label) {
-	if g.link == Ethernet {
-		g.emit(bpf.LoadAbsolute{Off: 12, Size: 2})
+	if g.link != RawIP {
+		g.emit(bpf.LoadAbsolute{Off: 12 + g.shift, Size: 2})
 		switch kind {
 		case "4":
 			g.jumpIf(bpf.JumpEqual, 0x800, t, f)
@@ -351,8 +454,10 @@ func (g *gen) lower(n node) (node, error) {
 		return or(v6, v4), nil
 	case hostNode:
 		return g.host(n), nil
-	case byteTest:
-		return g.byteTest(n)
+	case relation:
+		return g.lowerRelation(n)
+	case etherHostNode:
+		return g.etherHost(n)
 	}
 	return nil, fmt.Errorf("cannot compile %T", n)
 }
@@ -433,34 +538,6 @@ func prefixWord(off uint32, v [4]byte, bits int) node {
 	return c
 }
 
-var tests = map[string]bpf.JumpTest{"=": bpf.JumpEqual, "==": bpf.JumpEqual, "!=": bpf.JumpNotEqual,
-	">": bpf.JumpGreaterThan, "<": bpf.JumpLessThan, ">=": bpf.JumpGreaterOrEqual, "<=": bpf.JumpLessOrEqual}
-
-func (g *gen) byteTest(b byteTest) (node, error) {
-	nh := g.nh()
-	c := cmp{size: int(b.size), mask: b.mask, hasMask: b.hasMask, test: tests[b.op], val: b.value}
-	switch b.proto {
-	case "ether":
-		if g.link != Ethernet {
-			return nil, errors.New("ether[...] needs an Ethernet link")
-		}
-		c.off = b.off
-		return c, nil
-	case "ip":
-		c.off = nh + b.off
-		return and(etherType{"4"}, c), nil
-	case "ip6":
-		c.off = nh + b.off
-		return and(etherType{"6"}, c), nil
-	case "tcp", "udp":
-		// like tcpdump: IPv4 only, not a later fragment, after the IP header
-		c.off, c.indirect = nh+b.off, true
-		notFragment := notNode{cmp{size: 2, off: nh + 6, test: bpf.JumpBitsSet, val: 0x1fff}}
-		return and(etherType{"4"}, and(cmp{size: 1, off: nh + 9, test: bpf.JumpEqual, val: protoNumbers[b.proto]}, and(notFragment, c))), nil
-	}
-	return nil, fmt.Errorf("%s[...] is not supported", b.proto)
-}
-
 // assemble resolves labels into jump offsets.
 func (g *gen) assemble() ([]bpf.RawInstruction, error) {
 	// index of each generated instruction once indirect loads expand
@@ -472,7 +549,11 @@ func (g *gen) assemble() ([]bpf.RawInstruction, error) {
 			if st < 0 || sf < 0 || st > 255 || sf > 255 {
 				return nil, errors.New("filter too complex for classic BPF jumps")
 			}
-			prog = append(prog, bpf.JumpIf{Cond: c.test, Val: c.val, SkipTrue: uint8(st), SkipFalse: uint8(sf)})
+			if c.x {
+				prog = append(prog, bpf.JumpIfX{Cond: c.test, SkipTrue: uint8(st), SkipFalse: uint8(sf)})
+			} else {
+				prog = append(prog, bpf.JumpIf{Cond: c.test, Val: c.val, SkipTrue: uint8(st), SkipFalse: uint8(sf)})
+			}
 		case c.jump:
 			prog = append(prog, bpf.Jump{Skip: uint32(g.labels[c.target] - i - 1)})
 		default:
@@ -504,4 +585,75 @@ func Dump(expr string, link Link) (string, error) {
 		fmt.Fprintf(&b, "(%03d) %s\n", i, in)
 	}
 	return b.String(), nil
+}
+
+// tpids are the tag protocol identifiers tcpdump takes for a VLAN tag:
+// 802.1Q, 802.1ad and the older QinQ value.
+var tpids = []uint32{0x8100, 0x88a8, 0x9100}
+
+// vlan tests a VLAN tag, and moves every later test 4 bytes on, as
+// tcpdump does. On a live Linux socket the first tag is in metadata and
+// the frame is not moved.
+func (g *gen) vlan(n vlanNode, t, f label) error {
+	if g.link == RawIP {
+		return errors.New("vlan needs an Ethernet interface (not any or a tunnel)")
+	}
+	g.vlans++
+	if g.link == LinuxEthernet && g.vlans == 1 {
+		g.emit(bpf.LoadExtension{Num: bpf.ExtVLANTagPresent})
+		if n.id < 0 {
+			g.jumpIf(bpf.JumpEqual, 1, t, f)
+			return nil
+		}
+		m := g.label()
+		g.jumpIf(bpf.JumpEqual, 1, m, f)
+		g.place(m)
+		g.emit(bpf.LoadExtension{Num: bpf.ExtVLANTag})
+		g.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xfff})
+		g.jumpIf(bpf.JumpEqual, uint32(n.id), t, f)
+		return nil
+	}
+	tag := g.label()
+	g.emit(bpf.LoadAbsolute{Off: 12 + g.shift, Size: 2})
+	for i, tpid := range tpids {
+		next := f
+		if i < len(tpids)-1 {
+			next = g.label()
+		}
+		g.jumpIf(bpf.JumpEqual, tpid, tag, next)
+		if i < len(tpids)-1 {
+			g.place(next)
+		}
+	}
+	g.place(tag)
+	if n.id >= 0 {
+		g.emit(bpf.LoadAbsolute{Off: 14 + g.shift, Size: 2})
+		g.emit(bpf.ALUOpConstant{Op: bpf.ALUOpAnd, Val: 0xfff})
+		m := g.label()
+		g.jumpIf(bpf.JumpEqual, uint32(n.id), m, f)
+		g.place(m)
+	}
+	g.shift += 4
+	g.jumpTo(t)
+	return nil
+}
+
+// etherHost compares a MAC address with the frame's destination (offset
+// 0) or source (offset 6): a 32-bit word and a 16-bit half each.
+func (g *gen) etherHost(n etherHostNode) (node, error) {
+	if g.link == RawIP {
+		return nil, errors.New("ether host needs an Ethernet interface (not any or a tunnel)")
+	}
+	m := n.mac
+	at := func(off uint32) node {
+		return and(cmp{size: 4, off: off + 2, test: bpf.JumpEqual, val: uint32(m[2])<<24 | uint32(m[3])<<16 | uint32(m[4])<<8 | uint32(m[5])},
+			cmp{size: 2, off: off, test: bpf.JumpEqual, val: uint32(m[0])<<8 | uint32(m[1])})
+	}
+	switch n.dir {
+	case src:
+		return at(6), nil
+	case dst:
+		return at(0), nil
+	}
+	return or(at(6), at(0)), nil
 }

@@ -40,6 +40,20 @@ var expressions = []string{
 	"icmp6", "less 200", "greater 700", "udp and greater 300", "tcp portrange 5060-5070 or 5080",
 	KeepFragments("host 192.0.2.10 and port 5060"), KeepFragments("ip6 and udp port 5060"), KeepFragments("not port 5060"),
 	KeepFragments("net 198.51.100.0/24 and (port 5060 or port 5080)"),
+	// VLANs: every test after a vlan reads 4 bytes further on
+	"vlan", "vlan 100", "vlan 200", "vlan and udp port 5060", "vlan 100 and host 192.0.2.10", "vlan 200 and vlan 100 and udp",
+	"vlan and vlan and ip6", "not vlan and udp", "vlan 100 or udp", "tcp or vlan 200", "vlan 0x64 and tcp portrange 5060-5070",
+	// link addresses
+	"ether host 02:00:00:00:00:0a", "ether src 02:00:00:00:00:0a", "ether dst host 02-00-00-00-00-0b", "ether src host 0200.0000.000b",
+	"ether broadcast", "ether multicast", "ether host 02:00:00:00:00:0a and not udp",
+	// byte tests and arithmetic
+	"tcp[tcpflags] & (tcp-syn|tcp-fin) != 0", "tcp[13] & tcp-ack == tcp-ack", "tcp[tcpflags] == tcp-syn", "tcp[tcpflags] & tcp-syn != 0 and port 5061",
+	"udp[8:4] = 0x4f505449", "tcp[((tcp[12:1] & 0xf0) >> 2):4] = 0x494e464f", "udp[8:2] == 0x5349 or udp[8:4] == 0x4f505449",
+	"icmp[icmptype] == icmp-echo", "icmp6[icmp6type] == icmp6-echo", "len > 300", "len <= 100 + 20",
+	"ip[2:2] - ((ip[0] & 0xf) << 2) > 100", "(ip[0] & 0xf) == 5 and udp", "ip[2:2] > len - 40", "ip6[4:2] * 2 >= 400 / 2",
+	"udp[4:2] > 30 and port 5060", "ip[9] + 1 == 18", "(udp[0:2] == 5060) or (udp[2:2] == 5060)", "ether[12:2] = 0x8100",
+	"vlan and tcp[tcpflags] & tcp-syn != 0", "udp[8 + 1:2] == 0x5054", "ip[2:2] % 10 == 0",
+	KeepFragments("vlan 100 and udp port 5060"), KeepFragments("vlan 200 and vlan 100 and host 192.0.2.10 and port 5060"),
 }
 
 // packets builds the frames the programs are run on: every transport and
@@ -94,7 +108,10 @@ func packets(t *testing.T, link synth.Link) [][]byte {
 		out = append(out, data)
 	}
 	if link == synth.Ethernet {
-		out = append(out, arpFrame(), icmpFrame())
+		out = append(out, arpFrame(), icmpFrame(), icmp6Frame())
+		// the same traffic on a VLAN and on a QinQ trunk
+		out = append(out, packets(t, synth.EthernetVLAN)...)
+		out = append(out, packets(t, synth.EthernetQinQ)...)
 	}
 	return out
 }
@@ -103,6 +120,14 @@ func arpFrame() []byte {
 	f := []byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 2, 0, 0, 0, 0, 0x0a, 0x08, 0x06, 0, 1, 8, 0, 6, 4, 0, 1, 2, 0, 0, 0, 0, 0x0a}
 	f = append(f, 192, 0, 2, 10, 0, 0, 0, 0, 0, 0, 192, 0, 2, 20)
 	return f
+}
+
+// icmp6Frame is an ICMPv6 echo request.
+func icmp6Frame() []byte {
+	f := []byte{2, 0, 0, 0, 0, 0x0b, 2, 0, 0, 0, 0, 0x0a, 0x86, 0xdd, 0x60, 0, 0, 0, 0, 8, 58, 64}
+	f = append(f, netip.MustParseAddr("2001:db8::10").AsSlice()...)
+	f = append(f, netip.MustParseAddr("2001:db8::20").AsSlice()...)
+	return append(f, 128, 0, 0, 0, 0, 1, 0, 1)
 }
 
 func icmpFrame() []byte {
@@ -160,8 +185,8 @@ func regenerate(t *testing.T) {
 		for _, e := range expressions {
 			prog, err := exec.Command("tcpdump", "-r", pcap, "-ddd", e).Output()
 			if err != nil {
-				if l.link == RawIP && strings.Contains(e, "arp") {
-					continue // no ARP without a link header
+				if l.link == RawIP && linkLayer(e) {
+					continue // no ARP, VLAN or MAC without a link header
 				}
 				t.Fatalf("tcpdump -ddd %q: %v", e, err)
 			}
@@ -170,6 +195,11 @@ func regenerate(t *testing.T) {
 		os.MkdirAll("testdata", 0o755)
 		os.WriteFile(filepath.Join("testdata", "tcpdump-"+l.name+".txt"), []byte(out.String()), 0o644)
 	}
+}
+
+// linkLayer reports whether an expression needs a link header.
+func linkLayer(e string) bool {
+	return strings.Contains(e, "arp") || strings.Contains(e, "vlan") || strings.Contains(e, "ether")
 }
 
 func accepts(t *testing.T, prog []bpf.RawInstruction, pkt []byte) bool {
@@ -198,7 +228,10 @@ func TestSameAsTcpdump(t *testing.T) {
 		theirs := tcpdumpPrograms(t, l.name)
 		pkts := packets(t, l.synth)
 		for _, e := range expressions {
-			if l.link == RawIP && strings.Contains(e, "arp") {
+			if l.link == RawIP && linkLayer(e) {
+				if _, err := Compile(e, l.link); err == nil && !strings.Contains(e, "arp") {
+					t.Errorf("raw: Compile(%q) succeeds where tcpdump refuses it", e)
+				}
 				continue
 			}
 			want, ok := theirs[e]
@@ -259,15 +292,24 @@ func TestFragmentsSurvivePortFilters(t *testing.T) {
 func TestErrors(t *testing.T) {
 	for _, e := range []string{"port", "port x", "portrange 5060-x", "host 999.1.1.1", "vlan 100 and", "(port 5060",
 		"port 5060 )", "ip[6:3] = 1", "frobnicate", "192.0.2.1", "net 192.0.2.1/24", "and port 1",
-		"net 10.0.0.0 mask 255.0.255.0", "net 10.1.0.0 mask 255.0.0.0", "less", "ip proto 300", "port nosuchservice"} {
+		"net 10.0.0.0 mask 255.0.255.0", "net 10.1.0.0 mask 255.0.0.0", "less", "ip proto 300", "port nosuchservice",
+		"vlan 5000", "ether host 02:00", "ether host 192.0.2.1", "tcp[13] &", "ip[0] / 0 == 1", "len", "tcp[13:3] = 1",
+		"tcp[tcpflags] & nosuchflag != 0", "src vlan 100", "(ip[0] & 0xf", "ip[0] + == 1"} {
 		_, err := Compile(e, Ethernet)
 		var fe *Error
 		if !errors.As(err, &fe) {
 			t.Errorf("Compile(%q) = %v, want a filter error", e, err)
 		}
 	}
-	if KeepFragments("host 192.0.2.1") != "host 192.0.2.1" {
-		t.Error("KeepFragments widened a filter without ports")
+	for _, e := range []string{"host 192.0.2.1", "vlan 100 or port 5060", "port 5060 and vlan 100"} {
+		if KeepFragments(e) != e {
+			t.Errorf("KeepFragments widened %q: a filter without ports, or with a vlan after a port test", e)
+		}
+	}
+	for _, e := range []string{"vlan 100", "ether host 02:00:00:00:00:0a", "tcp[13] = 2"} {
+		if _, err := Compile(e, RawIP); err == nil && !strings.HasPrefix(e, "tcp") {
+			t.Errorf("Compile(%q, RawIP) succeeded: no link header to read", e)
+		}
 	}
 }
 
@@ -279,7 +321,7 @@ func FuzzCompile(f *testing.F) {
 	}
 	f.Add("ip[999999:4] > 0 or (((port 1")
 	f.Fuzz(func(t *testing.T, expr string) {
-		for _, link := range []Link{Ethernet, RawIP} {
+		for _, link := range []Link{Ethernet, RawIP, LinuxEthernet} {
 			prog, err := Compile(expr, link)
 			if err != nil {
 				var fe *Error
@@ -291,6 +333,10 @@ func FuzzCompile(f *testing.F) {
 			ins, ok := bpf.Disassemble(prog)
 			if !ok {
 				t.Fatalf("Compile(%q): program does not disassemble", expr)
+			}
+			if link == LinuxEthernet { // VLAN extensions: the test interpreter runs them
+				run(t, prog, viewOf(icmpFrame()))
+				continue
 			}
 			if _, err := bpf.NewVM(ins); err != nil {
 				t.Fatalf("Compile(%q): VM rejects the program: %v", expr, err)

@@ -1,14 +1,17 @@
 // Package filter compiles tcpdump-style capture filters to classic BPF in
 // pure Go, for the kernel to run on an AF_PACKET socket. It covers what SIP
 // captures use: host, net, port, portrange with src/dst and tcp/udp
-// qualifiers; ip, ip6, arp, tcp, udp, sctp, icmp; byte tests such as
-// "ip[6:2] & 0x1fff != 0"; and/or/not and parentheses. The programs accept
-// the same packets as tcpdump's own for the same expression (tests compare
-// them on the same packets).
+// qualifiers and value lists; ip, ip6, arp, tcp, udp, sctp, icmp, icmp6,
+// ip proto, less, greater; vlan with tcpdump's offset rule; ether host;
+// byte tests and arithmetic such as "tcp[tcpflags] & tcp-syn != 0";
+// and/or/not and parentheses. The programs accept the same packets as
+// tcpdump's own for the same expression (tests compare them on the same
+// packets, as a file holds them and as a live socket sees them).
 package filter
 
 import (
 	"fmt"
+	"net"
 	"net/netip"
 	"strconv"
 	"strings"
@@ -59,15 +62,15 @@ type protoNumNode struct {
 	num    uint32
 }
 
-// byteTest is PROTO[OFF:SIZE] [& MASK] OP VALUE.
-type byteTest struct {
-	proto      string // "ether", "ip", "ip6", "tcp", "udp"
-	off, size  uint32
-	mask       uint32
-	hasMask    bool
-	op         string
-	value      uint32
-	expression string
+// vlanNode is "vlan [ID]": an 802.1Q/802.1ad tag, with that VLAN ID
+// if id >= 0. Like tcpdump, every test after it in the expression reads
+// the frame 4 bytes further on.
+type vlanNode struct{ id int }
+
+// etherHostNode is "ether host MAC", "ether src MAC", "ether dst MAC".
+type etherHostNode struct {
+	dir dir
+	mac [6]byte
 }
 
 // Error is a filter that cannot be compiled, with the reason.
@@ -110,6 +113,18 @@ func parse(expr string) (node, error) {
 	return n, nil
 }
 
+var twoCharOps = map[string]bool{"&&": true, "||": true, "==": true, "!=": true, ">=": true, "<=": true, "<<": true, ">>": true}
+
+// parseMAC reads a 48-bit MAC address written xx:xx:xx:xx:xx:xx,
+// xx-xx-xx-xx-xx-xx or xxxx.xxxx.xxxx.
+func parseMAC(w string) ([6]byte, bool) {
+	hw, err := net.ParseMAC(w)
+	if err != nil || len(hw) != 6 {
+		return [6]byte{}, false
+	}
+	return [6]byte(hw), true
+}
+
 // lex splits an expression into words, numbers and operators.
 func lex(s string) []string {
 	var toks []string
@@ -121,28 +136,30 @@ func lex(s string) []string {
 		case strings.ContainsRune("()[]:", rune(c)):
 			toks = append(toks, string(c))
 			i++
-		case strings.HasPrefix(s[i:], "&&") || strings.HasPrefix(s[i:], "||") || strings.HasPrefix(s[i:], "==") ||
-			strings.HasPrefix(s[i:], "!=") || strings.HasPrefix(s[i:], ">=") || strings.HasPrefix(s[i:], "<="):
+		case len(s) > i+1 && twoCharOps[s[i:i+2]]:
 			toks = append(toks, s[i:i+2])
 			i += 2
-		case strings.ContainsRune("!&|=<>", rune(c)):
+		case strings.ContainsRune("!&|=<>+*", rune(c)):
 			toks = append(toks, string(c))
 			i++
 		default:
 			j := i
-			for j < len(s) && !strings.ContainsRune(" \t\n()[]:!&|=<>", rune(s[j])) {
+			for j < len(s) && !strings.ContainsRune(" \t\n()[]:!&|=<>+*", rune(s[j])) {
 				j++
 			}
-			// IPv6 addresses contain ':'; take a word that parses as one whole.
+			// IPv6 and MAC addresses contain ':'; take a word that parses
+			// as one whole.
 			if j < len(s) && s[j] == ':' {
 				k := j
-				for k < len(s) && !strings.ContainsRune(" \t\n()[]!&|=<>", rune(s[k])) {
+				for k < len(s) && !strings.ContainsRune(" \t\n()[]!&|=<>+*", rune(s[k])) {
 					k++
 				}
 				if w := s[i:k]; strings.Count(w, ":") >= 2 {
 					if _, err := netip.ParsePrefix(w); err == nil {
 						j = k
 					} else if _, err := netip.ParseAddr(w); err == nil {
+						j = k
+					} else if _, ok := parseMAC(w); ok {
 						j = k
 					}
 				}
@@ -215,6 +232,10 @@ func (p *parser) unary() (node, error) {
 		}
 		return notNode{n}, nil
 	case "(":
+		// "(tcp[12] & 0xf0) >> 2 > 20" is arithmetic, "(port 5060)" a group
+		if n, ok := p.tryRelation(); ok {
+			return n, nil
+		}
 		p.next()
 		n, err := p.or()
 		if err != nil {
@@ -227,15 +248,30 @@ func (p *parser) unary() (node, error) {
 	case "":
 		return nil, p.errorf("expression ends too early")
 	}
+	if p.startsRelation() {
+		return p.relation()
+	}
 	if q := p.last; q != nil && p.bareValue(p.peek()) {
 		return p.value(*q)
 	}
 	return p.primitive()
 }
 
+// tryRelation parses a relation at the parser's position if there is one,
+// and otherwise leaves the position where it was.
+func (p *parser) tryRelation() (node, bool) {
+	pos, last := p.pos, p.last
+	if n, err := p.relation(); err == nil {
+		return n, true
+	}
+	p.pos, p.last = pos, last
+	return nil, false
+}
+
 // keywords are the words that start a primitive or join them.
 var keywords = map[string]bool{"src": true, "dst": true, "host": true, "net": true, "port": true, "portrange": true,
-	"and": true, "or": true, "not": true, "less": true, "greater": true, "proto": true, "mask": true, "icmp6": true}
+	"and": true, "or": true, "not": true, "less": true, "greater": true, "proto": true, "mask": true, "icmp6": true,
+	"len": true, "vlan": true, "broadcast": true, "multicast": true}
 
 // bareValue reports whether t is a value with no primitive before it: a
 // number, an address, a network or a service name, not a keyword or a
@@ -271,14 +307,27 @@ func (p *parser) primitive() (node, error) {
 		case protocols[t] && proto == "":
 			p.next()
 			proto = t
-			if p.peek() == "[" {
-				return p.byteTest(proto)
-			}
 			continue
 		}
 		break
 	}
+	if proto == "ether" {
+		return p.ether(d)
+	}
 	switch t := p.next(); t {
+	case "vlan":
+		if proto != "" || d != srcOrDst {
+			return nil, p.errorf("vlan takes no qualifier")
+		}
+		id := -1
+		if _, err := strconv.ParseUint(p.peek(), 0, 16); err == nil {
+			v, _ := p.number()
+			if v > 4095 {
+				return nil, p.errorf("vlan %d: a VLAN ID is 0 to 4095", v)
+			}
+			id = int(v)
+		}
+		return vlanNode{id}, nil
 	case "host", "net", "port", "portrange":
 		return p.value(qualifier{d, proto, t})
 	case "less", "greater":
@@ -318,7 +367,7 @@ func (p *parser) primitive() (node, error) {
 		if _, err := netip.ParseAddr(t); err == nil {
 			return nil, p.errorf("%q: write host %s", t, t)
 		}
-		return nil, p.errorf("unknown primitive %q (known: host, net, port, portrange, ip, ip6, arp, tcp, udp, sctp, icmp, PROTO[OFF:SIZE])", t)
+		return nil, p.errorf("unknown primitive %q (known: host, net, port, portrange, vlan, ether host, ip, ip6, arp, tcp, udp, sctp, icmp, icmp6, less, greater, PROTO[OFF:SIZE])", t)
 	}
 }
 
@@ -438,46 +487,28 @@ func maskOf(bits int) [4]byte {
 	return [4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}
 }
 
-// byteTest parses PROTO[OFF(:SIZE)?] (& MASK)? OP VALUE.
-func (p *parser) byteTest(proto string) (node, error) {
-	start := p.pos - 1
-	p.next() // [
-	off, err := p.number()
-	if err != nil {
-		return nil, err
-	}
-	size := uint32(1)
-	if p.peek() == ":" {
+// ether parses what follows "ether [src|dst]": host MAC, a MAC alone
+// after src or dst, broadcast or multicast; "ether" alone is every frame.
+func (p *parser) ether(d dir) (node, error) {
+	switch t := p.peek(); {
+	case t == "broadcast" && d == srcOrDst:
 		p.next()
-		if size, err = p.number(); err != nil {
-			return nil, err
-		}
-		if size != 1 && size != 2 && size != 4 {
-			return nil, p.errorf("%s[%d:%d]: size must be 1, 2 or 4", proto, off, size)
-		}
-	}
-	if p.next() != "]" {
-		return nil, p.errorf("missing ]")
-	}
-	bt := byteTest{proto: proto, off: off, size: size}
-	if p.peek() == "&" {
+		return etherHostNode{dst, [6]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff}}, nil
+	case t == "multicast" && d == srcOrDst:
 		p.next()
-		if bt.mask, err = p.number(); err != nil {
-			return nil, err
-		}
-		bt.hasMask = true
+		return relation{op: "!=", a: binArith{"&", loadArith{"ether", constArith{0}, 1}, constArith{1}}, b: constArith{0},
+			expression: "ether[0] & 1 != 0"}, nil
+	case t == "host":
+		p.next()
+	case d == srcOrDst:
+		return protoNode{"ether"}, nil
 	}
-	switch op := p.next(); op {
-	case "=", "==", "!=", ">", "<", ">=", "<=":
-		bt.op = op
-	default:
-		return nil, p.errorf("%s[...]: expected a comparison, got %q", proto, op)
+	w := p.next()
+	mac, ok := parseMAC(w)
+	if !ok {
+		return nil, p.errorf("ether host %q: want a MAC address such as 02:00:5e:10:00:01", w)
 	}
-	if bt.value, err = p.number(); err != nil {
-		return nil, err
-	}
-	bt.expression = strings.Join(p.toks[start:p.pos], " ")
-	return bt, nil
+	return etherHostNode{d, mac}, nil
 }
 
 func (p *parser) number() (uint32, error) {

@@ -52,5 +52,5 @@ func cmdCollect(args []string, stdout, stderr io.Writer) error {
 	}
 	defer c.Close()
 	announce := fmt.Sprintf("collecting HEP on %s (UDP and TCP)", c.Addr())
-	return runLive(c, layers.LinkTypeRaw, "sipalive collect "+c.Addr().String(), announce, &lf, kinds, stdout, stderr)
+	return runLive(c, layers.LinkTypeRaw, nil, "sipalive collect "+c.Addr().String(), announce, &lf, kinds, stdout, stderr)
 }

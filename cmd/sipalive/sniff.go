@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -155,7 +156,11 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	}
 	defer live.Close()
 	announce := fmt.Sprintf("listening on %s (%s)%s", *iface, live.Link, filterNote(live.Filter))
-	return runLive(live, live.Link, "sipalive sniff -i "+*iface, announce, &lf, kinds, stdout, stderr)
+	names := &driver.Interfaces{Device: *iface, Filter: live.Filter}
+	if *iface == "any" {
+		names.Name = interfaceName
+	}
+	return runLive(live, live.Link, names, "sipalive sniff -i "+*iface, announce, &lf, kinds, stdout, stderr)
 }
 
 // runLive analyses a live source until a signal, --duration or -c, with
@@ -164,7 +169,9 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 //
 // announce is said on stderr once the run can take signals: whoever waits
 // for it may signal.
-func runLive(src capture.Source, link layers.LinkType, title, announce string, lf *liveFlags, kinds map[analyze.FindingKind]bool, stdout, stderr io.Writer) error {
+//
+// names describes the capture's interfaces to a pcapng -w (nil: none).
+func runLive(src capture.Source, link layers.LinkType, names *driver.Interfaces, title, announce string, lf *liveFlags, kinds map[analyze.FindingKind]bool, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	start := time.Now()
@@ -212,14 +219,14 @@ func runLive(src capture.Source, link layers.LinkType, title, announce string, l
 	switch {
 	case lf.rotateMB > 0 || lf.rotateEvery > 0:
 		rot := driver.Rotation{Size: int64(lf.rotateMB) * 1_000_000, Every: lf.rotateEvery, Files: lf.rotateFiles}
-		if rotating, err = driver.CreateRotatingFile(lf.out, link, rot); err != nil {
+		if rotating, err = driver.CreateRotatingFile(lf.out, link, names, rot); err != nil {
 			return fmt.Errorf("-w %s: %w", lf.out, err)
 		}
 		w = rotating
 		stopWhen := cfg.Stop
 		cfg.Stop = func() bool { return rotating.Done || stopWhen() } // -G with -W: the last file is full
 	case lf.out != "":
-		pf, err := driver.CreatePacketFile(lf.out, link)
+		pf, err := driver.CreatePacketFile(lf.out, link, names)
 		if err != nil {
 			return fmt.Errorf("-w %s: %w", lf.out, err)
 		}
@@ -403,6 +410,15 @@ type vanishedError struct{ err error }
 
 func (e vanishedError) Error() string {
 	return e.err.Error() + "; the report above covers what was captured until then"
+}
+
+// interfaceName names an interface by index, for the interface blocks of
+// a pcapng written from -i any.
+func interfaceName(index int) string {
+	if ifi, err := net.InterfaceByIndex(index); err == nil {
+		return ifi.Name
+	}
+	return fmt.Sprintf("ifindex %d", index)
 }
 
 func filterNote(f string) string {

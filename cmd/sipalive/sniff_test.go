@@ -7,13 +7,20 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/sipalive/sipalive/samples/synth"
 )
 
 // netnsLab is a pair of network namespaces joined by a veth pair, made by
@@ -118,10 +125,11 @@ func summaryOf(t *testing.T, js []byte) summary {
 }
 
 // sniffWhile runs sipalive sniff in namespace ns on iface while traffic()
-// runs, stops it with SIGINT and returns its JSON output and -w file.
-func sniffWhile(t *testing.T, lab *netnsLab, ns int, sipalive, iface, filter string, traffic func()) ([]byte, string) {
+// runs, stops it with SIGINT and returns its JSON output and its -w file,
+// named wfile.
+func sniffWhile(t *testing.T, lab *netnsLab, ns int, sipalive, iface, filter, wfile string, traffic func()) ([]byte, string) {
 	t.Helper()
-	pcap := filepath.Join(t.TempDir(), "live.pcap")
+	pcap := filepath.Join(t.TempDir(), wfile)
 	args := []string{"sniff", "-i", iface, "--format", "json", "-w", pcap, "--duration", "60s"}
 	if filter != "" {
 		args = append(args, "-f", filter)
@@ -160,7 +168,7 @@ func TestSniffEndToEnd(t *testing.T) {
 	lab := newNetnsLab(t)
 	sipalive, sender := buildTools(t)
 	uasAddr, uacAddr := lab.addr[1]+":5060", lab.addr[0]+":5070"
-	live, pcap := sniffWhile(t, lab, 0, sipalive, lab.veth[0], "udp port 5060", func() {
+	live, pcap := sniffWhile(t, lab, 0, sipalive, lab.veth[0], "udp port 5060", "live.pcap", func() {
 		uas := lab.in(1, sender, "uas", "-listen", uasAddr, "-calls", "2", "-timeout", "20s", "-answer", "UPDATE=501")
 		stdout, _ := uas.StdoutPipe()
 		if err := uas.Start(); err != nil {
@@ -196,7 +204,7 @@ func TestSniffEndToEnd(t *testing.T) {
 func TestSniffLoopbackCountsOnce(t *testing.T) {
 	lab := newNetnsLab(t)
 	sipalive, sender := buildTools(t)
-	live, pcap := sniffWhile(t, lab, 0, sipalive, "lo", "", func() {
+	live, pcap := sniffWhile(t, lab, 0, sipalive, "lo", "", "live.pcap", func() {
 		uas := lab.in(0, sender, "uas", "-listen", "127.0.0.1:5060", "-calls", "1", "-timeout", "20s")
 		stdout, _ := uas.StdoutPipe()
 		if err := uas.Start(); err != nil {
@@ -272,4 +280,149 @@ func exitCode(err error) int {
 		return -1
 	}
 	return 0
+}
+
+// TestSniffVLANFilter replays OPTIONS pings untagged, on VLAN 100 and
+// on a QinQ trunk (outer 200, inner 100) into a veth and sniffs the other
+// end, where the kernel takes the outer tag out of each frame: "vlan 100"
+// reads it from metadata and "vlan 200 and vlan 100" the inner one from
+// the frame. The -w file keeps exactly the frames each filter matched,
+// tags included.
+func TestSniffVLANFilter(t *testing.T) {
+	lab := newNetnsLab(t)
+	sipalive, sender := buildTools(t)
+	frames := filepath.Join(t.TempDir(), "tagged.pcap")
+	var all bytes.Buffer
+	pings := map[synth.Link]int{synth.Ethernet: 3, synth.EthernetVLAN: 5, synth.EthernetQinQ: 7}
+	for i, link := range []synth.Link{synth.Ethernet, synth.EthernetVLAN, synth.EthernetQinQ} {
+		var one bytes.Buffer
+		w, err := synth.NewWriter(&one, synth.Options{Link: link})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for n := range pings[link] {
+			ping := fmt.Sprintf("OPTIONS sip:b@192.0.2.2 SIP/2.0\r\nVia: SIP/2.0/UDP 192.0.2.1:5070;branch=z9hG4bK%d%d\r\n"+
+				"From: <sip:a@192.0.2.1>;tag=1\r\nTo: <sip:b@192.0.2.2>\r\nCall-ID: ping-%d-%d\r\nCSeq: 1 OPTIONS\r\nContent-Length: 0\r\n\r\n", i, n, i, n)
+			if err := w.UDP(netip.MustParseAddrPort("192.0.2.1:5070"), netip.MustParseAddrPort("192.0.2.2:5060"), []byte(ping)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i == 0 {
+			all.Write(one.Bytes())
+		} else {
+			all.Write(one.Bytes()[24:]) // records only: the file header once
+		}
+	}
+	if err := os.WriteFile(frames, all.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		filter string
+		link   synth.Link
+		tags   []uint16
+	}{
+		{"vlan 100 and udp port 5060", synth.EthernetVLAN, []uint16{100}},
+		{"vlan 200 and vlan 100 and udp port 5060", synth.EthernetQinQ, []uint16{200, 100}},
+	} {
+		live, pcap := sniffWhile(t, lab, 0, sipalive, lab.veth[0], c.filter, "live.pcap", func() {
+			if out, err := lab.in(1, sender, "replay", "-i", lab.veth[1], frames).CombinedOutput(); err != nil {
+				t.Fatalf("replay: %v: %s", err, out)
+			}
+		})
+		if got := summaryOf(t, live); got["sip_messages"] != float64(pings[c.link]) {
+			t.Errorf("sniff %q: %v SIP messages, want %d", c.filter, got["sip_messages"], pings[c.link])
+		}
+		f, err := os.Open(pcap)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := pcapgo.NewReader(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		for {
+			data, _, err := r.ReadPacketData()
+			if err != nil {
+				break
+			}
+			n++
+			p := gopacket.NewPacket(data, layers.LayerTypeEthernet, gopacket.Default)
+			var tags []uint16
+			for _, l := range p.Layers() {
+				if d, ok := l.(*layers.Dot1Q); ok {
+					tags = append(tags, d.VLANIdentifier)
+				}
+			}
+			if !slices.Equal(tags, c.tags) {
+				t.Errorf("%q: frame %d of the -w file has tags %v, want %v", c.filter, n, tags, c.tags)
+			}
+		}
+		f.Close()
+		if n != pings[c.link] {
+			t.Errorf("%q: %d frames in the -w file, want %d", c.filter, n, pings[c.link])
+		}
+	}
+}
+
+// TestSniffAnyWritesInterfaces sniffs -i any while calls cross the veth
+// and loopback: the pcapng -w file has an interface block named for each,
+// every packet under the one it came from, and analyzes as the live run.
+func TestSniffAnyWritesInterfaces(t *testing.T) {
+	lab := newNetnsLab(t)
+	sipalive, sender := buildTools(t)
+	live, pcap := sniffWhile(t, lab, 0, sipalive, "any", "udp port 5060", "any.pcapng", func() {
+		for _, c := range []struct {
+			uasNS    int
+			uas, uac string
+		}{
+			{1, lab.addr[1] + ":5060", lab.addr[0] + ":5070"},
+			{0, "127.0.0.1:5060", "127.0.0.1:5070"},
+		} {
+			uas := lab.in(c.uasNS, sender, "uas", "-listen", c.uas, "-calls", "1", "-timeout", "20s")
+			stdout, _ := uas.StdoutPipe()
+			if err := uas.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitLine(t, bufio.NewReader(stdout), "ready")
+			if out, err := lab.in(0, sender, "uac", "-from", c.uac, "-to", c.uas, "-count", "1").CombinedOutput(); err != nil {
+				t.Fatalf("uac: %v: %s", err, out)
+			}
+			uas.Wait()
+		}
+	})
+	f, err := os.Open(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, err := pcapgo.NewNgReader(f, pcapgo.DefaultNgReaderOptions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perIface := map[string]int{}
+	for {
+		_, ci, err := r.ReadPacketData()
+		if err != nil {
+			break
+		}
+		ifc, err := r.Interface(ci.InterfaceIndex)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ifc.Filter != "udp port 5060" && !strings.HasPrefix(ifc.Filter, "(udp port 5060)") {
+			t.Errorf("interface %q: filter %q", ifc.Name, ifc.Filter)
+		}
+		perIface[ifc.Name]++
+	}
+	if perIface["lo"] == 0 || perIface[lab.veth[0]] == 0 || len(perIface) != 2 {
+		t.Errorf("packets per interface block %v: want %s and lo", perIface, lab.veth[0])
+	}
+	out, err := exec.Command(sipalive, "analyze", "--format", "json", pcap).Output()
+	if err != nil {
+		t.Fatalf("analyze %s: %v", pcap, err)
+	}
+	if got, want := summaryOf(t, live), summaryOf(t, out); !reflect.DeepEqual(got, want) || got["calls"] != 2.0 {
+		t.Errorf("sniff -i any %v differs from its pcapng %v (want 2 calls)", got, want)
+	}
 }

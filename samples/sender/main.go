@@ -7,6 +7,7 @@
 //	    -keepalive INFO -count 3 -interval 200ms [-invite-size 3000]
 //	sender uac -ws ws://10.0.0.3:8080 -from 10.0.0.1:5070 -to 10.0.0.2:5060 ...
 //	sender relay -a IFACE -b IFACE [-vlan 100] [-drop-every 5]
+//	sender replay -i IFACE [-gap 1ms] FILE.pcap
 //	sender sink -listen 127.0.0.1:9060 [-timeout 120s]
 //
 // Every wait is bounded: the uas stops after -timeout, or once it answered
@@ -31,7 +32,7 @@ import (
 
 func main() {
 	if len(os.Args) < 2 {
-		fmt.Fprintln(os.Stderr, "usage: sender uas|uac|relay|sink [flags]")
+		fmt.Fprintln(os.Stderr, "usage: sender uas|uac|relay|replay|sink [flags]")
 		os.Exit(2)
 	}
 	var err error
@@ -44,6 +45,8 @@ func main() {
 		err = relay(os.Args[2:])
 	case "sink":
 		err = sink(os.Args[2:])
+	case "replay":
+		err = replay(os.Args[2:])
 	default:
 		err = fmt.Errorf("unknown mode %q", os.Args[1])
 	}
