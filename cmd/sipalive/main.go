@@ -45,6 +45,7 @@ commands:
   sniff     capture live and watch the tables: sipalive sniff -i IFACE [FILTER]
   collect   receive HEP from capture agents and watch the tables: sipalive collect :9060
   merge     combine JSON reports of several machines or periods: sipalive merge A.json B.json
+  probe     call a SIP device and print its keep-alive compliance card: sipalive probe sip:100@10.0.0.5
   version   print the version
 
 Run 'sipalive COMMAND -h' for the flags of a command.
@@ -74,6 +75,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		err = cmdCollect(rest, stdout, stderr)
 	case "merge":
 		err = cmdMerge(rest, stdout, stderr)
+	case "probe":
+		err = cmdProbe(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "sipalive", version())
 		return exitOK
@@ -87,10 +90,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	var ue usageError
 	var fe findingsError
 	var ve vanishedError
+	var pe verdictsError
 	switch {
 	case err == nil:
 		return exitOK
-	case errors.As(err, &fe), errors.As(err, &ve):
+	case errors.As(err, &fe), errors.As(err, &ve), errors.As(err, &pe):
 		fmt.Fprintln(stderr, "sipalive:", err)
 		return exitFindings
 	case errors.As(err, &ue):

@@ -1,0 +1,229 @@
+package probe
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/emiago/sipgo"
+	"github.com/emiago/sipgo/sip"
+
+	"github.com/sipalive/sipalive/analyze"
+	"github.com/sipalive/sipalive/analyze/driver"
+	"github.com/sipalive/sipalive/capture"
+)
+
+// device is a SIP user agent built on sipgo, configured to behave one way:
+// the probe's tests hold the card to what it was told to do.
+type device struct {
+	agent string
+	// answers: the code for each body-less request inside a dialog (0:
+	// never answer); a method not listed gets 200.
+	answers map[string]int
+	// unknown200: 2xx for requests of dialogs it never had (else 481).
+	unknown200 bool
+	// minSE: 422 below it (0: any Session-Expires is taken).
+	minSE int
+	// refreshAfter: as refresher, UPDATE this long after answering.
+	refreshAfter time.Duration
+	allow        string
+}
+
+// start runs the device on a loopback port and returns its address.
+func (d *device) start(t *testing.T, ctx context.Context) string {
+	t.Helper()
+	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := conn.LocalAddr().(*net.UDPAddr).Port
+	ua, _ := sipgo.NewUA(sipgo.WithUserAgent(d.agent))
+	t.Cleanup(func() { ua.Close() })
+	srv, _ := sipgo.NewServer(ua)
+	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientPort(port))
+	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "dev", Host: "127.0.0.1", Port: port}}
+	dialogs := sipgo.NewDialogServerCache(cli, contact)
+	allow, server := sip.NewHeader("Allow", d.allow), sip.NewHeader("Server", d.agent)
+	respond := func(tx sip.ServerTransaction, req *sip.Request, code int, hdrs ...sip.Header) {
+		res := sip.NewResponseFromRequest(req, code, "", nil)
+		res.AppendHeader(server)
+		for _, h := range hdrs {
+			res.AppendHeader(h)
+		}
+		tx.Respond(res)
+	}
+	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
+		if tag, _ := req.To().Params.Get("tag"); tag != "" { // re-INVITE
+			respond(tx, req, 200)
+			return
+		}
+		se, _ := sessionExpires(req)
+		if d.minSE > 0 && se > 0 && se < d.minSE {
+			respond(tx, req, 422, sip.NewHeader("Min-SE", strconv.Itoa(d.minSE)))
+			return
+		}
+		dlg, err := dialogs.ReadInvite(req, tx)
+		if err != nil {
+			return
+		}
+		hdrs := []sip.Header{allow, server, sip.NewHeader("Content-Type", "application/sdp")}
+		if se > 0 {
+			hdrs = append(hdrs, sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=uas", se)), sip.NewHeader("Require", "timer"))
+		}
+		sdp := []byte("v=0\r\no=dev 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\nm=audio 40000 RTP/AVP 0\r\n")
+		if err := dlg.Respond(200, "OK", sdp, hdrs...); err != nil {
+			return
+		}
+		if se > 0 && d.refreshAfter > 0 {
+			go func() {
+				time.Sleep(d.refreshAfter)
+				upd := sip.NewRequest(sip.UPDATE, req.Contact().Address)
+				upd.AppendHeader(sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=uas", se)))
+				rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+				defer cancel()
+				dlg.Do(rctx, upd)
+			}()
+		}
+		<-tx.Done()
+	})
+	srv.OnAck(func(req *sip.Request, tx sip.ServerTransaction) { dialogs.ReadAck(req, tx) })
+	srv.OnBye(func(req *sip.Request, tx sip.ServerTransaction) {
+		if err := dialogs.ReadBye(req, tx); err != nil {
+			respond(tx, req, 481)
+		}
+	})
+	for _, m := range []sip.RequestMethod{sip.OPTIONS, sip.INFO, sip.UPDATE, sip.MESSAGE} {
+		srv.OnRequest(m, func(req *sip.Request, tx sip.ServerTransaction) {
+			if tag, _ := req.To().Params.Get("tag"); tag == "" { // outside a dialog
+				respond(tx, req, 200, allow)
+				return
+			}
+			if _, err := dialogs.MatchDialogRequest(req); err != nil {
+				code := 481
+				if d.unknown200 {
+					code = 200
+				}
+				respond(tx, req, code)
+				return
+			}
+			code, ok := d.answers[string(req.Method)]
+			if !ok {
+				code = 200
+			}
+			if code == 0 {
+				return // never answered
+			}
+			respond(tx, req, code)
+		})
+	}
+	go srv.ServeUDP(conn)
+	return conn.LocalAddr().String()
+}
+
+// analyzeCapture runs the analysis on a capture the probe wrote.
+func analyzeCapture(t *testing.T, pcap []byte) *analyze.Report {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "probe.pcap")
+	if err := os.WriteFile(path, pcap, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	src, err := capture.OpenMerge([]string{path})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer src.Close()
+	rep, err := driver.Analyze(src, driver.Config{Workers: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rep
+}
+
+func quickConfig(addr string) Config {
+	return Config{Target: "sip:dev@" + addr, Transport: "udp", Local: "127.0.0.1:0", Gap: MinGap,
+		StepTimeout: 1500 * time.Millisecond, TimerWait: 3 * time.Second}
+}
+
+// TestProbeCards runs the probe against devices told to behave in
+// different ways; each expected card is written from what the device was
+// told, not from the probe's output.
+func TestProbeCards(t *testing.T) {
+	cases := []struct {
+		name      string
+		dev       device
+		inDialog  map[string]int // want: code per method (0: no answer)
+		unknown   int            // want: code for an unknown dialog
+		tooSmall  int
+		refreshed bool
+		advice    string
+	}{
+		{"healthy", device{agent: "Healthy/1.0", minSE: 90, refreshAfter: 300 * time.Millisecond, allow: "INVITE, ACK, BYE, OPTIONS, INFO, UPDATE, MESSAGE"},
+			map[string]int{"OPTIONS": 200, "INFO": 200, "UPDATE": 200, "MESSAGE": 200}, 481, 422, true, "INFO"},
+		{"update-501", device{agent: "NoUpdate/2.0", answers: map[string]int{"UPDATE": 501}, minSE: 90, allow: "INVITE, ACK, BYE, OPTIONS, INFO"},
+			map[string]int{"OPTIONS": 200, "INFO": 200, "UPDATE": 501, "MESSAGE": 200}, 481, 422, false, "INFO"},
+		{"info-405-blind", device{agent: "Blind/3.0", answers: map[string]int{"INFO": 405}, unknown200: true, allow: "INVITE, ACK, BYE, UPDATE"},
+			map[string]int{"OPTIONS": 200, "INFO": 405, "UPDATE": 200, "MESSAGE": 200}, 200, 200, false, "UPDATE"},
+		{"update-never", device{agent: "Mute/4.0", answers: map[string]int{"UPDATE": 0}, minSE: 120, allow: "INVITE, ACK, BYE, INFO, UPDATE"},
+			map[string]int{"OPTIONS": 200, "INFO": 200, "UPDATE": 0, "MESSAGE": 200}, 481, 422, false, "INFO"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			addr := tc.dev.start(t, ctx)
+			cfg := quickConfig(addr)
+			var pcap bytes.Buffer
+			trace, err := NewTrace(&pcap)
+			if err != nil {
+				t.Fatal(err)
+			}
+			cfg.Tracer = trace
+			card, err := Run(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if card.Stopped != "" {
+				t.Fatalf("stopped: %s", card.Stopped)
+			}
+			if card.Device.Agent != tc.dev.agent {
+				t.Errorf("agent %q, want %q", card.Device.Agent, tc.dev.agent)
+			}
+			for m, want := range tc.inDialog {
+				s := card.Step(StepInDialog, m)
+				if s == nil || s.Code != want || (want == 0) != s.NoAnswer {
+					t.Errorf("%s in the dialog: %+v, want %d", m, s, want)
+				}
+				u := card.Step(StepUnknownDialog, m)
+				if u == nil || u.Code != tc.unknown {
+					t.Errorf("%s for an unknown dialog: %+v, want %d", m, u, tc.unknown)
+				}
+			}
+			if s := card.Step(StepTimerTooSmall, ""); s == nil || s.Code != tc.tooSmall || tc.tooSmall == 422 && s.MinSE != tc.dev.minSE {
+				t.Errorf("too-small timer: %+v, want %d with Min-SE %d", s, tc.tooSmall, tc.dev.minSE)
+			}
+			refreshed := false
+			for _, v := range card.Verdicts {
+				refreshed = refreshed || v.Kind == VerdictRefreshes
+			}
+			if refreshed != tc.refreshed {
+				t.Errorf("refreshed %v, want %v: %+v", refreshed, tc.refreshed, card.Verdicts)
+			}
+			if card.KeepAliveMethod != tc.advice {
+				t.Errorf("advice %q, want %q", card.KeepAliveMethod, tc.advice)
+			}
+			if err := trace.Err(); err != nil {
+				t.Fatalf("trace: %v", err)
+			}
+			for _, d := range Compare(card, analyzeCapture(t, pcap.Bytes())) {
+				t.Errorf("the -w capture disagrees: %s", d)
+			}
+		})
+	}
+}
