@@ -10,6 +10,7 @@
 package probe
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/sipalive/sipalive/analyze"
@@ -29,9 +30,10 @@ const (
 	StepTimerTooSmall                  // INVITE with Session-Expires below RFC 4028's floor of 90 s
 	StepTimerCall                      // INVITE that negotiates a session timer, refresher=uas
 	StepBye                            // BYE of a call the probe placed
+	StepListenCall                     // a call the device placed to the probe (--listen)
 )
 
-var stepNames = [...]string{"register", "ping", "call", "in_dialog", "unknown_dialog", "message_outside", "timer_too_small", "timer_call", "bye"}
+var stepNames = [...]string{"register", "ping", "call", "in_dialog", "unknown_dialog", "message_outside", "timer_too_small", "timer_call", "bye", "listen_call"}
 
 func (k StepKind) String() string {
 	if int(k) < len(stepNames) {
@@ -72,8 +74,10 @@ func (s *Step) Answered() bool { return s.Code >= 200 }
 type Received struct {
 	Method string    `json:"method"`
 	At     time.Time `json:"at"`
-	// Call is the call it belonged to (StepCall, StepTimerCall), if any.
-	Call StepKind `json:"call"`
+	// Call is the call it belonged to (StepCall, StepTimerCall,
+	// StepListenCall with its index in Card.Calls), if any.
+	Call      StepKind `json:"call"`
+	CallIndex int      `json:"call_index,omitempty"`
 	// InDialog: it carried the dialog's Call-ID and tags.
 	InDialog bool `json:"in_dialog"`
 	// SDP: it carried a session description (a re-INVITE or UPDATE with
@@ -138,11 +142,16 @@ const (
 	// The probe stopped early: the device answered 503 or stopped
 	// answering.
 	VerdictOverloaded
+	// The device sent no keep-alive of its own in a call (--listen).
+	VerdictNoKeepAlives
+	// How the device reacted when the probe answered its keep-alive with
+	// Code (0: not at all): Reaction says what it did.
+	VerdictReaction
 )
 
 var verdictNames = [...]string{"keepalive", "refused", "unanswered", "accepts_unknown_dialog", "rejects_unknown_dialog",
 	"allow_mismatch", "timer_too_small_accepted", "timer_too_small_refused", "refreshes", "no_refresh", "no_timer",
-	"sends_keepalives", "reinvite_without_sdp", "overloaded"}
+	"sends_keepalives", "reinvite_without_sdp", "overloaded", "no_keepalives", "reaction"}
 
 func (k VerdictKind) String() string {
 	if int(k) < len(verdictNames) {
@@ -162,8 +171,52 @@ type Verdict struct {
 	// Good: the device behaves as the rules ask.
 	Good bool `json:"good"`
 	// Seconds: an interval (a refresh's time after the answer, the
-	// device's own keep-alive interval).
+	// device's own keep-alive interval, the time from a refused
+	// keep-alive to the device's BYE).
 	Seconds float64 `json:"seconds,omitempty"`
+	// Reaction, for VerdictReaction.
+	Reaction Reaction `json:"reaction,omitempty"`
+}
+
+// Reaction is what a device did after its keep-alive was refused or left
+// unanswered (--listen).
+type Reaction int
+
+// Reactions.
+const (
+	ReactionNone    Reaction = iota // not a reaction verdict
+	ReactionKeepsOn                 // kept sending the same keep-alive (to 2xx: as it should)
+	ReactionHangUp                  // sent BYE
+	ReactionSwitch                  // tried another method
+	ReactionSilent                  // sent nothing more and did not hang up
+)
+
+var reactionNames = [...]string{"", "keeps_on", "hangs_up", "switches_method", "goes_silent"}
+
+func (r Reaction) String() string {
+	if int(r) < len(reactionNames) {
+		return reactionNames[r]
+	}
+	return "unknown"
+}
+
+// MarshalText writes the reaction as its name, for JSON.
+func (r Reaction) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
+
+// ListenCall is one call the device placed to the probe.
+type ListenCall struct {
+	// Answer is what the probe answered the device's keep-alives with in
+	// this call (0: nothing).
+	Answer int `json:"keepalive_answer"`
+	// Invited: the INVITE's arrival; AskedExpires and Refresher what it
+	// asked for; OfferedExpires what the probe's 2xx said (0: no timer).
+	Invited        time.Time `json:"invited"`
+	AskedExpires   int       `json:"asked_session_expires,omitempty"`
+	OfferedExpires int       `json:"session_expires,omitempty"`
+	Refresher      string    `json:"refresher,omitempty"`
+	// Ended is when the call ended, by "device" (its BYE) or "probe".
+	Ended   time.Time `json:"ended"`
+	EndedBy string    `json:"ended_by"`
 }
 
 // Card is the probe's record of one device.
@@ -177,7 +230,10 @@ type Card struct {
 	Steps     []Step    `json:"steps"`
 	// Received is what the device sent the probe, in order.
 	Received []Received `json:"received"`
-	Verdicts []Verdict  `json:"verdicts"`
+	// Calls are the device's calls to the probe (--listen), one behaviour
+	// each.
+	Calls    []ListenCall `json:"calls,omitempty"`
+	Verdicts []Verdict    `json:"verdicts"`
 	// Stopped says why the probe ended early ("" when it ran every step).
 	Stopped string `json:"stopped,omitempty"`
 	// KeepAliveMethod and KeepAliveEvery are the advice: the method that
@@ -202,4 +258,27 @@ func vendorOf(agent string) string {
 		return ""
 	}
 	return analyze.VendorName(agent)
+}
+
+// UnmarshalText reads a step kind by name.
+func (k *StepKind) UnmarshalText(b []byte) error { return byName(stepNames[:], b, (*int)(k), "step") }
+
+// UnmarshalText reads a verdict kind by name.
+func (k *VerdictKind) UnmarshalText(b []byte) error {
+	return byName(verdictNames[:], b, (*int)(k), "verdict")
+}
+
+// UnmarshalText reads a reaction by name.
+func (r *Reaction) UnmarshalText(b []byte) error {
+	return byName(reactionNames[:], b, (*int)(r), "reaction")
+}
+
+func byName(names []string, b []byte, into *int, what string) error {
+	for i, n := range names {
+		if n == string(b) {
+			*into = i
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown %s %q", what, b)
 }

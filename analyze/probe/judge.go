@@ -181,3 +181,70 @@ func advise(c *Card) (string, float64) {
 	}
 	return method, every
 }
+
+// judgeListen writes the verdicts of a --listen run: per call, whether
+// the device sent keep-alives and how it took the probe's answer.
+func judgeListen(c *Card) {
+	c.Verdicts = nil
+	for i, call := range c.Calls {
+		var kas []Received
+		for _, r := range c.Received {
+			if r.Call != StepListenCall || r.CallIndex != i || !r.InDialog || r.Method == "BYE" {
+				continue
+			}
+			if r.Method == "INVITE" && r.SDP && call.OfferedExpires == 0 {
+				continue // media renegotiation, not a keep-alive
+			}
+			kas = append(kas, r)
+		}
+		if len(kas) == 0 {
+			c.add(Verdict{Kind: VerdictNoKeepAlives, Code: call.Answer, Seconds: call.Ended.Sub(call.Invited).Seconds()})
+			continue
+		}
+		v := Verdict{Kind: VerdictReaction, Method: kas[0].Method, Code: call.Answer}
+		switched := false
+		for _, r := range kas[1:] {
+			switched = switched || r.Method != kas[0].Method
+		}
+		switch {
+		case call.EndedBy == "device":
+			v.Reaction, v.Seconds = ReactionHangUp, call.Ended.Sub(kas[0].At).Seconds()
+		case switched:
+			v.Reaction = ReactionSwitch
+		case len(kas) > 1:
+			v.Reaction = ReactionKeepsOn
+		default:
+			v.Reaction = ReactionSilent
+		}
+		v.Good = reactionGood(call.Answer, v.Reaction)
+		c.add(v)
+	}
+	for _, r := range c.Received {
+		if r.InDialog && r.Method == "INVITE" && !r.SDP {
+			c.add(Verdict{Kind: VerdictReinviteWithoutSDP, Method: "INVITE"})
+			break
+		}
+	}
+	if m, every := ownKeepAlives(c); m != "" {
+		c.add(Verdict{Kind: VerdictSendsKeepAlives, Method: m, Good: true, Seconds: every})
+	}
+	if c.Stopped != "" {
+		c.add(Verdict{Kind: VerdictOverloaded})
+	}
+}
+
+// reactionGood: a 2xx should change nothing; 481 or silence means the
+// session is gone, so the device should hang up (RFC 5057 5.1 for 481);
+// 405 or 501 refuse the method, not the session: try another or stop,
+// but do not end the call.
+func reactionGood(answer int, r Reaction) bool {
+	switch {
+	case answer >= 200 && answer < 300:
+		return r != ReactionHangUp
+	case answer == 481 || answer == 0 || answer == 408:
+		return r == ReactionHangUp
+	case answer == 405 || answer == 501:
+		return r == ReactionSwitch || r == ReactionSilent
+	}
+	return true
+}

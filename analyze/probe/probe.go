@@ -172,9 +172,7 @@ func Run(ctx context.Context, cfg Config) (*Card, error) {
 // from the listening socket, so the device's requests come back to it.
 func (p *prober) start(ctx context.Context) error {
 	cfg := p.cfg
-	// sipgo logs transport details at WARN on stderr; the probe reports
-	// what matters on its card and progress lines
-	sip.SetDefaultLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	silenceSIPLog()
 	host, port, err := localAddr(cfg.Local, p.target, cfg.Transport)
 	if err != nil {
 		return err
@@ -199,7 +197,7 @@ func (p *prober) start(ctx context.Context) error {
 			return fmt.Errorf("listen %s: %w", addr, err)
 		}
 		port = conn.LocalAddr().(*net.UDPAddr).Port
-		go p.server.ServeUDP(conn)
+		serveUDP(p.server, conn)
 	default:
 		l, err := net.Listen("tcp", addr)
 		if err != nil {
@@ -241,6 +239,34 @@ func (p *prober) start(ctx context.Context) error {
 	p.server.OnBye(p.incomingBye)
 	p.server.OnAck(func(*sip.Request, sip.ServerTransaction) {})
 	return nil
+}
+
+// serveUDP serves conn and returns once sipgo has it as a listener (it
+// reads only after adding it to its pool), so that requests sent from its
+// address leave from it rather than from a socket sipgo would try to bind
+// to the same address.
+func serveUDP(s *sipgo.Server, conn net.PacketConn) {
+	r := &readyConn{PacketConn: conn, ready: make(chan struct{})}
+	go s.ServeUDP(r)
+	<-r.ready
+}
+
+// readyConn closes ready at its first read.
+type readyConn struct {
+	net.PacketConn
+	ready chan struct{}
+	once  sync.Once
+}
+
+func (c *readyConn) ReadFrom(b []byte) (int, net.Addr, error) {
+	c.once.Do(func() { close(c.ready) })
+	return c.PacketConn.ReadFrom(b)
+}
+
+// silenceSIPLog: sipgo logs transport details at WARN on stderr; the
+// probe reports what matters on its card and progress lines.
+func silenceSIPLog() {
+	sip.SetDefaultLogger(slog.New(slog.NewTextHandler(io.Discard, nil)))
 }
 
 func (p *prober) user() string {

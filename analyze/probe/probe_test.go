@@ -122,7 +122,7 @@ func (d *device) start(t *testing.T, ctx context.Context) string {
 			respond(tx, req, code)
 		})
 	}
-	go srv.ServeUDP(conn)
+	serveUDP(srv, conn)
 	return conn.LocalAddr().String()
 }
 
@@ -191,6 +191,11 @@ func TestProbeCards(t *testing.T) {
 			}
 			if card.Stopped != "" {
 				t.Fatalf("stopped: %s", card.Stopped)
+			}
+			for _, s := range card.Steps {
+				if s.Error != "" {
+					t.Errorf("%s %s not sent: %s", s.Kind, s.Method, s.Error)
+				}
 			}
 			if card.Device.Agent != tc.dev.agent {
 				t.Errorf("agent %q, want %q", card.Device.Agent, tc.dev.agent)

@@ -33,7 +33,7 @@ func CardJSON(w io.Writer, c *probe.Card) error {
 // (0: no limit).
 func CardTables(w io.Writer, c *probe.Card, width int) error {
 	p := page{w, width}
-	for _, s := range []func(page, *probe.Card) error{cardDevice, cardKeepAlives, cardOutside, cardTimer, cardReceived, cardVerdicts} {
+	for _, s := range []func(page, *probe.Card) error{cardDevice, cardKeepAlives, cardOutside, cardTimer, cardCalls, cardReceived, cardVerdicts} {
 		if err := s(p, c); err != nil {
 			return err
 		}
@@ -297,12 +297,103 @@ func VerdictWords(v probe.Verdict) string {
 		return "sent a re-INVITE without SDP: third-party call control, never a keep-alive"
 	case probe.VerdictOverloaded:
 		return "the probe stopped early: the device answered 503 or stopped answering"
+	case probe.VerdictNoKeepAlives:
+		return fmt.Sprintf("sent no keep-alive of its own in %.0f s of a call", v.Seconds)
+	case probe.VerdictReaction:
+		return fmt.Sprintf("its %s keep-alive answered %s: it %s%s", v.Method, answerName(v.Code), reactionWords(v), reactionRule(v))
 	}
 	return v.Kind.String()
 }
 
+func answerName(code int) string {
+	if code == 0 {
+		return "with nothing"
+	}
+	return fmt.Sprint(code)
+}
+
+func reactionWords(v probe.Verdict) string {
+	switch v.Reaction {
+	case probe.ReactionHangUp:
+		return fmt.Sprintf("hung up %.1f s later", v.Seconds)
+	case probe.ReactionSwitch:
+		return "switched to another method"
+	case probe.ReactionKeepsOn:
+		return "kept sending it"
+	case probe.ReactionSilent:
+		return "sent nothing more and kept the call"
+	}
+	return v.Reaction.String()
+}
+
+func reactionRule(v probe.Verdict) string {
+	switch {
+	case v.Good:
+		return ""
+	case v.Code == 481 || v.Code == 0:
+		return " (the session is gone: it should end the call, RFC 5057 5.1)"
+	case v.Code == 405 || v.Code == 501:
+		if v.Reaction == probe.ReactionHangUp {
+			return " (a refused method is not a lost session)"
+		}
+		return " (it ignores the refusal)"
+	case v.Code < 300:
+		return " (after a 2xx)"
+	}
+	return ""
+}
+
+func cardCalls(w page, c *probe.Card) error {
+	if len(c.Calls) == 0 {
+		return nil
+	}
+	var rows [][]string
+	for i, call := range c.Calls {
+		timer := "none"
+		if call.OfferedExpires > 0 {
+			timer = fmt.Sprintf("%d s, refresher %s", call.OfferedExpires, call.Refresher)
+			if call.AskedExpires > 0 {
+				timer += fmt.Sprintf(" (asked %d)", call.AskedExpires)
+			}
+		}
+		sent := map[string]int{}
+		var order []string
+		for _, r := range c.Received {
+			if r.Call == probe.StepListenCall && r.CallIndex == i && r.InDialog && r.Method != "BYE" {
+				if sent[r.Method] == 0 {
+					order = append(order, r.Method)
+				}
+				sent[r.Method]++
+			}
+		}
+		var parts []string
+		for _, m := range order {
+			parts = append(parts, fmt.Sprintf("%s×%d", m, sent[m]))
+		}
+		ended := "-"
+		if !call.Ended.IsZero() {
+			ended = fmt.Sprintf("by the %s after %.1f s", call.EndedBy, call.Ended.Sub(call.Invited).Seconds())
+		}
+		rows = append(rows, []string{fmt.Sprint(i + 1), answerName(call.Answer), orDash(strings.Join(parts, ", ")), timer, ended})
+	}
+	t := table(w, "CALLS FROM THE DEVICE (the probe answered its in-dialog requests as each row says)",
+		[]string{"call", "keep-alives answered", "the device sent", "session timer", "ended"}, []tw.Align{r, l, l, l, l})
+	return render(t, rows)
+}
+
 // CardAdvice is the one line for whoever connects to the device.
 func CardAdvice(c *probe.Card) string {
+	if c.Mode == "listen" {
+		for _, v := range c.Verdicts {
+			if v.Kind == probe.VerdictSendsKeepAlives {
+				if v.Seconds > 0 {
+					return fmt.Sprintf("this device keeps its calls alive with %s every %.0f s: answer it 200 while the call exists, 481 once it is gone", v.Method, v.Seconds)
+				}
+				return fmt.Sprintf("this device keeps its calls alive with %s: answer it 200 while the call exists, 481 once it is gone", v.Method)
+			}
+		}
+		return "this device sends no keep-alives of its own: keep its calls alive from your side (sipalive probe tells with what)"
+	}
 	if c.KeepAliveMethod == "" {
 		if c.Step(probe.StepCall, "") == nil || c.Step(probe.StepInDialog, "") == nil {
 			return "no advice: no call was set up to try keep-alives in"

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -18,6 +19,7 @@ import (
 )
 
 const probeUsage = `usage: sipalive probe [flags] sip:USER@HOST[:PORT]
+       sipalive probe --listen HOST:PORT [flags]
 
 Asks one SIP device how it keeps sessions alive: places a call to it, sends
 OPTIONS, INFO, UPDATE and MESSAGE inside the dialog without a body, the same
@@ -26,6 +28,12 @@ Session-Expires below 90 s (422 is due) and a call whose session timer it
 must refresh, then prints its compliance card. It talks only to the target,
 one request at a time, --gap apart, and stops at a 503 or two requests in a
 row left unanswered. --dry-run prints what it would send.
+
+With --listen the device calls the probe: each call is answered (with a
+session timer if --offer-expires or the device asks), the device's
+in-dialog requests are answered as --answers says, one value a call in
+turn (200, 481, 405, 501, none), and the card tells what the device sent
+to keep the call alive, how often, and what it did when refused.
 
 flags:
 `
@@ -53,6 +61,15 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 	wide := fs.Bool("wide", false, "print every table column whole")
 	dry := fs.Bool("dry-run", false, "print what the probe would send, and send nothing")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
+	listen := fs.String("listen", "", "wait for the device to call the probe on `HOST:PORT`")
+	answers := fs.String("answers", "200,481", "--listen: what the device's keep-alives get, one `list` value a call in turn: 200, 481, 405, 501 or none")
+	calls := fs.Int("calls", 0, "--listen: take this many calls (default: one per --answers value)")
+	watch := fs.Duration("watch", 2*time.Minute, "--listen: hang up a call this long after answering it")
+	wait := fs.Duration("wait", 10*time.Minute, "--listen: give up waiting for calls after this long")
+	offer := fs.Int("offer-expires", 0, "--listen: put a session timer of this many `seconds` in the 2xx")
+	refresher := fs.String("refresher", "uac", "--listen: who refreshes the offered timer: uac (the device) or uas (the probe)")
+	cert := fs.String("cert", "", "--listen over TLS: the certificate `file` (PEM)")
+	key := fs.String("key", "", "--listen over TLS: the key `file` (PEM)")
 	failOn := fs.String("fail-on", "", "exit 1 when the card has a verdict of these `kinds` (comma-separated; any: every verdict that is not good)")
 	fs.Usage = func() {
 		fmt.Fprint(stderr, probeUsage)
@@ -63,6 +80,11 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 			return nil
 		}
 		return usageError{err.Error()}
+	}
+	if *listen != "" {
+		return probeListen(listenArgs{addr: *listen, transport: strings.ToLower(cfg.Transport), answers: *answers, calls: *calls,
+			watch: *watch, wait: *wait, offer: *offer, refresher: *refresher, cert: *cert, key: *key,
+			out: *out, format: *format, wide: *wide, quiet: *quiet, failOn: *failOn, dry: *dry, extra: fs.Args()}, stdout, stderr)
 	}
 	if fs.NArg() != 1 {
 		return usagef("probe: name one target, sip:user@host[:port]")
@@ -97,20 +119,12 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 	if !*quiet {
 		cfg.Progress = stderr
 	}
-	var trace *probe.Trace
-	if *out != "" {
-		f, err := os.Create(*out)
-		if err != nil {
-			return err
-		}
-		bw := bufio.NewWriter(f)
-		defer func() {
-			bw.Flush()
-			f.Close()
-		}()
-		if trace, err = probe.NewTrace(bw); err != nil {
-			return fmt.Errorf("-w %s: %w", *out, err)
-		}
+	trace, closeTrace, err := openTrace(*out)
+	if err != nil {
+		return err
+	}
+	defer closeTrace()
+	if trace != nil {
 		cfg.Tracer = trace
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -124,10 +138,16 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 			return fmt.Errorf("-w %s: %w", *out, err)
 		}
 	}
-	if *format == "json" {
+	return printCard(stdout, card, *format, *wide, fail)
+}
+
+// printCard writes the card and applies --fail-on.
+func printCard(stdout io.Writer, card *probe.Card, format string, wide bool, fail map[string]bool) error {
+	var err error
+	if format == "json" {
 		err = render.CardJSON(stdout, card)
 	} else {
-		err = render.CardTables(stdout, card, tableWidth(stdout, *wide))
+		err = render.CardTables(stdout, card, tableWidth(stdout, wide))
 	}
 	if err != nil {
 		return err
@@ -142,6 +162,94 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 		return verdictsError{n}
 	}
 	return nil
+}
+
+type listenArgs struct {
+	addr, transport, answers, refresher, cert, key, out, format, failOn string
+	calls, offer                                                        int
+	watch, wait                                                         time.Duration
+	wide, quiet, dry                                                    bool
+	extra                                                               []string
+}
+
+func probeListen(a listenArgs, stdout, stderr io.Writer) error {
+	if len(a.extra) > 0 {
+		return usagef("probe --listen takes no target: the device calls the probe")
+	}
+	cfg := probe.ListenConfig{Addr: a.addr, Transport: a.transport, Cert: a.cert, Key: a.key, Calls: a.calls,
+		Watch: a.watch, Wait: a.wait, Expires: a.offer, Refresher: a.refresher}
+	for _, v := range strings.Split(a.answers, ",") {
+		v = strings.TrimSpace(v)
+		if v == "none" {
+			cfg.Answers = append(cfg.Answers, 0)
+			continue
+		}
+		code, err := strconv.Atoi(v)
+		if err != nil || code < 200 || code > 699 {
+			return usagef("probe --answers %q: want status codes (200, 481, 405, 501) or none", v)
+		}
+		cfg.Answers = append(cfg.Answers, code)
+	}
+	if a.refresher != "uac" && a.refresher != "uas" {
+		return usagef("probe --refresher %q: uac or uas", a.refresher)
+	}
+	if a.offer != 0 && a.offer < 90 {
+		return usagef("probe --offer-expires %d: RFC 4028 puts the floor at 90", a.offer)
+	}
+	fail, err := parseVerdictKinds(a.failOn)
+	if err != nil {
+		return err
+	}
+	if a.dry {
+		fmt.Fprintf(stdout, "sipalive probe would listen on %s (%s) for %d call(s), answering the device's keep-alives with %s, hanging up after %s\n",
+			a.addr, strings.ToUpper(a.transport), max(a.calls, len(cfg.Answers)), a.answers, a.watch)
+		return nil
+	}
+	if !a.quiet {
+		cfg.Progress = stderr
+	}
+	trace, closeTrace, err := openTrace(a.out)
+	if err != nil {
+		return err
+	}
+	defer closeTrace()
+	if trace != nil {
+		cfg.Tracer = trace
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	card, err := probe.Listen(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if trace != nil {
+		if err := trace.Err(); err != nil {
+			return fmt.Errorf("-w %s: %w", a.out, err)
+		}
+	}
+	return printCard(stdout, card, a.format, a.wide, fail)
+}
+
+// openTrace creates the -w file of the probe's messages ("" for none).
+func openTrace(path string) (*probe.Trace, func(), error) {
+	if path == "" {
+		return nil, func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	bw := bufio.NewWriter(f)
+	closeFn := func() {
+		bw.Flush()
+		f.Close()
+	}
+	trace, err := probe.NewTrace(bw)
+	if err != nil {
+		closeFn()
+		return nil, nil, fmt.Errorf("-w %s: %w", path, err)
+	}
+	return trace, closeFn, nil
 }
 
 // verdictsError reports that --fail-on matched a verdict: exit 1.
