@@ -401,6 +401,9 @@ func CardAdvice(c *probe.Card) string {
 		return "no body-less request keeps this device's sessions alive: rely on a session timer (RFC 4028) or RTP timeouts"
 	}
 	advice := fmt.Sprintf("keep this device alive with %s every %.0f s", c.KeepAliveMethod, c.KeepAliveEvery)
+	if u := c.Step(probe.StepUnknownDialog, c.KeepAliveMethod); u != nil && u.Answered() && u.Code < 300 {
+		advice += " (the only one it takes, and it answers 2xx for a dialog it lost too: rely on a session timer to notice)"
+	}
 	var notes []string
 	for _, m := range methodsProbed(c) {
 		s := c.Step(probe.StepInDialog, m)

@@ -1,0 +1,245 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"text/template"
+	"time"
+
+	"github.com/sipalive/sipalive/analyze"
+	"github.com/sipalive/sipalive/analyze/probe"
+)
+
+// probeRun runs sipalive probe in namespace ns of the lab and returns its
+// card and the analysis of its -w capture, which must agree with it.
+func probeRun(t *testing.T, lab *netnsLab, ns int, sipalive string, args ...string) *probe.Card {
+	t.Helper()
+	pcap := filepath.Join(t.TempDir(), "probe.pcap")
+	args = append([]string{"probe", "--format", "json", "-w", pcap}, args...)
+	cmd := lab.in(ns, sipalive, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if code := exitCode(err); code != 0 {
+		t.Fatalf("sipalive %s: exit %d\n%s", strings.Join(args, " "), code, stderr.String())
+	}
+	var card probe.Card
+	if err := json.Unmarshal(out, &card); err != nil {
+		t.Fatalf("card: %v\n%s", err, out)
+	}
+	js, err := exec.Command(sipalive, "analyze", "--format", "json", pcap).Output()
+	if err != nil {
+		t.Fatalf("analyze %s: %v", pcap, err)
+	}
+	rep, err := analyze.ReadReport(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range probe.Compare(&card, rep) {
+		t.Errorf("analyze of the probe's -w capture disagrees with its card: %s", d)
+	}
+	t.Logf("progress:\n%s", stderr.String())
+	return &card
+}
+
+// wantStep checks a step of the card: its code, or no answer (code 0).
+func wantStep(t *testing.T, c *probe.Card, kind probe.StepKind, method string, code int) {
+	t.Helper()
+	s := c.Step(kind, method)
+	switch {
+	case s == nil:
+		t.Errorf("%s %s: not on the card", kind, method)
+	case s.Error != "":
+		t.Errorf("%s %s: not sent: %s", kind, method, s.Error)
+	case code == 0 && !s.NoAnswer:
+		t.Errorf("%s %s: answered %d, want no answer", kind, method, s.Code)
+	case code != 0 && s.Code != code:
+		t.Errorf("%s %s: answered %d, want %d", kind, method, s.Code, code)
+	}
+}
+
+// TestProbeRecordedSippDevices probes sipp devices that answer UPDATE
+// inside a call with 405, 501, 481 or never (testdata/probe: 200 to
+// OPTIONS, INFO, MESSAGE inside the call and outside, 481 to a To tag they
+// never gave). The expected cards come from those scenarios.
+func TestProbeRecordedSippDevices(t *testing.T) {
+	lab := newNetnsLab(t)
+	needRecorder(t, "sipp")
+	sipalive, _ := buildTools(t)
+	tmpl := template.Must(template.ParseFiles(filepath.Join("testdata", "probe", "device.xml.tmpl")))
+	for _, update := range []string{"405 Method Not Allowed", "501 Not Implemented", "481 Call/Transaction Does Not Exist", ""} {
+		code := 0
+		fmt.Sscan(update, &code)
+		name := "update-" + strings.Fields(update + " never")[0]
+		t.Run(name, func(t *testing.T) {
+			scenario := filepath.Join(t.TempDir(), "device.xml")
+			var b bytes.Buffer
+			if err := tmpl.Execute(&b, map[string]any{"Methods": probe.KeepAliveMethods, "Update": update}); err != nil {
+				t.Fatal(err)
+			}
+			os.WriteFile(scenario, b.Bytes(), 0o644)
+			server := "sipp-device-" + name
+			sipp := lab.in(1, "sipp", "-sf", scenario, "-key", "server", server, "-i", lab.addr[1], "-p", "5060", "-m", "100", "-nostdin")
+			if err := sipp.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { sipp.Process.Kill(); sipp.Wait() }() // ours, by PID
+			time.Sleep(500 * time.Millisecond)                  // sipp listening
+			card := probeRun(t, lab, 0, sipalive, "--no-timer", "--gap", "200ms", "--timeout", "2s", "sip:dev@"+lab.addr[1]+":5060")
+			if card.Device.Agent != server {
+				t.Errorf("agent %q, want %q", card.Device.Agent, server)
+			}
+			wantStep(t, card, probe.StepPing, "OPTIONS", 200)
+			wantStep(t, card, probe.StepCall, "INVITE", 200)
+			for _, m := range probe.KeepAliveMethods {
+				want := 200
+				if m == "UPDATE" {
+					want = code
+				}
+				wantStep(t, card, probe.StepInDialog, m, want)
+				wantStep(t, card, probe.StepUnknownDialog, m, 481)
+			}
+			wantStep(t, card, probe.StepMessageOutside, "MESSAGE", 200)
+			wantStep(t, card, probe.StepBye, "BYE", 200)
+			if card.KeepAliveMethod != "INFO" {
+				t.Errorf("advice %q, want INFO", card.KeepAliveMethod)
+			}
+		})
+	}
+}
+
+// startBaresip runs baresip in namespace ns listening on addr, answering
+// calls at once; commands (-e) run at its start.
+func startBaresip(t *testing.T, lab *netnsLab, ns int, addr string, commands ...string) {
+	t.Helper()
+	dir := t.TempDir()
+	config, err := os.ReadFile(filepath.Join("..", "..", "samples", "baresip", "config"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	config = bytes.ReplaceAll(config, []byte("10.9.0.3:5060"), []byte(addr+":5060"))
+	os.WriteFile(filepath.Join(dir, "config"), config, 0o644)
+	os.WriteFile(filepath.Join(dir, "accounts"), []byte("<sip:callee@"+addr+">;regint=0;answermode=auto\n"), 0o644)
+	args := []string{"-f", dir, "-t", "120"}
+	for _, c := range commands {
+		args = append(args, "-e", c)
+	}
+	b := lab.in(ns, "baresip", args...)
+	var log bytes.Buffer
+	b.Stdout, b.Stderr = &log, &log
+	if err := b.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		b.Process.Kill() // ours, by PID
+		b.Wait()
+		if t.Failed() {
+			t.Logf("baresip:\n%s", log.String())
+		}
+	})
+	time.Sleep(time.Second) // listening
+}
+
+// TestProbeRecordedBaresip probes baresip (Debian's 1.0). What it does is
+// set by how its code is layered: its user agent answers OPTIONS 200
+// whatever the dialog (so also for one it never had); libre refuses
+// UPDATE 501 before it looks for a dialog (no UPDATE support); its
+// message module refuses a MESSAGE without a text body 415 first; only
+// INFO reaches the session, which answers an empty INFO 488 and one for an
+// unknown dialog 481. It has no session timer (RFC 4028 is on its roadmap,
+// baresip issue 297), so it takes a Session-Expires below 90 s and
+// answers without one.
+func TestProbeRecordedBaresip(t *testing.T) {
+	lab := newNetnsLab(t)
+	needRecorder(t, "baresip")
+	sipalive, _ := buildTools(t)
+	startBaresip(t, lab, 1, lab.addr[1])
+	card := probeRun(t, lab, 0, sipalive, "--gap", "200ms", "--timeout", "3s", "--timer-wait", "3s", "sip:callee@"+lab.addr[1]+":5060")
+	if !strings.HasPrefix(card.Device.Agent, "baresip") {
+		t.Errorf("agent %q, want baresip", card.Device.Agent)
+	}
+	wantStep(t, card, probe.StepPing, "OPTIONS", 200)
+	for m, code := range map[string][2]int{"OPTIONS": {200, 200}, "INFO": {488, 481}, "UPDATE": {501, 501}, "MESSAGE": {415, 415}} {
+		wantStep(t, card, probe.StepInDialog, m, code[0])
+		wantStep(t, card, probe.StepUnknownDialog, m, code[1])
+	}
+	wantStep(t, card, probe.StepTimerTooSmall, "INVITE", 200)
+	wantStep(t, card, probe.StepTimerCall, "INVITE", 200)
+	verdicts := map[probe.VerdictKind]bool{}
+	for _, v := range card.Verdicts {
+		verdicts[v.Kind] = true
+	}
+	if !verdicts[probe.VerdictTimerTooSmallAccepted] || !verdicts[probe.VerdictNoTimer] || !verdicts[probe.VerdictAcceptsUnknownDialog] {
+		t.Errorf("verdicts %+v: want the too-small timer accepted, no timer, OPTIONS taken for an unknown dialog", card.Verdicts)
+	}
+	if card.KeepAliveMethod != "OPTIONS" {
+		t.Errorf("advice %q, want OPTIONS (the only body-less request it takes)", card.KeepAliveMethod)
+	}
+}
+
+// TestProbeListenRecordedBaresip: baresip calls the probe, which would
+// answer its keep-alives 481; baresip 1.0 sends none (no OPTIONS or
+// session refresh inside a call), and the card says so.
+func TestProbeListenRecordedBaresip(t *testing.T) {
+	lab := newNetnsLab(t)
+	needRecorder(t, "baresip")
+	sipalive, _ := buildTools(t)
+	pcap := filepath.Join(t.TempDir(), "listen.pcap")
+	listen := lab.in(0, sipalive, "probe", "--listen", lab.addr[0]+":5070", "--answers", "481", "--watch", "4s", "--wait", "30s", "--format", "json", "-w", pcap)
+	var out, stderr bytes.Buffer
+	listen.Stdout = &out
+	errPipe, _ := listen.StderrPipe()
+	if err := listen.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer listen.Process.Kill() // ours, by PID, if still running
+	r := bufio.NewReader(errPipe)
+	waitLine(t, r, "listening on")
+	copied := make(chan struct{})
+	go func() { stderr.ReadFrom(r); close(copied) }()
+	startBaresip(t, lab, 1, lab.addr[1], "/dial sip:probe@"+lab.addr[0]+":5070")
+	err := listen.Wait()
+	<-copied
+	if code := exitCode(err); code != 0 {
+		t.Fatalf("probe --listen: exit %d\n%s", code, stderr.String())
+	}
+	var card probe.Card
+	if err := json.Unmarshal(out.Bytes(), &card); err != nil {
+		t.Fatalf("card: %v\n%s\n%s", err, out.String(), stderr.String())
+	}
+	t.Logf("%s", stderr.String())
+	if len(card.Calls) != 1 || !strings.HasPrefix(card.Device.Agent, "baresip") || card.Calls[0].EndedBy != "probe" {
+		t.Fatalf("card %+v", card)
+	}
+	none := false
+	for _, v := range card.Verdicts {
+		none = none || v.Kind == probe.VerdictNoKeepAlives
+		if v.Kind == probe.VerdictSendsKeepAlives {
+			t.Errorf("baresip sent keep-alives of its own: %+v", v)
+		}
+	}
+	if !none {
+		t.Errorf("verdicts %+v: want no keep-alives", card.Verdicts)
+	}
+	js, err := exec.Command(sipalive, "analyze", "--format", "json", pcap).Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := analyze.ReadReport(js)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Summary.Calls != 1 {
+		t.Errorf("analyze of the -w capture: %d calls, want 1", rep.Summary.Calls)
+	}
+	for _, d := range probe.Compare(&card, rep) {
+		t.Errorf("analyze of the -w capture disagrees with the card: %s", d)
+	}
+}
