@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,16 @@ func remote(c *call, fallback sip.Uri) sip.Uri {
 	return fallback
 }
 
+// fromListener makes a request inside a dialog leave from the probe's
+// listening socket over UDP, as the INVITE did: sipgo would otherwise
+// open a socket of its own for the remote target, whose answers and
+// the -w trace would miss.
+func (p *prober) fromListener(req *sip.Request) {
+	if p.cfg.Transport == "udp" {
+		req.Laddr = sip.Addr{IP: net.ParseIP(p.local.host), Port: p.local.port, Hostname: p.local.host}
+	}
+}
+
 // inDialog sends a body-less request inside the call's dialog, or, for
 // StepUnknownDialog, with a To tag the device never gave.
 func (p *prober) inDialog(ctx context.Context, c *call, kind StepKind, method string) Step {
@@ -101,6 +112,7 @@ func (p *prober) inDialog(ctx context.Context, c *call, kind StepKind, method st
 	}
 	req := sip.NewRequest(sip.RequestMethod(method), remote(c, p.target))
 	req.AppendHeader(sip.NewHeader("User-Agent", agentName))
+	p.fromListener(req)
 	if kind == StepUnknownDialog {
 		to := sip.HeaderClone(c.sess.InviteResponse.To()).(*sip.ToHeader)
 		to.Params.Add("tag", "sipalive-unknown-"+sip.GenerateTagN(8))
@@ -125,7 +137,9 @@ func (p *prober) hangUp(ctx context.Context, c *call) {
 	s := Step{Kind: StepBye, Method: "BYE", Sent: time.Now()}
 	tctx, cancel := p.timeout(context.WithoutCancel(ctx)) // a call up is hung up even after Ctrl-C
 	defer cancel()
-	err := c.sess.Bye(tctx)
+	bye := sip.NewRequest(sip.BYE, remote(c, p.target))
+	p.fromListener(bye)
+	err := c.sess.WriteBye(tctx, bye)
 	var refused sipgo.ErrDialogResponse
 	switch {
 	case err == nil:

@@ -452,14 +452,17 @@ func (p *prober) learn(res *sip.Response) {
 	if agent == "" {
 		agent = headerValue(res, "User-Agent")
 	}
-	if agent != "" && d.Agent == "" {
+	// the call's 2xx is the authority (through a proxy, a registrar or
+	// the proxy itself answers REGISTER and OPTIONS); others fill in
+	// until then
+	callee := res.IsSuccess() && cseqMethod(res) == "INVITE"
+	if agent != "" && (d.Agent == "" || callee) {
 		d.Agent, d.Vendor = agent, vendorOf(agent)
 	}
-	// the call's 2xx is the authority; OPTIONS fills in until then
-	if allow := tokens(res, "Allow"); allow != nil && (d.Allow == nil || res.IsSuccess() && cseqMethod(res) == "INVITE") {
+	if allow := tokens(res, "Allow"); allow != nil && (d.Allow == nil || callee) {
 		d.Allow = allow
 	}
-	if sup := tokens(res, "Supported"); sup != nil && (d.Supported == nil || res.IsSuccess() && cseqMethod(res) == "INVITE") {
+	if sup := tokens(res, "Supported"); sup != nil && (d.Supported == nil || callee) {
 		d.Supported = sup
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"text/template"
 	"time"
@@ -241,5 +242,79 @@ func TestProbeListenRecordedBaresip(t *testing.T) {
 	}
 	for _, d := range probe.Compare(&card, rep) {
 		t.Errorf("analyze of the -w capture disagrees with the card: %s", d)
+	}
+}
+
+// TestProbeRecordedKamailio probes through Kamailio
+// (samples/kamailio/kamailio.cfg as registrar with digest authentication
+// and as a stateful proxy that pings both parties of each dialog with
+// in-dialog OPTIONS every 30 s) to the sipp device that answers UPDATE 501
+// behind it: the probe registers as alice (password "secret", challenged
+// first), its requests inside the call follow the Record-Route, a To tag
+// the device never gave reaches the device and gets its 481, and held for
+// 35 s the call receives Kamailio's own OPTIONS.
+func TestProbeRecordedKamailio(t *testing.T) {
+	lab := newNetnsLab(t)
+	needRecorder(t, "kamailio", "sipp")
+	sipalive, _ := buildTools(t)
+	work := t.TempDir()
+	db := filepath.Join(work, "db")
+	os.MkdirAll(db, 0o755)
+	os.WriteFile(filepath.Join(db, "version"), []byte("table_name(string) table_version(int)\nsubscriber:7\n"), 0o644)
+	os.WriteFile(filepath.Join(db, "subscriber"), []byte("id(int,auto) username(string) domain(string) password(string) ha1(string,null) ha1b(string,null)\n1:alice:127.0.0.1:secret:NULL:NULL\n"), 0o644)
+	cfg, _ := filepath.Abs(filepath.Join("..", "..", "samples", "kamailio", "kamailio.cfg"))
+	kam := lab.in(0, "kamailio", "-DD", "-E", "-A", "WITH_REGISTRAR", "-A", "WITH_AUTH", "-A", `DBURL="text://`+db+`"`,
+		"-f", cfg, "-P", filepath.Join(work, "kamailio.pid"), "-Y", work)
+	var kamLog bytes.Buffer
+	kam.Stderr = &kamLog
+	kam.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its workers with it
+	if err := kam.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		// Kamailio and the workers it forked, by the group of the PID we
+		// started; they hold its stderr until they end
+		syscall.Kill(-kam.Process.Pid, syscall.SIGTERM)
+		kam.Wait()
+		if t.Failed() {
+			t.Logf("kamailio:\n%s", kamLog.String())
+		}
+	}()
+	scenario := filepath.Join(work, "device.xml")
+	var b bytes.Buffer
+	tmpl := template.Must(template.ParseFiles(filepath.Join("testdata", "probe", "device.xml.tmpl")))
+	if err := tmpl.Execute(&b, map[string]any{"Methods": probe.KeepAliveMethods, "Update": "501 Not Implemented"}); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(scenario, b.Bytes(), 0o644)
+	sipp := lab.in(0, "sipp", "-sf", scenario, "-key", "server", "sipp-behind-kamailio", "-i", "127.0.0.3", "-p", "5060", "-m", "100", "-nostdin")
+	if err := sipp.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { sipp.Process.Kill(); sipp.Wait() }() // ours, by PID
+	time.Sleep(2 * time.Second)                          // kamailio and sipp listening
+	card := probeRun(t, lab, 0, sipalive, "--register", "--user", "alice", "--password", "secret", "--local", "127.0.0.2:5070",
+		"--no-timer", "--gap", "200ms", "--timeout", "3s", "--hold", "36s", "sip:dev@127.0.0.1:5060")
+	wantStep(t, card, probe.StepRegister, "REGISTER", 200)
+	wantStep(t, card, probe.StepCall, "INVITE", 200)
+	for _, m := range probe.KeepAliveMethods {
+		want := 200
+		if m == "UPDATE" {
+			want = 501
+		}
+		wantStep(t, card, probe.StepInDialog, m, want)
+		wantStep(t, card, probe.StepUnknownDialog, m, 481)
+	}
+	if card.Device.Agent != "sipp-behind-kamailio" {
+		t.Errorf("agent %q", card.Device.Agent)
+	}
+	pings := 0
+	for _, r := range card.Received {
+		if r.Method == "OPTIONS" && r.InDialog && r.Answer == 200 {
+			pings++
+		}
+	}
+	if pings == 0 {
+		t.Errorf("no in-dialog OPTIONS from Kamailio in 36 s: %+v", card.Received)
 	}
 }
