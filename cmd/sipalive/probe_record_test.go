@@ -292,7 +292,7 @@ func TestProbeRecordedKamailio(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { sipp.Process.Kill(); sipp.Wait() }() // ours, by PID
-	time.Sleep(2 * time.Second)                          // kamailio and sipp listening
+	time.Sleep(2 * time.Second)                         // kamailio and sipp listening
 	card := probeRun(t, lab, 0, sipalive, "--register", "--user", "alice", "--password", "secret", "--local", "127.0.0.2:5070",
 		"--no-timer", "--gap", "200ms", "--timeout", "3s", "--hold", "36s", "sip:dev@127.0.0.1:5060")
 	wantStep(t, card, probe.StepRegister, "REGISTER", 200)
