@@ -3,6 +3,13 @@ package probe
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"math/big"
 	"fmt"
 	"net"
 	"os"
@@ -33,21 +40,46 @@ type device struct {
 	// refreshAfter: as refresher, UPDATE this long after answering.
 	refreshAfter time.Duration
 	allow        string
+	// busy: every INVITE is answered 503.
+	busy bool
 }
 
-// start runs the device on a loopback port and returns its address.
+// start runs the device on a loopback port over UDP and returns its
+// address.
 func (d *device) start(t *testing.T, ctx context.Context) string {
+	return d.startOn(t, ctx, "udp", nil)
+}
+
+// startOn runs the device over udp, tcp or tls (with conf).
+func (d *device) startOn(t *testing.T, ctx context.Context, transport string, conf *tls.Config) string {
 	t.Helper()
-	conn, err := net.ListenPacket("udp", "127.0.0.1:0")
+	var conn net.PacketConn
+	var ln net.Listener
+	var port int
+	var err error
+	if transport == "udp" {
+		conn, err = net.ListenPacket("udp", "127.0.0.1:0")
+		if err == nil {
+			port = conn.LocalAddr().(*net.UDPAddr).Port
+		}
+	} else {
+		ln, err = net.Listen("tcp", "127.0.0.1:0")
+		if err == nil {
+			port = ln.Addr().(*net.TCPAddr).Port
+		}
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	port := conn.LocalAddr().(*net.UDPAddr).Port
 	ua, _ := sipgo.NewUA(sipgo.WithUserAgent(d.agent))
 	t.Cleanup(func() { ua.Close() })
 	srv, _ := sipgo.NewServer(ua)
 	cli, _ := sipgo.NewClient(ua, sipgo.WithClientHostname("127.0.0.1"), sipgo.WithClientPort(port))
 	contact := sip.ContactHeader{Address: sip.Uri{Scheme: "sip", User: "dev", Host: "127.0.0.1", Port: port}}
+	if transport != "udp" {
+		contact.Address.UriParams = sip.NewParams()
+		contact.Address.UriParams.Add("transport", transport)
+	}
 	dialogs := sipgo.NewDialogServerCache(cli, contact)
 	allow, server := sip.NewHeader("Allow", d.allow), sip.NewHeader("Server", d.agent)
 	respond := func(tx sip.ServerTransaction, req *sip.Request, code int, hdrs ...sip.Header) {
@@ -61,6 +93,10 @@ func (d *device) start(t *testing.T, ctx context.Context) string {
 	srv.OnInvite(func(req *sip.Request, tx sip.ServerTransaction) {
 		if tag, _ := req.To().Params.Get("tag"); tag != "" { // re-INVITE
 			respond(tx, req, 200)
+			return
+		}
+		if d.busy {
+			respond(tx, req, 503)
 			return
 		}
 		se, _ := sessionExpires(req)
@@ -122,8 +158,15 @@ func (d *device) start(t *testing.T, ctx context.Context) string {
 			respond(tx, req, code)
 		})
 	}
-	serveUDP(srv, conn)
-	return conn.LocalAddr().String()
+	switch transport {
+	case "udp":
+		serveUDP(srv, conn)
+	case "tcp":
+		go srv.ServeTCP(ln)
+	case "tls":
+		go srv.ServeTLS(tls.NewListener(ln, conf))
+	}
+	return fmt.Sprintf("127.0.0.1:%d", port)
 }
 
 // analyzeCapture runs the analysis on a capture the probe wrote.
@@ -231,4 +274,74 @@ func TestProbeCards(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestProbeTransports runs the probe over TCP and TLS (a certificate made
+// here, --insecure) against the healthy device.
+func TestProbeTransports(t *testing.T) {
+	for _, transport := range []string{"tcp", "tls"} {
+		t.Run(transport, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			dev := device{agent: "Stream/1.0", minSE: 90, allow: "INVITE, ACK, BYE, OPTIONS, INFO, UPDATE, MESSAGE"}
+			var conf *tls.Config
+			if transport == "tls" {
+				conf = selfSigned(t)
+			}
+			addr := dev.startOn(t, ctx, transport, conf)
+			cfg := quickConfig(addr)
+			cfg.Transport, cfg.Insecure, cfg.NoTimer = transport, true, true
+			var pcap bytes.Buffer
+			trace, _ := NewTrace(&pcap)
+			cfg.Tracer = trace
+			card, err := Run(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range KeepAliveMethods {
+				if s := card.Step(StepInDialog, m); s == nil || s.Code != 200 {
+					t.Errorf("%s in the dialog over %s: %+v", m, transport, s)
+				}
+				if s := card.Step(StepUnknownDialog, m); s == nil || s.Code != 481 {
+					t.Errorf("%s for an unknown dialog over %s: %+v", m, transport, s)
+				}
+			}
+			for _, d := range Compare(card, analyzeCapture(t, pcap.Bytes())) {
+				t.Errorf("the -w capture over %s disagrees: %s", transport, d)
+			}
+		})
+	}
+}
+
+// TestProbeStopsOnOverload: a device answering the call 503 ends the
+// probe at once, with the reason on the card.
+func TestProbeStopsOnOverload(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dev := device{agent: "Busy/1.0", busy: true}
+	card, err := Run(ctx, quickConfig(dev.start(t, ctx)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if card.Stopped == "" || len(card.Steps) != 2 || card.Steps[1].Code != 503 {
+		t.Errorf("card: stopped %q after %+v", card.Stopped, card.Steps)
+	}
+}
+
+// selfSigned makes a TLS server configuration for 127.0.0.1.
+func selfSigned(t *testing.T) *tls.Config {
+	t.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "device"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		IPAddresses: []net.IP{net.ParseIP("127.0.0.1")}, KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
