@@ -10,9 +10,19 @@ import (
 // device negotiated no shorter session timer.
 const defaultEvery = 30.0
 
+// Judge writes a card's verdicts and advice from its facts (Run and
+// Listen do; renderers' tests and merged cards call it).
+func Judge(c *Card) {
+	if c.Mode == "listen" {
+		judgeListen(c)
+		return
+	}
+	judge(c)
+}
+
 // judge holds the card's facts to the keep-alive rules and writes the
 // verdicts and the advice.
-func judge(c *Card, cfg *Config) {
+func judge(c *Card) {
 	c.Verdicts = nil
 	allow := c.Device.Allow
 	for _, s := range c.Steps {
@@ -65,7 +75,11 @@ func judge(c *Card, cfg *Config) {
 			}
 			answered := s.Sent.Add(s.RTT)
 			if r := firstRefresh(c, answered); r != nil {
-				c.add(Verdict{Kind: VerdictRefreshes, Method: r.Method, Good: true, Seconds: r.At.Sub(answered).Seconds()})
+				// RFC 4028 10: the other side may end the session at
+				// SE - min(32, SE/3) without a refresh
+				after := r.At.Sub(answered).Seconds()
+				se := float64(s.SessionExpires)
+				c.add(Verdict{Kind: VerdictRefreshes, Method: r.Method, Good: after <= se-min(32, se/3), Seconds: after})
 			} else if waited(c, answered) >= time.Duration(s.SessionExpires)*time.Second*9/10 {
 				c.add(Verdict{Kind: VerdictNoRefresh, Seconds: float64(s.SessionExpires)})
 			}

@@ -164,7 +164,7 @@ func Run(ctx context.Context, cfg Config) (*Card, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.card.Ended = time.Now()
-	judge(p.card, &cfg)
+	judge(p.card)
 	return p.card, nil
 }
 

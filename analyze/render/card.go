@@ -33,15 +33,36 @@ func CardJSON(w io.Writer, c *probe.Card) error {
 // (0: no limit).
 func CardTables(w io.Writer, c *probe.Card, width int) error {
 	p := page{w, width}
-	for _, s := range []func(page, *probe.Card) error{cardDevice, cardKeepAlives, cardOutside, cardTimer, cardCalls, cardReceived, cardVerdicts} {
-		if err := s(p, c); err != nil {
+	for _, s := range cardSections(c) {
+		t := table(p, s.title, s.header, s.align)
+		if err := render(t.leaving(s.leaving...), s.rows); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-func cardDevice(w page, c *probe.Card) error {
+// cardSection is one table of the card, for text or HTML.
+type cardSection struct {
+	title   string
+	header  []string
+	align   []tw.Align
+	leaving []int
+	rows    [][]string
+}
+
+// cardSections lists the card's tables, those with rows.
+func cardSections(c *probe.Card) []cardSection {
+	var out []cardSection
+	for _, f := range []func(*probe.Card) *cardSection{cardDevice, cardKeepAlives, cardOutside, cardTimer, cardCalls, cardReceived, cardVerdicts} {
+		if s := f(c); s != nil && len(s.rows) > 0 {
+			out = append(out, *s)
+		}
+	}
+	return out
+}
+
+func cardDevice(c *probe.Card) *cardSection {
 	mode := "the probe called it"
 	if c.Mode == "listen" {
 		mode = "it called the probe"
@@ -56,7 +77,7 @@ func cardDevice(w page, c *probe.Card) error {
 	if c.Stopped != "" {
 		rows = append(rows, []string{"stopped early", c.Stopped})
 	}
-	return render(table(w, "DEVICE", nil, []tw.Align{l, l}), rows)
+	return &cardSection{title: "DEVICE", align: []tw.Align{l, l}, rows: rows}
 }
 
 func vendorNote(d probe.Device) string {
@@ -79,7 +100,7 @@ func answer(s *probe.Step) string {
 	return fmt.Sprintf("%d %s in %s", s.Code, s.Reason, s.RTT.Round(time.Millisecond))
 }
 
-func cardKeepAlives(w page, c *probe.Card) error {
+func cardKeepAlives(c *probe.Card) *cardSection {
 	var rows [][]string
 	for _, m := range methodsProbed(c) {
 		in, unknown := c.Step(probe.StepInDialog, m), c.Step(probe.StepUnknownDialog, m)
@@ -89,12 +110,9 @@ func cardKeepAlives(w page, c *probe.Card) error {
 		}
 		rows = append(rows, []string{m, answer(in), answer(unknown), announced, keepAliveVerdict(in, unknown)})
 	}
-	if rows == nil {
-		return nil
-	}
-	t := table(w, "SESSION KEEP-ALIVES (body-less requests inside the call's dialog, and with a To tag the device never gave)",
-		[]string{"method", "in the live dialog", "for an unknown dialog", "in Allow", "as a keep-alive"}, []tw.Align{l, l, l, l, l})
-	return render(t.leaving(3), rows)
+	return &cardSection{title: "SESSION KEEP-ALIVES (body-less requests inside the call's dialog, and with a To tag the device never gave)",
+		header: []string{"method", "in the live dialog", "for an unknown dialog", "in Allow", "as a keep-alive"},
+		align:  []tw.Align{l, l, l, l, l}, leaving: []int{3}, rows: rows}
 }
 
 // methodsProbed lists the keep-alive methods the card has steps for, in
@@ -137,7 +155,7 @@ func refusalWord(code int) string {
 	return fmt.Sprintf("refused %d", code)
 }
 
-func cardOutside(w page, c *probe.Card) error {
+func cardOutside(c *probe.Card) *cardSection {
 	var rows [][]string
 	if s := c.Step(probe.StepRegister, ""); s != nil {
 		rows = append(rows, []string{"REGISTER", answer(s), "the probe's registration"})
@@ -151,13 +169,10 @@ func cardOutside(w page, c *probe.Card) error {
 	if s := c.Step(probe.StepCall, ""); s != nil {
 		rows = append(rows, []string{"INVITE", answer(s), "the call the keep-alives were sent in"})
 	}
-	if rows == nil {
-		return nil
-	}
-	return render(table(w, "OUTSIDE A DIALOG", []string{"request", "answer", "what it tells"}, []tw.Align{l, l, l}), rows)
+	return &cardSection{title: "OUTSIDE A DIALOG", header: []string{"request", "answer", "what it tells"}, align: []tw.Align{l, l, l}, rows: rows}
 }
 
-func cardTimer(w page, c *probe.Card) error {
+func cardTimer(c *probe.Card) *cardSection {
 	var rows [][]string
 	if s := c.Step(probe.StepTimerTooSmall, ""); s != nil {
 		what := answer(s)
@@ -190,10 +205,7 @@ func cardTimer(w page, c *probe.Card) error {
 			}
 		}
 	}
-	if rows == nil {
-		return nil
-	}
-	return render(table(w, "SESSION TIMER (RFC 4028)", []string{"INVITE asking for", "answer"}, []tw.Align{l, l}), rows)
+	return &cardSection{title: "SESSION TIMER (RFC 4028)", header: []string{"INVITE asking for", "answer"}, align: []tw.Align{l, l}, rows: rows}
 }
 
 func refreshWord(method string) string {
@@ -203,7 +215,7 @@ func refreshWord(method string) string {
 	return method
 }
 
-func cardReceived(w page, c *probe.Card) error {
+func cardReceived(c *probe.Card) *cardSection {
 	type key struct {
 		method    string
 		in, sdp   bool
@@ -240,10 +252,11 @@ func cardReceived(w page, c *probe.Card) error {
 	if rows == nil {
 		rows = [][]string{{"-", "nothing", "", "", "", ""}}
 	}
-	return render(table(w, "SENT BY THE DEVICE", []string{"method", "where", "body", "count", "first at", "probe answered"}, []tw.Align{l, l, l, r, r, l}), rows)
+	return &cardSection{title: "SENT BY THE DEVICE", header: []string{"method", "where", "body", "count", "first at", "probe answered"},
+		align: []tw.Align{l, l, l, r, r, l}, rows: rows}
 }
 
-func cardVerdicts(w page, c *probe.Card) error {
+func cardVerdicts(c *probe.Card) *cardSection {
 	var rows [][]string
 	for _, v := range c.Verdicts {
 		mark := "✗"
@@ -253,7 +266,7 @@ func cardVerdicts(w page, c *probe.Card) error {
 		rows = append(rows, []string{mark, VerdictWords(v)})
 	}
 	rows = append(rows, []string{"→", CardAdvice(c)})
-	return render(table(w, "VERDICT", nil, []tw.Align{l, l}), rows)
+	return &cardSection{title: "VERDICT", align: []tw.Align{l, l}, rows: rows}
 }
 
 // VerdictWords says a verdict in words, citing the rule.
@@ -283,6 +296,9 @@ func VerdictWords(v probe.Verdict) string {
 	case probe.VerdictTimerTooSmallRefused:
 		return fmt.Sprintf("refused a Session-Expires below 90 s with 422, Min-SE %.0f (RFC 4028 6)", v.Seconds)
 	case probe.VerdictRefreshes:
+		if !v.Good {
+			return fmt.Sprintf("as refresher it refreshed with %s only %.1f s after the answer: the peer may already have ended the session (RFC 4028 10: refresh by half the interval)", refreshWord(v.Method), v.Seconds)
+		}
 		return fmt.Sprintf("as refresher it refreshed with %s %.1f s after the answer (RFC 4028 10: by half the interval)", refreshWord(v.Method), v.Seconds)
 	case probe.VerdictNoRefresh:
 		return fmt.Sprintf("took the refresher role and did not refresh within %.0f s: the session expires (RFC 4028 10)", v.Seconds)
@@ -343,7 +359,7 @@ func reactionRule(v probe.Verdict) string {
 	return ""
 }
 
-func cardCalls(w page, c *probe.Card) error {
+func cardCalls(c *probe.Card) *cardSection {
 	if len(c.Calls) == 0 {
 		return nil
 	}
@@ -376,9 +392,8 @@ func cardCalls(w page, c *probe.Card) error {
 		}
 		rows = append(rows, []string{fmt.Sprint(i + 1), answerName(call.Answer), orDash(strings.Join(parts, ", ")), timer, ended})
 	}
-	t := table(w, "CALLS FROM THE DEVICE (the probe answered its in-dialog requests as each row says)",
-		[]string{"call", "keep-alives answered", "the device sent", "session timer", "ended"}, []tw.Align{r, l, l, l, l})
-	return render(t, rows)
+	return &cardSection{title: "CALLS FROM THE DEVICE (the probe answered its in-dialog requests as each row says)",
+		header: []string{"call", "keep-alives answered", "the device sent", "session timer", "ended"}, align: []tw.Align{r, l, l, l, l}, rows: rows}
 }
 
 // CardAdvice is the one line for whoever connects to the device.

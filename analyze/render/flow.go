@@ -167,9 +167,15 @@ const (
 // answerColor colours a response by what it says of the dialog: 2xx, 481
 // (the dialog is lost), 405/501 (method unsupported), another refusal.
 func answerColor(m analyze.FlowMessage) string {
-	switch s := m.Status; {
-	case m.Request || s < 200:
+	if m.Request || m.Status < 200 {
 		return colorOther
+	}
+	return statusColor(m.Status)
+}
+
+// statusColor colours a final status code (see answerColor).
+func statusColor(s int) string {
+	switch {
 	case s < 300:
 		return color2xx
 	case s == 481:

@@ -104,6 +104,7 @@ func FuzzHostileText(f *testing.F) {
 		for _, svg := range regexp.MustCompile(`(?s)<svg.*?</svg>`).FindAll(b.Bytes(), -1) {
 			checkXML(t, svg)
 		}
+		checkCard(t, judged(exampleCard(ua+server, reason)))
 		for _, fl := range flows.Flows() {
 			b.Reset()
 			if err := FlowText(&b, fl); err != nil {

@@ -57,7 +57,7 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 	fs.StringVar(&cfg.RTP, "rtp", "none", "media: `none`, or silence (PCMU every 20 ms to the device, if its media address is the target's)")
 	fs.BoolVar(&cfg.Insecure, "insecure", false, "TLS: do not check the device's certificate (lab devices)")
 	out := fs.String("w", "", "write the probe's SIP messages to this pcap `file` (sipalive analyze reads it)")
-	format := fs.String("format", "table", "output `format`: table or json")
+	format := fs.String("format", "table", "output `format`: table, json or html")
 	wide := fs.Bool("wide", false, "print every table column whole")
 	dry := fs.Bool("dry-run", false, "print what the probe would send, and send nothing")
 	quiet := fs.Bool("q", false, "no progress lines on stderr")
@@ -99,8 +99,10 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 			cfg.Methods = append(cfg.Methods, m)
 		}
 	}
-	if *format != "table" && *format != "json" {
-		return usagef("probe --format %q: use table or json", *format)
+	switch *format {
+	case "table", "json", "html":
+	default:
+		return usagef("probe --format %q: use table, json or html", *format)
 	}
 	fail, err := parseVerdictKinds(*failOn)
 	if err != nil {
@@ -144,9 +146,12 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 // printCard writes the card and applies --fail-on.
 func printCard(stdout io.Writer, card *probe.Card, format string, wide bool, fail map[string]bool) error {
 	var err error
-	if format == "json" {
+	switch format {
+	case "json":
 		err = render.CardJSON(stdout, card)
-	} else {
+	case "html":
+		err = render.CardHTML(stdout, card)
+	default:
 		err = render.CardTables(stdout, card, tableWidth(stdout, wide))
 	}
 	if err != nil {
