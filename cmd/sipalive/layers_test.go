@@ -13,6 +13,7 @@ var stages = []string{
 	"capture/sip",     // the SIP wire format
 	"capture",         // sources, packets, transports, encapsulations
 	"analyze",         // transactions, dialogs, findings, the report
+	"analyze/probe",   // a device asked: calls placed and taken, its card
 	"analyze/driver",  // the read loop and the pipeline
 	"analyze/render",  // the words and shapes of a report
 	"analyze/monitor", // events and metrics of a running analysis

@@ -350,6 +350,7 @@ func TestREADMEShowsCurrentOutput(t *testing.T) {
 		"`sipalive flow samples/keepalive-481.pcap lost-1`":        "keepalive-481.flow",
 		"`--format json` (excerpt":                                 "keepalive-mix.json",
 		"`--format csv`, one row":                                  "keepalive-mix.csv",
+		"`sipalive probe sip:100@192.0.2.5` prints a card":         "../../../analyze/render/testdata/card.txt",
 	} {
 		s := string(readme)
 		i := strings.Index(s, marker)
