@@ -32,13 +32,15 @@ func Plan(c *Config) []Planned {
 	for _, m := range c.methods() {
 		p = append(p, Planned{StepUnknownDialog, m, "with a To tag the device never gave, no body: 481 is due"})
 	}
-	p = append(p, Planned{StepMessageOutside, "MESSAGE", "outside any dialog, text/plain: an IM, not a keep-alive"})
 	p = append(p, Planned{StepBye, "BYE", "ends the call"})
 	if !c.NoTimer {
 		p = append(p, Planned{StepTimerTooSmall, "INVITE", fmt.Sprintf("new call, Session-Expires %d (below RFC 4028's 90 s): 422 with Min-SE is due; ACK and BYE if answered", tooSmall)})
 		p = append(p, Planned{StepTimerCall, "INVITE", fmt.Sprintf("new call, Session-Expires %d;refresher=uas: the device should refresh within %s; then BYE", c.sessionExpires(), c.timerWait())})
 		p = append(p, Planned{StepBye, "BYE", "ends the timer call"})
 	}
+	// last: an IM is the one request some user agents show a person, or
+	// stumble on
+	p = append(p, Planned{StepMessageOutside, "MESSAGE", "outside any dialog, text/plain: an IM, not a keep-alive"})
 	return p
 }
 

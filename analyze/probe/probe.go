@@ -33,8 +33,9 @@ type Config struct {
 	Register       bool
 	// Methods replaces KeepAliveMethods.
 	Methods []string
-	// Gap is the pause between requests (at most a few a second).
-	Gap time.Duration
+	// Gap is the pause between requests (at most a few a second);
+	// CallGap the least pause before a new call (DefaultCallGap).
+	Gap, CallGap time.Duration
 	// StepTimeout bounds the wait for each final answer; retransmission
 	// in between is RFC 3261's (sipgo's timers).
 	StepTimeout time.Duration
@@ -61,6 +62,9 @@ type Config struct {
 
 // MinGap is the shortest pause between requests the probe accepts.
 const MinGap = 200 * time.Millisecond
+
+// DefaultCallGap is the least pause before a new call.
+const DefaultCallGap = 3 * time.Second
 
 func (c *Config) fromURI() string {
 	user := c.User
@@ -144,6 +148,9 @@ func Run(ctx context.Context, cfg Config) (*Card, error) {
 	}
 	if cfg.StepTimeout == 0 {
 		cfg.StepTimeout = 8 * time.Second
+	}
+	if cfg.CallGap == 0 {
+		cfg.CallGap = DefaultCallGap
 	}
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -333,7 +340,13 @@ func (p *prober) run(ctx context.Context) {
 			return
 		}
 		if i > 0 {
-			sleep(ctx, p.cfg.Gap)
+			pause := p.cfg.Gap
+			if st.Kind == StepTimerTooSmall || st.Kind == StepTimerCall {
+				// a device may still be releasing the last call (linphone
+				// answers 486 for a second or two after a BYE)
+				pause = max(pause, p.cfg.CallGap)
+			}
+			sleep(ctx, pause)
 		}
 		switch st.Kind {
 		case StepRegister:

@@ -189,7 +189,7 @@ func analyzeCapture(t *testing.T, pcap []byte) *analyze.Report {
 }
 
 func quickConfig(addr string) Config {
-	return Config{Target: "sip:dev@" + addr, Transport: "udp", Local: "127.0.0.1:0", Gap: MinGap,
+	return Config{Target: "sip:dev@" + addr, Transport: "udp", Local: "127.0.0.1:0", Gap: MinGap, CallGap: MinGap,
 		StepTimeout: 1500 * time.Millisecond, TimerWait: 3 * time.Second}
 }
 

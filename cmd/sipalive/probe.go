@@ -49,6 +49,7 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 	fs.BoolVar(&cfg.Register, "register", false, "REGISTER the user at the target first")
 	methods := fs.String("methods", strings.Join(probe.KeepAliveMethods, ","), "the keep-alive `methods` to try inside the dialog")
 	fs.DurationVar(&cfg.Gap, "gap", time.Second, "pause between requests (at least 200ms)")
+	fs.DurationVar(&cfg.CallGap, "call-gap", probe.DefaultCallGap, "pause at least this long before a new call (devices release the last one first)")
 	fs.DurationVar(&cfg.StepTimeout, "timeout", 8*time.Second, "wait this long for each final answer (retransmitting as RFC 3261 says)")
 	fs.IntVar(&cfg.SessionExpires, "session-expires", 90, "the `seconds` the session-timer call asks for (at least 90)")
 	fs.DurationVar(&cfg.TimerWait, "timer-wait", 0, "wait at most this long for the device's refresh (default: the whole interval)")

@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"text/template"
@@ -316,5 +317,134 @@ func TestProbeRecordedKamailio(t *testing.T) {
 	}
 	if pings == 0 {
 		t.Errorf("no in-dialog OPTIONS from Kamailio in 36 s: %+v", card.Received)
+	}
+}
+
+// startLinphone runs linphonec (Debian's linphone-cli 5.1) in namespace
+// ns on port 5060, answering calls at once (-a) and, with call set,
+// calling it at start (-s). linphonec wants a terminal: script(1) gives it
+// one, fed from a pipe this test keeps open.
+// It returns a function that ends it (also run at the test's end).
+func startLinphone(t *testing.T, lab *netnsLab, ns int, call string) (stop func()) {
+	t.Helper()
+	home := t.TempDir()
+	os.MkdirAll(filepath.Join(home, ".local", "share", "linphone"), 0o755)
+	rc := filepath.Join(home, "linphonerc")
+	os.WriteFile(rc, []byte("[sip]\nsip_port=5060\nsip_tcp_port=-1\nsip_tls_port=-1\ndefault_proxy=-1\n[rtp]\naudio_rtp_port=7078\n[sound]\nechocancellation=0\n"), 0o644)
+	line := "linphonec -c " + rc + " -a -d 0"
+	if call != "" {
+		line += " -s " + call
+	}
+	cmd := lab.in(ns, "script", "-qfc", line, "/dev/null")
+	cmd.Env = append(os.Environ(), "HOME="+home)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			stdin.Close()
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM) // script and linphonec, by the group of the PID we started
+			cmd.Wait()
+			if t.Failed() {
+				t.Logf("linphonec:\n%s", log.String())
+			}
+		})
+	}
+	t.Cleanup(stop)
+	if call == "" {
+		time.Sleep(2 * time.Second) // listening
+	}
+	return stop
+}
+
+// TestProbeRecordedLinphone probes linphonec (liblinphone 5.1). Its core
+// answers OPTIONS 200 whatever the dialog; INFO and UPDATE reach the call
+// (200), and for an unknown dialog INFO gets 481 while UPDATE, which its
+// SIP layer takes only inside a call, 405; a MESSAGE without Content-Type
+// is refused 500 ("Unsupported MESSAGE (no Content-Type)") in a dialog or
+// not; an IM with a body is taken. After that body-less MESSAGE in a call
+// it keeps the call past its BYE and answers new calls 486, so the session
+// timer is asked in a second run, with INFO alone: it takes a
+// Session-Expires of 30 s (no 422: it checks no Min-SE).
+func TestProbeRecordedLinphone(t *testing.T) {
+	lab := newNetnsLab(t)
+	needRecorder(t, "linphonec", "script")
+	sipalive, _ := buildTools(t)
+	stop := startLinphone(t, lab, 1, "")
+	target := "sip:lp@" + lab.addr[1] + ":5060"
+	card := probeRun(t, lab, 0, sipalive, "--no-timer", "--gap", "300ms", "--timeout", "3s", target)
+	if !strings.Contains(strings.ToLower(card.Device.Agent), "linphone") {
+		t.Errorf("agent %q, want linphone", card.Device.Agent)
+	}
+	wantStep(t, card, probe.StepPing, "OPTIONS", 200)
+	for m, code := range map[string][2]int{"OPTIONS": {200, 200}, "INFO": {200, 481}, "UPDATE": {200, 405}, "MESSAGE": {500, 500}} {
+		wantStep(t, card, probe.StepInDialog, m, code[0])
+		wantStep(t, card, probe.StepUnknownDialog, m, code[1])
+	}
+	wantStep(t, card, probe.StepMessageOutside, "MESSAGE", 200)
+	if card.KeepAliveMethod != "INFO" {
+		t.Errorf("advice %q, want INFO", card.KeepAliveMethod)
+	}
+	stop() // afresh: the first still holds its call
+	startLinphone(t, lab, 1, "")
+	timer := probeRun(t, lab, 0, sipalive, "--methods", "INFO", "--gap", "300ms", "--timeout", "3s", "--timer-wait", "5s", target)
+	wantStep(t, timer, probe.StepTimerTooSmall, "INVITE", 200)
+	wantStep(t, timer, probe.StepTimerCall, "INVITE", 200)
+	accepted := false
+	for _, v := range timer.Verdicts {
+		accepted = accepted || v.Kind == probe.VerdictTimerTooSmallAccepted
+	}
+	if !accepted {
+		t.Errorf("verdicts %+v: want the 30 s Session-Expires accepted", timer.Verdicts)
+	}
+}
+
+// TestProbeListenRecordedLinphone: linphonec calls the probe (-s); the
+// probe answers whatever it sends inside the call 481 and hangs up after
+// 4 s. The card shows the call and what linphone sent in it.
+func TestProbeListenRecordedLinphone(t *testing.T) {
+	lab := newNetnsLab(t)
+	needRecorder(t, "linphonec", "script")
+	sipalive, _ := buildTools(t)
+	listen := lab.in(0, sipalive, "probe", "--listen", lab.addr[0]+":5070", "--answers", "481", "--watch", "4s", "--wait", "30s", "--format", "json")
+	var out, stderr bytes.Buffer
+	listen.Stdout = &out
+	errPipe, _ := listen.StderrPipe()
+	if err := listen.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer listen.Process.Kill() // ours, by PID, if still running
+	r := bufio.NewReader(errPipe)
+	waitLine(t, r, "listening on")
+	copied := make(chan struct{})
+	go func() { stderr.ReadFrom(r); close(copied) }()
+	startLinphone(t, lab, 1, "sip:probe@"+lab.addr[0]+":5070")
+	err := listen.Wait()
+	<-copied
+	if code := exitCode(err); code != 0 {
+		t.Fatalf("probe --listen: exit %d\n%s", code, stderr.String())
+	}
+	var card probe.Card
+	if err := json.Unmarshal(out.Bytes(), &card); err != nil {
+		t.Fatalf("card: %v\n%s", err, stderr.String())
+	}
+	t.Logf("%s", stderr.String())
+	if len(card.Calls) != 1 || !strings.Contains(strings.ToLower(card.Device.Agent), "linphone") {
+		t.Fatalf("card %+v", card)
+	}
+	judged := false
+	for _, v := range card.Verdicts {
+		judged = judged || v.Kind == probe.VerdictNoKeepAlives || v.Kind == probe.VerdictReaction
+	}
+	if !judged {
+		t.Errorf("verdicts %+v: want what linphone sent, or that it sent nothing", card.Verdicts)
 	}
 }
