@@ -33,7 +33,11 @@ type ListenConfig struct {
 	// refreshes; "uas": the probe would).
 	Expires   int
 	Refresher string
-	Progress  interface{ Write([]byte) (int, error) }
+	// RTP: "silence" sends PCMU silence to the caller's media port (on
+	// the caller's own host), as a phone would; devices hang up a call
+	// without RTP after their RTP timeout (linphone: 30 s).
+	RTP      string
+	Progress interface{ Write([]byte) (int, error) }
 	Tracer    sip.SIPTracer
 }
 
@@ -236,6 +240,9 @@ func (l *listener) invite(req *sip.Request, tx sip.ServerTransaction) {
 	l.mu.Unlock()
 	if err := dlg.Respond(200, "OK", m.offer(), hdrs...); err != nil {
 		l.say("answering the call: %v", err)
+	}
+	if host, _, err := net.SplitHostPort(req.Source()); err == nil {
+		m.answer(req.Body(), host, l.cfg.RTP == "silence")
 	}
 	l.say("call %d from %s answered; keep-alives get %s", idx+1, req.Source(), answerName(lc.Answer))
 	l.arrived <- c

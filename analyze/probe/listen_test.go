@@ -104,7 +104,7 @@ func TestListenCards(t *testing.T) {
 				time.Sleep(300 * time.Millisecond) // the probe listening
 				tc.dev.call(t, ctx, addr, 2)
 			}()
-			card, err := Listen(ctx, ListenConfig{Addr: addr, Transport: "udp", Answers: []int{200, 481}, Watch: 2 * time.Second, Wait: 20 * time.Second, Tracer: trace})
+			card, err := Listen(ctx, ListenConfig{Addr: addr, Transport: "udp", Answers: []int{200, 481}, Watch: 2 * time.Second, Wait: 20 * time.Second, Tracer: trace, RTP: "silence"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -85,7 +85,7 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 	if *listen != "" {
 		return probeListen(listenArgs{addr: *listen, transport: strings.ToLower(cfg.Transport), answers: *answers, calls: *calls,
 			watch: *watch, wait: *wait, offer: *offer, refresher: *refresher, cert: *cert, key: *key,
-			out: *out, format: *format, wide: *wide, quiet: *quiet, failOn: *failOn, dry: *dry, extra: fs.Args()}, stdout, stderr)
+			out: *out, format: *format, wide: *wide, quiet: *quiet, failOn: *failOn, dry: *dry, rtp: cfg.RTP, extra: fs.Args()}, stdout, stderr)
 	}
 	if fs.NArg() != 1 {
 		return usagef("probe: name one target, sip:user@host[:port]")
@@ -171,11 +171,11 @@ func printCard(stdout io.Writer, card *probe.Card, format string, wide bool, fai
 }
 
 type listenArgs struct {
-	addr, transport, answers, refresher, cert, key, out, format, failOn string
-	calls, offer                                                        int
-	watch, wait                                                         time.Duration
-	wide, quiet, dry                                                    bool
-	extra                                                               []string
+	addr, transport, answers, refresher, cert, key, out, format, failOn, rtp string
+	calls, offer                                                             int
+	watch, wait                                                              time.Duration
+	wide, quiet, dry                                                         bool
+	extra                                                                    []string
 }
 
 func probeListen(a listenArgs, stdout, stderr io.Writer) error {
@@ -183,7 +183,10 @@ func probeListen(a listenArgs, stdout, stderr io.Writer) error {
 		return usagef("probe --listen takes no target: the device calls the probe")
 	}
 	cfg := probe.ListenConfig{Addr: a.addr, Transport: a.transport, Cert: a.cert, Key: a.key, Calls: a.calls,
-		Watch: a.watch, Wait: a.wait, Expires: a.offer, Refresher: a.refresher}
+		Watch: a.watch, Wait: a.wait, Expires: a.offer, Refresher: a.refresher, RTP: a.rtp}
+	if a.rtp != "none" && a.rtp != "silence" {
+		return usagef("probe --rtp %q: none or silence", a.rtp)
+	}
 	for _, v := range strings.Split(a.answers, ",") {
 		v = strings.TrimSpace(v)
 		if v == "none" {
