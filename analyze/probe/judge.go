@@ -85,6 +85,15 @@ func judge(c *Card) {
 			}
 		}
 	}
+	c.judgeReceived()
+	c.KeepAliveMethod, c.KeepAliveEvery = advise(c)
+}
+
+func (c *Card) add(v Verdict) { c.Verdicts = append(c.Verdicts, v) }
+
+// judgeReceived judges what the device sent, in either mode, and an early
+// stop.
+func (c *Card) judgeReceived() {
 	for _, r := range c.Received {
 		if r.InDialog && r.Method == "INVITE" && !r.SDP {
 			c.add(Verdict{Kind: VerdictReinviteWithoutSDP, Method: "INVITE"})
@@ -97,10 +106,7 @@ func judge(c *Card) {
 	if c.Stopped != "" {
 		c.add(Verdict{Kind: VerdictOverloaded})
 	}
-	c.KeepAliveMethod, c.KeepAliveEvery = advise(c)
 }
-
-func (c *Card) add(v Verdict) { c.Verdicts = append(c.Verdicts, v) }
 
 // firstRefresh is the device's first re-INVITE or UPDATE in the timer
 // call after it was answered.
@@ -233,18 +239,7 @@ func judgeListen(c *Card) {
 		v.Good = reactionGood(call.Answer, v.Reaction)
 		c.add(v)
 	}
-	for _, r := range c.Received {
-		if r.InDialog && r.Method == "INVITE" && !r.SDP {
-			c.add(Verdict{Kind: VerdictReinviteWithoutSDP, Method: "INVITE"})
-			break
-		}
-	}
-	if m, every := ownKeepAlives(c); m != "" {
-		c.add(Verdict{Kind: VerdictSendsKeepAlives, Method: m, Good: true, Seconds: every})
-	}
-	if c.Stopped != "" {
-		c.add(Verdict{Kind: VerdictOverloaded})
-	}
+	c.judgeReceived()
 }
 
 // reactionGood: a 2xx should change nothing; 481 or silence means the

@@ -38,7 +38,7 @@ type ListenConfig struct {
 	// without RTP after their RTP timeout (linphone: 30 s).
 	RTP      string
 	Progress interface{ Write([]byte) (int, error) }
-	Tracer    sip.SIPTracer
+	Tracer   sip.SIPTracer
 }
 
 // listener is one --listen run.

@@ -534,7 +534,13 @@ func (p *prober) outside(ctx context.Context, kind StepKind, method string, body
 		req.AppendHeader(sip.NewHeader("Content-Type", "text/plain"))
 		req.SetBody(body)
 	}
-	s := Step{Kind: kind, Method: method, Sent: time.Now()}
+	return p.send(ctx, Step{Kind: kind, Method: method}, req)
+}
+
+// send sends a request outside a dialog and waits for its final answer,
+// answering a digest challenge when the probe has a password.
+func (p *prober) send(ctx context.Context, s Step, req *sip.Request) Step {
+	s.Sent = time.Now()
 	tctx, cancel := p.timeout(ctx)
 	defer cancel()
 	res, err := p.client.Do(tctx, req)
@@ -571,13 +577,5 @@ func (p *prober) register(ctx context.Context) Step {
 	req.AppendHeader(sip.HeaderClone(&p.dua.ContactHDR))
 	req.AppendHeader(sip.NewHeader("Expires", "300"))
 	req.AppendHeader(sip.NewHeader("User-Agent", agentName))
-	s := Step{Kind: StepRegister, Method: "REGISTER", Sent: time.Now()}
-	tctx, cancel := p.timeout(ctx)
-	defer cancel()
-	res, err := p.client.Do(tctx, req)
-	if res != nil && (res.StatusCode == 401 || res.StatusCode == 407) && p.cfg.Password != "" {
-		res, err = p.client.DoDigestAuth(tctx, req, res, sipgo.DigestAuth{Username: p.user(), Password: p.cfg.Password})
-	}
-	p.finish(&s, res, err)
-	return s
+	return p.send(ctx, Step{Kind: StepRegister, Method: "REGISTER"}, req)
 }

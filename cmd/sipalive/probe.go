@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/emiago/sipgo/sip"
+
 	"github.com/sipalive/sipalive/analyze/probe"
 	"github.com/sipalive/sipalive/analyze/render"
 )
@@ -122,24 +124,12 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 	if !*quiet {
 		cfg.Progress = stderr
 	}
-	trace, closeTrace, err := openTrace(*out)
+	card, err := runTraced(*out, func(ctx context.Context, tracer sip.SIPTracer) (*probe.Card, error) {
+		cfg.Tracer = tracer
+		return probe.Run(ctx, cfg)
+	})
 	if err != nil {
 		return err
-	}
-	defer closeTrace()
-	if trace != nil {
-		cfg.Tracer = trace
-	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	card, err := probe.Run(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	if trace != nil {
-		if err := trace.Err(); err != nil {
-			return fmt.Errorf("-w %s: %w", *out, err)
-		}
 	}
 	return printCard(stdout, card, *format, *wide, fail)
 }
@@ -217,26 +207,40 @@ func probeListen(a listenArgs, stdout, stderr io.Writer) error {
 	if !a.quiet {
 		cfg.Progress = stderr
 	}
-	trace, closeTrace, err := openTrace(a.out)
+	card, err := runTraced(a.out, func(ctx context.Context, tracer sip.SIPTracer) (*probe.Card, error) {
+		cfg.Tracer = tracer
+		return probe.Listen(ctx, cfg)
+	})
 	if err != nil {
 		return err
 	}
+	return printCard(stdout, card, a.format, a.wide, fail)
+}
+
+// runTraced runs a probe until SIGINT or SIGTERM, its messages written
+// to the -w file out ("" for none).
+func runTraced(out string, run func(context.Context, sip.SIPTracer) (*probe.Card, error)) (*probe.Card, error) {
+	trace, closeTrace, err := openTrace(out)
+	if err != nil {
+		return nil, err
+	}
 	defer closeTrace()
+	var tracer sip.SIPTracer
 	if trace != nil {
-		cfg.Tracer = trace
+		tracer = trace
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	card, err := probe.Listen(ctx, cfg)
+	card, err := run(ctx, tracer)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if trace != nil {
 		if err := trace.Err(); err != nil {
-			return fmt.Errorf("-w %s: %w", a.out, err)
+			return nil, fmt.Errorf("-w %s: %w", out, err)
 		}
 	}
-	return printCard(stdout, card, a.format, a.wide, fail)
+	return card, nil
 }
 
 // openTrace creates the -w file of the probe's messages ("" for none).
