@@ -62,7 +62,7 @@ func (m *media) answer(sdp []byte, targetHost string, silence bool) {
 		return
 	}
 	addr, port := audioAddr(string(sdp))
-	if port == 0 || addr != targetHost {
+	if port <= 0 || port > 65535 || addr != targetHost {
 		return
 	}
 	to, err := net.ResolveUDPAddr("udp", net.JoinHostPort(addr, strconv.Itoa(port)))

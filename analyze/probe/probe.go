@@ -286,27 +286,26 @@ func (p *prober) user() string {
 // localAddr picks the address to listen on: the one given, or the source
 // address of the route to the target (a UDP "connect" sends nothing).
 func localAddr(local string, target sip.Uri, transport string) (string, int, error) {
+	host, port := "", 0
 	if local != "" {
 		h, ps, err := net.SplitHostPort(local)
 		if err != nil {
 			return "", 0, fmt.Errorf("local %q: want host:port", local)
 		}
-		port, err := strconv.Atoi(ps)
-		if err != nil {
+		if port, err = strconv.Atoi(ps); err != nil || port < 0 || port > 65535 {
 			return "", 0, fmt.Errorf("local %q: want host:port", local)
 		}
-		if h != "" {
-			return h, port, nil
-		}
-		local = ""
-		_ = port
+		host = h
+	}
+	if host != "" {
+		return host, port, nil
 	}
 	c, err := net.Dial("udp", targetHostPort(target, transport))
 	if err != nil {
 		return "", 0, fmt.Errorf("no route to %s: %w", target.Host, err)
 	}
 	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).IP.String(), 0, nil
+	return c.LocalAddr().(*net.UDPAddr).IP.String(), port, nil
 }
 
 func targetHostPort(u sip.Uri, transport string) string {

@@ -345,3 +345,21 @@ func selfSigned(t *testing.T) *tls.Config {
 	}
 	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}}
 }
+
+// FuzzDeviceFields: what the probe reads of a device's messages
+// (Session-Expires, a number header, an SDP's audio address) never panics,
+// whatever the bytes.
+func FuzzDeviceFields(f *testing.F) {
+	f.Add("90;refresher=uac", "v=0\r\nc=IN IP4 192.0.2.5\r\nm=audio 4000 RTP/AVP 0\r\n")
+	f.Add(";;refresher=", "m=audio\nc=IN")
+	f.Add("x", "c=IN IP4\r\nm=audio 99999999999999999999 RTP/AVP")
+	f.Fuzz(func(t *testing.T, expires, sdp string) {
+		res := sip.NewResponse(200, "OK")
+		res.AppendHeader(sip.NewHeader("Session-Expires", expires))
+		res.AppendHeader(sip.NewHeader("Min-SE", expires))
+		res.SetBody([]byte(sdp))
+		sessionExpires(res)
+		intHeader(res, "Min-SE")
+		audioAddr(sdp)
+	})
+}
