@@ -147,11 +147,14 @@ const (
 	// How the device reacted when the probe answered its keep-alive with
 	// Code (0: not at all): Reaction says what it did.
 	VerdictReaction
+	// The device announced Supported: timer but answered the session-timer
+	// INVITE without Session-Expires.
+	VerdictTimerNotAsAnnounced
 )
 
 var verdictNames = [...]string{"keepalive", "refused", "unanswered", "accepts_unknown_dialog", "rejects_unknown_dialog",
 	"allow_mismatch", "timer_too_small_accepted", "timer_too_small_refused", "refreshes", "no_refresh", "no_timer",
-	"sends_keepalives", "reinvite_without_sdp", "overloaded", "no_keepalives", "reaction"}
+	"sends_keepalives", "reinvite_without_sdp", "overloaded", "no_keepalives", "reaction", "timer_not_as_announced"}
 
 func (k VerdictKind) String() string {
 	if int(k) < len(verdictNames) {

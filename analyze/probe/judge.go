@@ -68,6 +68,9 @@ func judge(c *Card) {
 			}
 			if s.SessionExpires == 0 {
 				c.add(Verdict{Kind: VerdictNoTimer, Code: s.Code})
+				if slices.Contains(c.Device.Supported, "timer") {
+					c.add(Verdict{Kind: VerdictTimerNotAsAnnounced, Code: s.Code})
+				}
 				continue
 			}
 			if s.Refresher != "uas" {

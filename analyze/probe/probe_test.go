@@ -42,6 +42,8 @@ type device struct {
 	allow        string
 	// busy: every INVITE is answered 503.
 	busy bool
+	// noTimer: announces Supported: timer, answers without Session-Expires.
+	noTimer bool
 }
 
 // start runs the device on a loopback port over UDP and returns its
@@ -109,6 +111,10 @@ func (d *device) startOn(t *testing.T, ctx context.Context, transport string, co
 			return
 		}
 		hdrs := []sip.Header{allow, server, sip.NewHeader("Content-Type", "application/sdp")}
+		if d.noTimer {
+			hdrs = append(hdrs, sip.NewHeader("Supported", "timer"))
+			se = 0
+		}
 		if se > 0 {
 			hdrs = append(hdrs, sip.NewHeader("Session-Expires", fmt.Sprintf("%d;refresher=uas", se)), sip.NewHeader("Require", "timer"))
 		}
@@ -212,6 +218,8 @@ func TestProbeCards(t *testing.T) {
 			map[string]int{"OPTIONS": 200, "INFO": 200, "UPDATE": 501, "MESSAGE": 200}, 481, 422, false, "INFO"},
 		{"info-405-blind", device{agent: "Blind/3.0", answers: map[string]int{"INFO": 405}, unknown200: true, allow: "INVITE, ACK, BYE, UPDATE"},
 			map[string]int{"OPTIONS": 200, "INFO": 405, "UPDATE": 200, "MESSAGE": 200}, 200, 200, false, "UPDATE"},
+		{"timer-announced-not-run", device{agent: "Boast/5.0", noTimer: true, allow: "INVITE, ACK, BYE, OPTIONS, INFO, UPDATE, MESSAGE"},
+			map[string]int{"OPTIONS": 200, "INFO": 200, "UPDATE": 200, "MESSAGE": 200}, 481, 200, false, "INFO"},
 		{"update-never", device{agent: "Mute/4.0", answers: map[string]int{"UPDATE": 0}, minSE: 120, allow: "INVITE, ACK, BYE, INFO, UPDATE"},
 			map[string]int{"OPTIONS": 200, "INFO": 200, "UPDATE": 0, "MESSAGE": 200}, 481, 422, false, "INFO"},
 	}
@@ -259,6 +267,9 @@ func TestProbeCards(t *testing.T) {
 			refreshed := false
 			for _, v := range card.Verdicts {
 				refreshed = refreshed || v.Kind == VerdictRefreshes
+			}
+			if tc.dev.noTimer && !hasKind(card, VerdictTimerNotAsAnnounced) {
+				t.Errorf("verdicts %+v: want the timer announced and not run", card.Verdicts)
 			}
 			if refreshed != tc.refreshed {
 				t.Errorf("refreshed %v, want %v: %+v", refreshed, tc.refreshed, card.Verdicts)
@@ -362,4 +373,13 @@ func FuzzDeviceFields(f *testing.F) {
 		intHeader(res, "Min-SE")
 		audioAddr(sdp)
 	})
+}
+
+func hasKind(c *Card, k VerdictKind) bool {
+	for _, v := range c.Verdicts {
+		if v.Kind == k {
+			return true
+		}
+	}
+	return false
 }

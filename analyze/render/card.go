@@ -313,6 +313,8 @@ func VerdictWords(v probe.Verdict) string {
 		return "sent a re-INVITE without SDP: third-party call control, never a keep-alive"
 	case probe.VerdictOverloaded:
 		return "the probe stopped early: the device answered 503 or stopped answering"
+	case probe.VerdictTimerNotAsAnnounced:
+		return "announces Supported: timer, yet ran no session timer when asked for one"
 	case probe.VerdictNoKeepAlives:
 		return fmt.Sprintf("sent no keep-alive of its own in %.0f s of a call", v.Seconds)
 	case probe.VerdictReaction:
