@@ -357,7 +357,11 @@ func (p *prober) run(ctx context.Context) {
 			p.record(s)
 			cur = c
 			if st.Kind == StepCall && c == nil {
-				p.stop(fmt.Sprintf("the call was not answered 2xx (%s)", describe(s)))
+				why := fmt.Sprintf("the call was not answered 2xx (%s)", describe(s))
+				if (s.Code == 401 || s.Code == 407) && p.cfg.Password == "" {
+					why += "; the device asks for credentials: give --user and --password"
+				}
+				p.stop(why)
 				return
 			}
 			if st.Kind == StepTimerTooSmall && c != nil { // accepted: end it at once
