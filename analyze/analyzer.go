@@ -89,6 +89,10 @@ func New(opts Options) *Analyzer {
 	a.ledger = ledger{opts: &a.opts, book: &a.book, store: &a.store, tot: newTotals()}
 	if opts.Live {
 		a.timing.compactAfter = 1
+		// a monitor runs for months: its ring of finished dialogs takes
+		// its full size at once, rather than doubling in steps over the
+		// first quarter of an hour
+		a.store.buried.reserve()
 	}
 	return a
 }

@@ -165,6 +165,14 @@ func (s *staleTable) drop() {
 
 // grow doubles the ring (up to staleCapacity), the oldest first, and
 // points the index at the new places.
+// reserve makes the ring and its index their full size, staleCapacity.
+func (s *staleTable) reserve() {
+	s.index = make(map[uint64]uint32, staleCapacity)
+	for len(s.ring) < staleCapacity {
+		s.grow()
+	}
+}
+
 func (s *staleTable) grow() {
 	ring := make([]tombstone, min(max(256, 2*len(s.ring)), staleCapacity))
 	for i := range s.n {

@@ -95,3 +95,13 @@ func TestStaleTableIsBounded(t *testing.T) {
 		t.Error("a kept tombstone is not found")
 	}
 }
+
+// TestStaleReserve: a reserved table is full size before its first
+// tombstone, and takes them as a grown one does.
+func TestStaleReserve(t *testing.T) {
+	var s staleTable
+	s.reserve()
+	if len(s.ring) != staleCapacity || s.index == nil {
+		t.Fatalf("reserved ring of %d", len(s.ring))
+	}
+}
