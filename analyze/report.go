@@ -109,9 +109,13 @@ type Outcomes struct {
 	Unanswered int `json:"unanswered"`
 }
 
-func (o *Outcomes) add(t *Transaction) {
+func (o *Outcomes) add(t *Transaction) { o.Count(t.Final) }
+
+// Count adds one transaction that ended with final (0: no answer came),
+// bucketed by OutcomeOf.
+func (o *Outcomes) Count(final int) {
 	o.Sent++
-	switch t.Outcome() {
+	switch OutcomeOf(final) {
 	case Outcome2xx:
 		o.OK++
 	case Outcome481:

@@ -246,6 +246,16 @@ type Card struct {
 	KeepAliveEvery  float64 `json:"keepalive_every_s"`
 }
 
+// Has reports whether the card has a verdict of that kind.
+func (c *Card) Has(kind VerdictKind) bool {
+	for _, v := range c.Verdicts {
+		if v.Kind == kind {
+			return true
+		}
+	}
+	return false
+}
+
 // Step returns the first step of a kind and method ("" for any), or nil.
 func (c *Card) Step(kind StepKind, method string) *Step {
 	for i := range c.Steps {

@@ -18,14 +18,14 @@ func Compare(c *Card, r *analyze.Report) []string {
 		if s.Kind != StepInDialog && s.Kind != StepUnknownDialog || s.Error != "" {
 			continue
 		}
-		count(want, s.Method, s.Code, s.NoAnswer)
+		count(want, s.Method, s.Code)
 	}
 	// the device's own body-less requests inside a dialog count too
 	for _, rcv := range c.Received {
 		if !rcv.InDialog || rcv.SDP || rcv.Method == "INVITE" || rcv.Method == "BYE" {
 			continue
 		}
-		count(want, rcv.Method, rcv.Answer, rcv.Answer == 0)
+		count(want, rcv.Method, rcv.Answer)
 	}
 	var diffs []string
 	methods := make([]string, 0, len(want))
@@ -55,26 +55,12 @@ func Compare(c *Card, r *analyze.Report) []string {
 	return diffs
 }
 
-// count adds one transaction answered code (or none) to m[method].
-func count(m map[string]*analyze.Outcomes, method string, code int, none bool) {
+// count adds one transaction answered code (0: none) to m[method].
+func count(m map[string]*analyze.Outcomes, method string, code int) {
 	o := m[method]
 	if o == nil {
 		o = &analyze.Outcomes{}
 		m[method] = o
 	}
-	o.Sent++
-	switch {
-	case none:
-		o.Unanswered++
-	case code < 300:
-		o.OK++
-	case code == 481:
-		o.C481++
-	case code == 405:
-		o.C405++
-	case code == 501:
-		o.C501++
-	default:
-		o.OtherFinal++
-	}
+	o.Count(code)
 }

@@ -268,7 +268,7 @@ func TestProbeCards(t *testing.T) {
 			for _, v := range card.Verdicts {
 				refreshed = refreshed || v.Kind == VerdictRefreshes
 			}
-			if tc.dev.noTimer && !hasKind(card, VerdictTimerNotAsAnnounced) {
+			if tc.dev.noTimer && !card.Has(VerdictTimerNotAsAnnounced) {
 				t.Errorf("verdicts %+v: want the timer announced and not run", card.Verdicts)
 			}
 			if refreshed != tc.refreshed {
@@ -373,13 +373,4 @@ func FuzzDeviceFields(f *testing.F) {
 		intHeader(res, "Min-SE")
 		audioAddr(sdp)
 	})
-}
-
-func hasKind(c *Card, k VerdictKind) bool {
-	for _, v := range c.Verdicts {
-		if v.Kind == k {
-			return true
-		}
-	}
-	return false
 }

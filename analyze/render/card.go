@@ -419,11 +419,7 @@ func CardAdvice(c *probe.Card) string {
 	}
 	advice := fmt.Sprintf("keep this device alive with %s every %.0f s", c.KeepAliveMethod, c.KeepAliveEvery)
 	if u := c.Step(probe.StepUnknownDialog, c.KeepAliveMethod); u != nil && u.Answered() && u.Code < 300 {
-		noTimer := false
-		for _, v := range c.Verdicts {
-			noTimer = noTimer || v.Kind == probe.VerdictNoTimer
-		}
-		if noTimer {
+		if c.Has(probe.VerdictNoTimer) {
 			advice += " (it answers 2xx for a dialog it lost too, and runs no session timer: only an RTP timeout tells a lost call)"
 		} else {
 			advice += " (it answers 2xx for a dialog it lost too: a session timer tells a lost call)"

@@ -174,7 +174,7 @@ func TestProbeRecordedBaresip(t *testing.T) {
 	}
 	wantStep(t, card, probe.StepTimerTooSmall, "INVITE", 200)
 	wantStep(t, card, probe.StepTimerCall, "INVITE", 200)
-	if !hasVerdict(card, probe.VerdictTimerTooSmallAccepted) || !hasVerdict(card, probe.VerdictNoTimer) || !hasVerdict(card, probe.VerdictAcceptsUnknownDialog) {
+	if !card.Has(probe.VerdictTimerTooSmallAccepted) || !card.Has(probe.VerdictNoTimer) || !card.Has(probe.VerdictAcceptsUnknownDialog) {
 		t.Errorf("verdicts %+v: want the too-small timer accepted, no timer, OPTIONS taken for an unknown dialog", card.Verdicts)
 	}
 	if card.KeepAliveMethod != "OPTIONS" {
@@ -248,19 +248,9 @@ func TestProbeListenRecordedBaresip(t *testing.T) {
 // wantNoKeepAlives: the card says the device sent no keep-alive.
 func wantNoKeepAlives(t *testing.T, card *probe.Card) {
 	t.Helper()
-	if !hasVerdict(card, probe.VerdictNoKeepAlives) || hasVerdict(card, probe.VerdictSendsKeepAlives) {
+	if !card.Has(probe.VerdictNoKeepAlives) || card.Has(probe.VerdictSendsKeepAlives) {
 		t.Errorf("verdicts %+v: want no keep-alives", card.Verdicts)
 	}
-}
-
-// hasVerdict reports whether the card has a verdict of that kind.
-func hasVerdict(card *probe.Card, kind probe.VerdictKind) bool {
-	for _, v := range card.Verdicts {
-		if v.Kind == kind {
-			return true
-		}
-	}
-	return false
 }
 
 // TestProbeRecordedKamailio probes through Kamailio
@@ -415,7 +405,7 @@ func TestProbeRecordedLinphone(t *testing.T) {
 	timer := probeRun(t, lab, 0, sipalive, "--methods", "INFO", "--gap", "300ms", "--timeout", "3s", "--timer-wait", "5s", target)
 	wantStep(t, timer, probe.StepTimerTooSmall, "INVITE", 200)
 	wantStep(t, timer, probe.StepTimerCall, "INVITE", 200)
-	if !hasVerdict(timer, probe.VerdictTimerTooSmallAccepted) {
+	if !timer.Has(probe.VerdictTimerTooSmallAccepted) {
 		t.Errorf("verdicts %+v: want the 30 s Session-Expires accepted", timer.Verdicts)
 	}
 }
