@@ -69,6 +69,8 @@ type Analyzer struct {
 	nat    natTable
 	seq    uint64 // creation order of calls, dialogs and transactions
 
+	foldKeys []foldedKey // scratch for sweepCall
+
 	sipMessages uint64
 	requests    uint64
 	responses   uint64
@@ -166,6 +168,11 @@ func (a *Analyzer) callFor(e *Event) *call {
 	if c := a.store.lookupCall(e); c != nil {
 		return c
 	}
+	return a.newCall(e)
+}
+
+// newCall makes the call of e's Call-ID, which has none.
+func (a *Analyzer) newCall(e *Event) *call {
 	a.seq++
 	c := a.store.newCall()
 	*c = call{} // cleared in place, then filled field by field (see request)
@@ -201,7 +208,13 @@ func (a *Analyzer) frames(dst *[]FrameRef, e *Event) {
 
 func (a *Analyzer) request(e *Event) {
 	method, branch := e.Method, e.Branch
-	c := a.callFor(e)
+	c := a.store.lookupCall(e)
+	if c == nil {
+		if a.store.folded.absorb(e) {
+			return
+		}
+		c = a.newCall(e)
+	}
 	c.lastSeen = e.Time
 	a.book.learnAgent(c, e.Src, e)
 	if method == "ACK" {
@@ -342,7 +355,10 @@ func (a *Analyzer) response(e *Event) {
 	if c != nil {
 		t = c.transaction(e, method, e.Branch)
 	} else {
-		c = a.callFor(e)
+		if a.store.folded.absorb(e) {
+			return
+		}
+		c = a.newCall(e)
 	}
 	c.lastSeen = e.Time
 	a.book.learnAgent(c, e.Src, e)
@@ -362,7 +378,31 @@ func (a *Analyzer) response(e *Event) {
 	}
 	if t != nil {
 		a.answerDialog(t, e)
+		if at := e.Time.Add(foldQuiet); at.UnixNano() < c.due && a.foldReady(c) {
+			a.timing.schedule(c, at) // the call may have finished
+		}
 	}
+}
+
+// foldReady reports whether c has finished but for foldQuiet's silence:
+// every dialog ended, every transaction answered, no response waiting for
+// its request. With KeepFrames a call stays whole while its packets may
+// come, so that a problem dialog's file holds its retransmissions.
+func (a *Analyzer) foldReady(c *call) bool {
+	if a.opts.KeepFrames || len(c.early) > 0 || len(c.txs)+len(c.dialogs) == 0 {
+		return false
+	}
+	for _, d := range c.dialogs {
+		if !d.retired && d.Ended.IsZero() {
+			return false
+		}
+	}
+	for _, t := range c.txs {
+		if t.Final == 0 && t.Late == 0 {
+			return false
+		}
+	}
+	return true
 }
 
 // answer gives t the response e, which belongs to it, and reports whether
@@ -520,7 +560,7 @@ func (a *Analyzer) sweep(now time.Time) {
 		c := e.c
 		a.sweepCall(c, now, false)
 		if !c.gone {
-			a.timing.schedule(c, a.timing.nextDue(c, now))
+			a.timing.schedule(c, a.timing.nextDue(c, now, a.foldReady(c)))
 		}
 	}
 	// Every call up has one current entry; the others wait to be passed.
@@ -556,20 +596,28 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 				(d == nil || d.Ended.IsZero() || d.Ended.Before(t.Start))
 		}
 	}
+	// A finished call folds whole, leaving what recognises its late
+	// retransmissions (see foldedCalls).
+	done := !final && elapsed(c.lastSeen, now) >= foldQuiet && a.foldReady(c)
 	live := false
 	for _, d := range c.dialogs {
 		if d.retired {
 			continue
 		}
-		if final || (!d.Ended.IsZero() && elapsed(d.Ended, now) >= byeLinger) || elapsed(d.LastSeen, now) >= a.timing.idle() {
+		if final || done || (!d.Ended.IsZero() && elapsed(d.Ended, now) >= byeLinger) || elapsed(d.LastSeen, now) >= a.timing.idle() {
 			a.ledger.retireDialog(d, now)
 		} else {
 			live = true
 		}
 	}
 	keep, keepBranches := c.txs[:0], c.branches[:0]
+	keys, until := a.foldKeys[:0], int64(0)
 	for i, t := range c.txs {
-		if final || (a.timing.settled(t, now) && elapsed(t.Start, now) >= txLinger) {
+		if final || done || (a.timing.settled(t, now) && elapsed(t.Start, now) >= txLinger) {
+			if u := foldedUntil(t); done && u > now.UnixNano() {
+				keys = append(keys, foldedKey{branch: c.branches[i], cseq: t.CSeq, method: methodCode(t.Method)})
+				until = max(until, u)
+			}
 			// In-dialog transactions fold when their dialog retires, but
 			// for the keep-alives of a dialog still up.
 			switch {
@@ -584,6 +632,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 		}
 		keep, keepBranches = append(keep, t), append(keepBranches, c.branches[i])
 	}
+	a.foldKeys = keys
 	clear(c.txs[len(keep):])
 	c.txs, c.branches = keep, keepBranches
 	if final || (!live && len(c.txs) == 0) {
@@ -594,6 +643,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 			for _, d := range c.dialogs {
 				a.store.buried.bury(c, d, now)
 			}
+			a.store.folded.add(c, keys, until, now.UnixNano())
 			a.store.recycle(c)
 		}
 	}

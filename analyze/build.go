@@ -129,6 +129,7 @@ func (a *Analyzer) overview(r *Report, s capture.Stats) {
 	o.Capture = s
 	o.Limits.ForgottenDialogs = a.store.buried.evicted
 	o.Limits.EvictedCalls = a.store.halfOpen.evicted
+	o.Limits.ForgottenCalls = a.store.folded.evicted
 }
 
 // Snapshot builds a report of the analysis so far without changing it: the

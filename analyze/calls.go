@@ -13,6 +13,7 @@ type callStore struct {
 	freeCalls   []*call        // deleted calls for reuse
 	freeDialogs []*Dialog      // dialogs of deleted calls for reuse
 	buried      staleTable     // what is left of the dialogs of deleted calls
+	folded      foldedCalls    // what recognises the late retransmissions of deleted calls
 	halfOpen    halfOpenCalls  // the calls without a dialog, oldest first
 }
 

@@ -95,6 +95,10 @@ type StateLimits struct {
 	// once (a flood): their requests count as they stood, an unanswered one
 	// as unanswered, and a late answer as a response without its request.
 	EvictedCalls int `json:"calls_evicted,omitempty"`
+	// ForgottenCalls are finished calls whose retransmission keys (see
+	// foldedCalls) made room for newer ones before 64 s had passed: a
+	// late retransmission of their requests is then taken for a new one.
+	ForgottenCalls int `json:"finished_calls_forgotten,omitempty"`
 }
 
 // Outcomes counts transactions by how they ended. Its JSON keys are those

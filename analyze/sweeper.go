@@ -45,7 +45,8 @@ func (w *sweeper) schedule(c *call, at time.Time) {
 }
 
 // nextDue is the earliest time a sweep could retire or free part of c.
-func (w *sweeper) nextDue(c *call, now time.Time) time.Time {
+// ready: the call has finished and folds after foldQuiet's silence.
+func (w *sweeper) nextDue(c *call, now time.Time, ready bool) time.Time {
 	var due time.Time
 	live := false
 	for _, d := range c.dialogs {
@@ -71,6 +72,9 @@ func (w *sweeper) nextDue(c *call, now time.Time) time.Time {
 				due = at
 			}
 		}
+	}
+	if ready {
+		due = minTime(due, c.lastSeen.Add(foldQuiet))
 	}
 	if !due.After(now) {
 		due = now.Add(sweepEvery)

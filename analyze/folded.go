@@ -1,0 +1,193 @@
+package analyze
+
+import "time"
+
+// A call whose dialogs have all ended and whose transactions are all
+// answered folds once it has been quiet for foldQuiet: its full state
+// leaves at once, not when its retransmissions could have stopped. What
+// it leaves behind is what recognises them, exactly, while RFC 3261 still
+// allows them (a request resent because its answer was lost beyond the
+// capture point, the answer resent in turn, the ACK of a resent 2xx; see
+// foldedUntil): per transaction the hash of its Via
+// branch, its CSeq number and method, in rings of fixed-size records
+// without pointers, so the collector never reads them. Such a message is
+// a message of the capture and nothing more: the transaction it repeats
+// was counted when it folded. Anything else with the call's Call-ID is
+// new: a request of a dialog that ended finds the dialog's tombstone (see
+// staleTable), as it would minutes later.
+
+const (
+	// foldQuiet is how long a finished call must be silent before it
+	// folds: T2, the longest a non-INVITE request waits for its next
+	// retransmission (RFC 3261 section 17.1.2.2). An authentication or
+	// 422 retry of an INVITE, the same request at a second tap, the ACK
+	// of a 2xx come well within it, and find the call whole.
+	foldQuiet = 4 * time.Second
+	// foldedCapacity bounds the folded calls remembered: twice the
+	// 32 s they are kept for at 1,000 calls a second.
+	foldedCapacity = 1 << 16
+	// foldedKeysPerCall is the average number of transactions per folded
+	// call the key ring has room for at full size.
+	foldedKeysPerCall = 4
+)
+
+// foldedUntil is when the retransmissions of t can no longer come, plus
+// T2 for the capture's reordering: a client retransmits a request until
+// Timer B or F fires, 64*T1 after it first sent it, and the answers to
+// those follow at once (RFC 3261 section 17.1); the server of an INVITE
+// retransmits its 2xx for 64*T1 after the first, and the caller ACKs each
+// (section 13.3.1.4).
+func foldedUntil(t *Transaction) int64 {
+	from := t.Start
+	if t.Method == "INVITE" && !t.FinalAt.IsZero() {
+		from = t.FinalAt
+	}
+	return from.Add(TransactionTimeout + foldQuiet).UnixNano()
+}
+
+// foldedCall is what is left of a folded call: its Call-ID's hashes, until
+// when its retransmissions may come, and where its transactions' keys lie
+// in foldedCalls.keys.
+type foldedCall struct {
+	call, call2 uint64 // the Call-ID's hashes (see idHash)
+	until       int64  // Unix ns: the latest foldedUntil of its transactions
+	first       uint32 // position of its first key
+	n           uint16 // its keys
+	idLen       uint16
+}
+
+// foldedKey names a transaction of a folded call.
+type foldedKey struct {
+	branch uint64 // branchHash of the topmost Via
+	cseq   uint32
+	method uint32 // methodCode
+}
+
+// foldedCalls is the ring of folded calls, their keys in a ring beside,
+// and an index by Call-ID hash. Calls are dropped from the head once past
+// their time, or when the ring is full (counted: a late retransmission of
+// theirs is then taken for a new request).
+type foldedCalls struct {
+	calls     []foldedCall
+	head, n   int
+	keys      []foldedKey
+	kHead, kN int
+	index     map[uint64]uint32 // call hash → position in calls
+	evicted   int               // folded calls dropped before their time
+	absorbed  int               // late retransmissions recognised
+}
+
+// methodCode is a method's FNV-1a hash, for comparing methods without
+// keeping their strings.
+func methodCode(m string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(m); i++ {
+		h ^= uint32(m[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// add remembers the folded call c, whose transactions that may still be
+// retransmitted have the keys ks, until until.
+func (f *foldedCalls) add(c *call, ks []foldedKey, until, now int64) {
+	if len(ks) == 0 || until <= now {
+		return
+	}
+	if f.index == nil {
+		f.index = make(map[uint64]uint32)
+	}
+	for f.n > 0 && f.calls[f.head].until <= now {
+		f.drop()
+	}
+	for {
+		callsFull, keysFull := f.n == len(f.calls), f.kN+len(ks) > len(f.keys)
+		switch {
+		case !callsFull && !keysFull:
+		case callsFull && len(f.calls) < foldedCapacity, keysFull && len(f.keys) < foldedCapacity*foldedKeysPerCall:
+			f.grow(len(ks))
+			continue
+		case f.n == 0:
+			return // one call with more keys than the ring holds
+		default:
+			f.evicted++
+			f.drop()
+			continue
+		}
+		break
+	}
+	pos := (f.head + f.n) % len(f.calls)
+	f.n++
+	start := (f.kHead + f.kN) % len(f.keys)
+	for i, k := range ks {
+		f.keys[(start+i)%len(f.keys)] = k
+	}
+	f.kN += len(ks)
+	f.calls[pos] = foldedCall{call: c.hash, call2: c.hash2, until: until, first: uint32(start), n: uint16(len(ks)), idLen: uint16(min(len(c.id), 1<<16-1))}
+	f.index[c.hash] = uint32(pos)
+}
+
+// drop forgets the oldest folded call.
+func (f *foldedCalls) drop() {
+	fc := &f.calls[f.head]
+	if p, ok := f.index[fc.call]; ok && int(p) == f.head {
+		delete(f.index, fc.call)
+	}
+	f.kHead = (f.kHead + int(fc.n)) % len(f.keys)
+	f.kN -= int(fc.n)
+	*fc = foldedCall{}
+	f.head = (f.head + 1) % len(f.calls)
+	f.n--
+}
+
+// grow doubles both rings (the calls' up to foldedCapacity), oldest
+// first, making room for at least more keys.
+func (f *foldedCalls) grow(more int) {
+	calls := make([]foldedCall, min(max(256, 2*len(f.calls)), foldedCapacity))
+	keys := make([]foldedKey, min(max(len(calls)*foldedKeysPerCall, 2*(f.kN+more)), foldedCapacity*foldedKeysPerCall))
+	k := 0
+	for i := range f.n {
+		fc := f.calls[(f.head+i)%len(f.calls)]
+		old := int(fc.first)
+		fc.first = uint32(k)
+		for j := range int(fc.n) {
+			keys[k] = f.keys[(old+j)%len(f.keys)]
+			k++
+		}
+		if p, ok := f.index[fc.call]; ok && int(p) == (f.head+i)%len(f.calls) {
+			f.index[fc.call] = uint32(i)
+		}
+		calls[i] = fc
+	}
+	f.calls, f.keys, f.head, f.kHead, f.kN = calls, keys, 0, 0, k
+}
+
+// absorb reports whether e repeats a transaction of a folded call, or is
+// the ACK of one, within its time: a late retransmission, counted and
+// dropped.
+func (f *foldedCalls) absorb(e *Event) bool {
+	if len(f.index) == 0 {
+		return false
+	}
+	p, ok := f.index[e.CallHash]
+	if !ok {
+		return false
+	}
+	fc := &f.calls[p]
+	if fc.call2 != e.CallHash2 || int(fc.idLen) != min(len(e.CallID), 1<<16-1) || e.Time.UnixNano() >= fc.until {
+		return false
+	}
+	if e.Request && e.Method == "ACK" {
+		f.absorbed++ // the ACK of a resent final response
+		return true
+	}
+	code := methodCode(e.Method)
+	for j := range int(fc.n) {
+		k := f.keys[(int(fc.first)+j)%len(f.keys)]
+		if k.branch == e.Branch && k.cseq == e.CSeq && k.method == code {
+			f.absorbed++
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,113 @@
+package analyze
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/sipalive/sipalive/capture"
+)
+
+// TestFoldedCallRetransmissions: a call that has ended and been quiet for
+// foldQuiet is folded; its late retransmissions (the BYE resent because
+// its 200 was lost beyond the tap, the 200 resent, the ACK of a resent
+// 2xx), within 64*T1 of their request, are recognised as such and counted
+// nowhere, as they were while the call was kept whole; the same BYE after
+// that time, or a new request of the ended dialog, is new.
+func TestFoldedCallRetransmissions(t *testing.T) {
+	tests := []struct {
+		name      string
+		late      time.Duration // after the BYE's 200
+		keepalive bool          // a new in-dialog request instead of the BYE again
+		absorbed  int
+		stale     int
+	}{
+		{name: "retransmissions within Timer F", late: 10 * time.Second, absorbed: 3},
+		{name: "past Timer F", late: 50 * time.Second}, // a new BYE of the ended dialog, answered
+		{name: "a new request of the dialog", late: 10 * time.Second, keepalive: true, stale: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFeeder()
+			f.send(0, addrA, addrB, request("INVITE", "fc", 1, "inv", false, "", ""))
+			f.send(time.Second, addrB, addrA, response(200, "INVITE", "fc", 1, "inv", "tb"))
+			f.send(time.Millisecond, addrA, addrB, request("ACK", "fc", 1, "ack", true, "", ""))
+			f.send(time.Second, addrA, addrB, request("BYE", "fc", 2, "bye", true, "", ""))
+			f.send(time.Millisecond, addrB, addrA, response(200, "BYE", "fc", 2, "bye", "tb"))
+			// Other traffic moves the clock, so that sweeps run.
+			for i := time.Duration(0); i < tc.late; i += time.Second {
+				f.send(time.Second, addrA, addrB, request("OPTIONS", fmt.Sprint("ping", i), 1, fmt.Sprint("p", i), false, "", ""))
+			}
+			if f.a.store.lookupCall(&Event{CallHash: mustHash("fc")}) != nil {
+				t.Fatal("the finished call is still kept whole")
+			}
+			if tc.keepalive {
+				f.send(time.Second, addrA, addrB, request("INFO", "fc", 3, "info", true, "", ""))
+			} else {
+				f.send(time.Second, addrA, addrB, request("BYE", "fc", 2, "bye", true, "", ""))
+				f.send(time.Millisecond, addrB, addrA, response(200, "BYE", "fc", 2, "bye", "tb"))
+				f.send(time.Millisecond, addrA, addrB, request("ACK", "fc", 1, "ack", true, "", ""))
+			}
+			absorbed := f.a.store.folded.absorbed
+			r := f.a.Finish(capture.Stats{})
+			if absorbed != tc.absorbed {
+				t.Errorf("%d late messages recognised, want %d", absorbed, tc.absorbed)
+			}
+			if r.Overview.OrphanResponses != 0 {
+				t.Errorf("%d responses without their request", r.Overview.OrphanResponses)
+			}
+			if n := r.FindingCounts[FindingStale]; n != tc.stale {
+				t.Errorf("%d stale findings, want %d", n, tc.stale)
+			}
+			if r.Overview.Dialogs != 1 || r.Summary.Calls != 1 {
+				t.Errorf("%d dialogs, %d calls: want 1 and 1", r.Overview.Dialogs, r.Summary.Calls)
+			}
+			if r.Overview.Limits.ForgottenCalls != 0 {
+				t.Errorf("%d folded calls forgotten", r.Overview.Limits.ForgottenCalls)
+			}
+		})
+	}
+}
+
+func mustHash(id string) uint64 {
+	h, _ := idHash([]byte(id))
+	return h
+}
+
+// TestFoldedCallsBounded fills the ring past its capacity: the oldest
+// calls make room and are counted; the newest are recognised.
+func TestFoldedCallsBounded(t *testing.T) {
+	var f foldedCalls
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	until := now.Add(time.Minute).UnixNano()
+	ev := func(i int) *Event {
+		id := []byte(fmt.Sprint("call-", i))
+		h, h2 := idHash(id)
+		return &Event{CallID: id, CallHash: h, CallHash2: h2, Method: "BYE", CSeq: 2, Branch: uint64(i), Request: true, Time: now}
+	}
+	const n = foldedCapacity + 100
+	for i := range n {
+		e := ev(i)
+		c := &call{id: string(e.CallID), hash: e.CallHash, hash2: e.CallHash2}
+		f.add(c, []foldedKey{{branch: uint64(i), cseq: 2, method: methodCode("BYE")}, {branch: 7, cseq: 1, method: methodCode("INVITE")}}, until, now.UnixNano())
+	}
+	if f.evicted != 100 || len(f.index) != foldedCapacity {
+		t.Errorf("evicted %d, index %d: want 100 and %d", f.evicted, len(f.index), foldedCapacity)
+	}
+	if f.absorb(ev(0)) || f.absorb(ev(99)) {
+		t.Error("a forgotten call's retransmission is recognised")
+	}
+	if !f.absorb(ev(100)) || !f.absorb(ev(n-1)) {
+		t.Error("a kept call's retransmission is not recognised")
+	}
+	late := ev(n - 1)
+	late.Time = time.Unix(0, until)
+	if f.absorb(late) {
+		t.Error("a retransmission past its time is recognised")
+	}
+	other := ev(n - 1)
+	other.CSeq = 3
+	if f.absorb(other) {
+		t.Error("a new request is taken for a retransmission")
+	}
+}
