@@ -164,13 +164,6 @@ const errCutBySnapLength = "packet cut short by the snap length"
 // short calls are swept as before, a call up for hours in batches.
 const compactAfter = 16
 
-func (a *Analyzer) callFor(e *Event) *call {
-	if c := a.store.lookupCall(e); c != nil {
-		return c
-	}
-	return a.newCall(e)
-}
-
 // newCall makes the call of e's Call-ID, which has none.
 func (a *Analyzer) newCall(e *Event) *call {
 	a.seq++
