@@ -47,8 +47,10 @@ const (
 	txLinger = 2 * TransactionTimeout
 	// byeLinger keeps a dialog after its BYE for late answers.
 	byeLinger = 2 * TransactionTimeout
-	// sweepEvery is how often settled state is folded and freed.
-	sweepEvery = 5 * time.Second
+	// sweepEvery is how often settled state is folded and freed: a
+	// finished call waits foldQuiet and up to this long. A sweep takes
+	// only the calls that are due, so sweeping often costs little.
+	sweepEvery = time.Second
 )
 
 // Analyzer consumes SIP messages in capture order and rebuilds their
