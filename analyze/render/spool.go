@@ -31,13 +31,24 @@ type spoolRow struct {
 }
 
 // spoolMemory is how many bytes of rows a spool holds before it writes a
-// run.
-const spoolMemory = 4 << 20
+// run. A report has several spools; each holds this much while the
+// analysis runs, and reads its runs back through a 16 KiB buffer each: a
+// 250 MB JSON report is some 250 runs, 4 MB of buffers.
+const spoolMemory = 1 << 20
+
+// spoolSlack is room past spoolMemory for the row that reaches it: rows
+// are a few kilobytes at most.
+const spoolSlack = 64 << 10
 
 // add keeps a row with its key. The bytes are copied.
 func (s *spool) add(key int64, row []byte) {
 	if s.err != nil {
 		return
+	}
+	if s.arena == nil {
+		// Sized once: grown by doubling, the arena would reach twice
+		// the limit, in every spool of the report.
+		s.arena = make([]byte, 0, cmp.Or(s.limit, spoolMemory)+spoolSlack)
 	}
 	off := len(s.arena)
 	s.arena = append(s.arena, row...)
@@ -104,7 +115,7 @@ func (s *spool) each(fn func(row []byte) error) error {
 	// stable.
 	m := &runMerge{}
 	for i, f := range s.runs {
-		c := &runCursor{r: bufio.NewReaderSize(f, 1<<16), order: i}
+		c := &runCursor{r: bufio.NewReaderSize(f, 16<<10), order: i}
 		if err := c.next(); err != nil {
 			return err
 		}
