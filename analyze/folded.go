@@ -18,11 +18,17 @@ import "time"
 
 const (
 	// foldQuiet is how long a finished call must be silent before it
-	// folds: T2, the longest a non-INVITE request waits for its next
-	// retransmission (RFC 3261 section 17.1.2.2). An authentication or
-	// 422 retry of an INVITE, the same request at a second tap, the ACK
-	// of a 2xx come well within it, and find the call whole.
-	foldQuiet = 4 * time.Second
+	// folds: two round trips by RFC 3261's estimate (T1, 500 ms). What
+	// may still come that needs the call whole follows an answer at
+	// once: the authentication or 422 retry of an INVITE, a request of
+	// the dialog that crossed its BYE, the same message at a second tap.
+	// Retransmissions, which may come for half a minute, need only the
+	// keys the call leaves.
+	foldQuiet = time.Second
+	// timerT2 is RFC 3261's T2, the longest interval between two
+	// retransmissions of a non-INVITE request: the reordering a capture
+	// is allowed past Timer F.
+	timerT2 = 4 * time.Second
 	// foldedCapacity bounds the folded calls remembered: twice the
 	// 32 s they are kept for at 1,000 calls a second.
 	foldedCapacity = 1 << 16
@@ -42,7 +48,7 @@ func foldedUntil(t *Transaction) int64 {
 	if t.Method == "INVITE" && !t.FinalAt.IsZero() {
 		from = t.FinalAt
 	}
-	return from.Add(TransactionTimeout + foldQuiet).UnixNano()
+	return from.Add(TransactionTimeout + timerT2).UnixNano()
 }
 
 // foldedCall is what is left of a folded call: its Call-ID's hashes, until
