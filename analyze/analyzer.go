@@ -610,7 +610,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	for i, t := range c.txs {
 		if final || done || (a.timing.settled(t, now) && elapsed(t.Start, now) >= txLinger) {
 			if u := foldedUntil(t); done && u > now.UnixNano() {
-				keys = append(keys, foldedKey{branch: c.branches[i], cseq: t.CSeq, method: methodCode(t.Method)})
+				keys = append(keys, keyOfTransaction(c.branches[i], t.CSeq, t.Method))
 				until = max(until, u)
 			}
 			// In-dialog transactions fold when their dialog retires, but

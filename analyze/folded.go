@@ -10,7 +10,8 @@ import "time"
 // capture point, the answer resent in turn, the ACK of a resent 2xx; see
 // foldedUntil): per transaction the hash of its Via
 // branch, its CSeq number and method, in rings of fixed-size records
-// without pointers, so the collector never reads them. Such a message is
+// without pointers, so the collector never reads them: 8 bytes a
+// transaction, 32 a call. Such a message is
 // a message of the capture and nothing more: the transaction it repeats
 // was counted when it folded. Anything else with the call's Call-ID is
 // new: a request of a dialog that ended finds the dialog's tombstone (see
@@ -62,11 +63,16 @@ type foldedCall struct {
 	idLen       uint16
 }
 
-// foldedKey names a transaction of a folded call.
-type foldedKey struct {
-	branch uint64 // branchHash of the topmost Via
-	cseq   uint32
-	method uint32 // methodCode
+// foldedKey names a transaction of a folded call: a hash of the
+// branchHash of its topmost Via, its CSeq number and method (see
+// keyOfTransaction). Among the few transactions of one call, two share
+// it with odds of about 2^-64.
+type foldedKey uint64
+
+// keyOfTransaction is the foldedKey of a transaction whose branch hashes
+// to branch.
+func keyOfTransaction(branch uint64, cseq uint32, method string) foldedKey {
+	return foldedKey(branch ^ (uint64(cseq)<<32|uint64(methodCode(method)))*0x9e3779b97f4a7c15)
 }
 
 // foldedCalls is the ring of folded calls, their keys in a ring beside,
@@ -78,9 +84,9 @@ type foldedCalls struct {
 	head, n   int
 	keys      []foldedKey
 	kHead, kN int
-	index     map[uint64]uint32 // call hash → position in calls
-	evicted   int               // folded calls dropped before their time
-	absorbed  int               // late retransmissions recognised
+	index     ringIndex // call hash → position in calls
+	evicted   int       // folded calls dropped before their time
+	absorbed  int       // late retransmissions recognised
 }
 
 // methodCode is a method's FNV-1a hash, for comparing methods without
@@ -99,9 +105,6 @@ func methodCode(m string) uint32 {
 func (f *foldedCalls) add(c *call, ks []foldedKey, until, now int64) {
 	if len(ks) == 0 || until <= now {
 		return
-	}
-	if f.index == nil {
-		f.index = make(map[uint64]uint32)
 	}
 	for f.n > 0 && f.calls[f.head].until <= now {
 		f.drop()
@@ -130,15 +133,16 @@ func (f *foldedCalls) add(c *call, ks []foldedKey, until, now int64) {
 	}
 	f.kN += len(ks)
 	f.calls[pos] = foldedCall{call: c.hash, call2: c.hash2, until: until, first: uint32(start), n: uint16(len(ks)), idLen: uint16(min(len(c.id), 1<<16-1))}
-	f.index[c.hash] = uint32(pos)
+	f.index.put(c.hash, uint32(pos), f.keyAt)
 }
+
+// keyAt is the key of the folded call at pos in the index.
+func (f *foldedCalls) keyAt(pos uint32) uint64 { return f.calls[pos].call }
 
 // drop forgets the oldest folded call.
 func (f *foldedCalls) drop() {
 	fc := &f.calls[f.head]
-	if p, ok := f.index[fc.call]; ok && int(p) == f.head {
-		delete(f.index, fc.call)
-	}
+	f.index.remove(fc.call, uint32(f.head), f.keyAt)
 	f.kHead = (f.kHead + int(fc.n)) % len(f.keys)
 	f.kN -= int(fc.n)
 	*fc = foldedCall{}
@@ -160,22 +164,20 @@ func (f *foldedCalls) grow(more int) {
 			keys[k] = f.keys[(old+j)%len(f.keys)]
 			k++
 		}
-		if p, ok := f.index[fc.call]; ok && int(p) == (f.head+i)%len(f.calls) {
-			f.index[fc.call] = uint32(i)
-		}
 		calls[i] = fc
 	}
 	f.calls, f.keys, f.head, f.kHead, f.kN = calls, keys, 0, 0, k
+	f.index.reset(len(calls))
+	for i := range f.n {
+		f.index.put(f.keyAt(uint32(i)), uint32(i), f.keyAt)
+	}
 }
 
 // absorb reports whether e repeats a transaction of a folded call, or is
 // the ACK of one, within its time: a late retransmission, counted and
 // dropped.
 func (f *foldedCalls) absorb(e *Event) bool {
-	if len(f.index) == 0 {
-		return false
-	}
-	p, ok := f.index[e.CallHash]
+	p, ok := f.index.find(e.CallHash, f.keyAt)
 	if !ok {
 		return false
 	}
@@ -187,10 +189,9 @@ func (f *foldedCalls) absorb(e *Event) bool {
 		f.absorbed++ // the ACK of a resent final response
 		return true
 	}
-	code := methodCode(e.Method)
+	key := keyOfTransaction(e.Branch, e.CSeq, e.Method)
 	for j := range int(fc.n) {
-		k := f.keys[(int(fc.first)+j)%len(f.keys)]
-		if k.branch == e.Branch && k.cseq == e.CSeq && k.method == code {
+		if f.keys[(int(fc.first)+j)%len(f.keys)] == key {
 			f.absorbed++
 			return true
 		}

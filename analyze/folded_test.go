@@ -89,10 +89,10 @@ func TestFoldedCallsBounded(t *testing.T) {
 	for i := range n {
 		e := ev(i)
 		c := &call{id: string(e.CallID), hash: e.CallHash, hash2: e.CallHash2}
-		f.add(c, []foldedKey{{branch: uint64(i), cseq: 2, method: methodCode("BYE")}, {branch: 7, cseq: 1, method: methodCode("INVITE")}}, until, now.UnixNano())
+		f.add(c, []foldedKey{keyOfTransaction(uint64(i), 2, "BYE"), keyOfTransaction(7, 1, "INVITE")}, until, now.UnixNano())
 	}
-	if f.evicted != 100 || len(f.index) != foldedCapacity {
-		t.Errorf("evicted %d, index %d: want 100 and %d", f.evicted, len(f.index), foldedCapacity)
+	if f.evicted != 100 || f.index.n != foldedCapacity {
+		t.Errorf("evicted %d, index %d: want 100 and %d", f.evicted, f.index.n, foldedCapacity)
 	}
 	if f.absorb(ev(0)) || f.absorb(ev(99)) {
 		t.Error("a forgotten call's retransmission is recognised")

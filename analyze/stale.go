@@ -101,8 +101,8 @@ func enderIndex(s string) uint8 {
 type staleTable struct {
 	ring    []tombstone
 	head, n int
-	index   map[uint64]uint32 // dialogKey → position in ring
-	evicted int               // tombstones overwritten younger than staleLinger
+	index   ringIndex // dialogKey → position in ring
+	evicted int       // tombstones overwritten younger than staleLinger
 }
 
 // dialogKey is a dialog's key in the index: the Call-ID's hash with the
@@ -113,9 +113,6 @@ func dialogKey(call, tagA, tagB uint64) uint64 {
 
 // bury leaves a tombstone of the retired dialog d of call c at now.
 func (s *staleTable) bury(c *call, d *Dialog, now time.Time) {
-	if s.index == nil {
-		s.index = make(map[uint64]uint32)
-	}
 	at := now.UnixNano()
 	for s.n > 0 && at-s.ring[s.head].stored >= int64(staleLinger) {
 		s.drop() // expired
@@ -149,49 +146,49 @@ func (s *staleTable) bury(c *call, d *Dialog, now time.Time) {
 			slot.flags |= f.flag
 		}
 	}
-	s.index[dialogKey(c.hash, d.callerHash, d.calleeHash)] = uint32(pos)
+	s.index.put(dialogKey(c.hash, d.callerHash, d.calleeHash), uint32(pos), s.keyAt)
+}
+
+// keyAt is the dialogKey of the tombstone at pos.
+func (s *staleTable) keyAt(pos uint32) uint64 {
+	t := &s.ring[pos]
+	return dialogKey(t.call, t.callerHash, t.calleeHash)
 }
 
 // drop forgets the oldest tombstone.
 func (s *staleTable) drop() {
 	t := &s.ring[s.head]
-	if k := dialogKey(t.call, t.callerHash, t.calleeHash); s.index[k] == uint32(s.head) {
-		delete(s.index, k)
-	}
+	s.index.remove(s.keyAt(uint32(s.head)), uint32(s.head), s.keyAt)
 	*t = tombstone{}
 	s.head = (s.head + 1) % len(s.ring)
 	s.n--
 }
 
-// grow doubles the ring (up to staleCapacity), the oldest first, and
-// points the index at the new places.
 // reserve makes the ring and its index their full size, staleCapacity.
 func (s *staleTable) reserve() {
-	s.index = make(map[uint64]uint32, staleCapacity)
 	for len(s.ring) < staleCapacity {
 		s.grow()
 	}
 }
 
+// grow doubles the ring (up to staleCapacity), the oldest first, and
+// points the index at the new places.
 func (s *staleTable) grow() {
 	ring := make([]tombstone, min(max(256, 2*len(s.ring)), staleCapacity))
 	for i := range s.n {
 		ring[i] = s.ring[(s.head+i)%len(s.ring)]
-		t := &ring[i]
-		if k := dialogKey(t.call, t.callerHash, t.calleeHash); int(s.index[k]) == (s.head+i)%len(s.ring) {
-			s.index[k] = uint32(i)
-		}
 	}
 	s.ring, s.head = ring, 0
+	s.index.reset(len(ring))
+	for i := range s.n {
+		s.index.put(s.keyAt(uint32(i)), uint32(i), s.keyAt)
+	}
 }
 
 // find returns the tombstone of the dialog e's Call-ID and tags name, if
 // one younger than staleLinger is kept.
 func (s *staleTable) find(e *Event) *tombstone {
-	if len(s.index) == 0 {
-		return nil
-	}
-	i, ok := s.index[dialogKey(e.CallHash, e.FromTagHash, e.ToTagHash)]
+	i, ok := s.index.find(dialogKey(e.CallHash, e.FromTagHash, e.ToTagHash), s.keyAt)
 	if !ok {
 		return nil
 	}

@@ -85,8 +85,8 @@ func TestStaleTableIsBounded(t *testing.T) {
 		d := &Dialog{CallerTag: "a", CalleeTag: "b", callerHash: e.FromTagHash, calleeHash: e.ToTagHash, Ended: now}
 		s.bury(c, d, now)
 	}
-	if s.evicted != 100 || len(s.index) != staleCapacity {
-		t.Errorf("evicted %d, index %d: want 100 and %d", s.evicted, len(s.index), staleCapacity)
+	if s.evicted != 100 || s.index.n != staleCapacity {
+		t.Errorf("evicted %d, index %d: want 100 and %d", s.evicted, s.index.n, staleCapacity)
 	}
 	if s.find(ev(0)) != nil || s.find(ev(99)) != nil {
 		t.Error("an overwritten tombstone is still found")
@@ -101,7 +101,7 @@ func TestStaleTableIsBounded(t *testing.T) {
 func TestStaleReserve(t *testing.T) {
 	var s staleTable
 	s.reserve()
-	if len(s.ring) != staleCapacity || s.index == nil {
+	if len(s.ring) != staleCapacity || len(s.index.slots) < 2*staleCapacity {
 		t.Fatalf("reserved ring of %d", len(s.ring))
 	}
 }

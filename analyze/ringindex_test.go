@@ -1,0 +1,56 @@
+package analyze
+
+import (
+	"math/rand/v2"
+	"testing"
+)
+
+// TestRingIndexAgainstMap drives a ring of keyed entries, as staleTable
+// and foldedCalls do (entries made at the tail, dropped at the head, a
+// newer entry of a key taking its place in the index), through a
+// ringIndex and through a Go map, with few distinct keys so that runs of
+// colliding slots form and are shifted back; both must find the same.
+func TestRingIndexAgainstMap(t *testing.T) {
+	for _, tc := range []struct {
+		size, keys int
+	}{{8, 3}, {64, 40}, {256, 1000}, {1024, 50}} {
+		rng := rand.New(rand.NewPCG(uint64(tc.size), uint64(tc.keys)))
+		ring := make([]uint64, tc.size)
+		keyAt := func(pos uint32) uint64 { return ring[pos] }
+		var x ringIndex
+		x.reset(tc.size)
+		ref := map[uint64]uint32{}
+		head, n := 0, 0
+		drop := func() {
+			k := ring[head]
+			x.remove(k, uint32(head), keyAt)
+			if p, ok := ref[k]; ok && int(p) == head {
+				delete(ref, k)
+			}
+			head, n = (head+1)%tc.size, n-1
+		}
+		for step := range 20000 {
+			if n == tc.size || (n > 0 && rng.IntN(3) == 0) {
+				drop()
+				continue
+			}
+			k := rng.Uint64N(uint64(tc.keys)) * 0x100000001 // spread, but colliding at times
+			pos := (head + n) % tc.size
+			ring[pos] = k
+			n++
+			x.put(k, uint32(pos), keyAt)
+			ref[k] = uint32(pos)
+			if x.n != len(ref) {
+				t.Fatalf("size %d step %d: index holds %d keys, map %d", tc.size, step, x.n, len(ref))
+			}
+			for q := range uint64(tc.keys) {
+				key := q * 0x100000001
+				got, ok := x.find(key, keyAt)
+				want, wok := ref[key]
+				if ok != wok || got != want {
+					t.Fatalf("size %d step %d: find %d = %d %v, want %d %v", tc.size, step, key, got, ok, want, wok)
+				}
+			}
+		}
+	}
+}
