@@ -2,16 +2,19 @@ package analyze
 
 // Calls that never get a dialog (out-of-dialog requests: pings,
 // registrations, INVITEs refused or never answered) are kept like the
-// others until their transactions settle and linger out. A flood of
-// requests each with its own Call-ID would make that a record per request
-// for a minute; so their number is capped, and past the cap the oldest is
+// others until their transactions are answered (then they fold within a
+// second, see foldQuiet) or time out. A flood of requests each with its
+// own Call-ID, never answered, would make that a record per request for
+// half a minute; so their number is capped, and past the cap the oldest is
 // folded at once, its requests counted as they stand (an unanswered one as
 // unanswered: it had been for as long as it was kept). Evictions are
 // counted and reported.
 
-// maxHalfOpen bounds the calls without a dialog that are kept: 32,768 is
-// half a minute of 1,000 pings a second.
-const maxHalfOpen = 1 << 15
+// maxHalfOpen bounds the calls without a dialog that are kept, at about
+// a kilobyte each: 16,384 is 16 s of ringing at 1,000 call attempts a
+// second, or Timer B's 32 s of 500 unanswered requests a second, beyond
+// which traffic is a flood (see floodCount).
+const maxHalfOpen = 1 << 14
 
 // halfOpenCalls queues the calls without a dialog, oldest first.
 type halfOpenCalls struct {
