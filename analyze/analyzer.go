@@ -350,7 +350,7 @@ func (a *Analyzer) response(e *Event) {
 	if c != nil {
 		t = c.transaction(e, method, e.Branch)
 	} else {
-		if a.store.folded.absorb(e) {
+		if !a.newFork(e) && a.store.folded.absorb(e) {
 			return
 		}
 		c = a.newCall(e)
@@ -398,6 +398,14 @@ func (a *Analyzer) foldReady(c *call) bool {
 		}
 	}
 	return true
+}
+
+// newFork reports whether e, a response for a call that is not kept, is
+// a 2xx to an INVITE from a fork that made no dialog before: a dialog of
+// its own (RFC 3261 section 13.2.2.4), not a retransmission of the 2xx
+// that made the call's, whose tags the dialog's tombstone has.
+func (a *Analyzer) newFork(e *Event) bool {
+	return e.Method == "INVITE" && e.Status >= 200 && e.Status < 300 && len(e.ToTag) > 0 && a.store.buried.find(e) == nil
 }
 
 // answer gives t the response e, which belongs to it, and reports whether
