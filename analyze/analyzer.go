@@ -93,10 +93,11 @@ func New(opts Options) *Analyzer {
 	a.ledger = ledger{opts: &a.opts, book: &a.book, store: &a.store, tot: newTotals()}
 	if opts.Live {
 		a.timing.compactAfter = 1
-		// a monitor runs for months: its ring of finished dialogs takes
-		// its full size at once, rather than doubling in steps over the
-		// first quarter of an hour
+		// a monitor runs for months: its rings of finished dialogs and
+		// calls take their full size at once, rather than doubling in
+		// steps over the first quarter of an hour
 		a.store.buried.reserve()
+		a.store.folded.reserve()
 	}
 	return a
 }

@@ -150,6 +150,13 @@ func (f *foldedCalls) drop() {
 	f.n--
 }
 
+// reserve makes both rings and the index their full size.
+func (f *foldedCalls) reserve() {
+	for len(f.calls) < foldedCapacity || len(f.keys) < foldedCapacity*foldedKeysPerCall {
+		f.grow(0)
+	}
+}
+
 // grow doubles both rings (the calls' up to foldedCapacity), oldest
 // first, making room for at least more keys.
 func (f *foldedCalls) grow(more int) {

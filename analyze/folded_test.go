@@ -120,3 +120,21 @@ func TestFoldedCallsBounded(t *testing.T) {
 		t.Error("a new request is taken for a retransmission")
 	}
 }
+
+// TestFoldedReserve: a reserved table is full size before its first
+// call, and takes calls as a grown one does.
+func TestFoldedReserve(t *testing.T) {
+	var f foldedCalls
+	f.reserve()
+	if len(f.calls) != foldedCapacity || len(f.keys) != foldedCapacity*foldedKeysPerCall || len(f.index.slots) < 2*foldedCapacity {
+		t.Fatalf("reserved rings of %d calls, %d keys, %d slots", len(f.calls), len(f.keys), len(f.index.slots))
+	}
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	id := []byte("call-1")
+	h, h2 := idHash(id)
+	f.add(&call{id: string(id), hash: h, hash2: h2}, []foldedKey{keyOfTransaction(1, 2, "BYE")}, now.Add(time.Minute).UnixNano(), now.UnixNano())
+	e := &Event{CallID: id, CallHash: h, CallHash2: h2, Method: "BYE", CSeq: 2, Branch: 1, Request: true, Time: now}
+	if !f.absorb(e) {
+		t.Error("a retransmission is not recognised in a reserved table")
+	}
+}
