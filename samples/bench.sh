@@ -151,7 +151,7 @@ for r in ratios:
 
 doc = os.environ.get("DOC")
 if doc:
-    env = [f"{k}={os.environ[k]}" for k in ("REPEAT", "BASE", "NO_TSHARK") if os.environ.get(k)]
+    env = [f"{k}={os.environ[k]}" for k in ("REPEAT", "BASE", "NO_TSHARK", "SHAPES", "REAL") if os.environ.get(k)]
     go = subprocess.run(["go", "version"], capture_output=True, text=True).stdout.split()[2]
     with open(doc, "w") as f:
         f.write("# Performance\n\n")
@@ -179,7 +179,11 @@ if doc:
             f.write("Captures `samples/gen` writes for the memory work (see `samples/shapes.sh`): a steady call rate, floods of requests "
                     "with a Call-ID each, and the same calls over UDP and over TCP; each at growing sizes, to show whether memory stays flat. "
                     "Each is read by both floors and by `sipalive analyze` in each format, in the same rounds. "
-                    "Targets: peak RSS at most 64 MiB for tables and 96 MiB for JSON and CSV.\n\n")
+                    "Targets: peak RSS at most 64 MiB for tables and 96 MiB for JSON and CSV.")
+            if os.environ.get("REAL"):
+                f.write(" The real sipp trunk is `../shared/tools/real-trunk.sh`'s capture: sipp calls at 1,000 a second "
+                        "through loopback, each with an INFO, an UPDATE and a MESSAGE inside the dialog, and OPTIONS pings beside them.")
+            f.write("\n\n")
             f.write("| shape | packets | format | wall s | CPU s | µs CPU per packet | × floor | × pcapgo floor | peak RSS MiB | RSS target |\n")
             f.write("| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n")
             for label, n, fmt, w, c, per, xf, xg, r, ok in shape_lines:
