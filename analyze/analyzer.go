@@ -210,6 +210,7 @@ func (a *Analyzer) request(e *Event) {
 			return
 		}
 		c = a.newCall(e)
+		c.heir = a.store.folded.lookup(e) != nil
 	}
 	c.lastSeen = e.Time
 	a.book.learnAgent(c, e.Src, e)
@@ -235,6 +236,9 @@ func (a *Analyzer) request(e *Event) {
 		t.Retransmissions++
 		a.frames(&t.Frames, e)
 		return
+	}
+	if c.heir && a.store.folded.repeated(e) {
+		return // a retransmission of the call folded before this one
 	}
 	a.seq++
 	// The record is zero but for its frame list (newTransaction), so it is
@@ -355,6 +359,10 @@ func (a *Analyzer) response(e *Event) {
 			return
 		}
 		c = a.newCall(e)
+		c.heir = a.store.folded.lookup(e) != nil
+	}
+	if t == nil && c.heir && !a.newFork(e) && a.store.folded.repeated(e) {
+		return // an answer resent for the call folded before this one
 	}
 	c.lastSeen = e.Time
 	a.book.learnAgent(c, e.Src, e)

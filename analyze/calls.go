@@ -27,6 +27,7 @@ type call struct {
 	due       int64 // when the sweep should look at it next (Unix ns)
 	gone      bool  // deleted from the map
 	halfOpen  bool  // queued in callStore.halfOpen and without a dialog
+	heir      bool  // made while a folded call of its Call-ID may be retransmitted (see foldedCalls)
 	txs       []*Transaction
 	dialogs   []*Dialog
 	rounds    int             // 422 responses to INVITE

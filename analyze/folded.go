@@ -180,22 +180,45 @@ func (f *foldedCalls) grow(more int) {
 	}
 }
 
-// absorb reports whether e repeats a transaction of a folded call, or is
-// the ACK of one, within its time: a late retransmission, counted and
-// dropped.
+// absorb reports whether e, whose Call-ID has no call, repeats a
+// transaction of a folded call, or is the ACK of one, within its time: a
+// late retransmission, counted and dropped.
 func (f *foldedCalls) absorb(e *Event) bool {
-	p, ok := f.index.find(e.CallHash, f.keyAt)
-	if !ok {
-		return false
-	}
-	fc := &f.calls[p]
-	if fc.call2 != e.CallHash2 || int(fc.idLen) != min(len(e.CallID), 1<<16-1) || e.Time.UnixNano() >= fc.until {
+	fc := f.lookup(e)
+	if fc == nil {
 		return false
 	}
 	if e.Request && e.Method == "ACK" {
 		f.absorbed++ // the ACK of a resent final response
 		return true
 	}
+	return f.repeats(fc, e)
+}
+
+// lookup returns the folded call of e's Call-ID while its retransmissions
+// may come, or nil.
+func (f *foldedCalls) lookup(e *Event) *foldedCall {
+	p, ok := f.index.find(e.CallHash, f.keyAt)
+	if !ok {
+		return nil
+	}
+	fc := &f.calls[p]
+	if fc.call2 != e.CallHash2 || int(fc.idLen) != min(len(e.CallID), 1<<16-1) || e.Time.UnixNano() >= fc.until {
+		return nil
+	}
+	return fc
+}
+
+// repeated reports whether e repeats a transaction of the folded call of
+// its Call-ID: for a call made again after the fold (a request of the
+// ended dialog came), whose own transactions e matched none of.
+func (f *foldedCalls) repeated(e *Event) bool {
+	fc := f.lookup(e)
+	return fc != nil && f.repeats(fc, e)
+}
+
+// repeats reports whether e repeats a transaction of fc, counting it.
+func (f *foldedCalls) repeats(fc *foldedCall, e *Event) bool {
 	key := keyOfTransaction(e.Branch, e.CSeq, e.Method)
 	for j := range int(fc.n) {
 		if f.keys[(int(fc.first)+j)%len(f.keys)] == key {

@@ -20,6 +20,7 @@ func TestFoldedCallRetransmissions(t *testing.T) {
 		late      time.Duration // after the BYE's 200
 		keepalive bool          // a new in-dialog request instead of the BYE again
 		fork      bool          // a 2xx from another fork instead
+		resend    bool          // with keepalive: then the BYE and its 200 again
 		absorbed  int
 		stale     int
 		orphans   uint64
@@ -28,6 +29,9 @@ func TestFoldedCallRetransmissions(t *testing.T) {
 		{name: "retransmissions within Timer F", late: 10 * time.Second, absorbed: 3},
 		{name: "past Timer F", late: 50 * time.Second}, // a new BYE of the ended dialog, answered
 		{name: "a new request of the dialog", late: 10 * time.Second, keepalive: true, stale: 1},
+		// The stale request makes the call again: the BYE resent after it
+		// is still the folded call's.
+		{name: "retransmissions after a new request", late: 10 * time.Second, keepalive: true, resend: true, stale: 1, absorbed: 2},
 		// A fork that answers late makes a dialog of its own; the call
 		// kept no INVITE for it, so its answer is one without a request.
 		{name: "a 2xx from another fork", late: 10 * time.Second, fork: true, orphans: 1, calls: 2},
@@ -50,6 +54,10 @@ func TestFoldedCallRetransmissions(t *testing.T) {
 			switch {
 			case tc.keepalive:
 				f.send(time.Second, addrA, addrB, request("INFO", "fc", 3, "info", true, "", ""))
+				if tc.resend {
+					f.send(time.Second, addrA, addrB, request("BYE", "fc", 2, "bye", true, "", ""))
+					f.send(time.Millisecond, addrB, addrA, response(200, "BYE", "fc", 2, "bye", "tb"))
+				}
 			case tc.fork:
 				f.send(time.Second, addrB, addrA, response(200, "INVITE", "fc", 1, "inv", "tc"))
 			default:
