@@ -8,14 +8,14 @@ import "time"
 // it leaves behind is what recognises them, exactly, while RFC 3261 still
 // allows them (a request resent because its answer was lost beyond the
 // capture point, the answer resent in turn, the ACK of a resent 2xx; see
-// foldedUntil): per transaction the hash of its Via
-// branch, its CSeq number and method, in rings of fixed-size records
-// without pointers, so the collector never reads them: 8 bytes a
-// transaction, 32 a call. Such a message is
-// a message of the capture and nothing more: the transaction it repeats
-// was counted when it folded. Anything else with the call's Call-ID is
-// new: a request of a dialog that ended finds the dialog's tombstone (see
-// staleTable), as it would minutes later.
+// foldedUntil): per transaction a hash of its Via branch, CSeq number and
+// method, in rings of fixed-size records without pointers, so that the
+// collector never reads them: 8 bytes a transaction, 32 a call. Such a
+// message is a message of the capture and nothing more: the transaction
+// it repeats was counted when it folded. Anything else with the call's
+// Call-ID is new: a request of a dialog that ended finds the dialog's
+// tombstone (see staleTable), as it would minutes later, and the call it
+// makes again still knows the folded call's retransmissions (call.heir).
 
 const (
 	// foldQuiet is how long a finished call must be silent before it
@@ -106,6 +106,7 @@ func (f *foldedCalls) add(c *call, ks []foldedKey, until, now int64) {
 	if len(ks) == 0 || until <= now {
 		return
 	}
+	ks = ks[max(0, len(ks)-(1<<16-1)):] // foldedCall.n: the latest, past any sane call
 	for f.n > 0 && f.calls[f.head].until <= now {
 		f.drop()
 	}
