@@ -487,7 +487,29 @@ func TestJSONFollowsTheSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range append(append(files, bulk), corpus...) {
+	// Floods fill the bounded tables, so that the report has its limits:
+	// unanswered INVITEs the calls without a dialog, answered pings the
+	// folded calls' ring.
+	var floods []string
+	for _, o := range []synth.FloodOptions{
+		{Method: "INVITE", N: 20000, Rate: 10000, Sources: 2},
+		{Method: "OPTIONS", N: 90000, Rate: 5000, Sources: 2, Answer: 200},
+	} {
+		var buf bytes.Buffer
+		w, err := synth.NewWriter(&buf, synth.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := synth.Flood(w, o); err != nil {
+			t.Fatal(err)
+		}
+		f := filepath.Join(t.TempDir(), "flood-"+o.Method+".pcap")
+		if err := os.WriteFile(f, buf.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		floods = append(floods, f)
+	}
+	for _, f := range append(append(append(files, bulk), floods...), corpus...) {
 		_, out, _ := runCLI("analyze", "--format", "json", f)
 		v, err := jsonschema.UnmarshalJSON(strings.NewReader(out))
 		if err != nil {
@@ -496,6 +518,9 @@ func TestJSONFollowsTheSchema(t *testing.T) {
 		}
 		if err := sch.Validate(v); err != nil {
 			t.Errorf("%s: the JSON report does not follow docs/report.schema.json: %v", filepath.Base(f), err)
+		}
+		if strings.HasPrefix(filepath.Base(f), "flood-") && !strings.Contains(out, `"limits"`) {
+			t.Errorf("%s: the flood's report has no limits", filepath.Base(f))
 		}
 	}
 }
