@@ -146,3 +146,30 @@ func TestFoldedReserve(t *testing.T) {
 		t.Error("a retransmission is not recognised in a reserved table")
 	}
 }
+
+// TestFinishedCallsLeave feeds a steady stream of short calls (INVITE,
+// 200, ACK, an INFO keep-alive, BYE, 200) at 50 a second: the calls kept
+// whole are only those of the last couple of seconds (foldQuiet and a
+// sweep), not of the last minute, and every call is counted.
+func TestFinishedCallsLeave(t *testing.T) {
+	f := newFeeder()
+	const calls, gap = 3000, 20 * time.Millisecond
+	for i := range calls {
+		id := fmt.Sprint("steady-", i)
+		f.send(gap, addrA, addrB, request("INVITE", id, 1, "inv"+id, false, "", ""))
+		f.send(0, addrB, addrA, response(200, "INVITE", id, 1, "inv"+id, "tb"))
+		f.send(0, addrA, addrB, request("ACK", id, 1, "ack"+id, true, "", ""))
+		f.send(0, addrA, addrB, request("INFO", id, 2, "info"+id, true, "", ""))
+		f.send(0, addrB, addrA, response(200, "INFO", id, 2, "info"+id, "tb"))
+		f.send(0, addrA, addrB, request("BYE", id, 3, "bye"+id, true, "", ""))
+		f.send(0, addrB, addrA, response(200, "BYE", id, 3, "bye"+id, "tb"))
+	}
+	// 50 calls a second: foldQuiet and a sweep's second hold about 100.
+	if n := f.a.store.calls.n; n > 150 {
+		t.Errorf("%d calls kept whole at the end of a steady stream, want at most 150", n)
+	}
+	r := f.a.Finish(capture.Stats{})
+	if r.Summary.Calls != calls || r.Summary.SessionKeepAlives["INFO"].OK != calls {
+		t.Errorf("%d calls and %+v INFO keep-alives, want %d of each", r.Summary.Calls, r.Summary.SessionKeepAlives["INFO"], calls)
+	}
+}
