@@ -206,11 +206,12 @@ func (a *Analyzer) request(e *Event) {
 	method, branch := e.Method, e.Branch
 	c := a.store.lookupCall(e)
 	if c == nil {
-		if a.store.folded.absorb(e) {
+		fc := a.store.folded.lookup(e)
+		if a.store.folded.absorb(fc, e) {
 			return
 		}
 		c = a.newCall(e)
-		c.heir = a.store.folded.lookup(e) != nil
+		c.heir = fc != nil
 	}
 	c.lastSeen = e.Time
 	a.book.learnAgent(c, e.Src, e)
@@ -354,15 +355,16 @@ func (a *Analyzer) response(e *Event) {
 	var t *Transaction
 	if c != nil {
 		t = c.transaction(e, method, e.Branch)
+		if t == nil && c.heir && !a.newFork(e) && a.store.folded.repeated(e) {
+			return // an answer resent for the call folded before this one
+		}
 	} else {
-		if !a.newFork(e) && a.store.folded.absorb(e) {
+		fc := a.store.folded.lookup(e)
+		if fc != nil && !a.newFork(e) && a.store.folded.absorb(fc, e) {
 			return
 		}
 		c = a.newCall(e)
-		c.heir = a.store.folded.lookup(e) != nil
-	}
-	if t == nil && c.heir && !a.newFork(e) && a.store.folded.repeated(e) {
-		return // an answer resent for the call folded before this one
+		c.heir = fc != nil
 	}
 	c.lastSeen = e.Time
 	a.book.learnAgent(c, e.Src, e)

@@ -182,10 +182,9 @@ func (f *foldedCalls) grow(more int) {
 }
 
 // absorb reports whether e, whose Call-ID has no call, repeats a
-// transaction of a folded call, or is the ACK of one, within its time: a
-// late retransmission, counted and dropped.
-func (f *foldedCalls) absorb(e *Event) bool {
-	fc := f.lookup(e)
+// transaction of fc, the folded call of its Call-ID (see lookup; nil:
+// none), or is the ACK of one: a late retransmission, counted and dropped.
+func (f *foldedCalls) absorb(fc *foldedCall, e *Event) bool {
 	if fc == nil {
 		return false
 	}
