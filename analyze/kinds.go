@@ -31,7 +31,7 @@ const (
 var findingKindNames = [findingKinds]string{"unknown", "lost", "unsupported", "refused", "unanswered", "expired", "stale",
 	"dropped", "late-refresh", "device-down", "late-register", "sdp-in-answer", "proxy-bye", "answers-unknown-dialog", "timer-off", "renegotiation-refused", "register-failed", "flood"}
 
-func (k FindingKind) String() string { return word(findingKindNames[:], k) }
+func (k FindingKind) String() string { return Word(findingKindNames[:], k) }
 
 // MarshalText writes the kind's word, for JSON values and map keys.
 func (k FindingKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
@@ -72,7 +72,7 @@ const (
 
 var natKindNames = [natKinds]string{"", "CRLF ping", "CRLF pong", "empty", "blank", "zero bytes", "WebSocket ping", "WebSocket pong"}
 
-func (k NATKind) String() string { return word(natKindNames[:], k) }
+func (k NATKind) String() string { return Word(natKindNames[:], k) }
 
 // MarshalText writes the kind's words.
 func (k NATKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
@@ -94,21 +94,22 @@ const (
 
 var purposeNames = [purposes]string{"", "third-party call control or late offer", "media renegotiation", "hold", "resume", "T.38 switch-over"}
 
-func (p Purpose) String() string { return word(purposeNames[:], p) }
+func (p Purpose) String() string { return Word(purposeNames[:], p) }
 
 // MarshalText writes the purpose's words.
 func (p Purpose) MarshalText() ([]byte, error) { return []byte(p.String()), nil }
 
-// word is an enumeration value's word from its list, "unknown" past it.
-func word[T ~uint8](names []string, v T) string {
+// Word is an enumeration value's word from its list, "unknown" past it:
+// the String of the analysis' kinds, and of the probe's.
+func Word[T ~uint8](names []string, v T) string {
 	if int(v) >= len(names) {
 		return "unknown"
 	}
 	return names[v]
 }
 
-// parseWord is word's inverse: the value whose word s is.
-func parseWord[T ~uint8](names []string, s string, v *T) error {
+// ParseWord is Word's inverse: the value whose word s is.
+func ParseWord[T ~uint8](names []string, s string, v *T) error {
 	for i, n := range names {
 		if n == s {
 			*v = T(i)
@@ -120,14 +121,14 @@ func parseWord[T ~uint8](names []string, s string, v *T) error {
 
 // UnmarshalText reads a kind's word, for reports read back (merge).
 func (k *FindingKind) UnmarshalText(b []byte) error {
-	return parseWord(findingKindNames[:], string(b), k)
+	return ParseWord(findingKindNames[:], string(b), k)
 }
 
 // UnmarshalText reads a kind's words.
-func (k *NATKind) UnmarshalText(b []byte) error { return parseWord(natKindNames[:], string(b), k) }
+func (k *NATKind) UnmarshalText(b []byte) error { return ParseWord(natKindNames[:], string(b), k) }
 
 // UnmarshalText reads a purpose's words.
-func (p *Purpose) UnmarshalText(b []byte) error { return parseWord(purposeNames[:], string(b), p) }
+func (p *Purpose) UnmarshalText(b []byte) error { return ParseWord(purposeNames[:], string(b), p) }
 
 // UnmarshalText reads a gap's word.
-func (g *RegGap) UnmarshalText(b []byte) error { return parseWord(regGapNames[:], string(b), g) }
+func (g *RegGap) UnmarshalText(b []byte) error { return ParseWord(regGapNames[:], string(b), g) }

@@ -313,7 +313,7 @@ const (
 
 var regGapNames = [regGaps]string{"", "expired", "unregistered", "refused"}
 
-func (g RegGap) String() string { return word(regGapNames[:], g) }
+func (g RegGap) String() string { return Word(regGapNames[:], g) }
 
 // MarshalText writes the gap's word.
 func (g RegGap) MarshalText() ([]byte, error) { return []byte(g.String()), nil }

@@ -17,7 +17,7 @@ import (
 )
 
 // StepKind is what a step of the probe tests.
-type StepKind int
+type StepKind uint8
 
 // Steps, in the order the probe takes them.
 const (
@@ -35,12 +35,7 @@ const (
 
 var stepNames = [...]string{"register", "ping", "call", "in_dialog", "unknown_dialog", "message_outside", "timer_too_small", "timer_call", "bye", "listen_call"}
 
-func (k StepKind) String() string {
-	if int(k) < len(stepNames) {
-		return stepNames[k]
-	}
-	return "unknown"
-}
+func (k StepKind) String() string { return analyze.Word(stepNames[:], k) }
 
 // MarshalText writes the kind as its name, for JSON.
 func (k StepKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
@@ -102,7 +97,7 @@ type Device struct {
 }
 
 // VerdictKind is a judgement against the keep-alive rules.
-type VerdictKind int
+type VerdictKind uint8
 
 // Verdicts.
 const (
@@ -156,12 +151,7 @@ var verdictNames = [...]string{"keepalive", "refused", "unanswered", "accepts_un
 	"allow_mismatch", "timer_too_small_accepted", "timer_too_small_refused", "refreshes", "no_refresh", "no_timer",
 	"sends_keepalives", "reinvite_without_sdp", "overloaded", "no_keepalives", "reaction", "timer_not_as_announced"}
 
-func (k VerdictKind) String() string {
-	if int(k) < len(verdictNames) {
-		return verdictNames[k]
-	}
-	return "unknown"
-}
+func (k VerdictKind) String() string { return analyze.Word(verdictNames[:], k) }
 
 // MarshalText writes the kind as its name, for JSON.
 func (k VerdictKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
@@ -183,7 +173,7 @@ type Verdict struct {
 
 // Reaction is what a device did after its keep-alive was refused or left
 // unanswered (--listen).
-type Reaction int
+type Reaction uint8
 
 // Reactions.
 const (
@@ -196,12 +186,7 @@ const (
 
 var reactionNames = [...]string{"", "keeps_on", "hangs_up", "switches_method", "goes_silent"}
 
-func (r Reaction) String() string {
-	if int(r) < len(reactionNames) {
-		return reactionNames[r]
-	}
-	return "unknown"
-}
+func (r Reaction) String() string { return analyze.Word(reactionNames[:], r) }
 
 // MarshalText writes the reaction as its name, for JSON.
 func (r Reaction) MarshalText() ([]byte, error) { return []byte(r.String()), nil }
@@ -274,24 +259,21 @@ func vendorOf(agent string) string {
 }
 
 // UnmarshalText reads a step kind by name.
-func (k *StepKind) UnmarshalText(b []byte) error { return byName(stepNames[:], b, (*int)(k), "step") }
+func (k *StepKind) UnmarshalText(b []byte) error { return byName(stepNames[:], b, k, "step") }
 
 // UnmarshalText reads a verdict kind by name.
 func (k *VerdictKind) UnmarshalText(b []byte) error {
-	return byName(verdictNames[:], b, (*int)(k), "verdict")
+	return byName(verdictNames[:], b, k, "verdict")
 }
 
 // UnmarshalText reads a reaction by name.
 func (r *Reaction) UnmarshalText(b []byte) error {
-	return byName(reactionNames[:], b, (*int)(r), "reaction")
+	return byName(reactionNames[:], b, r, "reaction")
 }
 
-func byName(names []string, b []byte, into *int, what string) error {
-	for i, n := range names {
-		if n == string(b) {
-			*into = i
-			return nil
-		}
+func byName[T ~uint8](names []string, b []byte, into *T, what string) error {
+	if err := analyze.ParseWord(names, string(b), into); err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	return fmt.Errorf("unknown %s %q", what, b)
+	return nil
 }
