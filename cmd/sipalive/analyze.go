@@ -91,15 +91,9 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 	fs.SetOutput(stderr)
 	var c commonFlags
 	c.register(fs)
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: sipalive %s [flags] FILE...\n\nflags:\n", name)
-		fs.PrintDefaults()
-	}
-	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	usage := fmt.Sprintf("usage: sipalive %s [flags] FILE...\n\nflags:\n", name)
+	if help, err := parseCommand(fs, args, usage, stderr); help || err != nil {
+		return err
 	}
 	files := append([]string(c.files), fs.Args()...)
 	if len(files) == 0 {
@@ -223,6 +217,23 @@ func cmdAnalyze(args []string, stdout, stderr io.Writer, auditOnly bool) error {
 		return findingsError{n}
 	}
 	return nil
+}
+
+// parseCommand gives a subcommand's flags their usage text and parses
+// args; help reports that -h asked for the text, which has been printed.
+// A wrong flag is a usage error (exit 2).
+func parseCommand(fs *flag.FlagSet, args []string, usage string, stderr io.Writer) (help bool, err error) {
+	fs.Usage = func() {
+		fmt.Fprint(stderr, usage)
+		fs.PrintDefaults()
+	}
+	if err := parseInterspersed(fs, args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return true, nil
+		}
+		return false, usageError{err.Error()}
+	}
+	return false, nil
 }
 
 // parseInterspersed parses flags that may follow file names, as tcpdump

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -29,15 +28,8 @@ func cmdCollect(args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var lf liveFlags
 	lf.register(fs, "the HEP packets received, as datagrams from each agent,")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, collectUsage)
-		fs.PrintDefaults()
-	}
-	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	if help, err := parseCommand(fs, args, collectUsage, stderr); help || err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usagef("collect: give the one address to listen on (host:port, e.g. :9060)")

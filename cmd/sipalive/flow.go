@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -15,21 +14,22 @@ import (
 	"github.com/sipalive/sipalive/capture"
 )
 
+const flowUsage = `usage: sipalive flow [flags] FILE... [CALL-ID]
+
+The Call-ID may be shortened to a prefix, as the tables print it.
+Without one, the dialogs to pick from are listed, problems first.
+
+flags:
+`
+
 func cmdFlow(args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("flow", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	var files stringList
 	fs.Var(&files, "r", "read packets from `FILE`; repeatable")
 	format := fs.String("format", "text", "output `format`: text, svg, html or json")
-	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: sipalive flow [flags] FILE... [CALL-ID]\n\nThe Call-ID may be shortened to a prefix, as the tables print it.\nWithout one, the dialogs to pick from are listed, problems first.\n\nflags:\n")
-		fs.PrintDefaults()
-	}
-	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	if help, err := parseCommand(fs, args, flowUsage, stderr); help || err != nil {
+		return err
 	}
 	rest := fs.Args()
 	// The last argument is the Call-ID, unless it names a file.

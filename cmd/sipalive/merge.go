@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -27,15 +26,8 @@ func cmdMerge(args []string, stdout, stderr io.Writer) error {
 	format := fs.String("format", "table", "output `format`: table, json or html")
 	wide := fs.Bool("wide", false, "print every table column whole")
 	failOn := fs.String("fail-on", "", "exit 1 when a finding of these `kinds` exists (see analyze -h)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, mergeUsage)
-		fs.PrintDefaults()
-	}
-	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	if help, err := parseCommand(fs, args, mergeUsage, stderr); help || err != nil {
+		return err
 	}
 	if fs.NArg() == 0 {
 		return usagef("merge: name the JSON reports to merge")

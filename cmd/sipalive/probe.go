@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -74,15 +73,8 @@ func cmdProbe(args []string, stdout, stderr io.Writer) error {
 	cert := fs.String("cert", "", "--listen over TLS: the certificate `file` (PEM)")
 	key := fs.String("key", "", "--listen over TLS: the key `file` (PEM)")
 	failOn := fs.String("fail-on", "", "exit 1 when the card has a verdict of these `kinds` (comma-separated; any: every verdict that is not good)")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, probeUsage)
-		fs.PrintDefaults()
-	}
-	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	if help, err := parseCommand(fs, args, probeUsage, stderr); help || err != nil {
+		return err
 	}
 	if *listen != "" {
 		return probeListen(listenArgs{addr: *listen, transport: strings.ToLower(cfg.Transport), answers: *answers, calls: *calls,

@@ -113,15 +113,8 @@ func cmdSniff(args []string, stdout, stderr io.Writer) error {
 	ring := fs.Int("B", capture.DefaultRingMiB, "the kernel ring buffer, in `MiB` (as tcpdump -B, which counts KiB): raise it when the kernel drops packets")
 	var lf liveFlags
 	lf.register(fs, "the captured packets")
-	fs.Usage = func() {
-		fmt.Fprint(stderr, sniffUsage)
-		fs.PrintDefaults()
-	}
-	if err := parseInterspersed(fs, args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	if help, err := parseCommand(fs, args, sniffUsage, stderr); help || err != nil {
+		return err
 	}
 	if *iface == "" {
 		return usagef("sniff: name the interface with -i (any for all of them)")
