@@ -9,12 +9,13 @@ import (
 // At most batchesInUse are queued; more wait in the free pool, so that a
 // batch comes back to the decoding side only once the analysing core's
 // cache has let go of it: writing into lines the other core still holds
-// costs a round trip between the cores for each.
+// costs a round trip between the cores for each. Twice batchesInUse is
+// room enough for that; each batch is 150 KB of the heap's live state.
 const (
 	batchMessages = 256
 	batchArena    = 1 << 16 // payload bytes per batch (most payloads stay in the read blocks)
 	batchesInUse  = 8
-	batchPool     = 32
+	batchPool     = 16
 )
 
 // batch is a run of captured messages, each scanned into an event by one
@@ -73,7 +74,7 @@ func newPipeline(a *analyze.Analyzer, src capture.Source, keepFrames bool) *pipe
 // take makes a free batch the current one, with the decoder building its
 // next message in the batch's first slot. The pool's batches are made as
 // the first ones are needed, not up front: a small capture needs a batch
-// or two, and making all of them (7 MB, first touched page by page) took
+// or two, and making all of them (2.4 MB, first touched page by page) took
 // a fifth of such a run. A new batch is made while the pool is short of
 // batchPool even when one is free, so that the pool still grows to its
 // size (see batchPool).
@@ -83,7 +84,6 @@ func (p *pipeline) take() {
 		p.cur = &batch{
 			msgs:   make([]capture.Message, 0, batchMessages),
 			events: make([]analyze.Event, batchMessages),
-			arena:  make([]byte, 0, batchArena),
 		}
 	} else {
 		p.cur = <-p.free
@@ -107,6 +107,10 @@ func (p *pipeline) add(cm *capture.Message) {
 			b.blocks = append(b.blocks, blk)
 		}
 	} else {
+		if b.arena == nil {
+			// made on first use: UDP from a file needs none
+			b.arena = make([]byte, 0, batchArena)
+		}
 		if len(b.arena)+len(m.Payload) > cap(b.arena) && n > 0 {
 			// The arena is full: the message opens the next batch.
 			p.flush()

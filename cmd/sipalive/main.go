@@ -16,6 +16,8 @@ import (
 	"io"
 	"os"
 	"runtime/debug"
+
+	"github.com/sipalive/sipalive/analyze/driver"
 )
 
 // Exit statuses.
@@ -55,10 +57,12 @@ Run 'sipalive COMMAND -h' for the flags of a command.
 func main() {
 	// The analysis recycles its records and allocates little: its heap is
 	// mostly live state, so collecting when the heap has grown by half,
-	// not doubled, costs little CPU and takes a quarter off the peak
-	// memory (docs/performance.md). GOGC, when set, decides.
-	if os.Getenv("GOGC") == "" {
+	// not doubled, and more often near the heap budget, costs little CPU
+	// and bounds the peak memory (docs/design.md). GOGC or GOMEMLIMIT,
+	// when set, decide.
+	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetGCPercent(50)
+		driver.BudgetHeap(driver.HeapBudget)
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

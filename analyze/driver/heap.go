@@ -1,0 +1,69 @@
+package driver
+
+import (
+	"runtime"
+	"runtime/debug"
+	"runtime/metrics"
+)
+
+// HeapBudget is the memory a run aims to stay within by default: the Go
+// runtime's own memory (heap, stacks, its metadata), not the program's
+// code and tables, which add some 10 MiB to the resident size.
+const HeapBudget = 52 << 20
+
+// BudgetHeap has the collector keep the heap within budget bytes while
+// the live state leaves room for it, and let it grow by a quarter beyond
+// the live state when it does not.
+//
+// The analysis recycles its records and allocates little, so its heap is
+// mostly live state: collecting more often as the heap nears the budget
+// costs a few collections, not a share of the CPU. A memory limit alone
+// would make the collector run without pause once the live state passed
+// it (a trunk with tens of thousands of calls up at once); so after every
+// collection the limit is raised to a quarter above what it found live,
+// never below budget. GOGC stays the growth that applies below the budget.
+func BudgetHeap(budget int64) {
+	debug.SetMemoryLimit(budget)
+	watchCollections(func() {
+		live, overhead := heapSizes()
+		debug.SetMemoryLimit(max(budget, live+live/4+overhead))
+	})
+}
+
+// heapSizes returns the heap the last collection found live, and the
+// runtime's memory that is not heap objects (stacks, span metadata, the
+// free space within spans), which the memory limit counts too.
+func heapSizes() (live, overhead int64) {
+	s := []metrics.Sample{
+		{Name: "/gc/heap/live:bytes"},
+		{Name: "/memory/classes/total:bytes"},
+		{Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/memory/classes/heap/objects:bytes"},
+	}
+	metrics.Read(s)
+	var v [4]int64
+	for i := range s {
+		if s[i].Value.Kind() == metrics.KindUint64 {
+			v[i] = int64(s[i].Value.Uint64())
+		}
+	}
+	return v[0], max(v[1]-v[2]-v[3], 0)
+}
+
+// sentinel is an object nothing keeps: the collection that finds it
+// unreachable runs its cleanup. It is larger than the tiny allocator's
+// blocks, which would tie its life to its neighbours'.
+type sentinel struct {
+	_ [32]byte
+	_ *int
+}
+
+// watchCollections calls f after every collection, on the runtime's
+// cleanup goroutine, for the life of the process.
+func watchCollections(f func()) {
+	s := &sentinel{}
+	runtime.AddCleanup(s, func(f func()) {
+		f()
+		watchCollections(f)
+	}, f)
+}
