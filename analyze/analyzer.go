@@ -4,6 +4,7 @@
 package analyze
 
 import (
+	"math"
 	"net/netip"
 	"sort"
 	"time"
@@ -219,7 +220,7 @@ func (a *Analyzer) request(e *Event) {
 		// ACK is not a transaction of its own (for a 2xx) and is not
 		// counted; it belongs to the dialog's packets.
 		if d := c.dialogByTags(e); d != nil {
-			d.LastSeen = e.Time
+			d.lastSeen = e.Time.UnixNano()
 			a.frames(&d.Frames, e)
 		} else if t := c.transaction(e, "INVITE", branch); t != nil {
 			a.frames(&t.Frames, e)
@@ -252,10 +253,12 @@ func (a *Analyzer) request(e *Event) {
 	t.FromTag, t.ToTag = c.tag(e.FromTag, e.FromTagHash), c.tag(e.ToTag, e.ToTagHash)
 	t.Class, t.HasSDP, t.HasBody = e.Class, e.SDP, e.Body
 	t.Start, t.Src, t.Dst, t.Transport, t.Agent = e.Time, e.Src, e.Dst, e.Transport, e.Agent
-	t.ReqSE, t.ReqMinSE, t.ReqRefresher = e.SessionExpires, e.MinSE, e.Refresher
-	t.Expires, t.RespExpires = e.Expires, -1
+	t.ReqSE, t.ReqMinSE = e.SessionExpires, e.MinSE
+	t.Expires, t.RespExpires = expiry(e.Expires), -1
 	if method == "REGISTER" {
-		t.contact, t.Expires = e.registration()
+		var exp int
+		t.contact, exp = e.registration()
+		t.Expires = expiry(exp)
 	}
 	a.frames(&t.Frames, e)
 	c.txs, c.branches = append(c.txs, t), append(c.branches, branch)
@@ -292,7 +295,7 @@ func (a *Analyzer) request(e *Event) {
 	}
 	t.byProxy = !t.hop && e.Vias <= 1 && d.viaProxy(e.Src)
 	d.addTransaction(t)
-	d.LastSeen = e.Time
+	d.lastSeen = e.Time.UnixNano()
 	if e.Agent != "" && !t.byProxy { // a proxy's User-Agent names the proxy
 		if d.fromCaller(e) {
 			setOnce(&d.CallerAgent, e.Agent)
@@ -302,9 +305,9 @@ func (a *Analyzer) request(e *Event) {
 	}
 	if method == "BYE" && d.Ended.IsZero() {
 		d.Ended = e.Time
-		d.EndedBy = d.side(t)
+		d.endedBy = enderIndex(d.side(t))
 		if t.byProxy {
-			d.EndedBy = "proxy" // a dialog timeout's BYE goes to both parties
+			d.endedBy = enderProxy // a dialog timeout's BYE goes to both parties
 		}
 		a.timing.schedule(c, e.Time.Add(byeLinger))
 	}
@@ -376,7 +379,7 @@ func (a *Analyzer) response(e *Event) {
 	}
 	status := int(e.Status)
 	if method == "INVITE" && status == 422 {
-		c.rounds++
+		c.rounds = min(c.rounds+1, math.MaxUint8)
 		c.minSE422 = e.MinSE
 	}
 	if method == "INVITE" && status >= 200 && status < 300 && len(e.ToTag) > 0 {
@@ -423,7 +426,7 @@ func (a *Analyzer) newFork(e *Event) bool {
 // e was provisional.
 func (a *Analyzer) answer(t *Transaction, e *Event) (provisional bool) {
 	a.frames(&t.Frames, e)
-	status := int(e.Status)
+	status := e.Status
 	if status < 200 {
 		t.Provisional = max(t.Provisional, status)
 		return true
@@ -440,10 +443,10 @@ func (a *Analyzer) answer(t *Transaction, e *Event) (provisional bool) {
 				t.Allow = e.Allow
 			}
 			t.RespSE, t.RespMinSE, t.RespMinExpires = e.SessionExpires, e.MinSE, e.MinExpires
-			t.RespRefresher = e.Refresher
-			t.RespExpires = e.Expires
+			t.RespRefresher = refresherOf(e.Refresher)
+			t.RespExpires = expiry(e.Expires)
 			if t.Method == "REGISTER" {
-				t.RespExpires = e.granted(t.contact)
+				t.RespExpires = expiry(e.granted(t.contact))
 			}
 		}
 	}
@@ -457,14 +460,14 @@ func (a *Analyzer) answerDialog(t *Transaction, e *Event) {
 	if d == nil {
 		return
 	}
-	d.LastSeen = e.Time
+	d.lastSeen = e.Time.UnixNano()
 	if t.FromTag == d.CallerTag {
 		setOnce(&d.CalleeAgent, e.answerer())
 	} else {
 		setOnce(&d.CallerAgent, e.answerer())
 	}
 	if t.Method == "BYE" && d.ByeCode == 0 && e.Status >= 200 {
-		d.ByeCode = int(e.Status)
+		d.ByeCode = e.Status
 	}
 }
 
@@ -502,7 +505,7 @@ func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 			d.MidCall = true
 		}
 	}
-	d.LastSeen = e.Time
+	d.lastSeen = e.Time.UnixNano()
 	if d.fromCaller(e) {
 		setOnce(&d.CalleeAgent, e.answerer())
 	}
@@ -535,7 +538,7 @@ func (a *Analyzer) startTimer(c *call, d *Dialog, t *Transaction, e *Event) {
 		SessionExpires: e.SessionExpires,
 		Refresher:      e.Refresher,
 		MinSE:          90, // RFC 4028 section 4: the default
-		Rounds422:      c.rounds,
+		Rounds422:      int(c.rounds),
 		Require:        e.RequireTimer,
 	}
 	if t != nil && t.ReqMinSE > 0 {
@@ -618,7 +621,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 		if d.retired {
 			continue
 		}
-		if final || done || (!d.Ended.IsZero() && elapsed(d.Ended, now) >= byeLinger) || elapsed(d.LastSeen, now) >= a.timing.idle() {
+		if final || done || (!d.Ended.IsZero() && elapsed(d.Ended, now) >= byeLinger) || elapsed(time.Unix(0, d.lastSeen), now) >= a.timing.idle() {
 			a.ledger.retireDialog(d, now)
 		} else {
 			live = true

@@ -108,7 +108,7 @@ func (l *ledger) foldKeepAlive(t *Transaction, sender string) {
 	if t.Outcome() == OutcomeOther {
 		// which codes "other" holds: a 488 or a 415 tells what the peer
 		// wanted (a body), where "other" tells nothing
-		code := strconv.Itoa(t.Final)
+		code := strconv.Itoa(int(t.Final))
 		if cell.other == nil {
 			cell.other = map[string]int{}
 		}
@@ -136,7 +136,7 @@ func (l *ledger) foldKeepAlive(t *Transaction, sender string) {
 		rv.SDPAnswers++
 		if l.keepFinding(FindingSDPInAnswer) {
 			l.addFinding(Finding{Kind: FindingSDPInAnswer, CallID: t.CallID, Time: t.FinalAt,
-				Facts: FindingFacts{Method: t.Method, Side: side, Code: t.Final, Agent: receiver}})
+				Facts: FindingFacts{Method: t.Method, Side: side, Code: int(t.Final), Agent: receiver}})
 		}
 		if d != nil {
 			l.problem(d)
@@ -150,7 +150,7 @@ func (l *ledger) foldKeepAlive(t *Transaction, sender string) {
 			rv.EndedDialog[t.Outcome().String()]++
 			if l.keepFinding(FindingStale) {
 				l.addFinding(Finding{Kind: FindingStale, CallID: t.CallID, Time: t.Start,
-					Facts: FindingFacts{Method: t.Method, Side: side, Code: t.Final, Seconds: t.Start.Sub(d.Ended).Seconds()}})
+					Facts: FindingFacts{Method: t.Method, Side: side, Code: int(t.Final), Seconds: t.Start.Sub(d.Ended).Seconds()}})
 			}
 			l.problem(d)
 		}

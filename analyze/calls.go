@@ -24,14 +24,14 @@ type call struct {
 	hash2     uint64
 	seq       uint64
 	lastSeen  time.Time
-	due       int64 // when the sweep should look at it next (Unix ns)
-	gone      bool  // deleted from the map
-	halfOpen  bool  // queued in callStore.halfOpen and without a dialog
-	heir      bool  // made while a folded call of its Call-ID may be retransmitted (see foldedCalls)
+	due       int64  // when the sweep should look at it next (Unix ns)
+	gone      bool   // deleted from the map
+	halfOpen  bool   // queued in callStore.halfOpen and without a dialog
+	heir      bool   // made while a folded call of its Call-ID may be retransmitted (see foldedCalls)
+	rounds    uint8  // 422 responses to INVITE (a UAC gives up after a few)
+	minSE422  uint32 // Min-SE the last 422 asked for
 	txs       []*Transaction
 	dialogs   []*Dialog
-	rounds    int             // 422 responses to INVITE
-	minSE422  uint32          // Min-SE the last 422 asked for
 	hosts     [2]hostRef      // the hosts this call's messages came from, most recent first
 	txsBuf    [4]*Transaction // txs's first backing array: most calls need no other
 	branches  []uint64        // beside txs: their branch hashes (see transaction)

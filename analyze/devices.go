@@ -173,7 +173,7 @@ func (g *deviceAgg) registration(t *Transaction) {
 		r.first = t.FinalAt
 	}
 	r.count++
-	r.last, r.code = t.FinalAt, t.Final
+	r.last, r.code = t.FinalAt, int(t.Final)
 	if t.RespMinExpires > 0 {
 		r.minExpires = t.RespMinExpires
 	}
@@ -210,7 +210,7 @@ func (l *ledger) foldDevice(t *Transaction, sender string) {
 	g.last = t.Start
 	if t.Answered() {
 		g.Answered++
-		g.Codes[strconv.Itoa(t.Final)]++
+		g.Codes[strconv.Itoa(int(t.Final))]++
 		l.closeDownWindow(g)
 	} else if t.pending {
 		g.Unanswered++ // as the corpus schema counts it; no down window
@@ -243,9 +243,9 @@ func (l *ledger) foldDevice(t *Transaction, sender string) {
 			}
 		}
 		if t.Final >= 200 && t.Final < 300 {
-			exp := t.RespExpires
+			exp := int(t.RespExpires)
 			if exp < 0 {
-				exp = t.Expires
+				exp = int(t.Expires)
 			}
 			switch {
 			case exp > 0:

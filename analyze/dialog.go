@@ -12,11 +12,16 @@ import (
 // side whose tag was the From tag of the dialog-creating INVITE (or of the
 // first request seen, when the capture started mid-call).
 type Dialog struct {
-	seq       uint64
-	retired   bool // folded into the totals; kept as a tombstone
-	problem   bool // a finding names it
-	exported  bool // its packets are listed for --write-problems
-	held      bool // the last offer put the call on hold (see Purpose)
+	seq      uint64
+	retired  bool // folded into the totals; kept as a tombstone
+	problem  bool // a finding names it
+	exported bool // its packets are listed for --write-problems
+	held     bool // the last offer put the call on hold (see Purpose)
+	IsCall   bool // confirmed by a 2xx to an INVITE
+	MidCall  bool // first seen through an in-dialog request
+	// (the flags share a word: a dialog is kept for every call that is up)
+	endedBy   uint8  // who sent the BYE, an index into enders (see EndedBy)
+	ByeCode   uint16 // final response to the BYE
 	CallID    string
 	CallerTag string
 	CalleeTag string
@@ -36,12 +41,8 @@ type Dialog struct {
 
 	Invited   time.Time // initial INVITE sent (zero when not seen)
 	Confirmed time.Time // 2xx to an INVITE seen
-	IsCall    bool      // confirmed by a 2xx to an INVITE
-	MidCall   bool      // first seen through an in-dialog request
 	Ended     time.Time // BYE seen
-	EndedBy   string    // "caller", "callee" or "proxy" (see Transaction.byProxy)
-	ByeCode   int       // final response to the BYE
-	LastSeen  time.Time
+	lastSeen  int64     // Unix ns of its latest message
 
 	Transactions []*Transaction  // in-dialog requests, in order, but the keep-alives in ka
 	txKeys       []txKey         // beside Transactions (see relayOf)
@@ -51,6 +52,10 @@ type Dialog struct {
 	Timer        *SessionTimer
 	Frames       []FrameRef
 }
+
+// EndedBy names who sent the BYE: "caller", "callee" or "proxy" (see
+// Transaction.byProxy), or "" while none was seen.
+func (d *Dialog) EndedBy() string { return enders[d.endedBy] }
 
 // matchTags reports whether e's From and To tags name this dialog, either
 // way round (see tagHash).

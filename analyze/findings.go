@@ -84,7 +84,7 @@ func dialogFindingList(d *Dialog, g *kaDigest) []Finding {
 	}
 	if t := droppedBy(d, g); t != nil {
 		out = append(out, Finding{Kind: FindingDropped, CallID: d.CallID, Time: t.Start, Facts: FindingFacts{
-			Method: t.Method, Code: int(t.Final), Outcome: t.Outcome(), Ender: d.EndedBy, Seconds: d.Ended.Sub(t.Start).Seconds()}})
+			Method: t.Method, Code: int(t.Final), Outcome: t.Outcome(), Ender: d.EndedBy(), Seconds: d.Ended.Sub(t.Start).Seconds()}})
 	}
 	return out
 }
@@ -124,8 +124,8 @@ func (l *ledger) refusedOffer(t *Transaction) {
 	}
 	after, ender := -1.0, ""
 	if !d.Ended.IsZero() && !d.Ended.Before(t.FinalAt) {
-		after, ender = d.Ended.Sub(t.FinalAt).Seconds(), d.EndedBy
+		after, ender = d.Ended.Sub(t.FinalAt).Seconds(), d.EndedBy()
 	}
 	l.addFinding(Finding{Kind: FindingOfferRefused, CallID: t.CallID, Time: t.FinalAt, Facts: FindingFacts{
-		Method: t.Method, CSeq: t.CSeq, Side: d.side(t), Code: t.Final, Purpose: t.Purpose, Seconds: after, Ender: ender}})
+		Method: t.Method, CSeq: t.CSeq, Side: d.side(t), Code: int(t.Final), Purpose: t.Purpose, Seconds: after, Ender: ender}})
 }

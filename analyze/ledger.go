@@ -114,7 +114,7 @@ func (l *ledger) foldTransaction(t *Transaction) {
 		if rows := &l.tot.notKeepRows; rows.keep(l.opts.MaxRows) || l.opts.Observe != nil {
 			row := NotKeepAlive{
 				Time: t.Start, CallID: t.CallID, Method: t.Method, Class: t.Class.Key(),
-				From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final,
+				From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: int(t.Final),
 				Purpose: t.Purpose, Refresh: t.refreshes(),
 			}
 			if o := l.opts.Observe; o != nil {
@@ -165,7 +165,7 @@ func (l *ledger) keepAliveRow(t *Transaction, sender string) {
 	}
 	row := KeepAliveRow{
 		Device: t.Class == ClassDeviceKeepAlive, Time: t.Start, CallID: t.CallID, Method: t.Method, Direction: direction,
-		From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: t.Final, ResponseTime: t.ResponseTime(),
+		From: t.Src.String(), To: t.Dst.String(), Agent: sender, Code: int(t.Final), ResponseTime: t.ResponseTime(),
 	}
 	if o := l.opts.Observe; o != nil {
 		row.Receiver = l.book.agentOf(t.Answerer, t.Dst)
@@ -217,7 +217,7 @@ func (l *ledger) retireDialog(d *Dialog, end time.Time) {
 			}
 		}
 	}
-	if d.EndedBy == "proxy" && droppedBy(d, ka) == nil {
+	if d.EndedBy() == "proxy" && droppedBy(d, ka) == nil {
 		// A proxy hung up, and no failed keep-alive says why: its dialog
 		// timeout or its session timer did. The call that drops after
 		// the same minutes every time.
@@ -313,7 +313,7 @@ func (l *ledger) dialogReport(d *Dialog, g *kaDigest) DialogReport {
 	lastOutcome := OutcomeOf(int(g.lastFinal))
 	dr.LastMethod, dr.LastCode, dr.LastOutcome, dr.LastPending = g.lastMethod, int(g.lastFinal), lastOutcome.String(), g.lastPending
 	if !d.Ended.IsZero() {
-		dr.EndedBy = d.EndedBy
+		dr.EndedBy = d.EndedBy()
 		dr.Dropped = droppedBy(d, g) != nil
 	}
 	return dr

@@ -113,7 +113,7 @@ type Outcomes struct {
 	Unanswered int `json:"unanswered"`
 }
 
-func (o *Outcomes) add(t *Transaction) { o.Count(t.Final) }
+func (o *Outcomes) add(t *Transaction) { o.Count(int(t.Final)) }
 
 // Count adds one transaction that ended with final (0: no answer came),
 // bucketed by OutcomeOf.

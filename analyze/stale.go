@@ -83,6 +83,9 @@ func (p packedAddr) unpack() netip.AddrPort {
 // enders are the values of Dialog.EndedBy.
 var enders = [...]string{"", sideNames[sideCaller], sideNames[sideCallee], sideNames[sideProxyToCaller], sideNames[sideProxyToCallee], "proxy"}
 
+// enderProxy is enders' index of "proxy".
+const enderProxy = uint8(len(enders) - 1)
+
 func enderIndex(s string) uint8 {
 	for i, e := range enders {
 		if e == s {
@@ -132,7 +135,7 @@ func (s *staleTable) bury(c *call, d *Dialog, now time.Time) {
 		call: c.hash, call2: c.hash2, idLen: uint16(min(len(c.id), 1<<16-1)),
 		callerHash: d.callerHash, calleeHash: d.calleeHash,
 		callerLen: uint16(min(len(d.CallerTag), 1<<16-1)), calleeLen: uint16(min(len(d.CalleeTag), 1<<16-1)),
-		stored: at, endedBy: enderIndex(d.EndedBy),
+		stored: at, endedBy: d.endedBy,
 		proxies: [2]packedAddr{packAddr(d.proxies[0]), packAddr(d.proxies[1])},
 	}
 	if !d.Ended.IsZero() {
@@ -217,7 +220,7 @@ func (t *tombstone) revive(d *Dialog, c *call, e *Event) {
 		CallerTag: tags[:len(caller)], CalleeTag: tags[len(caller):],
 		callerHash: t.callerHash, calleeHash: t.calleeHash,
 		proxies: [2]netip.AddrPort{t.proxies[0].unpack(), t.proxies[1].unpack()},
-		EndedBy: enders[t.endedBy],
+		endedBy: t.endedBy,
 		held:    t.flags&tombHeld != 0, IsCall: t.flags&tombIsCall != 0, problem: t.flags&tombProblem != 0,
 		exported: t.flags&tombExported != 0, MidCall: t.flags&tombMidCall != 0,
 	}

@@ -53,7 +53,7 @@ func (w *sweeper) nextDue(c *call, now time.Time, ready bool) time.Time {
 		if d.retired {
 			continue
 		}
-		at := d.LastSeen.Add(w.idle())
+		at := time.Unix(0, d.lastSeen).Add(w.idle())
 		if !d.Ended.IsZero() {
 			at = d.Ended.Add(byeLinger)
 		}

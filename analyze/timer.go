@@ -121,9 +121,9 @@ func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
 		last = t.Start
 		se = time.Duration(t.RespSE) * time.Second
 		switch t.RespRefresher {
-		case "uac":
+		case refresherUAC:
 			refresherIsCaller = byCaller
-		case "uas":
+		case refresherUAS:
 			refresherIsCaller = !byCaller
 		}
 	}
@@ -212,4 +212,24 @@ func buildTimerReport(d *Dialog, end time.Time) (TimerReport, TimerSummary) {
 		tr.State = TimerOK
 	}
 	return tr, ts
+}
+
+// refresher is the refresher parameter of a Session-Expires (RFC 4028
+// section 4): who refreshes the session.
+type refresher uint8
+
+const (
+	refresherNone refresher = iota
+	refresherUAC
+	refresherUAS
+)
+
+func refresherOf(s string) refresher {
+	switch s {
+	case "uac":
+		return refresherUAC
+	case "uas":
+		return refresherUAS
+	}
+	return refresherNone
 }

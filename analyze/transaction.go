@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"math"
 	"net/netip"
 	"time"
 
@@ -17,7 +18,10 @@ const branchCookie = "z9hG4bK"
 // Transaction is one request and its answer. Retransmissions of the
 // request fold into it.
 type Transaction struct {
-	seq       uint64
+	seq uint64
+	// The flags and small fields come first, together: a transaction is
+	// kept for every request of every call that is up, and Go lays fields
+	// out in order, padding each to its alignment.
 	folded    bool
 	outOfCall bool // dropped from its call's list; its dialog holds it still
 	pinned    bool // held by a dialog's tombstone: never recycled
@@ -32,45 +36,48 @@ type Transaction struct {
 	// Dialog.proxies): Kamailio's and OpenSIPS's dialog keep-alives, the
 	// BYEs of their dialog timeouts.
 	// Its From tag names the party it stands in for, its User-Agent the proxy.
-	byProxy   bool
-	CallID    string
-	Method    string
-	CSeq      uint32
-	branch    uint64 // hash of the topmost Via branch: only ever compared
-	rfc3261   bool   // the branch has the RFC 3261 cookie: it alone names the transaction
-	relayed   bool   // a request that came through a proxy: more than one Via (see Event.relayed)
-	FromTag   string
-	ToTag     string
-	Class     Class
-	Purpose   Purpose // what an in-dialog re-INVITE or UPDATE was for
-	HasSDP    bool
-	HasBody   bool
-	Start     time.Time
-	Src, Dst  netip.AddrPort
-	Transport capture.Transport
-	Agent     string // User-Agent of the sender
-
-	Retransmissions int
-	Provisional     int       // highest provisional status seen
-	Final           int       // final status; 0 while unanswered
-	FinalAt         time.Time // when the final response was seen
-	Late            int       // a final response that came after the timeout
-	Answerer        string    // Server or User-Agent of the response
-	Allow           string    // Allow of the final response (for 405)
-	Reason          string    // reason phrase of the final response
+	byProxy bool
+	rfc3261 bool // the branch has the RFC 3261 cookie: it alone names the transaction
+	relayed bool // a request that came through a proxy: more than one Via (see Event.relayed)
+	HasSDP  bool
+	HasBody bool
 	// AnswerSDP: a 2xx to an UPDATE carried SDP. After an UPDATE without
 	// SDP that is an answer to no offer (RFC 3311 section 5.2, RFC 6337
 	// section 2.1), which some stacks take as a broken session and hang up.
-	AnswerSDP bool
+	AnswerSDP     bool
+	Class         Class
+	Purpose       Purpose // what an in-dialog re-INVITE or UPDATE was for
+	Transport     capture.Transport
+	RespRefresher refresher // the final response's Session-Expires refresher
+
+	Provisional     uint16 // highest provisional status seen
+	Final           uint16 // final status; 0 while unanswered
+	Late            uint16 // a final response that came after the timeout
+	CSeq            uint32
+	Retransmissions uint32
+	branch          uint64 // hash of the topmost Via branch: only ever compared
+
+	CallID  string
+	Method  string
+	FromTag string
+	ToTag   string
+	Start   time.Time
+	FinalAt time.Time // when the final response was seen
+	Src     netip.AddrPort
+	Dst     netip.AddrPort
+
+	Agent    string // User-Agent of the sender
+	Answerer string // Server or User-Agent of the response
+	Allow    string // Allow of the final response (for 405)
+	Reason   string // reason phrase of the final response
 
 	// Session timer values the request and the final response carried.
-	ReqSE, RespSE               uint32
-	ReqRefresher, RespRefresher string
-	ReqMinSE, RespMinSE         uint32
-	RespMinExpires              uint32 // a 423's Min-Expires
-	Expires                     int    // REGISTER: expiry asked for, the contact's parameter or Expires (-1 absent)
-	RespExpires                 int    // REGISTER: expiry granted the binding (-1 absent; see Event.granted)
-	contact                     uint32 // REGISTER: the binding's URI (see binding)
+	ReqSE, RespSE       uint32
+	ReqMinSE, RespMinSE uint32
+	RespMinExpires      uint32 // a 423's Min-Expires
+	contact             uint32 // REGISTER: the binding's URI (see binding)
+	Expires             int32  // REGISTER: expiry asked for, the contact's parameter or Expires (-1 absent; see expiry)
+	RespExpires         int32  // REGISTER: expiry granted the binding (-1 absent; see Event.granted)
 
 	Dialog *Dialog
 	Frames []FrameRef
@@ -102,7 +109,7 @@ func (t *Transaction) ResponseTime() time.Duration {
 }
 
 // Outcome buckets the final response as the keep-alive tables do.
-func (t *Transaction) Outcome() Outcome { return OutcomeOf(t.Final) }
+func (t *Transaction) Outcome() Outcome { return OutcomeOf(int(t.Final)) }
 
 // OutcomeOf buckets a final status (0: none came in time) as the
 // keep-alive tables do.
@@ -164,3 +171,8 @@ const (
 func (o Outcome) String() string {
 	return [...]string{"2xx", "481", "405", "501", "other", "unanswered"}[o]
 }
+
+// expiry narrows an expiry in seconds to a transaction's field: RFC 3261
+// allows up to 2**32-1 (section 20.19), which is past 68 years already at
+// 2**31-1.
+func expiry(s int) int32 { return int32(min(s, math.MaxInt32)) }
