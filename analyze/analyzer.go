@@ -214,7 +214,7 @@ func (a *Analyzer) request(e *Event) {
 		c = a.newCall(e)
 		c.heir = fc != nil
 	}
-	c.lastSeen = e.Time
+	c.lastSeen = e.Time.UnixNano()
 	a.book.learnAgent(c, e.Src, e)
 	if method == "ACK" {
 		// ACK is not a transaction of its own (for a 2xx) and is not
@@ -239,8 +239,8 @@ func (a *Analyzer) request(e *Event) {
 		a.frames(&t.Frames, e)
 		return
 	}
-	if c.heir && a.store.folded.repeated(e) {
-		return // a retransmission of the call folded before this one
+	if c.settled.repeats(e) || c.heir && a.store.folded.repeated(e) {
+		return // a retransmission of a transaction folded before (see settledKeys), or of the call folded before this one
 	}
 	a.seq++
 	// The record is zero but for its frame list (newTransaction), so it is
@@ -358,18 +358,18 @@ func (a *Analyzer) response(e *Event) {
 	var t *Transaction
 	if c != nil {
 		t = c.transaction(e, method, e.Branch)
-		if t == nil && c.heir && !a.newFork(e) && a.store.folded.repeated(e) {
-			return // an answer resent for the call folded before this one
+		if t == nil && !a.newFork(c, e) && (c.settled.repeats(e) || c.heir && a.store.folded.repeated(e)) {
+			return // an answer resent for a transaction folded before, or for the call folded before this one
 		}
 	} else {
 		fc := a.store.folded.lookup(e)
-		if fc != nil && !a.newFork(e) && a.store.folded.absorb(fc, e) {
+		if fc != nil && !a.newFork(nil, e) && a.store.folded.absorb(fc, e) {
 			return
 		}
 		c = a.newCall(e)
 		c.heir = fc != nil
 	}
-	c.lastSeen = e.Time
+	c.lastSeen = e.Time.UnixNano()
 	a.book.learnAgent(c, e.Src, e)
 	if t == nil {
 		a.orphans++
@@ -389,6 +389,9 @@ func (a *Analyzer) response(e *Event) {
 		a.answerDialog(t, e)
 		if at := e.Time.Add(foldQuiet); at.UnixNano() < c.due && a.foldReady(c) {
 			a.timing.schedule(c, at) // the call may have finished
+		}
+		if at := t.FinalAt.Add(forkLinger); at.UnixNano() < c.due && a.earlySettles(c, t) {
+			a.timing.schedule(c, at) // the INVITE may leave the call (see settledEarly)
 		}
 	}
 }
@@ -414,12 +417,14 @@ func (a *Analyzer) foldReady(c *call) bool {
 	return true
 }
 
-// newFork reports whether e, a response for a call that is not kept, is
-// a 2xx to an INVITE from a fork that made no dialog before: a dialog of
-// its own (RFC 3261 section 13.2.2.4), not a retransmission of the 2xx
-// that made the call's, whose tags the dialog's tombstone has.
-func (a *Analyzer) newFork(e *Event) bool {
-	return e.Method == "INVITE" && e.Status >= 200 && e.Status < 300 && len(e.ToTag) > 0 && a.store.buried.find(e) == nil
+// newFork reports whether e, a response whose transaction is not kept
+// (the call folded, c nil; or the INVITE folded from c, see settledKeys),
+// is a 2xx to an INVITE from a fork that made no dialog before: a dialog
+// of its own (RFC 3261 section 13.2.2.4), not a retransmission of the 2xx
+// that made the call's, whose tags the dialog or its tombstone has.
+func (a *Analyzer) newFork(c *call, e *Event) bool {
+	return e.Method == "INVITE" && e.Status >= 200 && e.Status < 300 && len(e.ToTag) > 0 &&
+		(c == nil || c.dialogByTags(e) == nil) && a.store.buried.find(e) == nil
 }
 
 // answer gives t the response e, which belongs to it, and reports whether
@@ -577,7 +582,7 @@ func (a *Analyzer) sweep(now time.Time) {
 		c := e.c
 		a.sweepCall(c, now, false)
 		if !c.gone {
-			a.timing.schedule(c, a.timing.nextDue(c, now, a.foldReady(c)))
+			a.timing.schedule(c, a.timing.nextDue(c, now, a.foldReady(c), a.settleDue(c)))
 		}
 	}
 	// Every call up has one current entry; the others wait to be passed.
@@ -615,7 +620,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	}
 	// A finished call folds whole, leaving what recognises its late
 	// retransmissions (see foldedCalls).
-	done := !final && elapsed(c.lastSeen, now) >= foldQuiet && a.foldReady(c)
+	done := !final && now.UnixNano()-c.lastSeen >= int64(foldQuiet) && a.foldReady(c)
 	live := false
 	for _, d := range c.dialogs {
 		if d.retired {
@@ -629,7 +634,15 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	}
 	keep, keepBranches := c.txs[:0], c.branches[:0]
 	keys, until := a.foldKeys[:0], int64(0)
+	if done {
+		keys, until = c.settled.appendLive(keys, now.UnixNano())
+	}
 	for i, t := range c.txs {
+		if live && !final && a.settledEarly(c, t, i, now) {
+			a.ledger.foldTransaction(t)
+			a.store.release(t)
+			continue
+		}
 		if final || done || (a.timing.settled(t, now) && elapsed(t.Start, now) >= txLinger) {
 			if u := foldedUntil(t); done && u > now.UnixNano() {
 				keys = append(keys, keyOfTransaction(c.branches[i], t.CSeq, t.Method))

@@ -1,7 +1,5 @@
 package analyze
 
-import "time"
-
 // callStore holds the calls by Call-ID and the records they are made of:
 // deleted calls, their dialogs and folded transactions are kept for reuse,
 // so that a trunk capture's steady stream of calls costs the allocator and
@@ -23,7 +21,7 @@ type call struct {
 	hash      uint64 // of id (see idHash)
 	hash2     uint64
 	seq       uint64
-	lastSeen  time.Time
+	lastSeen  int64  // Unix ns of its latest message
 	due       int64  // when the sweep should look at it next (Unix ns)
 	gone      bool   // deleted from the map
 	halfOpen  bool   // queued in callStore.halfOpen and without a dialog
@@ -38,6 +36,7 @@ type call struct {
 	dialogBuf [1]*Dialog      // dialogs' first backing array: most calls make one
 	branchBuf [4]uint64
 	early     []Event // responses that came before their requests (see park)
+	settled   settledKeys
 }
 
 // lookupCall returns the call of e's Call-ID, if any. A request and its

@@ -228,3 +228,110 @@ func (f *foldedCalls) repeats(fc *foldedCall, e *Event) bool {
 	}
 	return false
 }
+
+// forkLinger is how long a call that is up keeps its answered INVITE whole
+// after the final response (see settledKeys): while a 2xx from another
+// fork may still come, which makes a dialog of its own and needs the
+// INVITE's first hop (RFC 3261 section 13.2.2.4). The forking proxy
+// cancels the other branches on the first 2xx, so another branch's 2xx
+// can only be one that crossed that CANCEL: T2 leaves room for the
+// CANCEL's retransmissions.
+const forkLinger = timerT2
+
+// settledKeys are the keys of transactions that left a call that is still
+// up: its INVITE, once answered and past forkLinger, need not be kept
+// whole for the rest of the call (the dialog has what the report needs),
+// yet its retransmissions and theirs answers may still come for 64*T1
+// (foldedUntil). Two fit in the call record without making it larger (an
+// INVITE and its relayed hop, or an authentication retry); a call with
+// more keeps the rest whole as before.
+type settledKeys struct {
+	keys  [2]foldedKey // 0 is a free place (see settledKey)
+	until int64        // Unix ns: the latest foldedUntil of them
+}
+
+// settledKey is k as settledKeys holds it: never 0, which marks a free
+// place (a key is 0 with odds of 2^-64; it then shares 1's).
+func settledKey(k foldedKey) foldedKey { return max(k, 1) }
+
+// full reports whether there is no room for another key.
+func (s *settledKeys) full() bool { return s.keys[len(s.keys)-1] != 0 }
+
+// add keeps k until until, or reports that there is no room.
+func (s *settledKeys) add(k foldedKey, until int64) bool {
+	for i := range s.keys {
+		if s.keys[i] == 0 {
+			s.keys[i] = settledKey(k)
+			s.until = max(s.until, until)
+			return true
+		}
+	}
+	return false
+}
+
+// len is how many keys there are.
+func (s *settledKeys) len() int {
+	n := 0
+	for _, k := range s.keys {
+		if k != 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// repeats reports whether e repeats one of the transactions, while their
+// retransmissions may come.
+func (s *settledKeys) repeats(e *Event) bool {
+	if s.keys[0] == 0 || e.Time.UnixNano() >= s.until {
+		return false
+	}
+	k := settledKey(keyOfTransaction(e.Branch, e.CSeq, e.Method))
+	for _, sk := range s.keys {
+		if sk == k {
+			return true
+		}
+	}
+	return false
+}
+
+// appendLive appends the keys to ks when their retransmissions may still
+// come at now, for the call's fold, with until.
+func (s *settledKeys) appendLive(ks []foldedKey, now int64) ([]foldedKey, int64) {
+	if s.keys[0] == 0 || s.until <= now {
+		return ks, 0
+	}
+	return append(ks, s.keys[:s.len()]...), s.until
+}
+
+// settledEarly reports whether t, the i'th transaction of c, a call with
+// a dialog up, leaves it now, its key kept in c.settled: an INVITE outside
+// any dialog, answered by a final response forkLinger ago. With
+// KeepFrames it stays, for its retransmissions' packets.
+func (a *Analyzer) settledEarly(c *call, t *Transaction, i int, now time.Time) bool {
+	if !a.earlySettles(c, t) || elapsed(t.FinalAt, now) < forkLinger {
+		return false
+	}
+	return c.settled.add(keyOfTransaction(c.branches[i], t.CSeq, t.Method), foldedUntil(t))
+}
+
+// earlySettles reports whether t may leave c before the call ends (see
+// settledEarly), when its time comes.
+func (a *Analyzer) earlySettles(c *call, t *Transaction) bool {
+	return !a.opts.KeepFrames && t.Dialog == nil && t.Method == "INVITE" && t.Final >= 200 &&
+		!c.settled.full()
+}
+
+// settleDue is the earliest time a transaction of c may leave it early
+// (see settledEarly), or zero.
+func (a *Analyzer) settleDue(c *call) time.Time {
+	var due time.Time
+	for _, t := range c.txs {
+		if a.earlySettles(c, t) {
+			if at := t.FinalAt.Add(forkLinger); due.IsZero() || at.Before(due) {
+				due = at
+			}
+		}
+	}
+	return due
+}

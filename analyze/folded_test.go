@@ -175,3 +175,104 @@ func TestFinishedCallsLeave(t *testing.T) {
 		t.Errorf("%d calls and %+v INFO keep-alives, want %d of each", r.Summary.Calls, r.Summary.SessionKeepAlives["INFO"], calls)
 	}
 }
+
+// TestSettledInvite: a call that stays up lets its answered INVITE go
+// forkLinger after the 2xx, keeping only its key; the INVITE and its 2xx
+// resent later are still recognised as retransmissions, and a 2xx from
+// another fork still makes a dialog of its own (whole while forkLinger
+// lasts, from the 2xx alone after it, as for a folded call).
+func TestSettledInvite(t *testing.T) {
+	tests := []struct {
+		name       string
+		late       time.Duration // after the 2xx
+		keepFrames bool
+		resend     string // "invite", "2xx", "fork"
+		settled    bool   // the INVITE has left the call when resend comes
+		dialogs    int
+		orphans    uint64
+	}{
+		{name: "INVITE resent", late: 10 * time.Second, resend: "invite", settled: true, dialogs: 1},
+		{name: "2xx resent", late: 10 * time.Second, resend: "2xx", settled: true, dialogs: 1},
+		{name: "fork after forkLinger", late: 10 * time.Second, resend: "fork", settled: true, dialogs: 2, orphans: 1},
+		{name: "fork within forkLinger", late: 2 * time.Second, resend: "fork", dialogs: 2},
+		{name: "INVITE resent within forkLinger", late: 2 * time.Second, resend: "invite", dialogs: 1},
+		{name: "kept whole for its packets", late: 10 * time.Second, keepFrames: true, resend: "2xx", dialogs: 1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFeeder()
+			f.a = New(Options{KeepFrames: tc.keepFrames})
+			f.send(0, addrA, addrB, request("INVITE", "si", 1, "inv", false, "", ""))
+			f.send(time.Second, addrB, addrA, response(200, "INVITE", "si", 1, "inv", "tb"))
+			f.send(time.Millisecond, addrA, addrB, request("ACK", "si", 1, "ack", true, "", ""))
+			for i := time.Duration(0); i < tc.late; i += time.Second {
+				f.send(time.Second, addrA, addrB, request("OPTIONS", fmt.Sprint("ping", i), 1, fmt.Sprint("p", i), false, "", ""))
+			}
+			c := f.a.store.lookupCall(&Event{CallHash: mustHash("si"), CallHash2: mustHash2("si"), CallID: []byte("si")})
+			if c == nil {
+				t.Fatal("the call that is up is not kept")
+			}
+			if settled := len(c.txs) == 0 && c.settled.len() == 1; settled != tc.settled {
+				t.Fatalf("INVITE left the call: %v (%d transactions, %d keys), want %v", settled, len(c.txs), c.settled.len(), tc.settled)
+			}
+			switch tc.resend {
+			case "invite":
+				f.send(time.Second, addrA, addrB, request("INVITE", "si", 1, "inv", false, "", ""))
+			case "2xx":
+				f.send(time.Second, addrB, addrA, response(200, "INVITE", "si", 1, "inv", "tb"))
+				f.send(time.Millisecond, addrA, addrB, request("ACK", "si", 1, "ack", true, "", ""))
+			case "fork":
+				f.send(time.Second, addrB, addrA, response(200, "INVITE", "si", 1, "inv", "tc"))
+			}
+			if tc.resend == "invite" && len(c.txs) != 0 && c.txs[0].Retransmissions != 1 {
+				t.Errorf("the INVITE kept whole counts %d retransmissions, want 1", c.txs[0].Retransmissions)
+			}
+			f.send(time.Second, addrA, addrB, request("BYE", "si", 2, "bye", true, "", ""))
+			f.send(time.Millisecond, addrB, addrA, response(200, "BYE", "si", 2, "bye", "tb"))
+			r := f.a.Finish(capture.Stats{})
+			if r.Overview.Dialogs != tc.dialogs {
+				t.Errorf("%d dialogs, want %d", r.Overview.Dialogs, tc.dialogs)
+			}
+			if r.Overview.OrphanResponses != tc.orphans {
+				t.Errorf("%d responses without their request, want %d", r.Overview.OrphanResponses, tc.orphans)
+			}
+			if r.Summary.Calls < 1 {
+				t.Error("the call is not counted")
+			}
+		})
+	}
+}
+
+// TestSettledKeysFold: when a call whose INVITE settled early folds, the
+// INVITE's key goes with the call's into the folded ring while its
+// retransmissions may come.
+func TestSettledKeysFold(t *testing.T) {
+	f := newFeeder()
+	f.send(0, addrA, addrB, request("INVITE", "sk", 1, "inv", false, "", ""))
+	f.send(time.Second, addrB, addrA, response(200, "INVITE", "sk", 1, "inv", "tb"))
+	f.send(time.Millisecond, addrA, addrB, request("ACK", "sk", 1, "ack", true, "", ""))
+	for i := range 6 {
+		f.send(time.Second, addrA, addrB, request("OPTIONS", fmt.Sprint("ping", i), 1, fmt.Sprint("p", i), false, "", ""))
+	}
+	f.send(time.Second, addrA, addrB, request("BYE", "sk", 2, "bye", true, "", ""))
+	f.send(time.Millisecond, addrB, addrA, response(200, "BYE", "sk", 2, "bye", "tb"))
+	for i := range 5 {
+		f.send(time.Second, addrA, addrB, request("OPTIONS", fmt.Sprint("pong", i), 1, fmt.Sprint("q", i), false, "", ""))
+	}
+	if f.a.store.lookupCall(&Event{CallHash: mustHash("sk"), CallHash2: mustHash2("sk"), CallID: []byte("sk")}) != nil {
+		t.Fatal("the finished call is still kept whole")
+	}
+	f.send(time.Second, addrB, addrA, response(200, "INVITE", "sk", 1, "inv", "tb"))
+	if f.a.store.folded.absorbed != 1 {
+		t.Errorf("%d late messages recognised, want the 2xx", f.a.store.folded.absorbed)
+	}
+	r := f.a.Finish(capture.Stats{})
+	if r.Overview.Dialogs != 1 || r.Overview.OrphanResponses != 0 {
+		t.Errorf("%d dialogs, %d orphans: want 1 and 0", r.Overview.Dialogs, r.Overview.OrphanResponses)
+	}
+}
+
+func mustHash2(id string) uint64 {
+	_, h2 := idHash([]byte(id))
+	return h2
+}

@@ -45,8 +45,10 @@ func (w *sweeper) schedule(c *call, at time.Time) {
 }
 
 // nextDue is the earliest time a sweep could retire or free part of c.
-// ready: the call has finished and folds after foldQuiet's silence.
-func (w *sweeper) nextDue(c *call, now time.Time, ready bool) time.Time {
+// ready: the call has finished and folds after foldQuiet's silence;
+// settle: when a transaction may leave it early (see settledEarly; zero:
+// none).
+func (w *sweeper) nextDue(c *call, now time.Time, ready bool, settle time.Time) time.Time {
 	var due time.Time
 	live := false
 	for _, d := range c.dialogs {
@@ -74,7 +76,10 @@ func (w *sweeper) nextDue(c *call, now time.Time, ready bool) time.Time {
 		}
 	}
 	if ready {
-		due = minTime(due, c.lastSeen.Add(foldQuiet))
+		due = minTime(due, time.Unix(0, c.lastSeen).Add(foldQuiet))
+	}
+	if live && !settle.IsZero() {
+		due = minTime(due, settle)
 	}
 	if !due.After(now) {
 		due = now.Add(sweepEvery)
