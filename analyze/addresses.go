@@ -51,14 +51,8 @@ const maxAddresses = 1 << 16
 // 5080), and a lab or loopback capture has every party on one address.
 type address struct {
 	key   [16]byte // the address, as As16 gives it
-	port0 uint16
-	host0 host       // the first port that spoke: most addresses have one
-	more  []portHost // the others, in the order they first spoke
-}
-
-type portHost struct {
-	port uint16
-	h    *host
+	host0 host     // the first port that spoke: most addresses have one
+	more  *[]*host // the others, in the order they first spoke (nil: none)
 }
 
 // host is what an address and port announced about itself.
@@ -66,6 +60,7 @@ type host struct {
 	agent string // latest User-Agent or Server
 	allow string // first Allow list
 	proxy bool   // it relays requests: only those it originates name it
+	port  uint16 // in its address's padding: an entry is 64 bytes, a slab 16 KB
 }
 
 // learnAgent remembers the product name and Allow list each address
@@ -117,13 +112,16 @@ func (b *addressBook) hostFor(c *call, ap netip.AddrPort) *host {
 			b.hostsGen++
 		}
 		ad = b.newAddress()
-		ad.key, ad.port0 = key, port
+		ad.key, ad.host0.port = key, port
 		b.hosts.put(hash, ad)
 		h = &ad.host0
 	default:
 		if h = ad.port(port); h == nil {
-			h = &host{}
-			ad.more = append(ad.more, portHost{port, h})
+			h = &host{port: port}
+			if ad.more == nil {
+				ad.more = new([]*host)
+			}
+			*ad.more = append(*ad.more, h)
 		}
 	}
 	c.hosts[1] = c.hosts[0]
@@ -146,15 +144,23 @@ func (b *addressBook) newAddress() *address {
 }
 
 func (ad *address) port(p uint16) *host {
-	if ad.port0 == p {
+	if ad.host0.port == p {
 		return &ad.host0
 	}
-	for _, ph := range ad.more {
-		if ph.port == p {
-			return ph.h
+	for _, h := range ad.others() {
+		if h.port == p {
+			return h
 		}
 	}
 	return nil
+}
+
+// others are the address's hosts but the first.
+func (ad *address) others() []*host {
+	if ad.more == nil {
+		return nil
+	}
+	return *ad.more
 }
 
 // hostOf returns what addr announced, if anything; when nothing ever came
@@ -180,10 +186,11 @@ func (b *addressBook) hostOf(addr netip.AddrPort) host {
 	if addr.Addr().IsLoopback() {
 		return host{} // each port on loopback is a program of its own: a lab's parties share the address
 	}
-	for i := -1; i < len(ad.more); i++ {
+	others := ad.others()
+	for i := -1; i < len(others); i++ {
 		h := &ad.host0
 		if i >= 0 {
-			h = ad.more[i].h
+			h = others[i]
 		}
 		if !h.proxy && (h.agent != "" || h.allow != "") {
 			return host{agent: h.agent, allow: h.allow}

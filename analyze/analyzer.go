@@ -329,7 +329,7 @@ func (a *Analyzer) revive(c *call, e *Event) *Dialog {
 	}
 	a.seq++
 	d := a.store.newDialogRecord()
-	ts.revive(d, c, e)
+	ts.revive(d, c, e, a.store.buried.proxiesOf(ts))
 	d.seq = a.seq
 	c.dialogs = append(c.dialogs, d)
 	a.store.halfOpen.closed(c)

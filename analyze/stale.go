@@ -37,7 +37,10 @@ type tombstone struct {
 	callerLen, calleeLen   uint16
 	endedBy                uint8 // index into enders
 	flags                  tombFlags
-	proxies                [2]packedAddr
+	// proxies is the position+1 of the dialog's proxies in
+	// staleTable.proxies (0: it had none): most dialogs have none, and
+	// the tombstone is 64 bytes where the addresses would make it 96.
+	proxies uint32
 }
 
 // tombFlags are a retired dialog's flags that its later requests read.
@@ -106,6 +109,15 @@ type staleTable struct {
 	head, n int
 	index   ringIndex // dialogKey → position in ring
 	evicted int       // tombstones overwritten younger than staleLinger
+	// proxies holds the proxies of the tombstones that have any, in the
+	// same order: one leaves when its tombstone does, from the head.
+	proxies proxyRing
+}
+
+// proxyRing is a ring of the proxy pairs of tombstones, oldest first.
+type proxyRing struct {
+	ring    [][2]packedAddr
+	head, n int
 }
 
 // dialogKey is a dialog's key in the index: the Call-ID's hash with the
@@ -128,6 +140,10 @@ func (s *staleTable) bury(c *call, d *Dialog, now time.Time) {
 			s.drop()
 		}
 	}
+	var proxies uint32
+	if d.proxies[0].IsValid() || d.proxies[1].IsValid() {
+		proxies = s.pushProxies([2]packedAddr{packAddr(d.proxies[0]), packAddr(d.proxies[1])})
+	}
 	pos := (s.head + s.n) % len(s.ring)
 	s.n++
 	slot := &s.ring[pos]
@@ -135,8 +151,7 @@ func (s *staleTable) bury(c *call, d *Dialog, now time.Time) {
 		call: c.hash, call2: c.hash2, idLen: uint16(min(len(c.id), 1<<16-1)),
 		callerHash: d.callerHash, calleeHash: d.calleeHash,
 		callerLen: uint16(min(len(d.CallerTag), 1<<16-1)), calleeLen: uint16(min(len(d.CalleeTag), 1<<16-1)),
-		stored: at, endedBy: d.endedBy,
-		proxies: [2]packedAddr{packAddr(d.proxies[0]), packAddr(d.proxies[1])},
+		stored: at, endedBy: d.endedBy, proxies: proxies,
 	}
 	if !d.Ended.IsZero() {
 		slot.ended = d.Ended.UnixNano()
@@ -158,20 +173,69 @@ func (s *staleTable) keyAt(pos uint32) uint64 {
 	return dialogKey(t.call, t.callerHash, t.calleeHash)
 }
 
+// pushProxies keeps the proxies of the tombstone about to be made, the
+// newest, and returns their position+1. The ring doubles when full, up
+// to the tombstones' own capacity: it never holds more entries than they.
+func (s *staleTable) pushProxies(p [2]packedAddr) uint32 {
+	r := &s.proxies
+	if r.n == len(r.ring) {
+		s.growProxies(min(max(256, 2*len(r.ring)), staleCapacity))
+	}
+	pos := (r.head + r.n) % len(r.ring)
+	r.ring[pos] = p
+	r.n++
+	return uint32(pos) + 1
+}
+
+// proxiesOf returns the proxies t's dialog had.
+func (s *staleTable) proxiesOf(t *tombstone) [2]netip.AddrPort {
+	if t.proxies == 0 {
+		return [2]netip.AddrPort{}
+	}
+	p := &s.proxies.ring[t.proxies-1]
+	return [2]netip.AddrPort{p[0].unpack(), p[1].unpack()}
+}
+
 // drop forgets the oldest tombstone.
 func (s *staleTable) drop() {
 	t := &s.ring[s.head]
+	if t.proxies != 0 {
+		r := &s.proxies // its proxies are the oldest kept
+		r.ring[r.head] = [2]packedAddr{}
+		r.head = (r.head + 1) % len(r.ring)
+		r.n--
+	}
 	s.index.remove(s.keyAt(uint32(s.head)), uint32(s.head), s.keyAt)
 	*t = tombstone{}
 	s.head = (s.head + 1) % len(s.ring)
 	s.n--
 }
 
-// reserve makes the ring and its index their full size, staleCapacity.
+// reserve makes the ring and its index their full size, staleCapacity,
+// and the proxies' ring too.
 func (s *staleTable) reserve() {
 	for len(s.ring) < staleCapacity {
 		s.grow()
 	}
+	if len(s.proxies.ring) < staleCapacity {
+		s.growProxies(staleCapacity)
+	}
+}
+
+// growProxies makes the proxies' ring size entries long, its entries laid
+// out afresh from 0 in the order of the tombstones that point at them.
+func (s *staleTable) growProxies(size int) {
+	r := &s.proxies
+	ring := make([][2]packedAddr, size)
+	k := 0
+	for i := range s.n {
+		if t := &s.ring[(s.head+i)%len(s.ring)]; t.proxies != 0 {
+			ring[k] = r.ring[t.proxies-1]
+			k++
+			t.proxies = uint32(k)
+		}
+	}
+	r.ring, r.head = ring, 0
 }
 
 // grow doubles the ring (up to staleCapacity), the oldest first, and
@@ -208,8 +272,8 @@ func (s *staleTable) find(e *Event) *tombstone {
 
 // revive makes the retired dialog t was left by again, in c, for e, a
 // request of it: a later request of the dialog finds it as it found the
-// tombstone the call kept before.
-func (t *tombstone) revive(d *Dialog, c *call, e *Event) {
+// tombstone the call kept before. proxies are its (see proxiesOf).
+func (t *tombstone) revive(d *Dialog, c *call, e *Event, proxies [2]netip.AddrPort) {
 	caller, callee := e.FromTag, e.ToTag
 	if t.callerHash != e.FromTagHash || int(t.callerLen) != len(e.FromTag) {
 		caller, callee = callee, caller
@@ -219,7 +283,7 @@ func (t *tombstone) revive(d *Dialog, c *call, e *Event) {
 		retired: true, CallID: c.id,
 		CallerTag: tags[:len(caller)], CalleeTag: tags[len(caller):],
 		callerHash: t.callerHash, calleeHash: t.calleeHash,
-		proxies: [2]netip.AddrPort{t.proxies[0].unpack(), t.proxies[1].unpack()},
+		proxies: proxies,
 		endedBy: t.endedBy,
 		held:    t.flags&tombHeld != 0, IsCall: t.flags&tombIsCall != 0, problem: t.flags&tombProblem != 0,
 		exported: t.flags&tombExported != 0, MidCall: t.flags&tombMidCall != 0,

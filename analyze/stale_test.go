@@ -2,6 +2,7 @@ package analyze
 
 import (
 	"fmt"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -103,5 +104,55 @@ func TestStaleReserve(t *testing.T) {
 	s.reserve()
 	if len(s.ring) != staleCapacity || len(s.index.slots) < 2*staleCapacity {
 		t.Fatalf("reserved ring of %d", len(s.ring))
+	}
+}
+
+// TestTombstoneProxies buries dialogs, every third with proxies, past the
+// ring's first sizes and past its capacity: each tombstone still kept
+// gives back its own dialog's proxies, whether the proxies' ring grew,
+// was reserved whole or had its oldest entries leave with their
+// tombstones.
+func TestTombstoneProxies(t *testing.T) {
+	for _, reserve := range []bool{false, true} {
+		t.Run(fmt.Sprint("reserve ", reserve), func(t *testing.T) {
+			var s staleTable
+			if reserve {
+				s.reserve()
+			}
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			proxyOf := func(i int) [2]netip.AddrPort {
+				if i%3 != 0 {
+					return [2]netip.AddrPort{}
+				}
+				return [2]netip.AddrPort{
+					netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 5060),
+					netip.AddrPortFrom(netip.MustParseAddr("2001:db8::1"), uint16(i)),
+				}
+			}
+			const n = staleCapacity + 1000
+			for i := range n {
+				id := fmt.Sprint("call-", i)
+				h, h2 := idHash([]byte(id))
+				c := &call{id: id, hash: h, hash2: h2}
+				d := &Dialog{CallerTag: "a", CalleeTag: "b", callerHash: tagHash([]byte("a")), calleeHash: tagHash([]byte("b")), proxies: proxyOf(i)}
+				s.bury(c, d, now)
+			}
+			if s.evicted != 1000 || s.proxies.n != (n+2)/3-(1000+2)/3 {
+				t.Fatalf("evicted %d, proxies kept %d", s.evicted, s.proxies.n)
+			}
+			for _, i := range []int{999, 1000, 1001, 1002, 40000, n - 3, n - 2, n - 1} {
+				id := fmt.Sprint("call-", i)
+				h, h2 := idHash([]byte(id))
+				e := &Event{CallID: []byte(id), CallHash: h, CallHash2: h2, FromTag: []byte("a"), ToTag: []byte("b"),
+					FromTagHash: tagHash([]byte("a")), ToTagHash: tagHash([]byte("b")), Time: now}
+				ts := s.find(e)
+				if (ts != nil) != (i >= 1000) {
+					t.Fatalf("dialog %d kept: %v", i, ts != nil)
+				}
+				if ts != nil && s.proxiesOf(ts) != proxyOf(i) {
+					t.Errorf("dialog %d: proxies %v, want %v", i, s.proxiesOf(ts), proxyOf(i))
+				}
+			}
+		})
 	}
 }

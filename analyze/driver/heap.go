@@ -31,23 +31,26 @@ func BudgetHeap(budget int64) {
 }
 
 // heapSizes returns the heap the last collection found live, and the
-// runtime's memory that is not heap objects (stacks, span metadata, the
-// free space within spans), which the memory limit counts too.
+// runtime's memory that is neither heap objects nor free pages (stacks,
+// span metadata, the free space within spans in use), which the memory
+// limit counts too. Free pages are left out: after the heap shrinks they
+// are what the limit has the runtime give back.
 func heapSizes() (live, overhead int64) {
 	s := []metrics.Sample{
 		{Name: "/gc/heap/live:bytes"},
 		{Name: "/memory/classes/total:bytes"},
 		{Name: "/memory/classes/heap/released:bytes"},
+		{Name: "/memory/classes/heap/free:bytes"},
 		{Name: "/memory/classes/heap/objects:bytes"},
 	}
 	metrics.Read(s)
-	var v [4]int64
+	var v [5]int64
 	for i := range s {
 		if s[i].Value.Kind() == metrics.KindUint64 {
 			v[i] = int64(s[i].Value.Uint64())
 		}
 	}
-	return v[0], max(v[1]-v[2]-v[3], 0)
+	return v[0], max(v[1]-v[2]-v[3]-v[4], 0)
 }
 
 // sentinel is an object nothing keeps: the collection that finds it
