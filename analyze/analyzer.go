@@ -221,7 +221,9 @@ func (a *Analyzer) request(e *Event) {
 		// counted; it belongs to the dialog's packets.
 		if d := c.dialogByTags(e); d != nil {
 			d.lastSeen = e.Time.UnixNano()
-			a.frames(&d.Frames, e)
+			if a.opts.KeepFrames {
+				a.frames(d.frameList(), e)
+			}
 		} else if t := c.transaction(e, "INVITE", branch); t != nil {
 			a.frames(&t.Frames, e)
 		}
@@ -504,7 +506,6 @@ func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 			}
 		}
 		if t != nil && t.ToTag == "" {
-			d.Invited = first.Start
 			d.CallerAgent = first.Agent
 		} else {
 			d.MidCall = true
@@ -528,7 +529,7 @@ func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 	d.Confirmed = e.Time
 	if t != nil && t.ToTag == "" {
 		if a.opts.KeepFrames {
-			d.Frames = append(d.Frames, t.Frames...)
+			*d.frameList() = append(*d.frameList(), t.Frames...)
 		}
 	}
 	if e.SessionExpires > 0 {

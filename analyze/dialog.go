@@ -37,9 +37,8 @@ type Dialog struct {
 	// proxy's own connection), and any that relayed a request of the
 	// dialog. Known per dialog, not per host: an SBC may relay some calls
 	// and be a party to others.
-	proxies [2]netip.AddrPort
+	proxies [2]packedAddr // packed: the dialog record is kept for every call up
 
-	Invited   time.Time // initial INVITE sent (zero when not seen)
 	Confirmed time.Time // 2xx to an INVITE seen
 	Ended     time.Time // BYE seen
 	lastSeen  int64     // Unix ns of its latest message
@@ -50,7 +49,7 @@ type Dialog struct {
 	txsBuf       [4]*Transaction // Transactions' first backing array
 	txKeysBuf    [4]txKey
 	Timer        *SessionTimer
-	Frames       []FrameRef
+	ownFrames    *[]FrameRef // its own packets, with KeepFrames (see frameList)
 }
 
 // EndedBy names who sent the BYE: "caller", "callee" or "proxy" (see
@@ -152,7 +151,11 @@ func (d *Dialog) direction(fromTag string, byProxy bool) string {
 // viaProxy reports whether ap is the address of one of the dialog's
 // proxies (see proxies).
 func (d *Dialog) viaProxy(ap netip.AddrPort) bool {
-	return ap.IsValid() && (ap == d.proxies[0] || ap == d.proxies[1])
+	if !ap.IsValid() || d.proxies[0].kind == 0 {
+		return false
+	}
+	p := packAddr(ap)
+	return p == d.proxies[0] || p == d.proxies[1]
 }
 
 // learnProxy adds ap to the dialog's proxies while there is room: a
@@ -162,11 +165,20 @@ func (d *Dialog) learnProxy(ap netip.AddrPort) {
 		return
 	}
 	for i := range d.proxies {
-		if !d.proxies[i].IsValid() {
-			d.proxies[i] = ap
+		if d.proxies[i].kind == 0 {
+			d.proxies[i] = packAddr(ap)
 			return
 		}
 	}
+}
+
+// frameList is the list of the dialog's own packets, made on first use:
+// only KeepFrames lists packets, and a pointer keeps the record small.
+func (d *Dialog) frameList() *[]FrameRef {
+	if d.ownFrames == nil {
+		d.ownFrames = new([]FrameRef)
+	}
+	return d.ownFrames
 }
 
 // side names the sender of the request t of d.
@@ -175,7 +187,10 @@ func (d *Dialog) side(t *Transaction) string { return sideNames[d.sideOf(t.FromT
 // frames lists the packets of the dialog: its own (ACKs, the initial
 // INVITE) and those of its transactions.
 func (d *Dialog) frames() []FrameRef {
-	frames := append([]FrameRef(nil), d.Frames...)
+	var frames []FrameRef
+	if d.ownFrames != nil {
+		frames = append(frames, *d.ownFrames...)
+	}
 	for _, t := range d.Transactions {
 		frames = append(frames, t.Frames...)
 	}

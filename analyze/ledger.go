@@ -241,7 +241,7 @@ func (l *ledger) retireDialog(d *Dialog, end time.Time) {
 			l.store.release(t) // else its call's list releases it
 		}
 	}
-	d.Transactions, d.txKeys, d.Frames, d.ka = nil, nil, nil, nil
+	d.Transactions, d.txKeys, d.ownFrames, d.ka = nil, nil, nil, nil
 	clear(d.txsBuf[:]) // the tombstone must not hold its transactions
 }
 

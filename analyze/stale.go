@@ -141,8 +141,8 @@ func (s *staleTable) bury(c *call, d *Dialog, now time.Time) {
 		}
 	}
 	var proxies uint32
-	if d.proxies[0].IsValid() || d.proxies[1].IsValid() {
-		proxies = s.pushProxies([2]packedAddr{packAddr(d.proxies[0]), packAddr(d.proxies[1])})
+	if d.proxies[0].kind != 0 || d.proxies[1].kind != 0 {
+		proxies = s.pushProxies(d.proxies)
 	}
 	pos := (s.head + s.n) % len(s.ring)
 	s.n++
@@ -188,12 +188,11 @@ func (s *staleTable) pushProxies(p [2]packedAddr) uint32 {
 }
 
 // proxiesOf returns the proxies t's dialog had.
-func (s *staleTable) proxiesOf(t *tombstone) [2]netip.AddrPort {
+func (s *staleTable) proxiesOf(t *tombstone) [2]packedAddr {
 	if t.proxies == 0 {
-		return [2]netip.AddrPort{}
+		return [2]packedAddr{}
 	}
-	p := &s.proxies.ring[t.proxies-1]
-	return [2]netip.AddrPort{p[0].unpack(), p[1].unpack()}
+	return s.proxies.ring[t.proxies-1]
 }
 
 // drop forgets the oldest tombstone.
@@ -273,7 +272,7 @@ func (s *staleTable) find(e *Event) *tombstone {
 // revive makes the retired dialog t was left by again, in c, for e, a
 // request of it: a later request of the dialog finds it as it found the
 // tombstone the call kept before. proxies are its (see proxiesOf).
-func (t *tombstone) revive(d *Dialog, c *call, e *Event, proxies [2]netip.AddrPort) {
+func (t *tombstone) revive(d *Dialog, c *call, e *Event, proxies [2]packedAddr) {
 	caller, callee := e.FromTag, e.ToTag
 	if t.callerHash != e.FromTagHash || int(t.callerLen) != len(e.FromTag) {
 		caller, callee = callee, caller

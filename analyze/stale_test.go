@@ -120,13 +120,13 @@ func TestTombstoneProxies(t *testing.T) {
 				s.reserve()
 			}
 			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-			proxyOf := func(i int) [2]netip.AddrPort {
+			proxyOf := func(i int) [2]packedAddr {
 				if i%3 != 0 {
-					return [2]netip.AddrPort{}
+					return [2]packedAddr{}
 				}
-				return [2]netip.AddrPort{
-					netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 5060),
-					netip.AddrPortFrom(netip.MustParseAddr("2001:db8::1"), uint16(i)),
+				return [2]packedAddr{
+					packAddr(netip.AddrPortFrom(netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)}), 5060)),
+					packAddr(netip.AddrPortFrom(netip.MustParseAddr("2001:db8::1"), uint16(i))),
 				}
 			}
 			const n = staleCapacity + 1000
