@@ -93,8 +93,9 @@ func (b *addressBook) learnAgent(c *call, addr netip.AddrPort, e *Event) {
 
 // hostFor returns the entry for ap, through c's shortcuts when it can.
 func (b *addressBook) hostFor(c *call, ap netip.AddrPort) *host {
+	packed := packAddr(ap)
 	for i := range c.hosts {
-		if r := c.hosts[i]; r.h != nil && r.ap == ap && r.gen == b.hostsGen {
+		if r := c.hosts[i]; r.h != nil && r.ap == packed && r.gen == b.hostsGen {
 			if i > 0 {
 				c.hosts[0], c.hosts[1] = r, c.hosts[0]
 			}
@@ -125,7 +126,7 @@ func (b *addressBook) hostFor(c *call, ap netip.AddrPort) *host {
 		}
 	}
 	c.hosts[1] = c.hosts[0]
-	c.hosts[0] = hostRef{ap: ap, h: h, gen: b.hostsGen}
+	c.hosts[0] = hostRef{ap: packed, h: h, gen: b.hostsGen}
 	return h
 }
 
@@ -171,7 +172,7 @@ func (b *addressBook) hostOf(addr netip.AddrPort) host {
 	key, port := addr.Addr().As16(), addr.Port()
 	if c := b.sweeping; c != nil {
 		for _, r := range c.hosts {
-			if r.h != nil && r.ap == addr {
+			if r.h != nil && r.ap == packAddr(addr) {
 				return *r.h // even from before the table started afresh
 			}
 		}
@@ -203,9 +204,9 @@ func (b *addressBook) hostOf(addr netip.AddrPort) host {
 // outgrows the CPU caches on captures of many phones, and nearly every
 // message comes from one of its call's two parties.
 type hostRef struct {
-	ap  netip.AddrPort // compared whole: cheaper than its table key
+	ap  packedAddr // compared whole: cheaper than its table key; packed, as the call record is kept for every call up
+	gen uint32     // Analyzer.hostsGen when h was looked up
 	h   *host
-	gen uint32 // Analyzer.hostsGen when h was looked up
 }
 
 // agentName is an agent string and its VendorName.

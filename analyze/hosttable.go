@@ -18,13 +18,11 @@ import (
 // always a single one.
 type hostTable struct {
 	tags  []uint8    // a power of two long, as slots: 0 marks an empty slot
-	slots []hostSlot // ad == nil where tags says empty
+	slots []*address // nil where tags says empty; the key is the entry's, read only when the tag matches
 	n     int
-}
-
-type hostSlot struct {
-	hash uint64
-	ad   *address
+	// hash is what the callers hash keys with, for moving the entries
+	// when the table grows; nil is addrHash (tests make keys collide).
+	hash func(key *[16]byte) uint64
 }
 
 // addrHash mixes an address's bytes for the table.
@@ -51,8 +49,8 @@ func (t *hostTable) get(hash uint64, key *[16]byte) *address {
 		case 0:
 			return nil
 		case tag:
-			if s := &t.slots[i]; s.hash == hash && s.ad.key == *key {
-				return s.ad
+			if ad := t.slots[i]; ad.key == *key {
+				return ad
 			}
 		}
 	}
@@ -62,26 +60,33 @@ func (t *hostTable) get(hash uint64, key *[16]byte) *address {
 func (t *hostTable) put(hash uint64, ad *address) {
 	if 2*(t.n+1) > len(t.slots) {
 		old := t.slots
-		t.slots = make([]hostSlot, max(1024, 2*len(old)))
+		t.slots = make([]*address, max(1024, 2*len(old)))
 		t.tags = make([]uint8, len(t.slots))
-		for _, s := range old {
-			if s.ad != nil {
-				t.insert(s)
+		for _, ad := range old {
+			if ad != nil {
+				t.insert(t.hashOf(&ad.key), ad)
 			}
 		}
 	}
-	t.insert(hostSlot{hash, ad})
+	t.insert(hash, ad)
 	t.n++
 }
 
-func (t *hostTable) insert(s hostSlot) {
+func (t *hostTable) hashOf(key *[16]byte) uint64 {
+	if t.hash != nil {
+		return t.hash(key)
+	}
+	return addrHash(key)
+}
+
+func (t *hostTable) insert(hash uint64, ad *address) {
 	mask := uint64(len(t.slots) - 1)
-	i := s.hash & mask
+	i := hash & mask
 	for t.tags[i] != 0 {
 		i = (i + 1) & mask
 	}
-	t.tags[i] = hostTag(s.hash)
-	t.slots[i] = s
+	t.tags[i] = hostTag(hash)
+	t.slots[i] = ad
 }
 
 // reset empties the table, keeping its size.

@@ -18,7 +18,7 @@ func TestHostTable(t *testing.T) {
 		{"few tags", func(k *[16]byte) uint64 { return uint64(binary.LittleEndian.Uint16(k[14:])) & 0xff }, 3000}, // tags alike, slots differ
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			var table hostTable
+			table := hostTable{hash: tc.hash}
 			want := map[[16]byte]*address{}
 			n := tc.n
 			key := func(i int) [16]byte {

@@ -26,7 +26,7 @@ func BudgetHeap(budget int64) {
 	debug.SetMemoryLimit(budget)
 	watchCollections(func() {
 		live, overhead := heapSizes()
-		debug.SetMemoryLimit(max(budget, live+live/4+overhead))
+		debug.SetMemoryLimit(max(budget, live+live/8+overhead))
 	})
 }
 
