@@ -60,7 +60,17 @@ type sweepQueue struct {
 	nNear    int                    // entries in near
 	nFar     int                    // entries in far
 	ready    []dueEntry             // scratch for a sweep's due entries
+	// spare holds the arrays of buckets emptied, for the next buckets
+	// that fill: each second's bucket of a busy trunk takes a couple of
+	// thousand entries, and growing one afresh every second was half the
+	// garbage the analysis made.
+	spare [maxSpareBuckets][]dueEntry
+	spares int
 }
+
+// maxSpareBuckets bounds the arrays kept for reuse: a few buckets fill
+// at a time (the seconds just ahead).
+const maxSpareBuckets = 4
 
 func (q *sweepQueue) len() int { return q.nNear + q.nFar + len(q.overflow) }
 
@@ -80,10 +90,16 @@ func (q *sweepQueue) place(e dueEntry, t int64) {
 	switch {
 	case block == cur:
 		b := &q.near[t&(blockTicks-1)]
+		if *b == nil {
+			*b = q.reuse()
+		}
 		*b = append(*b, e)
 		q.nNear++
 	case block < cur+blockTicks:
 		b := &q.far[block&(blockTicks-1)]
+		if *b == nil {
+			*b = q.reuse()
+		}
 		*b = append(*b, e)
 		q.nFar++
 	default:
@@ -138,13 +154,37 @@ func (q *sweepQueue) take(b *[]dueEntry, now int64, n *int) {
 	}
 	*n -= len(*b) - len(keep)
 	clear((*b)[len(keep):])
-	*b = shrink(keep)
+	*b = q.shrink(keep)
+}
+
+// reuse returns an empty array kept from a bucket emptied, or nil.
+func (q *sweepQueue) reuse() []dueEntry {
+	if q.spares == 0 {
+		return nil
+	}
+	q.spares--
+	b := q.spare[q.spares]
+	q.spare[q.spares] = nil
+	return b
 }
 
 // shrink lets go of a bucket's array when it holds far fewer entries than
 // it has room for: a bucket of the far wheel fills with a minute of calls,
 // and 128 buckets each keeping their largest array would hold memory the
-// queue no longer needs.
+// queue no longer needs. An emptied bucket's array goes to the spares,
+// while there is room.
+func (q *sweepQueue) shrink(b []dueEntry) []dueEntry {
+	if len(b) == 0 && cap(b) > 0 {
+		if q.spares < len(q.spare) {
+			q.spare[q.spares] = b
+			q.spares++
+		}
+		return nil
+	}
+	return shrink(b)
+}
+
+// shrink copies b to a smaller array when it uses a quarter of its own.
 func shrink(b []dueEntry) []dueEntry {
 	const small = 256
 	if cap(b) <= small || len(b) >= cap(b)/4 {
@@ -177,7 +217,7 @@ func (q *sweepQueue) refill(block int64) {
 			}
 			q.nFar -= len(*b)
 			clear(*b)
-			*b = shrink((*b)[:0])
+			*b = q.shrink((*b)[:0])
 			if q.nFar == 0 {
 				break
 			}
@@ -196,7 +236,7 @@ func (q *sweepQueue) refill(block int64) {
 // make the queue follow the call rate times the idle timeout, not the
 // calls that are up.
 func (q *sweepQueue) compact(valid func(dueEntry) bool) {
-	filter := func(b *[]dueEntry, n *int) {
+	filter := func(b *[]dueEntry, n *int, shrink func([]dueEntry) []dueEntry) {
 		keep := (*b)[:0]
 		for _, e := range *b {
 			if valid(e) {
@@ -208,14 +248,14 @@ func (q *sweepQueue) compact(valid func(dueEntry) bool) {
 		*b = shrink(keep)
 	}
 	for i := range q.near {
-		filter(&q.near[i], &q.nNear)
+		filter(&q.near[i], &q.nNear, q.shrink)
 	}
 	for i := range q.far {
-		filter(&q.far[i], &q.nFar)
+		filter(&q.far[i], &q.nFar, q.shrink)
 	}
 	var n int
 	h := q.overflow
-	filter((*[]dueEntry)(&h), &n)
+	filter((*[]dueEntry)(&h), &n, shrink) // not to the spares: the heap is refilled from h's array
 	q.overflow = q.overflow[:0]
 	for _, e := range h {
 		q.overflow.push(e)

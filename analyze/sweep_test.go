@@ -10,7 +10,9 @@ import (
 // TestSweepQueuePopsAsAHeap drives the timing wheel and a plain heap with
 // the same pushes and sweeps (entries already due, due in the same second,
 // due past the wheel's reach, sweeps after long silences) and requires the
-// same entries, in the same order, from every sweep.
+// same entries, in the same order, from every sweep; now and then both
+// drop the same entries (compact), and buckets are emptied and their
+// arrays reused (see sweepQueue.spare).
 func TestSweepQueuePopsAsAHeap(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3, 4, 5} {
 		rng := rand.New(rand.NewPCG(seed, 99))
@@ -19,7 +21,11 @@ func TestSweepQueuePopsAsAHeap(t *testing.T) {
 		now := int64(1_700_000_000) * int64(time.Second)
 		seq := uint64(0)
 		for round := 0; round < 2000; round++ {
-			for k := rng.IntN(8); k > 0; k-- {
+			burst := 8
+			if rng.IntN(20) == 0 {
+				burst = 600 // buckets past shrink's small size
+			}
+			for k := rng.IntN(burst); k > 0; k-- {
 				var ahead int64
 				switch rng.IntN(6) {
 				case 0:
@@ -41,6 +47,18 @@ func TestSweepQueuePopsAsAHeap(t *testing.T) {
 				e := dueEntry{due: due, seq: seq}
 				q.push(e)
 				h.push(e)
+			}
+			if round%50 == 49 {
+				drop := uint64(2 + rng.IntN(6))
+				valid := func(e dueEntry) bool { return e.seq%drop != 0 }
+				q.compact(valid)
+				var kept dueHeap
+				for _, e := range h {
+					if valid(e) {
+						kept.push(e)
+					}
+				}
+				h = kept
 			}
 			step := int64(5 * time.Second)
 			switch rng.IntN(100) {
