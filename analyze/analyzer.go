@@ -305,8 +305,8 @@ func (a *Analyzer) request(e *Event) {
 			setOnce(&d.CalleeAgent, e.Agent)
 		}
 	}
-	if method == "BYE" && d.Ended.IsZero() {
-		d.Ended = e.Time
+	if method == "BYE" && d.ended == 0 {
+		d.setEnded(e.Time)
 		d.endedBy = enderIndex(d.side(t))
 		if t.byProxy {
 			d.endedBy = enderProxy // a dialog timeout's BYE goes to both parties
@@ -341,13 +341,12 @@ func (a *Analyzer) revive(c *call, e *Event) *Dialog {
 // newDialog makes the dialog of e's tags, the From tag the caller's.
 func (a *Analyzer) newDialog(c *call, e *Event, caller, callee netip.AddrPort) *Dialog {
 	a.seq++
-	tags := string(e.FromTag) + string(e.ToTag) // one allocation for both
 	d := a.store.newDialogRecord()
 	*d = Dialog{} // cleared in place, then filled field by field (see request)
 	d.seq, d.CallID = a.seq, c.id
-	d.CallerTag, d.CalleeTag = tags[:len(e.FromTag)], tags[len(e.FromTag):]
+	d.setTags(e.FromTag, e.ToTag)
 	d.callerHash, d.calleeHash = e.FromTagHash, e.ToTagHash
-	d.Caller, d.Callee = caller, callee
+	d.caller, d.callee = packAddr(caller), packAddr(callee)
 	d.Transactions, d.txKeys = d.txsBuf[:0], d.txKeysBuf[:0]
 	c.dialogs = append(c.dialogs, d)
 	a.store.halfOpen.closed(c)
@@ -407,7 +406,7 @@ func (a *Analyzer) foldReady(c *call) bool {
 		return false
 	}
 	for _, d := range c.dialogs {
-		if !d.retired && d.Ended.IsZero() {
+		if !d.retired && d.ended == 0 {
 			return false
 		}
 	}
@@ -468,7 +467,7 @@ func (a *Analyzer) answerDialog(t *Transaction, e *Event) {
 		return
 	}
 	d.lastSeen = e.Time.UnixNano()
-	if t.FromTag == d.CallerTag {
+	if t.FromTag == d.CallerTag() {
 		setOnce(&d.CalleeAgent, e.answerer())
 	} else {
 		setOnce(&d.CallerAgent, e.answerer())
@@ -526,7 +525,7 @@ func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 		return
 	}
 	d.IsCall = true
-	d.Confirmed = e.Time
+	d.setConfirmed(e.Time)
 	if t != nil && t.ToTag == "" {
 		if a.opts.KeepFrames {
 			*d.frameList() = append(*d.frameList(), t.Frames...)
@@ -616,7 +615,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 			// silent. A BYE after it says the sender gave up waiting.
 			d := t.Dialog
 			t.pending = t.Final == 0 && t.Late == 0 && !a.timing.settled(t, now) &&
-				(d == nil || d.Ended.IsZero() || d.Ended.Before(t.Start))
+				(d == nil || d.ended == 0 || d.Ended().Before(t.Start))
 		}
 	}
 	// A finished call folds whole, leaving what recognises its late
@@ -627,7 +626,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 		if d.retired {
 			continue
 		}
-		if final || done || (!d.Ended.IsZero() && elapsed(d.Ended, now) >= byeLinger) || elapsed(time.Unix(0, d.lastSeen), now) >= a.timing.idle() {
+		if final || done || (d.ended != 0 && elapsed(d.Ended(), now) >= byeLinger) || elapsed(time.Unix(0, d.lastSeen), now) >= a.timing.idle() {
 			a.ledger.retireDialog(d, now)
 		} else {
 			live = true

@@ -143,14 +143,14 @@ func (l *ledger) foldKeepAlive(t *Transaction, sender string) {
 		}
 	}
 	if d != nil {
-		if !d.Ended.IsZero() && t.Start.After(d.Ended) {
+		if d.ended != 0 && t.Start.After(d.Ended()) {
 			if rv.EndedDialog == nil {
 				rv.EndedDialog = map[string]int{}
 			}
 			rv.EndedDialog[t.Outcome().String()]++
 			if l.keepFinding(FindingStale) {
 				l.addFinding(Finding{Kind: FindingStale, CallID: t.CallID, Time: t.Start,
-					Facts: FindingFacts{Method: t.Method, Side: side, Code: int(t.Final), Seconds: t.Start.Sub(d.Ended).Seconds()}})
+					Facts: FindingFacts{Method: t.Method, Side: side, Code: int(t.Final), Seconds: t.Start.Sub(d.Ended()).Seconds()}})
 			}
 			l.problem(d)
 		}

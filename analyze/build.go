@@ -184,7 +184,7 @@ func (a *Analyzer) Snapshot(stats capture.Stats) *Report {
 				// findings, and in progress rather than without a BYE.
 				r.Overview.KeepAliveDialogs++
 				dr := a.ledger.dialogReport(d, ka)
-				dr.InProgress = d.Ended.IsZero()
+				dr.InProgress = d.ended == 0
 				fs := dialogFindingList(d, ka)
 				for _, f := range fs {
 					r.FindingCounts[f.Kind]++

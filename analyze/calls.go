@@ -71,10 +71,10 @@ func (c *call) tag(b []byte, hash uint64) string {
 	}
 	for _, d := range c.dialogs {
 		switch {
-		case hash == d.callerHash && len(b) == len(d.CallerTag):
-			return d.CallerTag
-		case hash == d.calleeHash && len(b) == len(d.CalleeTag):
-			return d.CalleeTag
+		case hash == d.callerHash && len(b) == len(d.CallerTag()):
+			return d.CallerTag()
+		case hash == d.calleeHash && len(b) == len(d.CalleeTag()):
+			return d.CalleeTag()
 		}
 	}
 	return string(b)

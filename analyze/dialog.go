@@ -13,23 +13,23 @@ import (
 // first request seen, when the capture started mid-call).
 type Dialog struct {
 	seq      uint64
-	retired  bool // folded into the totals; kept as a tombstone
-	problem  bool // a finding names it
-	exported bool // its packets are listed for --write-problems
-	held     bool // the last offer put the call on hold (see Purpose)
-	IsCall   bool // confirmed by a 2xx to an INVITE
-	MidCall  bool // first seen through an in-dialog request
-	// (the flags share a word: a dialog is kept for every call that is up)
-	endedBy   uint8  // who sent the BYE, an index into enders (see EndedBy)
-	ByeCode   uint16 // final response to the BYE
-	CallID    string
-	CallerTag string
-	CalleeTag string
+	retired  bool   // folded into the totals; kept as a tombstone
+	problem  bool   // a finding names it
+	exported bool   // its packets are listed for --write-problems
+	held     bool   // the last offer put the call on hold (see Purpose)
+	IsCall   bool   // confirmed by a 2xx to an INVITE
+	MidCall  bool   // first seen through an in-dialog request
+	ByeCode  uint16 // final response to the BYE
+	// (the fields are ordered to leave no padding: a dialog is kept for
+	// every call that is up)
+	CallID string
+	// tags is the caller's tag and then the callee's, one string for both
+	// (see CallerTag).
+	tags string
 	// callerHash and calleeHash are the tags' tagHash: events are matched
 	// to dialogs by them.
 	callerHash, calleeHash uint64
 
-	Caller, Callee           netip.AddrPort
 	CallerAgent, CalleeAgent string
 	// proxies are the addresses of the proxies on the dialog's path, as
 	// far as the capture shows them: the one the caller sent the INVITE to
@@ -38,10 +38,14 @@ type Dialog struct {
 	// dialog. Known per dialog, not per host: an SBC may relay some calls
 	// and be a party to others.
 	proxies [2]packedAddr // packed: the dialog record is kept for every call up
+	// caller and callee are the parties' addresses.
+	caller, callee packedAddr
+	endedBy        uint8  // who sent the BYE, an index into enders (see EndedBy)
+	callerLen      uint32 // the caller's tag's length in tags
 
-	Confirmed time.Time // 2xx to an INVITE seen
-	Ended     time.Time // BYE seen
-	lastSeen  int64     // Unix ns of its latest message
+	confirmed int64 // Unix ns of the 2xx to an INVITE (see Confirmed)
+	ended     int64 // Unix ns of the BYE (see Ended)
+	lastSeen  int64 // Unix ns of its latest message
 
 	Transactions []*Transaction  // in-dialog requests, in order, but the keep-alives in ka
 	txKeys       []txKey         // beside Transactions (see relayOf)
@@ -52,6 +56,44 @@ type Dialog struct {
 	ownFrames    *[]FrameRef // its own packets, with KeepFrames (see frameList)
 }
 
+// CallerTag is the tag of the party that sent the INVITE (From), or of
+// the first in-dialog request seen.
+func (d *Dialog) CallerTag() string { return d.tags[:d.callerLen] }
+
+// CalleeTag is the other party's tag.
+func (d *Dialog) CalleeTag() string { return d.tags[d.callerLen:] }
+
+// setTags makes caller and callee the dialog's tags, in one allocation.
+func (d *Dialog) setTags(caller, callee []byte) {
+	d.tags, d.callerLen = string(caller)+string(callee), uint32(len(caller))
+}
+
+// Confirmed is when a 2xx to an INVITE was seen, zero if none was.
+func (d *Dialog) Confirmed() time.Time { return unixTime(d.confirmed) }
+
+// Ended is when the BYE was seen, zero if none was.
+func (d *Dialog) Ended() time.Time { return unixTime(d.ended) }
+
+func (d *Dialog) setConfirmed(t time.Time) { d.confirmed = unixNano(t) }
+func (d *Dialog) setEnded(t time.Time)     { d.ended = unixNano(t) }
+
+// unixNano is t in Unix nanoseconds for a field where 0 means none: the
+// first nanosecond of 1970 is taken for the second.
+func unixNano(t time.Time) int64 {
+	if n := t.UnixNano(); n != 0 {
+		return n
+	}
+	return 1
+}
+
+// unixTime is the time of a unixNano field, zero for none.
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
 // EndedBy names who sent the BYE: "caller", "callee" or "proxy" (see
 // Transaction.byProxy), or "" while none was seen.
 func (d *Dialog) EndedBy() string { return enders[d.endedBy] }
@@ -60,14 +102,14 @@ func (d *Dialog) EndedBy() string { return enders[d.endedBy] }
 // way round (see tagHash).
 func (d *Dialog) matchTags(e *Event) bool {
 	from, to := len(e.FromTag), len(e.ToTag)
-	return (e.FromTagHash == d.callerHash && e.ToTagHash == d.calleeHash && from == len(d.CallerTag) && to == len(d.CalleeTag)) ||
-		(e.FromTagHash == d.calleeHash && e.ToTagHash == d.callerHash && from == len(d.CalleeTag) && to == len(d.CallerTag))
+	return (e.FromTagHash == d.callerHash && e.ToTagHash == d.calleeHash && from == len(d.CallerTag()) && to == len(d.CalleeTag())) ||
+		(e.FromTagHash == d.calleeHash && e.ToTagHash == d.callerHash && from == len(d.CalleeTag()) && to == len(d.CallerTag()))
 }
 
 // fromCaller reports whether e came from the caller: its From tag is the
 // caller's.
 func (d *Dialog) fromCaller(e *Event) bool {
-	return e.FromTagHash == d.callerHash && len(e.FromTag) == len(d.CallerTag)
+	return e.FromTagHash == d.callerHash && len(e.FromTag) == len(d.CallerTag())
 }
 
 // relayOf returns the earlier transaction of d that t is a later hop of
@@ -130,11 +172,11 @@ var sideNames = [sides]string{"caller", "callee", "proxy to caller", "proxy to c
 // caller's towards the callee.
 func (d *Dialog) sideOf(fromTag string, byProxy bool) int {
 	switch {
-	case byProxy && fromTag == d.CallerTag:
+	case byProxy && fromTag == d.CallerTag():
 		return sideProxyToCallee
 	case byProxy:
 		return sideProxyToCaller
-	case fromTag == d.CallerTag:
+	case fromTag == d.CallerTag():
 		return sideCaller
 	}
 	return sideCallee

@@ -107,7 +107,7 @@ func (g *kaDigest) add(l *ledger, d *Dialog, k keepAlive, vendors bool) {
 	}
 	s.count++
 	s.lastStart, s.lastFinal = k.Start, k.Final
-	if !d.Ended.IsZero() && k.Start.After(d.Ended) {
+	if d.ended != 0 && k.Start.After(d.Ended()) {
 		s.stale++
 	} else {
 		g.before, g.hasBefore = k, true

@@ -84,7 +84,7 @@ func dialogFindingList(d *Dialog, g *kaDigest) []Finding {
 	}
 	if t := droppedBy(d, g); t != nil {
 		out = append(out, Finding{Kind: FindingDropped, CallID: d.CallID, Time: t.Start, Facts: FindingFacts{
-			Method: t.Method, Code: int(t.Final), Outcome: t.Outcome(), Ender: d.EndedBy(), Seconds: d.Ended.Sub(t.Start).Seconds()}})
+			Method: t.Method, Code: int(t.Final), Outcome: t.Outcome(), Ender: d.EndedBy(), Seconds: d.Ended().Sub(t.Start).Seconds()}})
 	}
 	return out
 }
@@ -92,7 +92,7 @@ func dialogFindingList(d *Dialog, g *kaDigest) []Finding {
 // droppedBy returns the failed keep-alive (481, 408 or unanswered) that a BYE
 // followed within 64 s: the keep-alive dropped the call.
 func droppedBy(d *Dialog, g *kaDigest) *keepAlive {
-	if d.Ended.IsZero() || !g.hasBefore {
+	if d.ended == 0 || !g.hasBefore {
 		return nil
 	}
 	last := &g.before
@@ -102,7 +102,7 @@ func droppedBy(d *Dialog, g *kaDigest) *keepAlive {
 		failedAt = last.Start
 	}
 	// 408, like 481, ends the session (RFC 4028 section 10)
-	if !last.pending && (o == Outcome481 || o == OutcomeUnanswered || last.Final == 408) && d.Ended.Sub(failedAt) < 64*time.Second {
+	if !last.pending && (o == Outcome481 || o == OutcomeUnanswered || last.Final == 408) && d.Ended().Sub(failedAt) < 64*time.Second {
 		return last
 	}
 	return nil
@@ -123,8 +123,8 @@ func (l *ledger) refusedOffer(t *Transaction) {
 		return
 	}
 	after, ender := -1.0, ""
-	if !d.Ended.IsZero() && !d.Ended.Before(t.FinalAt) {
-		after, ender = d.Ended.Sub(t.FinalAt).Seconds(), d.EndedBy()
+	if d.ended != 0 && !d.Ended().Before(t.FinalAt) {
+		after, ender = d.Ended().Sub(t.FinalAt).Seconds(), d.EndedBy()
 	}
 	l.addFinding(Finding{Kind: FindingOfferRefused, CallID: t.CallID, Time: t.FinalAt, Facts: FindingFacts{
 		Method: t.Method, CSeq: t.CSeq, Side: d.side(t), Code: int(t.Final), Purpose: t.Purpose, Seconds: after, Ender: ender}})

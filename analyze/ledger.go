@@ -224,10 +224,10 @@ func (l *ledger) retireDialog(d *Dialog, end time.Time) {
 		l.problem(d)
 		if l.keepFinding(FindingProxyBye) {
 			after := -1.0 // never answered
-			if !d.Confirmed.IsZero() {
-				after = d.Ended.Sub(d.Confirmed).Seconds()
+			if d.confirmed != 0 {
+				after = d.Ended().Sub(d.Confirmed()).Seconds()
 			}
-			l.addFinding(Finding{Kind: FindingProxyBye, CallID: d.CallID, Time: d.Ended, Facts: FindingFacts{Seconds: after}})
+			l.addFinding(Finding{Kind: FindingProxyBye, CallID: d.CallID, Time: d.Ended(), Facts: FindingFacts{Seconds: after}})
 		}
 	}
 	if d.Timer != nil {
@@ -270,12 +270,12 @@ func (l *ledger) export(d *Dialog) {
 func (l *ledger) dialogReport(d *Dialog, g *kaDigest) DialogReport {
 	dr := DialogReport{
 		CallID:      d.CallID,
-		Caller:      d.Caller.String(),
-		Callee:      d.Callee.String(),
-		CallerAgent: l.book.agentOf(d.CallerAgent, d.Caller),
-		CalleeAgent: l.book.agentOf(d.CalleeAgent, d.Callee),
+		Caller:      d.caller.unpack().String(),
+		Callee:      d.callee.unpack().String(),
+		CallerAgent: l.book.agentOf(d.CallerAgent, d.caller.unpack()),
+		CalleeAgent: l.book.agentOf(d.CalleeAgent, d.callee.unpack()),
 		Count:       g.count,
-		Start:       d.Confirmed,
+		Start:       d.Confirmed(),
 		MidCall:     d.MidCall,
 		Methods:     append([]MethodCount(nil), g.methods...),
 	}
@@ -289,8 +289,8 @@ func (l *ledger) dialogReport(d *Dialog, g *kaDigest) DialogReport {
 			continue
 		}
 		dir := Direction{From: side, Count: s.count, StaleAfterDialog: s.stale}
-		if !d.Confirmed.IsZero() {
-			dir.FirstAfter2xx = round3(s.first.Sub(d.Confirmed).Seconds())
+		if d.confirmed != 0 {
+			dir.FirstAfter2xx = round3(s.first.Sub(d.Confirmed()).Seconds())
 		}
 		iv := s.intervals
 		all = append(all, iv...)
@@ -312,7 +312,7 @@ func (l *ledger) dialogReport(d *Dialog, g *kaDigest) DialogReport {
 	}
 	lastOutcome := OutcomeOf(int(g.lastFinal))
 	dr.LastMethod, dr.LastCode, dr.LastOutcome, dr.LastPending = g.lastMethod, int(g.lastFinal), lastOutcome.String(), g.lastPending
-	if !d.Ended.IsZero() {
+	if d.ended != 0 {
 		dr.EndedBy = d.EndedBy()
 		dr.Dropped = droppedBy(d, g) != nil
 	}

@@ -150,11 +150,8 @@ func (s *staleTable) bury(c *call, d *Dialog, now time.Time) {
 	*slot = tombstone{
 		call: c.hash, call2: c.hash2, idLen: uint16(min(len(c.id), 1<<16-1)),
 		callerHash: d.callerHash, calleeHash: d.calleeHash,
-		callerLen: uint16(min(len(d.CallerTag), 1<<16-1)), calleeLen: uint16(min(len(d.CalleeTag), 1<<16-1)),
-		stored: at, endedBy: d.endedBy, proxies: proxies,
-	}
-	if !d.Ended.IsZero() {
-		slot.ended = d.Ended.UnixNano()
+		callerLen: uint16(min(len(d.CallerTag()), 1<<16-1)), calleeLen: uint16(min(len(d.CalleeTag()), 1<<16-1)),
+		stored: at, endedBy: d.endedBy, proxies: proxies, ended: d.ended,
 	}
 	for _, f := range []struct {
 		on   bool
@@ -277,19 +274,16 @@ func (t *tombstone) revive(d *Dialog, c *call, e *Event, proxies [2]packedAddr) 
 	if t.callerHash != e.FromTagHash || int(t.callerLen) != len(e.FromTag) {
 		caller, callee = callee, caller
 	}
-	tags := string(caller) + string(callee)
 	*d = Dialog{
 		retired: true, CallID: c.id,
-		CallerTag: tags[:len(caller)], CalleeTag: tags[len(caller):],
 		callerHash: t.callerHash, calleeHash: t.calleeHash,
 		proxies: proxies,
 		endedBy: t.endedBy,
 		held:    t.flags&tombHeld != 0, IsCall: t.flags&tombIsCall != 0, problem: t.flags&tombProblem != 0,
 		exported: t.flags&tombExported != 0, MidCall: t.flags&tombMidCall != 0,
 	}
-	if t.ended != 0 {
-		d.Ended = time.Unix(0, t.ended).UTC()
-	}
+	d.ended = t.ended
+	d.setTags(caller, callee)
 	if t.flags&tombTimer != 0 {
 		d.Timer = &SessionTimer{} // its settings were reported; a request only asks whether there is one
 	}

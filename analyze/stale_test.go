@@ -83,7 +83,7 @@ func TestStaleTableIsBounded(t *testing.T) {
 	for i := range n {
 		e := ev(i)
 		c := &call{id: string(e.CallID), hash: e.CallHash, hash2: e.CallHash2}
-		d := &Dialog{CallerTag: "a", CalleeTag: "b", callerHash: e.FromTagHash, calleeHash: e.ToTagHash, Ended: now}
+		d := &Dialog{tags: "ab", callerLen: 1, callerHash: e.FromTagHash, calleeHash: e.ToTagHash, ended: now.UnixNano()}
 		s.bury(c, d, now)
 	}
 	if s.evicted != 100 || s.index.n != staleCapacity {
@@ -134,7 +134,7 @@ func TestTombstoneProxies(t *testing.T) {
 				id := fmt.Sprint("call-", i)
 				h, h2 := idHash([]byte(id))
 				c := &call{id: id, hash: h, hash2: h2}
-				d := &Dialog{CallerTag: "a", CalleeTag: "b", callerHash: tagHash([]byte("a")), calleeHash: tagHash([]byte("b")), proxies: proxyOf(i)}
+				d := &Dialog{tags: "ab", callerLen: 1, callerHash: tagHash([]byte("a")), calleeHash: tagHash([]byte("b")), proxies: proxyOf(i)}
 				s.bury(c, d, now)
 			}
 			if s.evicted != 1000 || s.proxies.n != (n+2)/3-(1000+2)/3 {

@@ -64,7 +64,7 @@ type sweepQueue struct {
 	// that fill: each second's bucket of a busy trunk takes a couple of
 	// thousand entries, and growing one afresh every second was half the
 	// garbage the analysis made.
-	spare [maxSpareBuckets][]dueEntry
+	spare  [maxSpareBuckets][]dueEntry
 	spares int
 }
 

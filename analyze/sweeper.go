@@ -56,8 +56,8 @@ func (w *sweeper) nextDue(c *call, now time.Time, ready bool, settle time.Time) 
 			continue
 		}
 		at := time.Unix(0, d.lastSeen).Add(w.idle())
-		if !d.Ended.IsZero() {
-			at = d.Ended.Add(byeLinger)
+		if d.ended != 0 {
+			at = d.Ended().Add(byeLinger)
 		}
 		if !live || at.Before(due) {
 			due, live = at, true

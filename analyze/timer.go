@@ -79,7 +79,7 @@ func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
 	var tc TimerCheck
 	tc.OnTime = true
 	se := time.Duration(st.SessionExpires) * time.Second
-	last := d.Confirmed
+	last := d.Confirmed()
 	refresherIsCaller := st.refresherIsCaller()
 	seenMethod := map[string]bool{}
 	judge := func(gap time.Duration) {
@@ -111,7 +111,7 @@ func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
 		if t.byProxy || t.hop {
 			continue // a proxy's request refreshes one leg only; a later hop is the same request
 		}
-		byCaller := t.FromTag == d.CallerTag
+		byCaller := t.FromTag == d.CallerTag()
 		if byCaller == refresherIsCaller {
 			tc.ByRefresher++
 		} else {
@@ -128,13 +128,13 @@ func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
 		}
 	}
 	stop := end
-	if !d.Ended.IsZero() {
-		stop = d.Ended
+	if d.ended != 0 {
+		stop = d.Ended()
 	}
 	if gap := stop.Sub(last); gap > 0 {
 		judge(gap)
 	}
-	if tc.Expired && !d.Ended.IsZero() && !d.Ended.Before(tc.ExpiredAt) {
+	if tc.Expired && d.ended != 0 && !d.Ended().Before(tc.ExpiredAt) {
 		tc.ByeAfterExpiry = true
 	}
 	return tc
@@ -170,7 +170,7 @@ func (l *ledger) timerReport(d *Dialog, end time.Time) {
 		l.problem(d)
 	} else if !tr.OnTime && tr.SwitchedOff == nil {
 		if l.keepFinding(FindingLateRefresh) {
-			l.addFinding(Finding{Kind: FindingLateRefresh, CallID: d.CallID, Time: d.Confirmed,
+			l.addFinding(Finding{Kind: FindingLateRefresh, CallID: d.CallID, Time: d.Confirmed(),
 				Facts: FindingFacts{SessionExpires: d.Timer.SessionExpires, Refresher: d.Timer.Refresher, Gap: tr.LongestGap}})
 		}
 	}
@@ -206,7 +206,7 @@ func buildTimerReport(d *Dialog, end time.Time) (TimerReport, TimerSummary) {
 		tr.State = TimerSwitchedOff
 	case !tc.OnTime:
 		tr.State = TimerLate
-	case tc.Refreshes == 0 && d.Ended.IsZero() && end.Sub(d.Confirmed) < time.Duration(d.Timer.SessionExpires)*time.Second/2:
+	case tc.Refreshes == 0 && d.ended == 0 && end.Sub(d.Confirmed()) < time.Duration(d.Timer.SessionExpires)*time.Second/2:
 		tr.State = TimerNotDue
 	default:
 		tr.State = TimerOK
