@@ -264,7 +264,7 @@ func (a *Analyzer) request(e *Event) {
 	}
 	a.frames(&t.Frames, e)
 	c.txs, c.branches = append(c.txs, t), append(c.branches, branch)
-	if len(c.early) > 0 {
+	if c.parked() > 0 {
 		defer a.claimEarly(c, t) // once t is linked to its dialog
 	}
 	if !e.inDialog() {
@@ -402,7 +402,7 @@ func (a *Analyzer) response(e *Event) {
 // its request. With KeepFrames a call stays whole while its packets may
 // come, so that a problem dialog's file holds its retransmissions.
 func (a *Analyzer) foldReady(c *call) bool {
-	if a.opts.KeepFrames || len(c.early) > 0 || len(c.txs)+len(c.dialogs) == 0 {
+	if a.opts.KeepFrames || c.parked() > 0 || len(c.txs)+len(c.dialogs) == 0 {
 		return false
 	}
 	for _, d := range c.dialogs {
@@ -587,7 +587,7 @@ func (a *Analyzer) sweep(now time.Time) {
 	}
 	// Every call up has one current entry; the others wait to be passed.
 	if q := &a.timing.sweeps; q.len() > 2*a.store.calls.n+4096 {
-		q.compact(dueEntry.current)
+		q.compact(dueEntry.wanted)
 	}
 }
 

@@ -23,6 +23,7 @@ type call struct {
 	seq       uint64
 	lastSeen  int64  // Unix ns of its latest message
 	due       int64  // when the sweep should look at it next (Unix ns)
+	later     int64  // a later entry of the call still queued (Unix ns; 0: none; see sweeper.schedule)
 	gone      bool   // deleted from the map
 	halfOpen  bool   // queued in callStore.halfOpen and without a dialog
 	heir      bool   // made while a folded call of its Call-ID may be retransmitted (see foldedCalls)
@@ -35,7 +36,7 @@ type call struct {
 	branches  []uint64        // beside txs: their branch hashes (see transaction)
 	dialogBuf [1]*Dialog      // dialogs' first backing array: most calls make one
 	branchBuf [4]uint64
-	early     []Event // responses that came before their requests (see park)
+	early     *[]Event // responses that came before their requests (see park; nil: none)
 	settled   settledKeys
 }
 

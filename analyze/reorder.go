@@ -21,8 +21,11 @@ const maxEarlyAnswers = 8
 // by the time a request claims it: the tags, which matching reads, and the
 // frames are copied.
 func (c *call) park(e *Event) {
-	if len(c.early) >= maxEarlyAnswers {
+	if c.parked() >= maxEarlyAnswers {
 		return
+	}
+	if c.early == nil {
+		c.early = new([]Event)
 	}
 	p := *e
 	tags := append(append(make([]byte, 0, len(e.FromTag)+len(e.ToTag)), e.FromTag...), e.ToTag...)
@@ -30,15 +33,24 @@ func (c *call) park(e *Event) {
 	if p.Frames != nil {
 		p.Frames = append([]uint64(nil), e.Frames...) // the decoder reuses its list
 	}
-	c.early = append(c.early, p)
+	*c.early = append(*c.early, p)
+}
+
+// parked is how many responses wait for their requests.
+func (c *call) parked() int {
+	if c.early == nil {
+		return 0
+	}
+	return len(*c.early)
 }
 
 // claimEarly gives the new transaction t the responses parked for it
 // (see park), in the order they came.
 func (a *Analyzer) claimEarly(c *call, t *Transaction) {
-	keep := c.early[:0]
-	for i := range c.early {
-		p := &c.early[i]
+	early := *c.early
+	keep := early[:0]
+	for i := range early {
+		p := &early[i]
 		if !t.matches(p, p.Method, p.Branch) || elapsed(p.Time, t.Start) > TransactionTimeout {
 			keep = append(keep, *p)
 			continue
@@ -51,18 +63,22 @@ func (a *Analyzer) claimEarly(c *call, t *Transaction) {
 			a.answerDialog(t, p)
 		}
 	}
-	clear(c.early[len(keep):])
-	c.early = keep
+	clear(early[len(keep):])
+	*c.early = keep
 }
 
 // dropEarly forgets the parked responses no request can claim any more.
 func (c *call) dropEarly(now int64) {
-	keep := c.early[:0]
-	for _, p := range c.early {
+	if c.early == nil {
+		return
+	}
+	early := *c.early
+	keep := early[:0]
+	for _, p := range early {
 		if now-p.Time.UnixNano() <= int64(TransactionTimeout) {
 			keep = append(keep, p)
 		}
 	}
-	clear(c.early[len(keep):])
-	c.early = keep
+	clear(early[len(keep):])
+	*c.early = keep
 }

@@ -18,6 +18,12 @@ func (e dueEntry) current() bool {
 	return !e.c.gone && e.due == e.c.due && e.seq == e.c.seq
 }
 
+// wanted reports whether the entry is current or may become so again
+// (see sweeper.schedule): compaction keeps those.
+func (e dueEntry) wanted() bool {
+	return !e.c.gone && e.seq == e.c.seq && (e.due == e.c.due || e.due == e.c.later)
+}
+
 // compare orders entries by due time, then by the calls' creation.
 func (e dueEntry) compare(f dueEntry) int {
 	switch {

@@ -38,9 +38,27 @@ func (w *sweeper) settled(t *Transaction, now time.Time) bool {
 }
 
 // schedule asks the sweep to look at c at time at. An earlier entry of c
-// in the heap becomes stale and is dropped when it comes up.
+// in the queue becomes stale and is dropped when it comes up.
+//
+// A call is scheduled later and sooner by turns: on its first message for
+// when its transaction times out, on its 2xx sooner, then, once swept,
+// for when the dialog would idle out an hour on. The entry moved sooner
+// is still queued: it is remembered (c.later), and a later time at or
+// past it takes it back rather than queueing another. A call that ends
+// within a minute so leaves one entry far ahead, not two; the sweep comes
+// back sooner than it must, which changes nothing (sweeps do what is due
+// at their time).
 func (w *sweeper) schedule(c *call, at time.Time) {
-	c.due = at.UnixNano()
+	ns := at.UnixNano()
+	queued := w.lastSweep.UnixNano() // entries due past it are still in the queue
+	if c.later > queued && ns >= c.later {
+		c.due, c.later = c.later, 0
+		return
+	}
+	if c.due > queued && ns < c.due {
+		c.later = c.due
+	}
+	c.due = ns
 	w.sweeps.push(dueEntry{due: c.due, seq: c.seq, c: c})
 }
 
