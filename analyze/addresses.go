@@ -5,12 +5,18 @@ import "net/netip"
 // addressBook remembers what each address and port announced about itself
 // (its User-Agent or Server, its Allow list, whether it relays requests),
 // to name the sender of messages that carry no name, and the vendor name
-// each agent string normalises to. It is bounded: past maxAddresses it
-// starts afresh.
+// each agent string normalises to. It is bounded: past maxAddresses a new
+// address takes the place of the one that came first (see newAddress).
 type addressBook struct {
-	hosts       hostTable
-	addrSlab    []address         // where new entries of hosts come from (see newAddress)
-	hostsGen    uint32            // bumped when hosts starts afresh
+	hosts hostTable
+	// chunks hold the entries, made addressSlab at a time up to
+	// maxAddresses and then reused in the order they were made, the
+	// oldest first (next). Entries never move: calls keep pointers to
+	// them (hostRef).
+	chunks      [][]address
+	made        int
+	next        int
+	forgotten   int               // entries reused for another address
 	sweeping    *call             // the call being swept, whose shortcuts answer for its parties (see hostOf)
 	vendorNames map[string]string // agent string → VendorName
 	vendorLast  [16]agentName     // the last of vendorNames used, by length of the agent
@@ -42,8 +48,8 @@ func (b *addressBook) sameSender(addr, first netip.Addr) {
 }
 
 // maxAddresses bounds the per-address memory of agents and Allow lists;
-// past it the table starts afresh, so a capture of millions of endpoints
-// stays in bounded memory.
+// past it the oldest address makes room, so a capture of millions of
+// endpoints stays in bounded memory.
 const maxAddresses = 1 << 16
 
 // address is what the ports of one address announced. Ports are told
@@ -61,6 +67,9 @@ type host struct {
 	allow string // first Allow list
 	proxy bool   // it relays requests: only those it originates name it
 	port  uint16 // in its address's padding: an entry is 64 bytes, a slab 16 KB
+	// version changes when the entry is reused for another address: a
+	// call's shortcut that names another version is stale (see hostRef).
+	version uint32
 }
 
 // learnAgent remembers the product name and Allow list each address
@@ -95,7 +104,7 @@ func (b *addressBook) learnAgent(c *call, addr netip.AddrPort, e *Event) {
 func (b *addressBook) hostFor(c *call, ap netip.AddrPort) *host {
 	packed := packAddr(ap)
 	for i := range c.hosts {
-		if r := c.hosts[i]; r.h != nil && r.ap == packed && r.gen == b.hostsGen {
+		if r := c.hosts[i]; r.valid(packed) {
 			if i > 0 {
 				c.hosts[0], c.hosts[1] = r, c.hosts[0]
 			}
@@ -108,10 +117,6 @@ func (b *addressBook) hostFor(c *call, ap netip.AddrPort) *host {
 	var h *host
 	switch {
 	case ad == nil:
-		if b.hosts.n >= maxAddresses {
-			b.hosts.reset()
-			b.hostsGen++
-		}
 		ad = b.newAddress()
 		ad.key, ad.host0.port = key, port
 		b.hosts.put(hash, ad)
@@ -126,7 +131,7 @@ func (b *addressBook) hostFor(c *call, ap netip.AddrPort) *host {
 		}
 	}
 	c.hosts[1] = c.hosts[0]
-	c.hosts[0] = hostRef{ap: packed, h: h, gen: b.hostsGen}
+	c.hosts[0] = hostRef{ap: packed, h: h, version: h.version}
 	return h
 }
 
@@ -135,13 +140,32 @@ func (b *addressBook) hostFor(c *call, ap netip.AddrPort) *host {
 // a fifth of all the analysis made.
 const addressSlab = 256
 
-// newAddress returns a zero address entry from the current slab.
+// newAddress returns a zero address entry: a new one while there are
+// fewer than maxAddresses, else the oldest, taken out of the table. Past
+// the cap a trunk of many phones so makes no garbage (starting the table
+// afresh made a new set of entries every 65,536 addresses, the most of
+// what the analysis allocated), and the newest 65,535 addresses are always
+// known. The shortcuts calls keep to the entry go stale (host.version).
 func (b *addressBook) newAddress() *address {
-	if len(b.addrSlab) == cap(b.addrSlab) {
-		b.addrSlab = make([]address, 0, addressSlab)
+	if b.made < maxAddresses {
+		if b.made%addressSlab == 0 {
+			b.chunks = append(b.chunks, make([]address, addressSlab))
+		}
+		ad := &b.chunks[b.made/addressSlab][b.made%addressSlab]
+		b.made++
+		return ad
 	}
-	b.addrSlab = b.addrSlab[:len(b.addrSlab)+1]
-	return &b.addrSlab[len(b.addrSlab)-1]
+	ad := &b.chunks[b.next/addressSlab][b.next%addressSlab]
+	b.next = (b.next + 1) % maxAddresses
+	b.hosts.remove(ad)
+	for _, h := range ad.others() {
+		h.version++
+	}
+	version := ad.host0.version + 1
+	*ad = address{}
+	ad.host0.version = version
+	b.forgotten++
+	return ad
 }
 
 func (ad *address) port(p uint16) *host {
@@ -166,14 +190,15 @@ func (ad *address) others() []*host {
 
 // hostOf returns what addr announced, if anything; when nothing ever came
 // from addr, what another port of its address announced (a UA that sends
-// from one port and listens on another). While a call is being swept, its own shortcuts
-// answer for its two parties.
+// from one port and listens on another). While a call is being swept, its
+// own shortcuts answer for its two parties first.
 func (b *addressBook) hostOf(addr netip.AddrPort) host {
 	key, port := addr.Addr().As16(), addr.Port()
 	if c := b.sweeping; c != nil {
+		packed := packAddr(addr)
 		for _, r := range c.hosts {
-			if r.h != nil && r.ap == packAddr(addr) {
-				return *r.h // even from before the table started afresh
+			if r.valid(packed) {
+				return *r.h
 			}
 		}
 	}
@@ -204,9 +229,14 @@ func (b *addressBook) hostOf(addr netip.AddrPort) host {
 // outgrows the CPU caches on captures of many phones, and nearly every
 // message comes from one of its call's two parties.
 type hostRef struct {
-	ap  packedAddr // compared whole: cheaper than its table key; packed, as the call record is kept for every call up
-	gen uint32     // Analyzer.hostsGen when h was looked up
-	h   *host
+	ap      packedAddr // compared whole: cheaper than its table key; packed, as the call record is kept for every call up
+	version uint32     // h's when it was looked up
+	h       *host
+}
+
+// valid reports whether r is the shortcut to ap's entry.
+func (r *hostRef) valid(ap packedAddr) bool {
+	return r.h != nil && r.ap == ap && r.h.version == r.version
 }
 
 // agentName is an agent string and its VendorName.

@@ -130,6 +130,7 @@ func (a *Analyzer) overview(r *Report, s capture.Stats) {
 	o.Limits.ForgottenDialogs = a.store.buried.evicted
 	o.Limits.EvictedCalls = a.store.halfOpen.evicted
 	o.Limits.ForgottenCalls = a.store.folded.evicted
+	o.Limits.ForgottenAddresses = a.book.forgotten
 }
 
 // Snapshot builds a report of the analysis so far without changing it: the

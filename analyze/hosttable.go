@@ -8,8 +8,8 @@ import (
 // hostTable finds the entry of an address (see address). It is an
 // open-addressing table keyed by a mix of the address's sixteen bytes:
 // a Go map hashed the key and read a control word, a slot and the entry,
-// each a cache miss on a capture of many phones. It is cleared whole
-// when it is full (see maxAddresses), never thinned.
+// each a cache miss on a capture of many phones. Past maxAddresses the
+// oldest entry leaves as each new one comes (see addressBook.newAddress).
 //
 // Beside the slots, a byte per slot holds a few bits of its hash (0: the
 // slot is empty). A probe reads those bytes, an eighth of a slot's size,
@@ -89,9 +89,36 @@ func (t *hostTable) insert(hash uint64, ad *address) {
 	t.slots[i] = ad
 }
 
-// reset empties the table, keeping its size.
-func (t *hostTable) reset() {
-	clear(t.tags)
-	clear(t.slots)
-	t.n = 0
+// remove takes ad out of the table, shifting the entries of its run that
+// it displaced back into the gap (so that no slot needs a deletion mark).
+func (t *hostTable) remove(ad *address) {
+	if t.n == 0 {
+		return
+	}
+	mask := uint64(len(t.slots) - 1)
+	i := t.hashOf(&ad.key) & mask
+	for t.slots[i] != ad {
+		if t.tags[i] == 0 {
+			return // not in the table
+		}
+		i = (i + 1) & mask
+	}
+	t.n--
+	for j := i; ; {
+		t.tags[i], t.slots[i] = 0, nil
+		for {
+			j = (j + 1) & mask
+			if t.tags[j] == 0 {
+				return
+			}
+			// The entry at j may fill the gap at i unless its home lies
+			// cyclically within (i, j].
+			home := t.hashOf(&t.slots[j].key) & mask
+			if (i <= j && (home <= i || home > j)) || (i > j && home <= i && home > j) {
+				break
+			}
+		}
+		t.tags[i], t.slots[i] = t.tags[j], t.slots[j]
+		i = j
+	}
 }

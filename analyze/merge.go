@@ -122,6 +122,7 @@ func mergeOverview(o, r *Overview) {
 	o.Limits.ForgottenDialogs += r.Limits.ForgottenDialogs
 	o.Limits.EvictedCalls += r.Limits.EvictedCalls
 	o.Limits.ForgottenCalls += r.Limits.ForgottenCalls
+	o.Limits.ForgottenAddresses += r.Limits.ForgottenAddresses
 	o.Capture.Add(&r.Capture)
 }
 

@@ -99,6 +99,11 @@ type StateLimits struct {
 	// foldedCalls) made room for newer ones before 64 s had passed: a
 	// late retransmission of their requests is then taken for a new one.
 	ForgottenCalls int `json:"finished_calls_forgotten,omitempty"`
+	// ForgottenAddresses are addresses whose User-Agent, Server and Allow
+	// made room for newer ones (the table keeps the latest 65,536): a
+	// message without a name from such an address is named by its own
+	// header or unknown until the address speaks again.
+	ForgottenAddresses int `json:"addresses_forgotten,omitempty"`
 }
 
 // Outcomes counts transactions by how they ended. Its JSON keys are those

@@ -224,6 +224,7 @@ func overview(w page, rep *analyze.Report) error {
 		{"finished dialogs forgotten early for room (a request after their end is not known as stale)", uint64(o.Limits.ForgottenDialogs)},
 		{"calls without a dialog folded early for room (a flood: their requests count as they stood)", uint64(o.Limits.EvictedCalls)},
 		{"finished calls forgotten early for room (a late retransmission of theirs counts as a new request)", uint64(o.Limits.ForgottenCalls)},
+		{"addresses forgotten for room (what they announced no longer names their messages without a name)", uint64(o.Limits.ForgottenAddresses)},
 	}
 	for _, e := range extra {
 		if e.v > 0 {
