@@ -12,7 +12,7 @@ import (
 const HeapBudget = 52 << 20
 
 // BudgetHeap has the collector keep the heap within budget bytes while
-// the live state leaves room for it, and let it grow by a quarter beyond
+// the live state leaves room for it, and let it grow by an eighth beyond
 // the live state when it does not.
 //
 // The analysis recycles its records and allocates little, so its heap is
@@ -20,8 +20,9 @@ const HeapBudget = 52 << 20
 // costs a few collections, not a share of the CPU. A memory limit alone
 // would make the collector run without pause once the live state passed
 // it (a trunk with tens of thousands of calls up at once); so after every
-// collection the limit is raised to a quarter above what it found live,
-// never below budget. GOGC stays the growth that applies below the budget.
+// collection the limit is raised to an eighth above what it found live,
+// plus the runtime's own memory, never below budget. GOGC stays the growth
+// that applies below the budget.
 func BudgetHeap(budget int64) {
 	debug.SetMemoryLimit(budget)
 	watchCollections(func() {
