@@ -241,7 +241,7 @@ const forkLinger = timerT2
 // settledKeys are the keys of transactions that left a call that is still
 // up: its INVITE, once answered and past forkLinger, need not be kept
 // whole for the rest of the call (the dialog has what the report needs),
-// yet its retransmissions and theirs answers may still come for 64*T1
+// yet its retransmissions and their answers may still come for 64*T1
 // (foldedUntil). Two fit in the call record without making it larger (an
 // INVITE and its relayed hop, or an authentication retry); a call with
 // more keeps the rest whole as before.
