@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime/debug"
 
 	"github.com/sipalive/sipalive/analyze/driver"
 )
@@ -55,13 +54,10 @@ Run 'sipalive COMMAND -h' for the flags of a command.
 `
 
 func main() {
-	// The analysis recycles its records and allocates little: its heap is
-	// mostly live state, so collecting when the heap has grown by half,
-	// not doubled, and more often near the heap budget, costs little CPU
-	// and bounds the peak memory (docs/design.md). GOGC or GOMEMLIMIT,
-	// when set, decide.
+	// The heap is held to a budget (docs/design.md); below it the
+	// collector paces as Go's default does. GOGC or GOMEMLIMIT, when set,
+	// decide instead.
 	if os.Getenv("GOGC") == "" && os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetGCPercent(50)
 		driver.BudgetHeap(driver.HeapBudget)
 	}
 	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
