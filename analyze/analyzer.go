@@ -620,13 +620,14 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	}
 	// A finished call folds whole, leaving what recognises its late
 	// retransmissions (see foldedCalls).
-	done := !final && now.UnixNano()-c.lastSeen >= int64(foldQuiet) && a.foldReady(c)
+	nowNS := now.UnixNano()
+	done := !final && nowNS-c.lastSeen >= int64(foldQuiet) && a.foldReady(c)
 	live := false
 	for _, d := range c.dialogs {
 		if d.retired {
 			continue
 		}
-		if final || done || (d.ended != 0 && elapsed(d.Ended(), now) >= byeLinger) || elapsed(time.Unix(0, d.lastSeen), now) >= a.timing.idle() {
+		if final || done || (d.ended != 0 && nowNS-d.ended >= int64(byeLinger)) || nowNS-d.lastSeen >= int64(a.timing.idle()) {
 			a.ledger.retireDialog(d, now)
 		} else {
 			live = true
