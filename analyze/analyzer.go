@@ -307,7 +307,7 @@ func (a *Analyzer) request(e *Event) {
 	}
 	if method == "BYE" && d.ended == 0 {
 		d.setEnded(e.Time)
-		d.endedBy = enderIndex(d.side(t))
+		d.endedBy = enderOf(d.sideOf(t.FromTag, t.byProxy))
 		if t.byProxy {
 			d.endedBy = enderProxy // a dialog timeout's BYE goes to both parties
 		}
@@ -391,8 +391,10 @@ func (a *Analyzer) response(e *Event) {
 		if at := e.Time.Add(foldQuiet); at.UnixNano() < c.due && a.foldReady(c) {
 			a.timing.schedule(c, at) // the call may have finished
 		}
-		if at := t.FinalAt.Add(forkLinger); at.UnixNano() < c.due && a.earlySettles(c, t) {
-			a.timing.schedule(c, at) // the INVITE may leave the call (see settledEarly)
+		if a.earlySettles(c, t) {
+			if at := t.FinalAt.Add(forkLinger); at.UnixNano() < c.due {
+				a.timing.schedule(c, at) // the INVITE may leave the call (see settledEarly)
+			}
 		}
 	}
 }
@@ -528,7 +530,7 @@ func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 	d.setConfirmed(e.Time)
 	if t != nil && t.ToTag == "" {
 		if a.opts.KeepFrames {
-			*d.frameList() = append(*d.frameList(), t.Frames...)
+			d.addFrames(t.Frames)
 		}
 	}
 	if e.SessionExpires > 0 {
@@ -607,7 +609,8 @@ func elapsed(from, to time.Time) time.Duration {
 func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	a.book.sweeping = c
 	defer func() { a.book.sweeping = nil }()
-	c.dropEarly(now.UnixNano())
+	nowNS := now.UnixNano()
+	c.dropEarly(nowNS)
 	if final {
 		for _, t := range c.txs {
 			// Still within its time to be answered, in a dialog nobody
@@ -620,7 +623,6 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	}
 	// A finished call folds whole, leaving what recognises its late
 	// retransmissions (see foldedCalls).
-	nowNS := now.UnixNano()
 	done := !final && nowNS-c.lastSeen >= int64(foldQuiet) && a.foldReady(c)
 	live := false
 	for _, d := range c.dialogs {
@@ -636,7 +638,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 	keep, keepBranches := c.txs[:0], c.branches[:0]
 	keys, until := a.foldKeys[:0], int64(0)
 	if done {
-		keys, until = c.settled.appendLive(keys, now.UnixNano())
+		keys, until = c.settled.appendLive(keys, nowNS)
 	}
 	for i, t := range c.txs {
 		if live && !final && a.settledEarly(c, t, i, now) {
@@ -645,7 +647,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 			continue
 		}
 		if final || done || (a.timing.settled(t, now) && elapsed(t.Start, now) >= txLinger) {
-			if u := foldedUntil(t); done && u > now.UnixNano() {
+			if u := foldedUntil(t); done && u > nowNS {
 				keys = append(keys, keyOfTransaction(c.branches[i], t.CSeq, t.Method))
 				until = max(until, u)
 			}
@@ -674,7 +676,7 @@ func (a *Analyzer) sweepCall(c *call, now time.Time, final bool) {
 			for _, d := range c.dialogs {
 				a.store.buried.bury(c, d, now)
 			}
-			a.store.folded.add(c, keys, until, now.UnixNano())
+			a.store.folded.add(c, keys, until, nowNS)
 			a.store.recycle(c)
 		}
 	}

@@ -223,6 +223,9 @@ func (d *Dialog) frameList() *[]FrameRef {
 	return d.ownFrames
 }
 
+// addFrames adds packets to the dialog's own.
+func (d *Dialog) addFrames(fs []FrameRef) { *d.frameList() = append(*d.frameList(), fs...) }
+
 // side names the sender of the request t of d.
 func (d *Dialog) side(t *Transaction) string { return sideNames[d.sideOf(t.FromTag, t.byProxy)] }
 

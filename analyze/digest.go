@@ -210,7 +210,7 @@ func (l *ledger) settle(d *Dialog, t *Transaction) bool {
 		d.ka.add(l, d, keepAliveOf(t), true)
 	}
 	if l.opts.KeepFrames {
-		*d.frameList() = append(*d.frameList(), t.Frames...)
+		d.addFrames(t.Frames)
 	}
 	d.dropTransaction(t)
 	l.store.release(t)

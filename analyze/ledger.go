@@ -268,12 +268,13 @@ func (l *ledger) export(d *Dialog) {
 }
 
 func (l *ledger) dialogReport(d *Dialog, g *kaDigest) DialogReport {
+	caller, callee := d.caller.unpack(), d.callee.unpack()
 	dr := DialogReport{
 		CallID:      d.CallID,
-		Caller:      d.caller.unpack().String(),
-		Callee:      d.callee.unpack().String(),
-		CallerAgent: l.book.agentOf(d.CallerAgent, d.caller.unpack()),
-		CalleeAgent: l.book.agentOf(d.CalleeAgent, d.callee.unpack()),
+		Caller:      caller.String(),
+		Callee:      callee.String(),
+		CallerAgent: l.book.agentOf(d.CallerAgent, caller),
+		CalleeAgent: l.book.agentOf(d.CalleeAgent, callee),
 		Count:       g.count,
 		Start:       d.Confirmed(),
 		MidCall:     d.MidCall,

@@ -83,20 +83,15 @@ func (p packedAddr) unpack() netip.AddrPort {
 	return netip.AddrPort{}
 }
 
-// enders are the values of Dialog.EndedBy.
+// enders are the values of Dialog.EndedBy: none, a side (see enderOf),
+// or a proxy on its own account.
 var enders = [...]string{"", sideNames[sideCaller], sideNames[sideCallee], sideNames[sideProxyToCaller], sideNames[sideProxyToCallee], "proxy"}
 
 // enderProxy is enders' index of "proxy".
 const enderProxy = uint8(len(enders) - 1)
 
-func enderIndex(s string) uint8 {
-	for i, e := range enders {
-		if e == s {
-			return uint8(i)
-		}
-	}
-	return 0
-}
+// enderOf is enders' index of the side (see Dialog.sideOf).
+func enderOf(side int) uint8 { return uint8(side) + 1 }
 
 // staleTable is the ring of tombstones and its index by dialog. The
 // tombstones lie in the order they were made, from head, n of them; those
