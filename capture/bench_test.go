@@ -94,7 +94,7 @@ func BenchmarkReadDecodeFloor(b *testing.B) {
 
 // decodeSubset decodes the UDP or the TCP packets of a generated trunk
 // capture once per op with a fresh decoder, so that TCP segments are new
-// to the assembler each time (replayed to one decoder they would be
+// to the reassembler each time (replayed to one decoder they would be
 // retransmissions, which it drops unread), and reports the time per
 // packet.
 func decodeSubset(b *testing.B, tcp bool) {

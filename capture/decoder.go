@@ -61,7 +61,7 @@ type Decoder struct {
 	frames       [1]uint64
 	cut          bool // the packet being decoded was cut short by the snap length
 	defrag       *defragmenter
-	streams      *streams // made at the first TCP segment: the assembler's pools are 800 KB
+	streams      *streams // made at the first TCP segment
 	lastTick     int64    // Unix nanoseconds of the last tick: compared on every packet
 	tunnelPorts  *[1 << 16]bool
 	slow         bool // decode every frame layer by layer (tests compare the two ways)
@@ -129,7 +129,7 @@ func (d *Decoder) layers() []gopacket.DecodingLayer {
 
 // tunnelPorts marks the UDP ports whose payload gopacket hands to one of
 // the decoder's layers (VXLAN, Geneve): a datagram to or from one is
-// decoded layer by layer, never by fastUDP4. Every decoder has the same
+// decoded layer by layer, never by fastIPv4. Every decoder has the same
 // layers, so the table is worked out once.
 var tunnelPorts = sync.OnceValue(func() *[1 << 16]bool {
 	var d Decoder
@@ -148,31 +148,49 @@ var tunnelPorts = sync.OnceValue(func() *[1 << 16]bool {
 	return &ports
 })
 
-// fastUDP4 decodes the commonest frame, Ethernet with IPv4 (no options, no
-// fragment) and UDP, straight from its bytes, as the layered decoding
-// would: gopacket's dispatch between layers costs as much as the decoding
-// itself. It returns false, having done nothing, for any other frame and
-// for any the layered path would read differently (a cut one, a tunnel's
-// port); those take that path.
-func (d *Decoder) fastUDP4(data []byte) bool {
+// fastIPv4 decodes the commonest frames, Ethernet with IPv4 (no options,
+// no fragment) and UDP or TCP, straight from their bytes, as the layered
+// decoding would: gopacket's dispatch between layers costs as much as the
+// decoding itself. It returns false, having done nothing, for any other
+// frame and for any the layered path would read differently (a cut one, a
+// tunnel's port, a TCP header gopacket finds invalid); those take that
+// path.
+func (d *Decoder) fastIPv4(data []byte) bool {
 	if len(data) < 14+20+8 || data[12] != 0x08 || data[13] != 0x00 {
 		return false
 	}
 	ip := data[14:]
 	total := int(binary.BigEndian.Uint16(ip[2:4]))
-	if ip[0] != 0x45 || ip[9] != 17 || total < 28 || total > len(ip) || ip[6]&0x3f != 0 || ip[7] != 0 {
-		return false // options, not UDP, a length to check, or a fragment (MF or an offset)
+	if ip[0] != 0x45 || total < 28 || total > len(ip) || ip[6]&0x3f != 0 || ip[7] != 0 {
+		return false // options, a length to check, or a fragment (MF or an offset)
 	}
-	u := ip[20:total]
-	n := int(binary.BigEndian.Uint16(u[4:6]))
-	sport, dport := binary.BigEndian.Uint16(u[0:2]), binary.BigEndian.Uint16(u[2:4])
-	if n < 8 || n > len(u) || d.tunnelPorts[sport] || d.tunnelPorts[dport] {
-		return false
+	src, dst := netip.AddrFrom4([4]byte(ip[12:16])), netip.AddrFrom4([4]byte(ip[16:20]))
+	switch ip[9] {
+	case 17:
+		u := ip[20:total]
+		n := int(binary.BigEndian.Uint16(u[4:6]))
+		sport, dport := binary.BigEndian.Uint16(u[0:2]), binary.BigEndian.Uint16(u[2:4])
+		if n < 8 || n > len(u) || d.tunnelPorts[sport] || d.tunnelPorts[dport] {
+			return false
+		}
+		d.datagram(netip.AddrPortFrom(src, sport), netip.AddrPortFrom(dst, dport), u[8:n], d.single())
+		return true
+	case 6:
+		t := ip[20:total]
+		if len(t) < 20 {
+			return false
+		}
+		off := int(t[12]>>4) * 4
+		if off < 20 || off > len(t) {
+			return false
+		}
+		d.Stats.TCPSegments++
+		sport, dport := binary.BigEndian.Uint16(t[0:2]), binary.BigEndian.Uint16(t[2:4])
+		d.segment(netip.AddrPortFrom(src, sport), netip.AddrPortFrom(dst, dport),
+			binary.BigEndian.Uint32(t[4:8]), t[13]&(tcpFIN|tcpSYN|tcpRST), t[off:])
+		return true
 	}
-	src := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[12:16])), sport)
-	dst := netip.AddrPortFrom(netip.AddrFrom4([4]byte(ip[16:20])), dport)
-	d.datagram(src, dst, u[8:n], d.single())
-	return true
+	return false
 }
 
 // firstLayer maps a pcap link type to the layer its frames start with.
@@ -229,7 +247,7 @@ func (d *Decoder) Packet(data []byte, ci *gopacket.CaptureInfo, link layers.Link
 	if ns := d.now.UnixNano(); ns-d.lastTick > int64(time.Second) || ns < d.lastTick {
 		d.tick(ns)
 	}
-	if link == layers.LinkTypeEthernet && !d.cut && !d.slow && d.fastUDP4(data) {
+	if link == layers.LinkTypeEthernet && !d.cut && !d.slow && d.fastIPv4(data) {
 		return
 	}
 	first, ok := firstLayer(link, data)
@@ -292,7 +310,20 @@ func (d *Decoder) decode(first gopacket.LayerType, data []byte, frames []uint64,
 		d.datagram(d.srcAddr(ipv, d.udp.SrcPort), d.dstAddr(ipv, d.udp.DstPort), d.udp.Payload, frames)
 	case transport == layers.LayerTypeTCP && err == nil:
 		d.Stats.TCPSegments++
-		d.segment(ipv)
+		t := &d.tcp
+		var flags uint8
+		if t.FIN {
+			flags |= tcpFIN
+		}
+		if t.SYN {
+			flags |= tcpSYN
+		}
+		if t.RST {
+			flags |= tcpRST
+		}
+		src := netip.AddrPortFrom(ipAddr(ipv, d.ip4.SrcIP, d.ip6.SrcIP).Unmap(), uint16(t.SrcPort))
+		dst := netip.AddrPortFrom(ipAddr(ipv, d.ip4.DstIP, d.ip6.DstIP).Unmap(), uint16(t.DstPort))
+		d.segment(src, dst, t.Seq, flags, t.Payload)
 	case ipv == 4 && d.ip4.Protocol == sctpProto:
 		d.sctp(4, d.ip4.Payload, frames)
 	case ipv == 6 && d.ip6.NextHeader == sctpProto:
@@ -431,8 +462,7 @@ func (d *Decoder) tick(ns int64) {
 	if d.defrag.pending() > 0 {
 		d.defrag.expire(d, d.now)
 	}
-	if d.streams != nil && d.streams.opened > 0 && d.now.Sub(d.streams.lastFlush) >= 5*time.Second && d.streams.flushDue(d.now) {
-		d.streams.lastFlush = d.now
+	if d.streams != nil && d.streams.count > 0 {
 		d.streams.expire(d.now)
 	}
 }

@@ -31,6 +31,7 @@ type Stats struct {
 	TCPBytesSkipped      uint64            `json:"tcp_bytes_skipped"`     // stream bytes that were not SIP (WebSocket handshakes, garbage, resynchronisation)
 	TCPIncompleteSIP     uint64            `json:"tcp_sip_incomplete"`    // SIP messages over TCP cut off by missing bytes or the end of the capture
 	TCPBytesMissing      uint64            `json:"tcp_bytes_missing"`     // stream bytes never captured (sequence gaps)
+	TCPStreamsEvicted    uint64            `json:"tcp_streams_evicted"`   // TCP connections dropped to keep the table within its cap (65,536)
 	TLSStreams           uint64            `json:"tls_streams"`           // TCP streams carrying TLS: cannot be read
 	ESP                  uint64            `json:"esp"`                   // IPsec ESP packets (counted in other_ip): encrypted, cannot be read
 	GTPControl           uint64            `json:"gtp_control"`           // GTP-C datagrams (UDP 2123, counted in udp_other): a mobile core's control plane

@@ -210,6 +210,7 @@ func overview(w page, rep *analyze.Report) error {
 		{"TCP bytes skipped (not SIP: HTTP upgrades, other data)", c.TCPBytesSkipped},
 		{"SIP messages over TCP never completed (bytes missing or the capture ended mid-message)", c.TCPIncompleteSIP},
 		{"TCP bytes missing from the capture", c.TCPBytesMissing},
+		{"TCP connections dropped for room (a later segment starts one again mid-stream)", c.TCPStreamsEvicted},
 		{"TLS streams (encrypted: not readable)", c.TLSStreams},
 		{"IPsec ESP packets (encrypted: not readable)", c.ESP},
 		{"GTP-C datagrams (mobile core control plane, no SIP)", c.GTPControl},

@@ -55,8 +55,8 @@ func checkFieldCaptures(t *testing.T, dir string) {
 	if c("frag.pcap", "fragments_reassembled") != 2 || c("frag.pcap", "fragments") == 0 {
 		t.Errorf("frag.pcap: the two 3 KB INVITEs were not reassembled from fragments")
 	}
-	// one connection, closed with FINs: the assembler's connection for the
-	// last ACK after the close is not a stream of its own
+	// one connection, closed with FINs: the last ACK after the close is
+	// not a stream of its own
 	if c("tcp.pcap", "tcp_messages") != 24 || c("tcp.pcap", "tcp_bytes_skipped") != 0 || c("tcp.pcap", "tcp_segments") <= 24 || c("tcp.pcap", "tcp_streams") != 1 {
 		t.Errorf("tcp.pcap: %v", reports["tcp.pcap"].Overview.Capture)
 	}
