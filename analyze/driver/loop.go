@@ -38,7 +38,6 @@ type Loop struct {
 func (l *Loop) Run(visit Visit) error {
 	for l.Stop == nil || !l.Stop() {
 		input, data, ci, link, err := l.Src.Next()
-		var damaged *capture.InputError
 		switch {
 		case err == nil:
 			if err := visit(input, data, ci, link); err != nil {
@@ -47,19 +46,32 @@ func (l *Loop) Run(visit Visit) error {
 		case err == io.EOF:
 			return nil
 		case errors.Is(err, capture.ErrNoPacket):
-		case errors.As(err, &damaged):
+		default:
+			damaged := inputError(err)
+			if damaged == nil {
+				return err
+			}
 			if l.Damaged != nil {
 				l.Damaged(damaged)
 			}
 			continue
-		default:
-			return err
 		}
 		if l.Idle != nil {
 			if err := l.Idle(); err != nil {
 				return err
 			}
 		}
+	}
+	return nil
+}
+
+// inputError is the damaged input err tells of, or nil. It is a function
+// of its own so that the variable errors.As is given, which escapes, is
+// made on the error path only and not for every packet read.
+func inputError(err error) *capture.InputError {
+	var damaged *capture.InputError
+	if errors.As(err, &damaged) {
+		return damaged
 	}
 	return nil
 }
