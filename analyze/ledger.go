@@ -13,6 +13,11 @@ type ledger struct {
 	store   *callStore   // to free what was folded
 	tot     totals
 	scratch kaDigest // the digest of a short call as it retires (see keepAlives)
+	// the timer rows of the dialog retiring: a sink is handed pointers
+	// into the ledger rather than to values of timerReport's, which would
+	// escape to the heap, two allocations per call
+	timerRow     TimerReport
+	timerSummary TimerSummary
 }
 
 // maxSamples bounds the interval samples kept per vendor and method, and per

@@ -7,7 +7,8 @@ package analyze
 // holds a row per dialog and per keep-alive; given to a sink that writes
 // them out, they cost no memory that grows with the capture. The rows come
 // in the order they settle; the report's own lists are the order to put
-// them in (see Report).
+// them in (see Report). The rows handed over are the analysis' own, valid
+// for the call only: a sink copies what it keeps.
 type RowSink interface {
 	Dialog(problem bool, r *DialogReport)
 	NotKeepAlive(r *NotKeepAlive)

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"slices"
 	"time"
 )
 
@@ -81,7 +82,6 @@ func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
 	se := time.Duration(st.SessionExpires) * time.Second
 	last := d.Confirmed()
 	refresherIsCaller := st.refresherIsCaller()
-	seenMethod := map[string]bool{}
 	judge := func(gap time.Duration) {
 		tc.LongestGap = max(tc.LongestGap, gap.Seconds())
 		if gap > se/2+time.Second {
@@ -104,9 +104,8 @@ func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
 			continue
 		}
 		tc.Refreshes++
-		if !seenMethod[refreshName(t)] {
-			seenMethod[refreshName(t)] = true
-			tc.Methods = append(tc.Methods, refreshName(t))
+		if name := refreshName(t); !slices.Contains(tc.Methods, name) {
+			tc.Methods = append(tc.Methods, name)
 		}
 		if t.byProxy || t.hop {
 			continue // a proxy's request refreshes one leg only; a later hop is the same request
@@ -156,10 +155,11 @@ func refreshName(t *Transaction) string {
 }
 
 func (l *ledger) timerReport(d *Dialog, end time.Time) {
-	tr, ts := buildTimerReport(d, end)
+	l.timerRow, l.timerSummary = buildTimerReport(d, end)
+	tr, ts := &l.timerRow, &l.timerSummary
 	sink := l.opts.Rows
 	if sink == nil && (l.opts.MaxRows == 0 || len(l.tot.timerSummary) < l.opts.MaxRows) {
-		l.tot.timerSummary = append(l.tot.timerSummary, ts)
+		l.tot.timerSummary = append(l.tot.timerSummary, *ts)
 	}
 	if tr.Expired {
 		if l.keepFinding(FindingExpired) {
@@ -179,16 +179,16 @@ func (l *ledger) timerReport(d *Dialog, end time.Time) {
 			Facts: FindingFacts{Method: off.Method, CSeq: off.CSeq, Side: off.Sender, SessionExpires: off.Requested}})
 	}
 	if o := l.opts.Observe; o != nil {
-		o.Timer(&tr, &ts)
+		o.Timer(tr, ts)
 	}
 	if sink != nil {
 		if l.tot.timers.keep(l.opts.MaxRows) {
 			l.tot.timers.streamed++
-			sink.Timer(&tr, &ts)
+			sink.Timer(tr, ts)
 		}
 		return
 	}
-	l.tot.timers.add(l.opts.MaxRows, tr)
+	l.tot.timers.add(l.opts.MaxRows, *tr)
 }
 
 // buildTimerReport judges a dialog's session timer up to end.
