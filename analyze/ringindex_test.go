@@ -11,9 +11,20 @@ import (
 // ringIndex and through a Go map, with few distinct keys so that runs of
 // colliding slots form and are shifted back; both must find the same.
 func TestRingIndexAgainstMap(t *testing.T) {
+	// Keys i*inv hash to i, so that they share the top bits the slots keep
+	// of the hash: the index must still tell them apart by the key.
+	inv := uint64(1)
+	for range 6 {
+		inv *= 2 - hashed(1)*inv // Newton's step towards the inverse mod 2^64
+	}
 	for _, tc := range []struct {
 		size, keys int
-	}{{8, 3}, {64, 40}, {256, 1000}, {1024, 50}} {
+		near       bool
+	}{{8, 3, false}, {64, 40, false}, {256, 1000, false}, {1024, 50, false}, {64, 40, true}, {1024, 50, true}} {
+		spread := uint64(0x100000001) // spread, but colliding at times
+		if tc.near {
+			spread = inv
+		}
 		rng := rand.New(rand.NewPCG(uint64(tc.size), uint64(tc.keys)))
 		ring := make([]uint64, tc.size)
 		keyAt := func(pos uint32) uint64 { return ring[pos] }
@@ -23,7 +34,7 @@ func TestRingIndexAgainstMap(t *testing.T) {
 		head, n := 0, 0
 		drop := func() {
 			k := ring[head]
-			x.remove(k, uint32(head), keyAt)
+			x.remove(k, uint32(head))
 			if p, ok := ref[k]; ok && int(p) == head {
 				delete(ref, k)
 			}
@@ -34,7 +45,7 @@ func TestRingIndexAgainstMap(t *testing.T) {
 				drop()
 				continue
 			}
-			k := rng.Uint64N(uint64(tc.keys)) * 0x100000001 // spread, but colliding at times
+			k := rng.Uint64N(uint64(tc.keys)) * spread
 			pos := (head + n) % tc.size
 			ring[pos] = k
 			n++
@@ -44,7 +55,7 @@ func TestRingIndexAgainstMap(t *testing.T) {
 				t.Fatalf("size %d step %d: index holds %d keys, map %d", tc.size, step, x.n, len(ref))
 			}
 			for q := range uint64(tc.keys) {
-				key := q * 0x100000001
+				key := q * spread
 				got, ok := x.find(key, keyAt)
 				want, wok := ref[key]
 				if ok != wok || got != want {
@@ -52,5 +63,15 @@ func TestRingIndexAgainstMap(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+func TestHashedInverse(t *testing.T) {
+	inv := uint64(1)
+	for range 6 {
+		inv *= 2 - hashed(1)*inv
+	}
+	if hashed(inv) != 1 || hashed(5*inv) != 5 {
+		t.Fatalf("hashed(inv) = %d", hashed(inv))
 	}
 }
