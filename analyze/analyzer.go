@@ -171,8 +171,7 @@ const compactAfter = 16
 // newCall makes the call of e's Call-ID, which has none.
 func (a *Analyzer) newCall(e *Event) *call {
 	a.seq++
-	c := a.store.newCall()
-	*c = call{} // cleared in place, then filled field by field (see request)
+	c := a.store.newCall() // cleared, then filled field by field (see request)
 	c.id, c.hash, c.hash2, c.seq = string(e.CallID), e.CallHash, e.CallHash2, a.seq
 	c.txs, c.branches, c.dialogs = c.txsBuf[:0], c.branchBuf[:0], c.dialogBuf[:0]
 	a.store.calls.put(c)

@@ -69,6 +69,11 @@ func (t *callTable) insert(c *call) {
 func (t *callTable) grow() {
 	old := t.slots
 	t.slots = make([]callSlot, max(1024, 2*len(old)))
+	// Written through once before use: an insert reads a slot before
+	// writing it, and a fresh page first read is mapped to the kernel's
+	// zero page and faults again when written, with a TLB flush on
+	// every core.
+	clear(t.slots)
 	for _, s := range old {
 		if s.c != nil {
 			t.insert(s.c)

@@ -25,6 +25,7 @@ func (x *ringIndex) reset(capacity int) {
 		clear(x.slots)
 	} else {
 		x.slots = make([]uint64, size)
+		clear(x.slots) // written before it is read: see callTable.grow
 	}
 	x.shift = uint8(64 - bits.TrailingZeros(uint(size)))
 	x.n = 0
