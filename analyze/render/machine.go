@@ -2,7 +2,6 @@ package render
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"io"
 	"strconv"
 	"time"
@@ -13,10 +12,17 @@ import (
 // JSON prints the report as one indented JSON object. Its summary object
 // carries the keys of the corpus schema.
 func JSON(w io.Writer, r *analyze.Report) error {
-	r = withWords(r)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(r)
+	return writeIndented(w, withWords(r))
+}
+
+// writeIndented writes v as json.Encoder with a two-space indent does.
+func writeIndented(w io.Writer, v any) error {
+	b, err := marshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	_, err = w.Write(append(b, '\n'))
+	return err
 }
 
 // CSVHeader is the first row of the CSV output.
@@ -61,9 +67,7 @@ func csvRecord(k *analyze.KeepAliveRow) []string {
 // interop matrix, the session timers and the findings.
 func AuditJSON(w io.Writer, r *analyze.Report) error {
 	r = withWords(r)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(struct {
+	return writeIndented(w, struct {
 		Vendors       []analyze.VendorReport      `json:"vendors"`
 		Matrix        []analyze.MatrixRow         `json:"interop_matrix"`
 		Timers        []analyze.TimerReport       `json:"session_timers"`

@@ -3,7 +3,6 @@ package render
 import (
 	"bytes"
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 
@@ -55,7 +54,7 @@ func (s *Stream) putJSON(sp *spool, key int64, prefix string, v any) {
 	if s.err != nil {
 		return
 	}
-	b, err := json.MarshalIndent(v, prefix, "  ")
+	b, err := marshalIndent(v, prefix, "  ")
 	if err != nil {
 		s.err = err
 		return
