@@ -143,7 +143,7 @@ func (f *foldedCalls) keyAt(pos uint32) uint64 { return f.calls[pos].call }
 // drop forgets the oldest folded call.
 func (f *foldedCalls) drop() {
 	fc := &f.calls[f.head]
-	f.index.remove(fc.call, uint32(f.head))
+	f.index.remove(fc.call, uint32(f.head), f.keyAt)
 	f.kHead = (f.kHead + int(fc.n)) % len(f.keys)
 	f.kN -= int(fc.n)
 	*fc = foldedCall{}

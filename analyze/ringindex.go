@@ -6,39 +6,47 @@ import "math/bits"
 // foldedCalls' calls) by a 64-bit key that the entry itself yields: an
 // open-addressing table of positions, probed linearly and emptied by
 // shifting back, so that it needs no markers of deleted slots. It holds
-// no keys: a slot is eight bytes at twice the ring's size, where a Go map
+// no keys: a slot is four bytes at twice the ring's size, where a Go map
 // of the same entries took some fifty. A slot keeps, beside the position
-// (plus one: 0 is empty), the top 32 bits of the key's hash: a probe
-// passes over another key's slot without reading its entry (a cache miss
-// in a ring of 65,536), and the shift after a removal finds each slot's
-// home from the slot alone.
+// (plus one: 0 is empty), 15 bits of the key's hash: a probe passes over
+// nearly every other key's slot without reading its entry, a cache miss
+// in a ring of 65,536.
 type ringIndex struct {
-	slots []uint64
+	slots []uint32
 	shift uint8 // 64 - log2(len(slots))
 	n     int
 }
 
+// A slot is tag<<posBits | pos+1; a ring holds at most maxRing entries.
+const (
+	posBits = 17
+	maxRing = 1<<posBits - 1
+	posMask = 1<<posBits - 1
+)
+
 // reset makes the index empty, with room for a ring of capacity entries.
 func (x *ringIndex) reset(capacity int) {
+	if capacity > maxRing {
+		panic("ringIndex: a ring larger than a slot can point into")
+	}
 	size := 1 << bits.Len(uint(2*capacity-1)) // a power of two ≥ 2*capacity
 	if len(x.slots) == size {
 		clear(x.slots)
 	} else {
-		x.slots = make([]uint64, size)
+		x.slots = make([]uint32, size)
 		clear(x.slots) // written before it is read: see callTable.grow
 	}
 	x.shift = uint8(64 - bits.TrailingZeros(uint(size)))
 	x.n = 0
 }
 
-// hashed spreads a key over 64 bits; its top bits pick the home slot.
+// hashed spreads a key over 64 bits: the top bits pick the home slot,
+// bits 32 to 46 are the tag a slot keeps.
 func hashed(key uint64) uint64 { return key * 0x9e3779b97f4a7c15 }
 
-// slotOf is the slot of the entry at pos whose key hashed to h.
-func slotOf(h uint64, pos uint32) uint64 { return h&^0xffffffff | uint64(pos+1) }
+func tagOf(h uint64) uint32 { return uint32(h>>32) &^ posMask }
 
-// homeOf is the home of the key whose slot is s.
-func (x *ringIndex) homeOf(s uint64) int { return int(s >> x.shift) }
+func (x *ringIndex) home(key uint64) int { return int(hashed(key) >> x.shift) }
 
 // find returns the position of the entry of key; keyOf gives the key of
 // the entry at a position.
@@ -47,14 +55,15 @@ func (x *ringIndex) find(key uint64, keyOf func(pos uint32) uint64) (uint32, boo
 		return 0, false
 	}
 	h := hashed(key)
+	tag := tagOf(h)
 	mask := len(x.slots) - 1
 	for i := int(h >> x.shift); ; i = (i + 1) & mask {
 		s := x.slots[i]
 		if s == 0 {
 			return 0, false
 		}
-		if (s^h)>>32 == 0 && keyOf(uint32(s)-1) == key {
-			return uint32(s) - 1, true
+		if s&^posMask == tag && keyOf(s&posMask-1) == key {
+			return s&posMask - 1, true
 		}
 	}
 }
@@ -62,16 +71,17 @@ func (x *ringIndex) find(key uint64, keyOf func(pos uint32) uint64) (uint32, boo
 // put points key at pos, in place of an entry of the same key.
 func (x *ringIndex) put(key uint64, pos uint32, keyOf func(pos uint32) uint64) {
 	h := hashed(key)
+	tag := tagOf(h)
 	mask := len(x.slots) - 1
 	for i := int(h >> x.shift); ; i = (i + 1) & mask {
 		s := x.slots[i]
 		if s == 0 {
-			x.slots[i] = slotOf(h, pos)
+			x.slots[i] = tag | (pos + 1)
 			x.n++
 			return
 		}
-		if (s^h)>>32 == 0 && keyOf(uint32(s)-1) == key {
-			x.slots[i] = slotOf(h, pos)
+		if s&^posMask == tag && keyOf(s&posMask-1) == key {
+			x.slots[i] = tag | (pos + 1)
 			return
 		}
 	}
@@ -79,18 +89,18 @@ func (x *ringIndex) put(key uint64, pos uint32, keyOf func(pos uint32) uint64) {
 
 // remove forgets key if it points at pos (a newer entry of the same key
 // keeps it), shifting the slots after it back into the gap.
-func (x *ringIndex) remove(key uint64, pos uint32) {
+func (x *ringIndex) remove(key uint64, pos uint32, keyOf func(pos uint32) uint64) {
 	if x.n == 0 {
 		return
 	}
 	mask := len(x.slots) - 1
-	i := int(hashed(key) >> x.shift)
+	i := x.home(key)
 	for ; ; i = (i + 1) & mask {
 		s := x.slots[i]
 		if s == 0 {
 			return
 		}
-		if uint32(s)-1 == pos {
+		if s&posMask-1 == pos {
 			break
 		}
 	}
@@ -103,7 +113,7 @@ func (x *ringIndex) remove(key uint64, pos uint32) {
 		if s == 0 {
 			break
 		}
-		if (j-x.homeOf(s))&mask >= (j-gap)&mask {
+		if (j-x.home(keyOf(s&posMask-1)))&mask >= (j-gap)&mask {
 			x.slots[gap] = s
 			gap = j
 		}

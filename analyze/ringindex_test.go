@@ -11,8 +11,8 @@ import (
 // ringIndex and through a Go map, with few distinct keys so that runs of
 // colliding slots form and are shifted back; both must find the same.
 func TestRingIndexAgainstMap(t *testing.T) {
-	// Keys i*inv hash to i, so that they share the top bits the slots keep
-	// of the hash: the index must still tell them apart by the key.
+	// Keys i*inv hash to i, so that they share the bits the slots keep of
+	// the hash: the index must still tell them apart by the key.
 	inv := uint64(1)
 	for range 6 {
 		inv *= 2 - hashed(1)*inv // Newton's step towards the inverse mod 2^64
@@ -34,7 +34,7 @@ func TestRingIndexAgainstMap(t *testing.T) {
 		head, n := 0, 0
 		drop := func() {
 			k := ring[head]
-			x.remove(k, uint32(head))
+			x.remove(k, uint32(head), keyAt)
 			if p, ok := ref[k]; ok && int(p) == head {
 				delete(ref, k)
 			}

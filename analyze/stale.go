@@ -196,7 +196,7 @@ func (s *staleTable) drop() {
 		r.head = (r.head + 1) % len(r.ring)
 		r.n--
 	}
-	s.index.remove(s.keyAt(uint32(s.head)), uint32(s.head))
+	s.index.remove(s.keyAt(uint32(s.head)), uint32(s.head), s.keyAt)
 	*t = tombstone{}
 	s.head = (s.head + 1) % len(s.ring)
 	s.n--
