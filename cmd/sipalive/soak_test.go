@@ -35,8 +35,9 @@ func rssKiB(pid int) (int, error) {
 // TestSoak runs sipp calls with INFO keep-alives at a steady rate through
 // a veth pair for ten minutes (SIPALIVE_SOAK_MINUTES to change it) while
 // sniff watches one end with --events: its resident memory, sampled every
-// 10 s, is flat (the last two minutes' mean within 10 % of the third and
-// fourth minutes'), and the events add up to the final report. It runs when SIPALIVE_SOAK is set (.ci/run sets
+// 10 s, stays under 96 MiB and does not grow steadily (the last two
+// minutes' mean within 25 % of the third and fourth minutes'), and the
+// events add up to the final report. It runs when SIPALIVE_SOAK is set (.ci/run sets
 // it), and needs what the recordings need.
 func TestSoak(t *testing.T) {
 	if os.Getenv(soakEnv) == "" {
@@ -108,12 +109,24 @@ sampling:
 	if len(samples) < 36 {
 		t.Fatalf("only %d samples: the calls ended early: %.2000s", len(samples), uacOut.String())
 	}
-	// Flat: the mean of the last two minutes' samples against that of
-	// the third and fourth minutes' (the live state has filled by then),
-	// within 10 %. Single samples swing with the collector's cycle (about
-	// ±8 %); a mean over two minutes does not. What still grows is bounded:
-	// the ring of finished dialogs' tombstones (6 MB) fills over its first
-	// 27 minutes at this rate.
+	// Bounded: every sample within the 96 MiB that issue 17 sets for a
+	// run with JSON output (the heap is held to its budget, 52 MB, below
+	// that), and no steady growth: the mean of the last two minutes'
+	// samples within a quarter of the third and fourth minutes'. Single
+	// samples swing with the collector's cycle (about ±8 %); a mean over
+	// two minutes does not. What still grows is bounded and comes in
+	// steps: the ring of finished dialogs' tombstones keeps a quarter of
+	// an hour of them and doubles as it fills (at this rate at 6.8 and
+	// 13.7 minutes), and the heap's goal follows the live state up to the
+	// budget; 10-minute runs on the CI machine grew 13-16 % so. A leak of
+	// a kilobyte a call would add 14 MB between the two, over a quarter.
+	const ceiling = 96 << 10 // KiB
+	for i, kib := range samples {
+		if kib > ceiling {
+			t.Errorf("RSS %d KiB at %d s: more than %d KiB", kib, 10*(i+1), ceiling)
+			break
+		}
+	}
 	mean := func(s []int) float64 {
 		sum := 0
 		for _, v := range s {
@@ -122,8 +135,8 @@ sampling:
 		return float64(sum) / float64(len(s))
 	}
 	third, last := mean(samples[12:24]), mean(samples[len(samples)-12:])
-	if last > 1.10*third {
-		t.Errorf("RSS grew from %.0f KiB (third and fourth minutes) to %.0f KiB (last two): more than 10%%", third, last)
+	if last > 1.25*third {
+		t.Errorf("RSS grew from %.0f KiB (third and fourth minutes) to %.0f KiB (last two): more than 25%%", third, last)
 	}
 	b, err := os.ReadFile(events)
 	if err != nil {
