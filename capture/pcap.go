@@ -30,6 +30,7 @@ type pcapReader struct {
 	blk       *Block // the block being read: its unread bytes are blk.buf[r:w]
 	r, w      int
 	spare     []*Block // blocks read before, reused once nobody holds them
+	trim      blockTrim
 	last      *Block   // the block of the record returned last (nil: copied)
 	err       error    // what ended the source (io.EOF at its end)
 	empty     int      // reads in a row that returned nothing
@@ -151,12 +152,62 @@ const maxEmptyReads = 100
 // free, else a new one. Blocks are held for as long as the analysis takes
 // over a few batches, so a handful are in use at a time.
 func (r *pcapReader) freeBlock() *Block {
+	r.trim.check(&r.spare)
 	if len(r.spare) > 0 && r.spare[0].held.Load() == 0 {
 		b := r.spare[0]
 		r.spare = append(r.spare[:0], r.spare[1:]...)
 		return b
 	}
 	return r.newBlock()
+}
+
+// blockTrim lets go of spare blocks the reader no longer needs. How many
+// blocks are held at once follows how far the analysis lags behind the
+// reading (see the driver's pipeline, whose queue deepens and shallows
+// with the heap's room), so the blocks made for a busy stretch would
+// otherwise stay for the rest of the run. The most held at once is taken
+// over a window of trimWindow block changes, as seen at each change; the
+// spare blocks beyond that and two are dropped when they are more than
+// trimSurplus. Only a surplus that large goes: the count misses the peaks
+// between changes, and a block dropped and made again at each burst
+// would churn the heap.
+type blockTrim struct {
+	changes int // block changes in this window
+	most    int // the most blocks held at once in it
+}
+
+// trimWindow is how many block changes (of 256 KB each when reading a
+// file) a trim waits: long enough that the blocks a burst needed are not
+// dropped and made again at every burst.
+const trimWindow = 256
+
+// trimSurplus is the spare blocks a trim leaves be (1 MB when reading a
+// file).
+const trimSurplus = 4
+
+func (t *blockTrim) check(spare *[]*Block) {
+	held := 0
+	for _, b := range *spare {
+		if b.held.Load() != 0 {
+			held++
+		}
+	}
+	t.most = max(t.most, held)
+	if t.changes++; t.changes < trimWindow {
+		return
+	}
+	keep := t.most + 2
+	t.changes, t.most = 0, 0
+	s := *spare
+	if len(s) <= keep+trimSurplus {
+		return
+	}
+	for len(s) > keep && s[0].held.Load() == 0 {
+		s[0] = nil
+		s = s[1:]
+	}
+	*spare = append((*spare)[:0], s...)
+	clear((*spare)[len(s):cap(*spare)])
 }
 
 func (r *pcapReader) newBlock() *Block { return &Block{buf: make([]byte, r.blockSize)} }

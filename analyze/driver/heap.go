@@ -1,9 +1,11 @@
 package driver
 
 import (
+	"math"
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sync/atomic"
 )
 
 // HeapBudget is the memory a run aims to stay within by default: the Go
@@ -25,11 +27,26 @@ const HeapBudget = 52 << 20
 // that applies below the budget.
 func BudgetHeap(budget int64) {
 	debug.SetMemoryLimit(budget)
+	room.Store(budget)
 	watchCollections(func() {
 		live, overhead := heapSizes()
-		debug.SetMemoryLimit(max(budget, live+live/8+overhead))
+		need := live + live/8 + overhead
+		room.Store(budget - need)
+		debug.SetMemoryLimit(max(budget, need))
 	})
 }
+
+// room is what the heap has below its budget, as the last collection
+// found it: the budget less the live state, the eighth the collector
+// lets the heap grow beyond it, and the runtime's own memory. Without a
+// budget (GOGC or GOMEMLIMIT set, or a test) the heap grows as GOGC
+// says, and room is unbounded.
+var room atomic.Int64
+
+func init() { room.Store(math.MaxInt64) }
+
+// heapRoom returns room's value.
+func heapRoom() int64 { return room.Load() }
 
 // heapSizes returns the heap the last collection found live, and the
 // runtime's memory that is neither heap objects nor free pages (stacks,

@@ -6,16 +6,34 @@ import (
 )
 
 // Batches carry messages from the decoding goroutine to the analysing one.
-// At most batchesInUse are queued; more wait in the free pool, so that a
-// batch comes back to the decoding side only once the analysing core's
-// cache has let go of it: writing into lines the other core still holds
-// costs a round trip between the cores for each. Twice batchesInUse is
-// room enough for that; each batch is 150 KB of the heap's live state.
+// Each is 150 KB of the heap's live state, and holds the read blocks of
+// its packets until the analysis is done with it; the number queued is
+// bounded. More wait in the free pool, queueShallow more than may be
+// queued, so that a batch comes back to the decoding side only once the
+// analysing core's cache has let go of it: writing into lines the other
+// core still holds costs a round trip between the cores for each.
+//
+// The analysis works in bursts: once a second of capture time its sweep
+// retires the calls that finished (on a trunk of 1,000 calls a second
+// about 3.5 ms of work, a third of the analysing side's time), while the
+// decoding side has nothing to do but fill batches. A queue of
+// queueShallow fills in about 1.5 ms of that, and the decoding core then
+// idles; one of queueDeep carries it through the sweep. The deep queue is
+// used while the heap has room for it below its budget (see BudgetHeap),
+// so that a busy trunk whose live state fills the budget does not grow
+// beyond it.
 const (
 	batchMessages = 256
 	batchArena    = 1 << 16 // payload bytes per batch (most payloads stay in the read blocks)
-	batchesInUse  = 8
-	batchPool     = 16
+	queueShallow  = 8
+	queueDeep     = 24
+	// deepRoom is the heap the deep queue needs: its 16 more batches
+	// and the read blocks they hold (see capture's blockTrim), about
+	// 5 MB, and as much again for the live state to grow into.
+	deepRoom = 12 << 20
+	// shareFull is the backlog at which the decoding side scans whole
+	// batches (see flush).
+	shareFull = 5
 )
 
 // batch is a run of captured messages, each scanned into an event by one
@@ -41,15 +59,36 @@ type pipeline struct {
 	cur        *batch
 	made       int // batches made so far (see take)
 	full, free chan *batch
-	finished   chan struct{}
+	// slots are the places in the queue: the decoding side takes one
+	// to hand a batch over, the analysing side gives it back as it takes
+	// the batch. open is how many are in use (queueSize); the decoding
+	// side holds back the rest while the queue is to stay shallow.
+	slots    chan struct{}
+	open     int
+	deep     bool // the queue is deep (see queueSize)
+	finished chan struct{}
+}
+
+// queueSize returns how many batches may wait for the analysis now. The
+// queue deepens when the heap has deepRoom to spare, and stays deep until
+// the heap, which then holds the deeper queue, has less than a third of
+// that: going back and forth would make and drop batches.
+func (p *pipeline) queueSize() int {
+	if r := heapRoom(); r >= deepRoom || (p.deep && r >= deepRoom/3) {
+		p.deep = true
+		return queueDeep
+	}
+	p.deep = false
+	return queueShallow
 }
 
 func newPipeline(a *analyze.Analyzer, src capture.Source, keepFrames bool) *pipeline {
-	p := &pipeline{keepFrames: keepFrames, src: src, scan: analyze.NewScanner(), full: make(chan *batch, batchesInUse), free: make(chan *batch, batchPool), finished: make(chan struct{})}
+	p := &pipeline{keepFrames: keepFrames, src: src, scan: analyze.NewScanner(), full: make(chan *batch, queueDeep), free: make(chan *batch, queueDeep+queueShallow), slots: make(chan struct{}, queueDeep), finished: make(chan struct{})}
 	go func() {
 		defer close(p.finished)
 		scan := analyze.NewScanner() // the analysing side's
 		for b := range p.full {
+			p.slots <- struct{}{}
 			// Scan what the decoding side left, then analyse the whole
 			// batch: the analysis' tables stay in the cache for a run of
 			// messages, where scanning between two messages swept them
@@ -72,21 +111,32 @@ func newPipeline(a *analyze.Analyzer, src capture.Source, keepFrames bool) *pipe
 }
 
 // take makes a free batch the current one, with the decoder building its
-// next message in the batch's first slot. The pool's batches are made as
-// the first ones are needed, not up front: a small capture needs a batch
-// or two, and making all of them (2.4 MB, first touched page by page) took
-// a fifth of such a run. A new batch is made while the pool is short of
-// batchPool even when one is free, so that the pool still grows to its
-// size (see batchPool).
+// next message in the batch's first slot. Batches are made as the first
+// ones are needed, not up front: a small capture needs a batch or two,
+// and making all of them (2.4 MB, first touched page by page) took a
+// fifth of such a run. A new batch is made while the pool is short of its
+// size even when one is free, so that a batch comes back to the decoding
+// side only once the analysing core's cache has let go of it: writing
+// into lines the other core still holds costs a round trip between the
+// cores for each. When the heap loses its room for the deep queue, the
+// batches beyond the shallow queue's pool are let go as they come back.
 func (p *pipeline) take() {
-	if p.made < batchPool {
-		p.made++
-		p.cur = &batch{
-			msgs:   make([]capture.Message, 0, batchMessages),
-			events: make([]analyze.Event, batchMessages),
+	size := p.queueSize() + queueShallow
+	for p.cur = nil; p.cur == nil; {
+		if p.made < size {
+			p.made++
+			p.cur = &batch{
+				msgs:   make([]capture.Message, 0, batchMessages),
+				events: make([]analyze.Event, batchMessages),
+			}
+			break
 		}
-	} else {
-		p.cur = <-p.free
+		b := <-p.free
+		if p.made > size {
+			p.made-- // the collector takes it
+			continue
+		}
+		p.cur = b
 	}
 	p.dec.BuildInto(&p.cur.msgs[:1][0])
 }
@@ -153,11 +203,21 @@ func (p *pipeline) add(cm *capture.Message) {
 // core's caches by theirs.
 func (p *pipeline) flush() {
 	if b := p.cur; b != nil && len(b.msgs) > 0 {
-		share := min(len(b.msgs), len(b.msgs)*max(len(p.full)-1, 0)/(batchesInUse/2))
+		share := min(len(b.msgs), len(b.msgs)*max(len(p.full)-1, 0)/(shareFull-1))
 		for i := range share {
 			p.scan.Scan(&b.msgs[i], &b.events[i])
 		}
 		b.scanned = share
+		for want := p.queueSize(); p.open != want; {
+			if p.open < want {
+				p.slots <- struct{}{}
+				p.open++
+			} else {
+				<-p.slots // waits for the analysis to take a batch
+				p.open--
+			}
+		}
+		<-p.slots
 		p.full <- b
 		p.cur = nil
 	}
