@@ -138,13 +138,10 @@ func (s *callStore) recycle(c *call) {
 // flush on every core, a cost that showed as a sixth of a short flood's
 // time.
 func (s *callStore) newCall() *call {
-	n := len(s.freeCalls)
-	if n == 0 {
+	if len(s.freeCalls) == 0 {
 		return new(call)
 	}
-	c := s.freeCalls[n-1]
-	s.freeCalls[n-1] = nil
-	s.freeCalls = s.freeCalls[:n-1]
+	c := reuse(&s.freeCalls)
 	*c = call{}
 	return c
 }

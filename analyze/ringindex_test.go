@@ -13,10 +13,7 @@ import (
 func TestRingIndexAgainstMap(t *testing.T) {
 	// Keys i*inv hash to i, so that they share the bits the slots keep of
 	// the hash: the index must still tell them apart by the key.
-	inv := uint64(1)
-	for range 6 {
-		inv *= 2 - hashed(1)*inv // Newton's step towards the inverse mod 2^64
-	}
+	inv := hashInverse()
 	for _, tc := range []struct {
 		size, keys int
 		near       bool
@@ -66,11 +63,18 @@ func TestRingIndexAgainstMap(t *testing.T) {
 	}
 }
 
-func TestHashedInverse(t *testing.T) {
+// hashInverse returns the key that hashed maps to 1: hashed multiplies
+// by an odd constant, which has an inverse mod 2^64.
+func hashInverse() uint64 {
 	inv := uint64(1)
 	for range 6 {
-		inv *= 2 - hashed(1)*inv
+		inv *= 2 - hashed(1)*inv // Newton's step: twice the correct bits each
 	}
+	return inv
+}
+
+func TestHashedInverse(t *testing.T) {
+	inv := hashInverse()
 	if hashed(inv) != 1 || hashed(5*inv) != 5 {
 		t.Fatalf("hashed(inv) = %d", hashed(inv))
 	}
