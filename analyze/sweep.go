@@ -58,25 +58,41 @@ const (
 // couple of hundred instructions per message, and a wheel of a bucket per
 // second wrote each entry an hour ahead into memory long cold.
 type sweepQueue struct {
-	near     [blockTicks][]dueEntry // the current block's ticks, by tick
-	far      [blockTicks][]dueEntry // the next blocks, by block
-	overflow dueHeap                // entries due past the far wheel
-	cursor   int64                  // the earliest tick that may hold entries
-	started  bool                   // cursor is set
-	nNear    int                    // entries in near
-	nFar     int                    // entries in far
-	ready    []dueEntry             // scratch for a sweep's due entries
-	// spare holds the arrays of buckets emptied, for the next buckets
-	// that fill: each second's bucket of a busy trunk takes a couple of
-	// thousand entries, and growing one afresh every second was half the
-	// garbage the analysis made.
-	spare  [maxSpareBuckets][]dueEntry
+	near     [blockTicks]bucket // the current block's ticks, by tick
+	far      [blockTicks]bucket // the next blocks, by block
+	overflow dueHeap            // entries due past the far wheel
+	cursor   int64              // the earliest tick that may hold entries
+	started  bool               // cursor is set
+	nNear    int                // entries in near
+	nFar     int                // entries in far
+	ready    []dueEntry         // scratch for a sweep's due entries
+	// spare holds chunks emptied, for the buckets that fill next. A
+	// bucket of a busy trunk takes thousands of entries a second, a far
+	// one a minute's worth; grown as arrays, they made a third of all the
+	// garbage the analysis made, and so a third of its collections.
+	spare  *dueChunk
 	spares int
 }
 
-// maxSpareBuckets bounds the arrays kept for reuse: a few buckets fill
-// at a time (the seconds just ahead).
-const maxSpareBuckets = 4
+// A bucket is a chain of chunks of entries, filled at its tail: it grows
+// without copying, and the chunks it lets go of serve the next buckets.
+type bucket struct {
+	head, tail *dueChunk
+}
+
+// chunkEntries is how many entries a chunk holds (6 KB).
+const chunkEntries = 256
+
+type dueChunk struct {
+	n    int
+	next *dueChunk
+	e    [chunkEntries]dueEntry
+}
+
+// maxSpareChunks bounds the chunks kept for reuse (1.5 MB): a sweep
+// empties a second's bucket and the seconds ahead fill as many, and a far
+// bucket moved into the near wheel gives back each chunk as it goes.
+const maxSpareChunks = 256
 
 func (q *sweepQueue) len() int { return q.nNear + q.nFar + len(q.overflow) }
 
@@ -95,22 +111,95 @@ func (q *sweepQueue) place(e dueEntry, t int64) {
 	block, cur := t>>blockShift, q.cursor>>blockShift
 	switch {
 	case block == cur:
-		b := &q.near[t&(blockTicks-1)]
-		if *b == nil {
-			*b = q.reuse()
-		}
-		*b = append(*b, e)
+		q.add(&q.near[t&(blockTicks-1)], e)
 		q.nNear++
 	case block < cur+blockTicks:
-		b := &q.far[block&(blockTicks-1)]
-		if *b == nil {
-			*b = q.reuse()
-		}
-		*b = append(*b, e)
+		q.add(&q.far[block&(blockTicks-1)], e)
 		q.nFar++
 	default:
 		q.overflow.push(e)
 	}
+}
+
+// add appends e to b.
+func (q *sweepQueue) add(b *bucket, e dueEntry) {
+	c := b.tail
+	if c == nil || c.n == chunkEntries {
+		c = q.chunk()
+		if b.tail == nil {
+			b.head = c
+		} else {
+			b.tail.next = c
+		}
+		b.tail = c
+	}
+	c.e[c.n] = e
+	c.n++
+}
+
+// chunk returns an empty chunk: a spare one, or a new one.
+func (q *sweepQueue) chunk() *dueChunk {
+	c := q.spare
+	if c == nil {
+		return new(dueChunk)
+	}
+	q.spare, c.next = c.next, nil
+	q.spares--
+	return c
+}
+
+// release gives back an emptied chunk, to the spares while there is room.
+func (q *sweepQueue) release(c *dueChunk) {
+	clear(c.e[:c.n]) // the entries point to calls
+	c.n = 0
+	if q.spares < maxSpareChunks {
+		c.next = q.spare
+		q.spare = c
+		q.spares++
+	} else {
+		c.next = nil
+	}
+}
+
+// filter keeps the entries of b that keep says to, in place, and gives
+// back the chunks left empty. It returns how many entries it dropped.
+func (q *sweepQueue) filter(b *bucket, keep func(dueEntry) bool) int {
+	dropped := 0
+	w, wn := b.head, 0 // where the next entry kept goes
+	for c := b.head; c != nil; c = c.next {
+		for _, e := range c.e[:c.n] {
+			if !keep(e) {
+				dropped++
+				continue
+			}
+			if wn == chunkEntries {
+				w.n, w, wn = chunkEntries, w.next, 0
+			}
+			w.e[wn] = e
+			wn++
+		}
+	}
+	if dropped == 0 {
+		return 0
+	}
+	if wn == 0 && w == b.head {
+		w = nil // nothing kept
+	} else {
+		clear(w.e[wn:w.n])
+		w.n = wn
+	}
+	rest := b.head
+	if w != nil {
+		rest, w.next, b.tail = w.next, nil, w
+	} else {
+		b.head, b.tail = nil, nil
+	}
+	for rest != nil {
+		next := rest.next
+		q.release(rest)
+		rest = next
+	}
+	return dropped
 }
 
 // due returns the entries due by now, in due-then-creation order, and
@@ -127,7 +216,7 @@ func (q *sweepQueue) due(now int64) []dueEntry {
 		if q.nNear > 0 {
 			// The cursor's bucket also holds the entries pushed already due.
 			for t := q.cursor; t <= last; t++ {
-				q.take(&q.near[t&(blockTicks-1)], now, &q.nNear)
+				q.take(&q.near[t&(blockTicks-1)], now)
 			}
 		}
 		if end <= last {
@@ -148,58 +237,18 @@ func (q *sweepQueue) due(now int64) []dueEntry {
 	return q.ready
 }
 
-// take moves the entries of a bucket due by now into ready.
-func (q *sweepQueue) take(b *[]dueEntry, now int64, n *int) {
-	keep := (*b)[:0]
-	for _, e := range *b {
+// take moves the entries of a near bucket due by now into ready.
+func (q *sweepQueue) take(b *bucket, now int64) {
+	if b.head == nil {
+		return
+	}
+	q.nNear -= q.filter(b, func(e dueEntry) bool {
 		if e.due <= now {
 			q.ready = append(q.ready, e)
-		} else {
-			keep = append(keep, e) // later in this tick
+			return false
 		}
-	}
-	*n -= len(*b) - len(keep)
-	clear((*b)[len(keep):])
-	*b = q.shrink(keep)
-}
-
-// reuse returns an empty array kept from a bucket emptied, or nil.
-func (q *sweepQueue) reuse() []dueEntry {
-	if q.spares == 0 {
-		return nil
-	}
-	q.spares--
-	b := q.spare[q.spares]
-	q.spare[q.spares] = nil
-	return b
-}
-
-// shrink lets go of a bucket's array when it holds far fewer entries than
-// it has room for: a bucket of the far wheel fills with a minute of calls,
-// and 128 buckets each keeping their largest array would hold memory the
-// queue no longer needs. An emptied bucket's array goes to the spares,
-// while there is room.
-func (q *sweepQueue) shrink(b []dueEntry) []dueEntry {
-	if len(b) == 0 && cap(b) > 0 {
-		if q.spares < len(q.spare) {
-			q.spare[q.spares] = b
-			q.spares++
-		}
-		return nil
-	}
-	return shrink(b)
-}
-
-// shrink copies b to a smaller array when it uses a quarter of its own.
-func shrink(b []dueEntry) []dueEntry {
-	const small = 256
-	if cap(b) <= small || len(b) >= cap(b)/4 {
-		return b
-	}
-	if len(b) == 0 {
-		return nil
-	}
-	return append(make([]dueEntry, 0, 2*len(b)), b...)
+		return true // later in this tick
+	})
 }
 
 // refill brings the entries of block, the cursor's new block, from the far
@@ -210,20 +259,27 @@ func (q *sweepQueue) refill(block int64) {
 	if q.nFar > 0 {
 		for i := range q.far {
 			b := &q.far[i]
-			if len(*b) == 0 {
+			if b.head == nil {
 				continue
 			}
 			// A bucket holds one block's entries; blocks before the
 			// cursor's were skipped in a jump, and are due.
-			if (*b)[0].due/wheelTick>>blockShift > block {
+			if b.head.e[0].due/wheelTick>>blockShift > block {
 				continue
 			}
-			for _, e := range *b {
-				q.place(e, max(e.due/wheelTick, q.cursor))
+			// Chunk by chunk, each given back once its entries are
+			// placed: the near buckets filling take the same chunks.
+			c := b.head
+			b.head, b.tail = nil, nil
+			for c != nil {
+				next := c.next
+				for _, e := range c.e[:c.n] {
+					q.place(e, max(e.due/wheelTick, q.cursor))
+				}
+				q.nFar -= c.n
+				q.release(c)
+				c = next
 			}
-			q.nFar -= len(*b)
-			clear(*b)
-			*b = q.shrink((*b)[:0])
 			if q.nFar == 0 {
 				break
 			}
@@ -242,29 +298,26 @@ func (q *sweepQueue) refill(block int64) {
 // make the queue follow the call rate times the idle timeout, not the
 // calls that are up.
 func (q *sweepQueue) compact(valid func(dueEntry) bool) {
-	filter := func(b *[]dueEntry, n *int, shrink func([]dueEntry) []dueEntry) {
-		keep := (*b)[:0]
-		for _, e := range *b {
-			if valid(e) {
-				keep = append(keep, e)
-			}
-		}
-		*n -= len(*b) - len(keep)
-		clear((*b)[len(keep):])
-		*b = shrink(keep)
-	}
 	for i := range q.near {
-		filter(&q.near[i], &q.nNear, q.shrink)
+		q.nNear -= q.filter(&q.near[i], valid)
 	}
 	for i := range q.far {
-		filter(&q.far[i], &q.nFar, q.shrink)
+		q.nFar -= q.filter(&q.far[i], valid)
 	}
-	var n int
 	h := q.overflow
-	filter((*[]dueEntry)(&h), &n, shrink) // not to the spares: the heap is refilled from h's array
-	q.overflow = q.overflow[:0]
+	keep := h[:0]
 	for _, e := range h {
-		q.overflow.push(e)
+		if valid(e) {
+			keep = append(keep, e)
+		}
+	}
+	clear(h[len(keep):])
+	q.overflow = q.overflow[:0]
+	for _, e := range keep {
+		q.overflow.push(e) // over keep's own array: push writes at or before the entry read
+	}
+	if cap(q.overflow) > 256 && len(q.overflow) < cap(q.overflow)/4 {
+		q.overflow = append(make(dueHeap, 0, 2*len(q.overflow)), q.overflow...)
 	}
 }
 

@@ -11,8 +11,8 @@ import (
 // the same pushes and sweeps (entries already due, due in the same second,
 // due past the wheel's reach, sweeps after long silences) and requires the
 // same entries, in the same order, from every sweep; now and then both
-// drop the same entries (compact), and buckets are emptied and their
-// arrays reused (see sweepQueue.spare).
+// drop the same entries (compact), and buckets of several chunks are
+// emptied and their chunks reused (see sweepQueue.spare).
 func TestSweepQueuePopsAsAHeap(t *testing.T) {
 	for _, seed := range []uint64{1, 2, 3, 4, 5} {
 		rng := rand.New(rand.NewPCG(seed, 99))
@@ -23,7 +23,7 @@ func TestSweepQueuePopsAsAHeap(t *testing.T) {
 		for round := 0; round < 2000; round++ {
 			burst := 8
 			if rng.IntN(20) == 0 {
-				burst = 600 // buckets past shrink's small size
+				burst = 600 // buckets of several chunks
 			}
 			for k := rng.IntN(burst); k > 0; k-- {
 				var ahead int64
