@@ -158,10 +158,10 @@ func (f *foldedCalls) reserve() {
 	}
 }
 
-// grow doubles both rings (the calls' up to foldedCapacity), oldest
-// first, making room for at least more keys.
+// grow enlarges both rings (the calls' as ringSize says), oldest first,
+// making room for at least more keys.
 func (f *foldedCalls) grow(more int) {
-	calls := make([]foldedCall, min(max(256, 2*len(f.calls)), foldedCapacity))
+	calls := make([]foldedCall, ringSize(len(f.calls), foldedCapacity))
 	keys := make([]foldedKey, min(max(len(calls)*foldedKeysPerCall, 2*(f.kN+more)), foldedCapacity*foldedKeysPerCall))
 	k := 0
 	for i := range f.n {

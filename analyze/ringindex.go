@@ -120,3 +120,16 @@ func (x *ringIndex) remove(key uint64, pos uint32, keyOf func(pos uint32) uint64
 	}
 	x.slots[gap] = 0
 }
+
+// ringSize is the length a full ring of n entries grows to: double, at
+// least 256, and straight to capacity from a quarter of it. A ring keeps
+// its old array and its new one while it copies: on a busy trunk the
+// rings of finished dialogs and of folded calls reach their capacity
+// within a second of each other, and their last doubling, 6 MB at once
+// above a heap held to its budget, set the run's peak resident size.
+func ringSize(n, capacity int) int {
+	if next := max(256, 2*n); next < capacity/2 {
+		return next
+	}
+	return capacity
+}

@@ -79,3 +79,20 @@ func TestHashedInverse(t *testing.T) {
 		t.Fatalf("hashed(inv) = %d", hashed(inv))
 	}
 }
+
+// TestRingSize: rings double from 256, and go straight to their capacity
+// from a quarter of it.
+func TestRingSize(t *testing.T) {
+	for _, tc := range []struct{ n, capacity, want int }{
+		{0, 1 << 16, 256},
+		{256, 1 << 16, 512},
+		{8192, 1 << 16, 16384},
+		{16384, 1 << 16, 1 << 16},
+		{32768, 1 << 16, 1 << 16},
+		{0, 100, 100},
+	} {
+		if got := ringSize(tc.n, tc.capacity); got != tc.want {
+			t.Errorf("ringSize(%d, %d) = %d, want %d", tc.n, tc.capacity, got, tc.want)
+		}
+	}
+}

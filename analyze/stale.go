@@ -97,7 +97,7 @@ func enderOf(side int) uint8 { return uint8(side) + 1 }
 // tombstones lie in the order they were made, from head, n of them; those
 // past staleLinger are dropped from the head as new ones come, so the ring
 // holds what a quarter of an hour of the capture's finished dialogs need,
-// growing (by doubling) up to staleCapacity and overwriting the oldest
+// growing (see ringSize) up to staleCapacity and overwriting the oldest
 // beyond.
 type staleTable struct {
 	ring    []tombstone
@@ -229,10 +229,10 @@ func (s *staleTable) growProxies(size int) {
 	r.ring, r.head = ring, 0
 }
 
-// grow doubles the ring (up to staleCapacity), the oldest first, and
-// points the index at the new places.
+// grow enlarges the ring (see ringSize), the oldest first, and points
+// the index at the new places.
 func (s *staleTable) grow() {
-	ring := make([]tombstone, min(max(256, 2*len(s.ring)), staleCapacity))
+	ring := make([]tombstone, ringSize(len(s.ring), staleCapacity))
 	for i := range s.n {
 		ring[i] = s.ring[(s.head+i)%len(s.ring)]
 	}

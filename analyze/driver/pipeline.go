@@ -66,19 +66,31 @@ type pipeline struct {
 	slots    chan struct{}
 	open     int
 	deep     bool // the queue is deep (see queueSize)
+	crowded  bool // the heap has come close to its budget (see queueSize)
 	finished chan struct{}
 }
 
 // queueSize returns how many batches may wait for the analysis now. The
 // queue deepens when the heap has deepRoom to spare, and stays deep until
-// the heap, which then holds the deeper queue, has less than a third of
-// that: going back and forth would make and drop batches.
+// the heap, which then holds the deeper queue, has less than half of that:
+// going back and forth would make and drop batches. A heap that came that
+// close to its budget is crowded: its live state may grow back (a trunk
+// whose calls up fill the budget dips with each sweep), so the queue
+// deepens again only with twice deepRoom to spare. Else its batches, made
+// while the heap dipped, would be counted live at the next collection,
+// which raises the heap's limit above the budget (see BudgetHeap).
 func (p *pipeline) queueSize() int {
-	if r := heapRoom(); r >= deepRoom || (p.deep && r >= deepRoom/3) {
+	r := heapRoom()
+	want := int64(deepRoom)
+	if p.crowded {
+		want = 2 * deepRoom
+	}
+	if r >= want || (p.deep && r >= deepRoom/2) {
 		p.deep = true
 		return queueDeep
 	}
 	p.deep = false
+	p.crowded = p.crowded || r < deepRoom/2
 	return queueShallow
 }
 

@@ -57,3 +57,35 @@ func TestQueueDepthChangesNothing(t *testing.T) {
 		t.Error("the reports differ between one worker and two with the queue depth swinging")
 	}
 }
+
+// TestQueueSize walks the queue depth through the heap's room: deep with
+// deepRoom to spare, shallow under half of it, and, once the heap has
+// been that close to its budget, deep again only with twice deepRoom.
+func TestQueueSize(t *testing.T) {
+	defer room.Store(room.Load())
+	const mb = 1 << 20
+	var p pipeline
+	for i, step := range []struct {
+		room int64
+		want int
+	}{
+		{math.MaxInt64, queueDeep},
+		{7 * mb, queueDeep}, // deep while at least half of deepRoom is left
+		{5 * mb, queueShallow},
+		{13 * mb, queueShallow}, // crowded: deepRoom is not enough now
+		{25 * mb, queueDeep},
+		{7 * mb, queueDeep},
+		{-mb, queueShallow}, // over the budget
+		{math.MaxInt64, queueDeep},
+	} {
+		room.Store(step.room)
+		if got := p.queueSize(); got != step.want {
+			t.Errorf("step %d, room %d: queue of %d, want %d", i, step.room, got, step.want)
+		}
+	}
+	var fresh pipeline
+	room.Store(13 * mb)
+	if got := fresh.queueSize(); got != queueDeep {
+		t.Errorf("a heap never near its budget, room 13 MB: queue of %d, want %d", got, queueDeep)
+	}
+}
