@@ -31,8 +31,23 @@ func TestReset(t *testing.T) {
 	m.Status, m.Reason, m.Server, m.Expires, m.ReasonHeader = 200, []byte("OK"), []byte("s"), 5, []byte("r")
 	m.reset()
 	m.Supported, m.Require, m.Allow = Tokens{}, Tokens{}, Tokens{} // stale values past n are allowed
+	nilEmpty(reflect.ValueOf(&m).Elem())                           // reset cuts slices to empty, which readers take for absent
 	if want := (Message{ContentLength: -1, Expires: -1}); !reflect.DeepEqual(m, want) {
 		t.Errorf("after reset: %+v", m)
+	}
+}
+
+// nilEmpty sets the empty byte slices within v to nil.
+func nilEmpty(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Struct:
+		for i := range v.NumField() {
+			nilEmpty(v.Field(i))
+		}
+	case reflect.Slice:
+		if v.Len() == 0 && v.CanSet() {
+			v.SetZero()
+		}
 	}
 }
 

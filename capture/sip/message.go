@@ -169,13 +169,19 @@ func (m *Message) HasBody() bool { return len(trimLWS(m.Body)) > 0 }
 
 // reset clears m for reuse without allocating. The token lists keep
 // their stale values past n, which nothing reads: clearing the whole
-// struct (close to a kilobyte) took a tenth of the scan.
+// struct (close to a kilobyte) took a tenth of the scan. The byte slices
+// are cut to empty rather than set to nil: a length is one store, where a
+// pointer cleared in a heap object is three and a write barrier, and
+// reset was still a sixth of Parse. Every reader goes by length.
 func (m *Message) reset() {
-	m.Request, m.Method, m.URI, m.Status, m.Reason = false, nil, nil, 0, nil
-	m.CallID, m.From, m.To, m.CSeq, m.CSeqMethod = nil, Address{}, Address{}, 0, nil
-	m.Via, m.Vias = Via{}, 0
-	m.ContentType, m.ContentLength, m.UserAgent, m.Server = nil, -1, nil, nil
-	m.SessionExpires, m.Refresher, m.MinSE, m.Expires, m.MinExpires = 0, nil, 0, -1, 0
+	m.Request, m.Status, m.Vias, m.CSeq = false, 0, 0, 0
+	m.Method, m.URI, m.Reason = m.Method[:0], m.URI[:0], m.Reason[:0]
+	m.CallID, m.CSeqMethod = m.CallID[:0], m.CSeqMethod[:0]
+	m.From.URI, m.From.Tag, m.To.URI, m.To.Tag = m.From.URI[:0], m.From.Tag[:0], m.To.URI[:0], m.To.Tag[:0]
+	m.Via.Transport, m.Via.SentBy, m.Via.Branch = m.Via.Transport[:0], m.Via.SentBy[:0], m.Via.Branch[:0]
+	m.ContentType, m.UserAgent, m.Server = m.ContentType[:0], m.UserAgent[:0], m.Server[:0]
+	m.ContentLength, m.Expires = -1, -1
+	m.SessionExpires, m.MinSE, m.MinExpires, m.Refresher = 0, 0, 0, m.Refresher[:0]
 	m.Supported.n, m.Require.n, m.Allow.n = 0, 0, 0
-	m.ReasonHeader, m.Body = nil, nil
+	m.ReasonHeader, m.Body = m.ReasonHeader[:0], m.Body[:0]
 }
