@@ -73,6 +73,7 @@ type Analyzer struct {
 	seq    uint64 // creation order of calls, dialogs and transactions
 
 	foldKeys []foldedKey // scratch for sweepCall
+	warmSink uintptr     // see warmCall
 
 	sipMessages uint64
 	requests    uint64
@@ -576,7 +577,20 @@ func joinTokens(t *sip.Tokens) string {
 func (a *Analyzer) sweep(now time.Time) {
 	a.timing.lastSweep = now
 	nowNS := now.UnixNano()
-	for _, e := range a.timing.sweeps.due(nowNS) {
+	ready := a.timing.sweeps.due(nowNS)
+	var sink uintptr
+	for i := range min(len(ready), warmAhead) {
+		sink += warmCall(ready[i].c)
+	}
+	for i, e := range ready {
+		// The calls a few entries on are fetched while this one is
+		// swept: the call first, then what it points to (see warm.go).
+		if j := i + warmAhead; j < len(ready) {
+			sink += warmCall(ready[j].c)
+		}
+		if j := i + warmAhead/2; j < len(ready) {
+			sink += a.warmParts(ready[j].c)
+		}
 		if !e.current() {
 			continue
 		}
@@ -586,6 +600,7 @@ func (a *Analyzer) sweep(now time.Time) {
 			a.timing.schedule(c, a.timing.nextDue(c, now, a.foldReady(c), a.settleDue(c)))
 		}
 	}
+	a.warmSink += sink
 	// Every call up has one current entry; the others wait to be passed.
 	if q := &a.timing.sweeps; q.len() > 2*a.store.calls.n+4096 {
 		q.compact(dueEntry.wanted)
