@@ -43,6 +43,16 @@ func TestHostTable(t *testing.T) {
 				if table.n != len(want) {
 					t.Fatalf("round %d: n %d, want %d", round, table.n, len(want))
 				}
+				mask := uint64(len(table.slots) - 1)
+				for i, ad := range table.slots {
+					if ad == nil {
+						continue
+					}
+					d := (uint64(i) - tc.hash(&ad.key)) & mask
+					if got := table.dist[i]; got != uint8(min(d, maxDist)) {
+						t.Fatalf("round %d, slot %d: distance %d, want %d", round, i, got, d)
+					}
+				}
 			}
 			for round := 0; round < 3; round++ {
 				for i := 0; i < n; i++ {
