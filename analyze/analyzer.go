@@ -256,7 +256,7 @@ func (a *Analyzer) request(e *Event) {
 	t.Class, t.HasSDP, t.HasBody = e.Class, e.SDP, e.Body
 	t.Start, t.Src, t.Dst, t.Transport, t.Agent = e.Time, e.Src, e.Dst, e.Transport, e.Agent
 	t.ReqSE, t.ReqMinSE = e.SessionExpires, e.MinSE
-	t.Expires, t.RespExpires = expiry(e.Expires), -1
+	t.Expires, t.RespExpires = e.Expires, -1
 	if method == "REGISTER" {
 		var exp int
 		t.contact, exp = e.registration()
@@ -452,7 +452,7 @@ func (a *Analyzer) answer(t *Transaction, e *Event) (provisional bool) {
 			}
 			t.RespSE, t.RespMinSE, t.RespMinExpires = e.SessionExpires, e.MinSE, e.MinExpires
 			t.RespRefresher = refresherOf(e.Refresher)
-			t.RespExpires = expiry(e.Expires)
+			t.RespExpires = e.Expires
 			if t.Method == "REGISTER" {
 				t.RespExpires = expiry(e.granted(t.contact))
 			}

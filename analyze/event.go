@@ -33,8 +33,6 @@ type Event struct {
 	Refresher string // Session-Expires refresher parameter
 	// Malformed says why a SIP message could not be read (empty: it was).
 	Malformed string
-	// NAT is a NAT keep-alive's kind.
-	NAT NATKind
 
 	CallHash       uint64 // hash of the Call-ID (see idHash)
 	CallHash2      uint64 // another, independent one
@@ -45,7 +43,7 @@ type Event struct {
 	SessionExpires uint32
 	MinSE          uint32
 	MinExpires     uint32 // a 423's Min-Expires
-	Expires        int    // -1 when absent
+	Expires        int32  // -1 when absent; clamped as Transaction keeps it (see expiry)
 	Status         uint16
 	Vias           uint16
 
@@ -60,6 +58,7 @@ type Event struct {
 	Body         bool      // a non-empty body
 	AllowPresent bool      // an Allow header was present, even empty
 	RequireTimer bool      // Require: timer
+	NAT          NATKind   // a NAT keep-alive's kind
 
 	// Last: most events leave them untouched.
 	nBinds uint8                // bindings in binds
@@ -85,7 +84,7 @@ type binding struct {
 // overriding the Expires header (RFC 3261 section 10.2.1.1); -1 when it
 // names none.
 func (e *Event) registration() (contact uint32, expires int) {
-	expires = e.Expires
+	expires = int(e.Expires)
 	if e.nBinds > 0 {
 		contact = e.binds[0].uri
 		if e.binds[0].expires >= 0 {
@@ -108,7 +107,7 @@ func (e *Event) granted(contact uint32) int {
 	if e.nBinds == 1 && e.binds[0].expires >= 0 {
 		return int(e.binds[0].expires)
 	}
-	return e.Expires
+	return int(e.Expires)
 }
 
 // inDialog reports whether a request carries a To tag.
@@ -190,7 +189,7 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 			e.Allow = joinTokens(&m.Allow)
 		}
 	}
-	e.SessionExpires, e.MinSE, e.Expires, e.MinExpires = m.SessionExpires, m.MinSE, m.Expires, m.MinExpires
+	e.SessionExpires, e.MinSE, e.Expires, e.MinExpires = m.SessionExpires, m.MinSE, expiry(m.Expires), m.MinExpires
 	e.Refresher = s.intern(m.Refresher)
 	e.RequireTimer = m.Require.Present() && m.Require.Has("timer")
 	if m.Request {

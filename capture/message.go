@@ -52,17 +52,21 @@ const (
 // Message is one SIP message, or one NAT keep-alive, found in the capture.
 // It is reused for every message: Payload and Frames alias buffers that the
 // next message overwrites, so a consumer copies what it keeps.
+//
+// The small fields come last, together: the analysis' pipeline holds a
+// message per packet in flight, and each byte field alone would be
+// padded to eight.
 type Message struct {
-	Kind      Kind
-	Time      time.Time
-	Src, Dst  netip.AddrPort
-	Transport Transport
-	Payload   []byte
+	Time     time.Time
+	Src, Dst netip.AddrPort
+	Payload  []byte
 	// Frames are the 1-based indices, in the input, of the packets that
 	// carried the message (several for IP fragments or TCP segments).
 	Frames []uint64
 	// Input is the index of the capture file the message came from.
-	Input int
+	Input     int
+	Kind      Kind
+	Transport Transport
 	// Cut says the packet was cut short by the capture's snap length: the
 	// message ends at its last whole line, and what followed is missing.
 	Cut bool
