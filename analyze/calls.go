@@ -162,8 +162,12 @@ func reuse[T any](free *[]*T) *T {
 	return r
 }
 
-// maxFreeTransactions bounds the transactions kept for reuse.
-const maxFreeTransactions = 1 << 12
+// maxFreeTransactions bounds the transactions kept for reuse: 2.8 MB. A
+// trunk of 1,000 calls a second frees some 6,500 in each sweep, and a
+// bound below that let the rest go to the collector and made as many new
+// ones in the second that followed (a third of the collections, and 4.5%
+// of the time on the real sipp trunk, at 4,096).
+const maxFreeTransactions = 1 << 13
 
 // newTransaction returns a cleared transaction, reusing a folded one.
 // Transactions come and go with every request; reusing them spares the
