@@ -174,7 +174,10 @@ func (a *Analyzer) newCall(e *Event) *call {
 	a.seq++
 	c := a.store.newCall() // cleared, then filled field by field (see request)
 	c.id, c.hash, c.hash2, c.seq = string(e.CallID), e.CallHash, e.CallHash2, a.seq
-	c.txs, c.branches, c.dialogs = c.txsBuf[:0], c.branchBuf[:0], c.dialogBuf[:0]
+	if c.txs == nil {
+		c.txs, c.branches = c.txsBuf[:0], c.branchBuf[:0]
+	}
+	c.dialogs = c.dialogBuf[:0]
 	a.store.calls.put(c)
 	a.timing.schedule(c, a.last.Add(txLinger))
 	if old := a.store.halfOpen.add(c); old != nil {

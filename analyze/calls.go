@@ -142,9 +142,22 @@ func (s *callStore) newCall() *call {
 		return new(call)
 	}
 	c := reuse(&s.freeCalls)
+	txs, branches := c.txs, c.branches
 	*c = call{}
+	// A call of more requests than txsBuf holds grew its lists; most
+	// calls of a trunk do (INVITE, ACK, refreshes, BYE), so the grown
+	// arrays are kept for the next call rather than made again for each.
+	if cap(txs) > len(c.txsBuf) && cap(txs) <= maxKeptTxs && cap(branches) == cap(txs) {
+		clear(txs[:cap(txs)])
+		c.txs, c.branches = txs[:0], branches[:0]
+	}
 	return c
 }
+
+// maxKeptTxs bounds the lists a reused call keeps (see newCall): a call
+// up for hours gathers hundreds of keep-alives, and a list that long is
+// left to the collector.
+const maxKeptTxs = 16
 
 // newDialogRecord returns a dialog record to fill, reusing one of a
 // deleted call.
