@@ -345,12 +345,22 @@ func (a *Analyzer) revive(c *call, e *Event) *Dialog {
 func (a *Analyzer) newDialog(c *call, e *Event, caller, callee netip.AddrPort) *Dialog {
 	a.seq++
 	d := a.store.newDialogRecord()
+	txs, keys := d.Transactions, d.txKeys
 	*d = Dialog{} // cleared in place, then filled field by field (see request)
 	d.seq, d.CallID = a.seq, c.id
 	d.setTags(e.FromTag, e.ToTag)
 	d.callerHash, d.calleeHash = e.FromTagHash, e.ToTagHash
 	d.caller, d.callee = packAddr(caller), packAddr(callee)
 	d.Transactions, d.txKeys = d.txsBuf[:0], d.txKeysBuf[:0]
+	// A reused record keeps the lists its last dialog grew, as a reused
+	// call does (see callStore.newCall).
+	if cap(txs) > len(d.txsBuf) && cap(txs) <= maxKeptTxs {
+		clear(txs[:cap(txs)])
+		d.Transactions = txs[:0]
+	}
+	if cap(keys) > len(d.txKeysBuf) && cap(keys) <= maxKeptTxs {
+		d.txKeys = keys[:0]
+	}
 	c.dialogs = append(c.dialogs, d)
 	a.store.halfOpen.closed(c)
 	return d

@@ -246,8 +246,11 @@ func (l *ledger) retireDialog(d *Dialog, end time.Time) {
 			l.store.release(t) // else its call's list releases it
 		}
 	}
-	d.Transactions, d.txKeys, d.ownFrames, d.ka = nil, nil, nil, nil
-	clear(d.txsBuf[:]) // the tombstone must not hold its transactions
+	// The tombstone must not hold its transactions; the lists' arrays
+	// stay for the dialog record's next use (see Analyzer.newDialog).
+	clear(d.Transactions[:cap(d.Transactions)])
+	clear(d.txsBuf[:])
+	d.Transactions, d.txKeys, d.ownFrames, d.ka = d.Transactions[:0], d.txKeys[:0], nil, nil
 }
 
 // problem marks a dialog for --write-problems. A dialog already retired
