@@ -8,20 +8,28 @@ import "math/bits"
 // shifting back, so that it needs no markers of deleted slots. It holds
 // no keys: a slot is four bytes at twice the ring's size, where a Go map
 // of the same entries took some fifty. A slot keeps, beside the position
-// (plus one: 0 is empty), 15 bits of the key's hash: a probe passes over
+// (plus one: 0 is empty), 10 bits of the key's hash: a probe passes over
 // nearly every other key's slot without reading its entry, a cache miss
-// in a ring of 65,536.
+// in a ring of 65,536. It also keeps how far it lies from its key's home
+// slot, so that the shift after a removal reads no entry either (it did,
+// one miss per slot of the run, for every tombstone dropped).
 type ringIndex struct {
 	slots []uint32
 	shift uint8 // 64 - log2(len(slots))
 	n     int
 }
 
-// A slot is tag<<posBits | pos+1; a ring holds at most maxRing entries.
+// A slot is tag | dist<<posBits | pos+1; a ring holds at most maxRing
+// entries. A distance of maxSlotDist or more is kept as maxSlotDist, and
+// such a slot's home is found from its entry's key.
 const (
-	posBits = 17
-	maxRing = 1<<posBits - 1
-	posMask = 1<<posBits - 1
+	posBits     = 17
+	maxRing     = 1<<posBits - 1
+	posMask     = 1<<posBits - 1
+	distBits    = 5
+	maxSlotDist = 1<<distBits - 1
+	distMask    = maxSlotDist << posBits
+	tagMask     = 1<<32 - 1<<(posBits+distBits)
 )
 
 // reset makes the index empty, with room for a ring of capacity entries.
@@ -41,10 +49,13 @@ func (x *ringIndex) reset(capacity int) {
 }
 
 // hashed spreads a key over 64 bits: the top bits pick the home slot,
-// bits 32 to 46 are the tag a slot keeps.
+// bits 32 to 41 are the tag a slot keeps.
 func hashed(key uint64) uint64 { return key * 0x9e3779b97f4a7c15 }
 
-func tagOf(h uint64) uint32 { return uint32(h>>32) &^ posMask }
+func tagOf(h uint64) uint32 { return uint32(h) & tagMask }
+
+// slotDist is what a slot keeps of the distance d from its home.
+func slotDist(d int) uint32 { return uint32(min(d, maxSlotDist)) << posBits }
 
 func (x *ringIndex) home(key uint64) int { return int(hashed(key) >> x.shift) }
 
@@ -62,7 +73,7 @@ func (x *ringIndex) find(key uint64, keyOf func(pos uint32) uint64) (uint32, boo
 		if s == 0 {
 			return 0, false
 		}
-		if s&^posMask == tag && keyOf(s&posMask-1) == key {
+		if s&tagMask == tag && keyOf(s&posMask-1) == key {
 			return s&posMask - 1, true
 		}
 	}
@@ -73,15 +84,15 @@ func (x *ringIndex) put(key uint64, pos uint32, keyOf func(pos uint32) uint64) {
 	h := hashed(key)
 	tag := tagOf(h)
 	mask := len(x.slots) - 1
-	for i := int(h >> x.shift); ; i = (i + 1) & mask {
+	for i, d := int(h>>x.shift), 0; ; i, d = (i+1)&mask, d+1 {
 		s := x.slots[i]
 		if s == 0 {
-			x.slots[i] = tag | (pos + 1)
+			x.slots[i] = tag | slotDist(d) | (pos + 1)
 			x.n++
 			return
 		}
-		if s&^posMask == tag && keyOf(s&posMask-1) == key {
-			x.slots[i] = tag | (pos + 1)
+		if s&tagMask == tag && keyOf(s&posMask-1) == key {
+			x.slots[i] = s&^posMask | (pos + 1)
 			return
 		}
 	}
@@ -113,8 +124,12 @@ func (x *ringIndex) remove(key uint64, pos uint32, keyOf func(pos uint32) uint64
 		if s == 0 {
 			break
 		}
-		if (j-x.home(keyOf(s&posMask-1)))&mask >= (j-gap)&mask {
-			x.slots[gap] = s
+		d := int(s&distMask) >> posBits
+		if d == maxSlotDist {
+			d = (j - x.home(keyOf(s&posMask-1))) & mask
+		}
+		if moved := (j - gap) & mask; d >= moved {
+			x.slots[gap] = s&^distMask | slotDist(d-moved)
 			gap = j
 		}
 	}

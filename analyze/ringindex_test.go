@@ -51,6 +51,16 @@ func TestRingIndexAgainstMap(t *testing.T) {
 			if x.n != len(ref) {
 				t.Fatalf("size %d step %d: index holds %d keys, map %d", tc.size, step, x.n, len(ref))
 			}
+			mask := len(x.slots) - 1
+			for i, s := range x.slots {
+				if s == 0 {
+					continue
+				}
+				d := (i - x.home(keyAt(s&posMask-1))) & mask
+				if got := s & distMask; got != slotDist(d) {
+					t.Fatalf("size %d step %d: slot %d keeps distance %d, want %d", tc.size, step, i, got>>posBits, d)
+				}
+			}
 			for q := range uint64(tc.keys) {
 				key := q * spread
 				got, ok := x.find(key, keyAt)
