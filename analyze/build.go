@@ -186,7 +186,7 @@ func (a *Analyzer) Snapshot(stats capture.Stats) *Report {
 				r.Overview.KeepAliveDialogs++
 				dr := a.ledger.dialogReport(d, ka)
 				dr.InProgress = d.ended == 0
-				fs := dialogFindingList(d, ka)
+				fs := appendDialogFindings(nil, d, ka)
 				for _, f := range fs {
 					r.FindingCounts[f.Kind]++
 				}

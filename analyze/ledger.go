@@ -13,6 +13,8 @@ type ledger struct {
 	store   *callStore   // to free what was folded
 	tot     totals
 	scratch kaDigest // the digest of a short call as it retires (see keepAlives)
+	// findings is the list of the dialog retiring (see dialogFindings).
+	findings []Finding
 	// the timer rows of the dialog retiring: a sink is handed pointers
 	// into the ledger rather than to values of timerReport's, which would
 	// escape to the heap, two allocations per call
