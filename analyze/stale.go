@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/binary"
 	"net/netip"
 	"time"
 )
@@ -64,11 +65,18 @@ type packedAddr struct {
 }
 
 func packAddr(ap netip.AddrPort) packedAddr {
-	switch {
+	switch a := ap.Addr(); {
 	case !ap.IsValid():
 		return packedAddr{}
-	case ap.Addr().Is4():
-		return packedAddr{ip: ap.Addr().As16(), port: ap.Port(), kind: 4}
+	case a.Is4():
+		// As16's bytes, IPv4-mapped, written as two words: As16 returns
+		// its array through memory, stored in two halves and read back
+		// whole, which the processor cannot forward (a stall on every
+		// message that names its sender).
+		p := packedAddr{port: ap.Port(), kind: 4}
+		v4 := a.As4()
+		binary.BigEndian.PutUint64(p.ip[8:], 0xffff<<32|uint64(binary.BigEndian.Uint32(v4[:])))
+		return p
 	}
 	return packedAddr{ip: ap.Addr().As16(), port: ap.Port(), kind: 6}
 }

@@ -156,3 +156,25 @@ func TestTombstoneProxies(t *testing.T) {
 		})
 	}
 }
+
+// TestPackAddr checks packAddr against its definition (As16's bytes, the
+// port, the family) and that unpack gives the address back.
+func TestPackAddr(t *testing.T) {
+	for _, s := range []string{"10.1.2.3:5060", "255.255.255.255:65535", "0.0.0.0:0", "[2001:db8::1]:5061", "[::ffff:10.1.2.3]:5060", "[::]:1"} {
+		ap := netip.MustParseAddrPort(s)
+		kind := uint8(6)
+		if ap.Addr().Is4() {
+			kind = 4
+		}
+		want := packedAddr{ip: ap.Addr().As16(), port: ap.Port(), kind: kind}
+		if got := packAddr(ap); got != want {
+			t.Errorf("packAddr(%s) = %v, want %v", s, got, want)
+		}
+		if got := packAddr(ap).unpack(); got != ap {
+			t.Errorf("packAddr(%s).unpack() = %s", s, got)
+		}
+	}
+	if got := packAddr(netip.AddrPort{}); got != (packedAddr{}) {
+		t.Errorf("packAddr of the zero AddrPort = %v", got)
+	}
+}
