@@ -52,75 +52,101 @@ func (c Class) IsNotKeepAlive() bool {
 // Classify applies the keep-alive rules to a request. A request is inside a
 // dialog when it carries a To tag; a body holds SDP when its Content-Type is
 // application/sdp or a multipart with such a part.
-func Classify(m *sip.Message) Class { return classify(m, m.HasSDP()) }
+func Classify(m *sip.Message) Class { return classify(methodOf(m.Method), m.IsInDialog(), m.HasSDP()) }
 
-// classify is Classify for a message whose HasSDP is known.
-func classify(m *sip.Message, sdp bool) Class {
-	inDialog := m.IsInDialog()
-	method := string(m.Method) // compared, not stored: no allocation
-	switch method {
-	case "INFO", "UPDATE", "MESSAGE", "OPTIONS":
+// classify is Classify for a request of method k, whose place (in a dialog
+// or not) and SDP are known.
+func classify(k methodKind, inDialog, sdp bool) Class {
+	switch k {
+	case methodInfo, methodUpdate, methodMessage, methodOptions:
 		if inDialog {
 			switch {
 			case !sdp:
 				return ClassSessionKeepAlive
-			case method == "UPDATE":
+			case k == methodUpdate:
 				return ClassUpdateWithSDP
 			default:
 				return ClassInDialogWithSDP
 			}
 		}
-		switch method {
-		case "MESSAGE":
+		switch k {
+		case methodMessage:
 			return ClassMessageOutOfDialog
-		case "OPTIONS":
+		case methodOptions:
 			return ClassDeviceKeepAlive
 		}
-	case "INVITE":
+	case methodInvite:
 		if inDialog {
 			if sdp {
 				return ClassReinviteWithSDP
 			}
 			return ClassReinviteNoSDP
 		}
-	case "REGISTER":
+	case methodRegister:
 		return ClassDeviceKeepAlive
 	}
 	return ClassOther
 }
 
-// methodName returns a static string for the common methods so that
-// storing a method name does not allocate; "" for the others.
-func methodName(b []byte) string {
+// methodKind names the common methods, so that a request's method is
+// matched once per message (see Scanner.Scan) and its name stored without
+// allocating.
+type methodKind uint8
+
+const (
+	methodOther methodKind = iota
+	methodInvite
+	methodAck
+	methodBye
+	methodCancel
+	methodOptions
+	methodRegister
+	methodInfo
+	methodUpdate
+	methodMessage
+	methodPrack
+	methodSubscribe
+	methodNotify
+	methodRefer
+	methodPublish
+)
+
+// methodNames are the kinds' names; "" for the others.
+var methodNames = [...]string{"", "INVITE", "ACK", "BYE", "CANCEL", "OPTIONS", "REGISTER",
+	"INFO", "UPDATE", "MESSAGE", "PRACK", "SUBSCRIBE", "NOTIFY", "REFER", "PUBLISH"}
+
+// methodOf returns the kind of the method named b (case-sensitive, as
+// RFC 3261 section 7.1 has methods).
+func methodOf(b []byte) methodKind {
 	switch string(b) {
 	case "INVITE":
-		return "INVITE"
+		return methodInvite
 	case "ACK":
-		return "ACK"
+		return methodAck
 	case "BYE":
-		return "BYE"
+		return methodBye
 	case "CANCEL":
-		return "CANCEL"
+		return methodCancel
 	case "OPTIONS":
-		return "OPTIONS"
+		return methodOptions
 	case "REGISTER":
-		return "REGISTER"
+		return methodRegister
 	case "INFO":
-		return "INFO"
+		return methodInfo
 	case "UPDATE":
-		return "UPDATE"
+		return methodUpdate
 	case "MESSAGE":
-		return "MESSAGE"
+		return methodMessage
 	case "PRACK":
-		return "PRACK"
+		return methodPrack
 	case "SUBSCRIBE":
-		return "SUBSCRIBE"
+		return methodSubscribe
 	case "NOTIFY":
-		return "NOTIFY"
+		return methodNotify
 	case "REFER":
-		return "REFER"
+		return methodRefer
 	case "PUBLISH":
-		return "PUBLISH"
+		return methodPublish
 	}
-	return ""
+	return methodOther
 }

@@ -193,15 +193,16 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 	e.Refresher = s.intern(m.Refresher)
 	e.RequireTimer = m.Require.Present() && m.Require.Has("timer")
 	if m.Request {
-		e.Method, e.Reason = s.method(m.Method), ""
+		k := methodOf(m.Method)
+		e.Method, e.Reason = s.method(k, m.Method), ""
 		e.SDP, e.Body = m.HasSDP(), m.HasBody()
-		e.Class = classify(m, e.SDP)
+		e.Class = classify(k, m.IsInDialog(), e.SDP)
 		e.Media = 0
 		if e.Class == ClassReinviteWithSDP || e.Class == ClassUpdateWithSDP {
 			e.Media = sip.ScanSDP(m.Body)
 		}
 	} else {
-		e.Method, e.Reason = s.method(m.CSeqMethod), s.intern(m.Reason)
+		e.Method, e.Reason = s.method(methodOf(m.CSeqMethod), m.CSeqMethod), s.intern(m.Reason)
 		e.SDP, e.Body, e.Class, e.Media = false, false, ClassOther, 0
 		if e.Method == "UPDATE" && m.Status >= 200 && m.Status < 300 {
 			e.SDP = m.HasSDP() // an answer to an UPDATE that made no offer must have none
@@ -223,10 +224,11 @@ func (s *Scanner) scanBindings(payload []byte, e *Event) {
 	e.nBinds = uint8(n)
 }
 
-// method returns a method's name: a constant for the common ones.
-func (s *Scanner) method(b []byte) string {
-	if name := methodName(b); name != "" {
-		return name
+// method returns the name of the method b, of kind k: a constant for the
+// common ones.
+func (s *Scanner) method(k methodKind, b []byte) string {
+	if k != methodOther {
+		return methodNames[k]
 	}
 	return s.intern(b)
 }
