@@ -111,7 +111,7 @@ func (b *addressBook) hostFor(c *call, ap netip.AddrPort) *host {
 			return r.h
 		}
 	}
-	key, port := ap.Addr().As16(), ap.Port()
+	key, port := packed.ip, ap.Port()
 	hash := addrHash(&key)
 	ad := b.hosts.get(hash, &key)
 	var h *host
@@ -193,9 +193,9 @@ func (ad *address) others() []*host {
 // from one port and listens on another). While a call is being swept, its
 // own shortcuts answer for its two parties first.
 func (b *addressBook) hostOf(addr netip.AddrPort) host {
-	key, port := addr.Addr().As16(), addr.Port()
+	packed := packAddr(addr) // its bytes are As16's (see packAddr)
+	key, port := packed.ip, addr.Port()
 	if c := b.sweeping; c != nil {
-		packed := packAddr(addr)
 		for _, r := range c.hosts {
 			if r.valid(packed) {
 				return *r.h

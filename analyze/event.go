@@ -192,8 +192,9 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 	e.SessionExpires, e.MinSE, e.Expires, e.MinExpires = m.SessionExpires, m.MinSE, expiry(m.Expires), m.MinExpires
 	e.Refresher = s.intern(m.Refresher)
 	e.RequireTimer = m.Require.Present() && m.Require.Has("timer")
+	var k methodKind
 	if m.Request {
-		k := methodOf(m.Method)
+		k = methodOf(m.Method)
 		e.Method, e.Reason = s.method(k, m.Method), ""
 		e.SDP, e.Body = m.HasSDP(), m.HasBody()
 		e.Class = classify(k, m.IsInDialog(), e.SDP)
@@ -202,14 +203,15 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 			e.Media = sip.ScanSDP(m.Body)
 		}
 	} else {
-		e.Method, e.Reason = s.method(methodOf(m.CSeqMethod), m.CSeqMethod), s.intern(m.Reason)
+		k = methodOf(m.CSeqMethod)
+		e.Method, e.Reason = s.method(k, m.CSeqMethod), s.intern(m.Reason)
 		e.SDP, e.Body, e.Class, e.Media = false, false, ClassOther, 0
-		if e.Method == "UPDATE" && m.Status >= 200 && m.Status < 300 {
+		if k == methodUpdate && m.Status >= 200 && m.Status < 300 {
 			e.SDP = m.HasSDP() // an answer to an UPDATE that made no offer must have none
 		}
 	}
 	e.nBinds = 0
-	if e.Method == "REGISTER" && (m.Request || m.Status >= 200 && m.Status < 300) {
+	if k == methodRegister && (m.Request || m.Status >= 200 && m.Status < 300) {
 		s.scanBindings(cm.Payload, e)
 	}
 }
