@@ -174,7 +174,7 @@ func (a *Analyzer) newCall(e *Event) *call {
 	a.seq++
 	c := a.store.newCall() // cleared, then filled field by field (see request)
 	c.id, c.hash, c.hash2, c.seq = string(e.CallID), e.CallHash, e.CallHash2, a.seq
-	if c.txs == nil {
+	if c.txs == nil { // a new record
 		c.txs, c.branches = c.txsBuf[:0], c.branchBuf[:0]
 	}
 	c.dialogs = c.dialogBuf[:0]
@@ -351,16 +351,7 @@ func (a *Analyzer) newDialog(c *call, e *Event, caller, callee netip.AddrPort) *
 	d.setTags(e.FromTag, e.ToTag)
 	d.callerHash, d.calleeHash = e.FromTagHash, e.ToTagHash
 	d.caller, d.callee = packAddr(caller), packAddr(callee)
-	d.Transactions, d.txKeys = d.txsBuf[:0], d.txKeysBuf[:0]
-	// A reused record keeps the lists its last dialog grew, as a reused
-	// call does (see callStore.newCall).
-	if cap(txs) > len(d.txsBuf) && cap(txs) <= maxKeptTxs {
-		clear(txs[:cap(txs)])
-		d.Transactions = txs[:0]
-	}
-	if cap(keys) > len(d.txKeysBuf) && cap(keys) <= maxKeptTxs {
-		d.txKeys = keys[:0]
-	}
+	d.Transactions, d.txKeys = listFor(txs, d.txsBuf[:]), listFor(keys, d.txKeysBuf[:])
 	c.dialogs = append(c.dialogs, d)
 	a.store.halfOpen.closed(c)
 	return d

@@ -144,17 +144,24 @@ func (s *callStore) newCall() *call {
 	c := reuse(&s.freeCalls)
 	txs, branches := c.txs, c.branches
 	*c = call{}
-	// A call of more requests than txsBuf holds grew its lists; most
-	// calls of a trunk do (INVITE, ACK, refreshes, BYE), so the grown
-	// arrays are kept for the next call rather than made again for each.
-	if cap(txs) > len(c.txsBuf) && cap(txs) <= maxKeptTxs && cap(branches) == cap(txs) {
-		clear(txs[:cap(txs)])
-		c.txs, c.branches = txs[:0], branches[:0]
-	}
+	c.txs, c.branches = listFor(txs, c.txsBuf[:]), listFor(branches, c.branchBuf[:])
 	return c
 }
 
-// maxKeptTxs bounds the lists a reused call keeps (see newCall): a call
+// listFor returns the list a reused record starts with: the array its
+// last use grew, cleared, if that outgrew the record's own buffer but not
+// maxKeptTxs, else the own buffer. Most calls of a trunk make more
+// requests than the buffers hold (INVITE, ACK, refreshes, BYE), and a
+// grown array kept is one not made again for each call.
+func listFor[T any](grown, own []T) []T {
+	if cap(grown) > cap(own) && cap(grown) <= maxKeptTxs {
+		clear(grown[:cap(grown)])
+		return grown[:0]
+	}
+	return own[:0]
+}
+
+// maxKeptTxs bounds the lists a reused record keeps (see listFor): a call
 // up for hours gathers hundreds of keep-alives, and a list that long is
 // left to the collector.
 const maxKeptTxs = 16

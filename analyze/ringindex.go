@@ -49,7 +49,7 @@ func (x *ringIndex) reset(capacity int) {
 }
 
 // hashed spreads a key over 64 bits: the top bits pick the home slot,
-// bits 32 to 41 are the tag a slot keeps.
+// bits 22 to 31 are the tag a slot keeps (low bits, apart from the home's).
 func hashed(key uint64) uint64 { return key * 0x9e3779b97f4a7c15 }
 
 func tagOf(h uint64) uint32 { return uint32(h) & tagMask }

@@ -65,7 +65,8 @@ type packedAddr struct {
 }
 
 func packAddr(ap netip.AddrPort) packedAddr {
-	switch a := ap.Addr(); {
+	a := ap.Addr()
+	switch {
 	case !ap.IsValid():
 		return packedAddr{}
 	case a.Is4():
@@ -78,7 +79,7 @@ func packAddr(ap netip.AddrPort) packedAddr {
 		binary.BigEndian.PutUint64(p.ip[8:], 0xffff<<32|uint64(binary.BigEndian.Uint32(v4[:])))
 		return p
 	}
-	return packedAddr{ip: ap.Addr().As16(), port: ap.Port(), kind: 6}
+	return packedAddr{ip: a.As16(), port: ap.Port(), kind: 6}
 }
 
 func (p packedAddr) unpack() netip.AddrPort {
