@@ -20,6 +20,7 @@ type addressBook struct {
 	sweeping    *call             // the call being swept, whose shortcuts answer for its parties (see hostOf)
 	vendorNames map[string]string // agent string → VendorName
 	vendorLast  [16]agentName     // the last of vendorNames used, by length of the agent
+	unknownLast [8]unknownName    // the last unknown parties named, by port
 	// seenAs maps an address to another at which the same sender was
 	// seen: the same request (branch, CSeq, method) captured at two taps
 	// of an SBC, NATed between them. A sender that names itself nowhere
@@ -44,6 +45,7 @@ func (b *addressBook) sameSender(addr, first netip.Addr) {
 			first = f
 		}
 		b.seenAs[addr] = first
+		clear(b.unknownLast[:]) // addr may be named after first now
 	}
 }
 
@@ -239,8 +241,18 @@ func (r *hostRef) valid(ap packedAddr) bool {
 	return r.h != nil && r.ap == ap && r.h.version == r.version
 }
 
-// agentName is an agent string and its VendorName.
-type agentName struct{ agent, vendor string }
+// agentName is an agent string and its VendorName (known: found, even
+// when empty).
+type agentName struct {
+	agent, vendor string
+	known         bool
+}
+
+// unknownName is the name of a party that announced no agent.
+type unknownName struct {
+	addr netip.AddrPort
+	name string
+}
 
 // agentOf names the party at addr: the agent string it sent, else what the
 // address and port (or the address) announced in other messages, else the
@@ -255,7 +267,7 @@ func (b *addressBook) agentOf(agent string, addr netip.AddrPort) string {
 	// answers before the table.
 	last := &b.vendorLast[len(agent)%len(b.vendorLast)]
 	v := last.vendor
-	if last.agent != agent || last.vendor == "" {
+	if last.agent != agent || !last.known {
 		var ok bool
 		if v, ok = b.vendorNames[agent]; !ok {
 			v = VendorName(agent)
@@ -263,7 +275,7 @@ func (b *addressBook) agentOf(agent string, addr netip.AddrPort) string {
 				b.vendorNames[agent] = v
 			}
 		}
-		*last = agentName{agent, v}
+		*last = agentName{agent, v, true}
 	}
 	if v != "" {
 		return v
@@ -271,12 +283,21 @@ func (b *addressBook) agentOf(agent string, addr netip.AddrPort) string {
 	if !addr.IsValid() {
 		return "unknown"
 	}
+	// A party that never names itself (many answer without Server) is
+	// named per transaction as the sweep folds it: the last few names
+	// answer before the string is made again.
+	u := &b.unknownLast[addr.Port()%uint16(len(b.unknownLast))]
+	if u.name != "" && u.addr == addr {
+		return u.name
+	}
 	if first, ok := b.seenAs[addr.Addr()]; ok {
 		// The same sender seen first at another tap: named as there.
 		return b.agentOf("", netip.AddrPortFrom(first, addr.Port()))
 	}
+	name := "unknown (" + addr.Addr().String() + ")"
 	if addr.Addr().IsLoopback() {
-		return "unknown (" + addr.String() + ")" // the port tells a lab's parties apart
+		name = "unknown (" + addr.String() + ")" // the port tells a lab's parties apart
 	}
-	return "unknown (" + addr.Addr().String() + ")"
+	*u = unknownName{addr, name}
+	return name
 }

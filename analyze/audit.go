@@ -65,6 +65,15 @@ type kaCell struct {
 }
 
 func (l *ledger) kaCell(k matrixCell) *kaCell {
+	if l.tot.lastCell != nil && l.tot.lastKey == k {
+		return l.tot.lastCell
+	}
+	c := l.kaCellOf(k)
+	l.tot.lastCell, l.tot.lastKey = c, k
+	return c
+}
+
+func (l *ledger) kaCellOf(k matrixCell) *kaCell {
 	if c := l.tot.cells[k]; c != nil {
 		return c
 	}

@@ -51,6 +51,8 @@ type totals struct {
 	deviceOrder []devKey
 	vendors     map[string]*vendorAgg
 	cells       map[matrixCell]*kaCell     // the interop matrix, and what each cell folds into
+	lastCell    *kaCell                    // the cell of lastKey, found last: a trunk's keep-alives fold into a few
+	lastKey     matrixCell
 	updateTo    map[string]map[string]bool // sender → receivers of UPDATE keep-alives
 	floods      map[floodKey]*floodAgg     // unanswered out-of-dialog requests (see floodCount)
 	floodOthers int                        // those past maxFloodPairs
