@@ -73,6 +73,7 @@ type Analyzer struct {
 	seq    uint64 // creation order of calls, dialogs and transactions
 
 	foldKeys []foldedKey // scratch for sweepCall
+	idText   []byte      // scratch for newCall
 	warmSink uintptr     // see warmCall
 
 	sipMessages uint64
@@ -173,7 +174,15 @@ const compactAfter = 16
 func (a *Analyzer) newCall(e *Event) *call {
 	a.seq++
 	c := a.store.newCall() // cleared, then filled field by field (see request)
-	c.id, c.hash, c.hash2, c.seq = string(e.CallID), e.CallHash, e.CallHash2, a.seq
+	// The Call-ID and the From tag in one allocation: the first request's
+	// transaction takes the tag before a dialog holds it (see call.tag).
+	a.idText = append(append(a.idText[:0], e.CallID...), e.FromTag...)
+	text := string(a.idText)
+	if cap(a.idText) > maxIDText {
+		a.idText = nil
+	}
+	c.id, c.tag0, c.tag0Hash = text[:len(e.CallID)], text[len(e.CallID):], e.FromTagHash
+	c.hash, c.hash2, c.seq = e.CallHash, e.CallHash2, a.seq
 	if c.txs == nil { // a new record
 		c.txs, c.branches = c.txsBuf[:0], c.branchBuf[:0]
 	}
@@ -545,13 +554,14 @@ func (a *Analyzer) confirm(c *call, t *Transaction, e *Event) {
 // startTimer records the session timer the 2xx e to the INVITE t (nil:
 // not captured) settled for d.
 func (a *Analyzer) startTimer(c *call, d *Dialog, t *Transaction, e *Event) {
-	st := &SessionTimer{
+	d.timer = SessionTimer{
 		SessionExpires: e.SessionExpires,
 		Refresher:      e.Refresher,
 		MinSE:          90, // RFC 4028 section 4: the default
 		Rounds422:      int(c.rounds),
 		Require:        e.RequireTimer,
 	}
+	st := &d.timer
 	if t != nil && t.ReqMinSE > 0 {
 		st.MinSE = t.ReqMinSE
 	} else if c.minSE422 > 0 {
@@ -708,3 +718,6 @@ func (a *Analyzer) retireAll() {
 		a.sweepCall(c, a.last, true)
 	}
 }
+
+// maxIDText bounds the buffer newCall keeps for a Call-ID and tag.
+const maxIDText = 1 << 12

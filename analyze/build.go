@@ -199,7 +199,7 @@ func (a *Analyzer) Snapshot(stats capture.Stats) *Report {
 				}
 			}
 			if d.Timer != nil {
-				tr, ts := buildTimerReport(d, a.last)
+				tr, ts := buildTimerReport(d, a.last, nil)
 				liveTimers = append(liveTimers, tr)
 				s.SessionTimers = append(s.SessionTimers, ts)
 			}

@@ -18,6 +18,8 @@ type callStore struct {
 // call groups what shares a Call-ID.
 type call struct {
 	id        string
+	tag0      string // the From tag of its first message, allocated with id (see tag)
+	tag0Hash  uint64 // tag0's tagHash
 	hash      uint64 // of id (see idHash)
 	hash2     uint64
 	seq       uint64
@@ -77,6 +79,9 @@ func (c *call) tag(b []byte, hash uint64) string {
 		case hash == d.calleeHash && len(b) == len(d.CalleeTag()):
 			return d.CalleeTag()
 		}
+	}
+	if hash == c.tag0Hash && len(b) == len(c.tag0) {
+		return c.tag0 // the INVITE's From tag, before its dialog is made
 	}
 	return string(b)
 }

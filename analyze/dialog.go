@@ -52,7 +52,8 @@ type Dialog struct {
 	ka           *kaDigest       // settled keep-alives, folded into the totals already (nil: none yet)
 	txsBuf       [4]*Transaction // Transactions' first backing array
 	txKeysBuf    [4]txKey
-	Timer        *SessionTimer
+	Timer        *SessionTimer // &timer when the dialog has one, else nil
+	timer        SessionTimer
 	ownFrames    *[]FrameRef // its own packets, with KeepFrames (see frameList)
 }
 

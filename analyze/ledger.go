@@ -20,6 +20,7 @@ type ledger struct {
 	// escape to the heap, two allocations per call
 	timerRow     TimerReport
 	timerSummary TimerSummary
+	timerScratch timerScratch // what timerRow points into
 }
 
 // maxSamples bounds the interval samples kept per vendor and method, and per
@@ -50,8 +51,8 @@ type totals struct {
 	devices     map[devKey]*deviceAgg
 	deviceOrder []devKey
 	vendors     map[string]*vendorAgg
-	cells       map[matrixCell]*kaCell     // the interop matrix, and what each cell folds into
-	lastCell    *kaCell                    // the cell of lastKey, found last: a trunk's keep-alives fold into a few
+	cells       map[matrixCell]*kaCell // the interop matrix, and what each cell folds into
+	lastCell    *kaCell                // the cell of lastKey, found last: a trunk's keep-alives fold into a few
 	lastKey     matrixCell
 	updateTo    map[string]map[string]bool // sender → receivers of UPDATE keep-alives
 	floods      map[floodKey]*floodAgg     // unanswered out-of-dialog requests (see floodCount)

@@ -289,7 +289,7 @@ func (t *tombstone) revive(d *Dialog, c *call, e *Event, proxies [2]packedAddr) 
 	d.ended = t.ended
 	d.setTags(caller, callee)
 	if t.flags&tombTimer != 0 {
-		d.Timer = &SessionTimer{} // its settings were reported; a request only asks whether there is one
+		d.Timer = &d.timer // its settings were reported; a request only asks whether there is one
 	}
 	d.Transactions, d.txKeys = d.txsBuf[:0], d.txKeysBuf[:0]
 }

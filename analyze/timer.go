@@ -76,7 +76,10 @@ func expiryMargin(se time.Duration) time.Duration {
 // whichever party sent it (RFC 4028 section 10); the refresher is the side
 // the last 2xx named (section 7.4: "refresher=uac" names the sender of
 // that request).
-func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
+//
+// With scratch, the check's SwitchedOff and Methods point into it, so that
+// a verdict only looked at costs no allocation (see TimerReport.owned).
+func (st *SessionTimer) check(d *Dialog, end time.Time, scratch *timerScratch) TimerCheck {
 	var tc TimerCheck
 	tc.OnTime = true
 	se := time.Duration(st.SessionExpires) * time.Second
@@ -99,13 +102,26 @@ func (st *SessionTimer) check(d *Dialog, end time.Time) TimerCheck {
 		if !ok || t.RespSE == 0 {
 			tc.NotRefreshing++
 			if ok && tc.SwitchedOff == nil {
-				tc.SwitchedOff = &TimerOff{At: t.FinalAt, Method: t.Method, CSeq: t.CSeq, Sender: d.side(t), Requested: t.ReqSE}
+				var off *TimerOff
+				if scratch != nil {
+					off = &scratch.off
+				} else {
+					off = new(TimerOff)
+				}
+				*off = TimerOff{At: t.FinalAt, Method: t.Method, CSeq: t.CSeq, Sender: d.side(t), Requested: t.ReqSE}
+				tc.SwitchedOff = off
 			}
 			continue
 		}
 		tc.Refreshes++
 		if name := refreshName(t); !slices.Contains(tc.Methods, name) {
+			if tc.Methods == nil && scratch != nil {
+				tc.Methods = scratch.methods[:0]
+			}
 			tc.Methods = append(tc.Methods, name)
+			if scratch != nil {
+				scratch.methods = tc.Methods[:0]
+			}
 		}
 		if t.byProxy || t.hop {
 			continue // a proxy's request refreshes one leg only; a later hop is the same request
@@ -155,7 +171,7 @@ func refreshName(t *Transaction) string {
 }
 
 func (l *ledger) timerReport(d *Dialog, end time.Time) {
-	l.timerRow, l.timerSummary = buildTimerReport(d, end)
+	l.timerRow, l.timerSummary = buildTimerReport(d, end, &l.timerScratch)
 	tr, ts := &l.timerRow, &l.timerSummary
 	sink := l.opts.Rows
 	if sink == nil && (l.opts.MaxRows == 0 || len(l.tot.timerSummary) < l.opts.MaxRows) {
@@ -188,12 +204,33 @@ func (l *ledger) timerReport(d *Dialog, end time.Time) {
 		}
 		return
 	}
-	l.tot.timers.add(l.opts.MaxRows, *tr)
+	if l.tot.timers.keep(l.opts.MaxRows) {
+		l.tot.timers.rows = append(l.tot.timers.rows, tr.owned())
+	}
 }
 
-// buildTimerReport judges a dialog's session timer up to end.
-func buildTimerReport(d *Dialog, end time.Time) (TimerReport, TimerSummary) {
-	tc := d.Timer.check(d, end)
+// timerScratch is what a session timer's check points into while its
+// verdict is only looked at: the sinks and observers copy what they keep.
+type timerScratch struct {
+	off     TimerOff
+	methods []string
+}
+
+// owned returns a copy of r that points into no timerScratch.
+func (r *TimerReport) owned() TimerReport {
+	o := *r
+	if o.SwitchedOff != nil {
+		off := *o.SwitchedOff
+		o.SwitchedOff = &off
+	}
+	o.Methods = slices.Clone(o.Methods)
+	return o
+}
+
+// buildTimerReport judges a dialog's session timer up to end (see check
+// for scratch, which may be nil).
+func buildTimerReport(d *Dialog, end time.Time, scratch *timerScratch) (TimerReport, TimerSummary) {
+	tc := d.Timer.check(d, end, scratch)
 	ts := TimerSummary{CallID: d.CallID, SessionExpires: d.Timer.SessionExpires, Refresher: d.Timer.Refresher,
 		MinSE: d.Timer.MinSE, Refreshes: tc.Refreshes}
 	tr := TimerReport{CallID: d.CallID, SessionTimer: *d.Timer, TimerCheck: tc}
