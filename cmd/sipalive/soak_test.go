@@ -110,7 +110,7 @@ sampling:
 		t.Fatalf("only %d samples: the calls ended early: %.2000s", len(samples), uacOut.String())
 	}
 	// Bounded: every sample within the 96 MiB that issue 17 sets for a
-	// run with JSON output (the heap is held to its budget, 52 MB, below
+	// run with JSON output (the heap is held to its budget, 50 MB, below
 	// that), and no steady growth: the mean of the last two minutes'
 	// samples within a quarter of the third and fourth minutes'. Single
 	// samples swing with the collector's cycle (about ±8 %); a mean over
