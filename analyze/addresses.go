@@ -58,7 +58,7 @@ const maxAddresses = 1 << 16
 // apart: a host may run several SIP services (a proxy on 5060, a PBX on
 // 5080), and a lab or loopback capture has every party on one address.
 type address struct {
-	key   [16]byte // the address, as As16 gives it
+	key   ipKey    // the address (see ipKey)
 	host0 host     // the first port that spoke: most addresses have one
 	more  *[]*host // the others, in the order they first spoke (nil: none)
 }

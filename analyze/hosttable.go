@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"encoding/binary"
 	"math/bits"
 )
 
@@ -29,14 +28,12 @@ type hostTable struct {
 	n     int
 	// hash is what the callers hash keys with, for moving the entries
 	// when the table grows; nil is addrHash (tests make keys collide).
-	hash func(key *[16]byte) uint64
+	hash func(key *ipKey) uint64
 }
 
 // addrHash mixes an address's bytes for the table.
-func addrHash(key *[16]byte) uint64 {
-	x := binary.LittleEndian.Uint64(key[:8])
-	y := binary.LittleEndian.Uint64(key[8:])
-	hi, lo := bits.Mul64(x^0x9e3779b97f4a7c15, y^0xc2b2ae3d27d4eb4f)
+func addrHash(key *ipKey) uint64 {
+	hi, lo := bits.Mul64(key.hi^0x9e3779b97f4a7c15, key.lo^0xc2b2ae3d27d4eb4f)
 	return hi ^ lo
 }
 
@@ -45,7 +42,7 @@ func addrHash(key *[16]byte) uint64 {
 func hostTag(hash uint64) uint8 { return uint8(hash>>57) | 0x80 }
 
 // get returns the entry of key, or nil.
-func (t *hostTable) get(hash uint64, key *[16]byte) *address {
+func (t *hostTable) get(hash uint64, key *ipKey) *address {
 	if t.n == 0 {
 		return nil
 	}
@@ -80,7 +77,7 @@ func (t *hostTable) put(hash uint64, ad *address) {
 	t.n++
 }
 
-func (t *hostTable) hashOf(key *[16]byte) uint64 {
+func (t *hostTable) hashOf(key *ipKey) uint64 {
 	if t.hash != nil {
 		return t.hash(key)
 	}

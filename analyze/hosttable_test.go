@@ -1,7 +1,6 @@
 package analyze
 
 import (
-	"encoding/binary"
 	"fmt"
 	"math/rand/v2"
 	"net/netip"
@@ -14,24 +13,20 @@ import (
 func TestHostTable(t *testing.T) {
 	for _, tc := range []struct {
 		name string
-		hash func(key *[16]byte) uint64
+		hash func(key *ipKey) uint64
 		n    int // keys
 	}{
 		{"addrHash", addrHash, 3000},
-		{"one slot, one tag", func(*[16]byte) uint64 { return 42 }, 300},                                          // every key collides: every probe walks the run
-		{"few tags", func(k *[16]byte) uint64 { return uint64(binary.LittleEndian.Uint16(k[14:])) & 0xff }, 3000}, // tags alike, slots differ
-		{"wrapping runs", func(k *[16]byte) uint64 { return ^uint64(k[12] & 7) }, 600},                            // homes in the last slots, whatever the size: runs cross the end
+		{"one slot, one tag", func(*ipKey) uint64 { return 42 }, 300},              // every key collides: every probe walks the run
+		{"few tags", func(k *ipKey) uint64 { return k.lo & 0xff }, 3000},           // tags alike, slots differ
+		{"wrapping runs", func(k *ipKey) uint64 { return ^(k.lo >> 24 & 7) }, 600}, // homes in the last slots, whatever the size: runs cross the end
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			table := hostTable{hash: tc.hash}
 			rng := rand.New(rand.NewPCG(1, uint64(tc.n)))
-			want := map[[16]byte]*address{}
+			want := map[ipKey]*address{}
 			n := tc.n
-			key := func(i int) [16]byte {
-				var k [16]byte
-				binary.LittleEndian.PutUint32(k[12:], uint32(i)*2654435761)
-				return k
-			}
+			key := func(i int) ipKey { return ipKey{lo: uint64(uint32(i) * 2654435761)} }
 			check := func(round int) {
 				t.Helper()
 				for i := 0; i < n+100; i++ {

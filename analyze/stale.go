@@ -56,12 +56,31 @@ const (
 	tombMidCall
 )
 
-// packedAddr is a netip.AddrPort without its zone pointer: 16 address
-// bytes, the port, and whether it is IPv4 or valid at all.
+// packedAddr is a netip.AddrPort without its zone pointer: the address,
+// the port, and whether it is IPv4 or valid at all.
 type packedAddr struct {
-	ip   [16]byte
+	ip   ipKey
 	port uint16
 	kind uint8 // 0 invalid, 4 IPv4, 6 IPv6
+}
+
+// ipKey is an address's sixteen bytes as As16 gives them (IPv4-mapped for
+// IPv4), as two big-endian words. Words, not a [16]byte: a struct of a
+// few words stays in registers where an array goes through memory, and an
+// array written in parts and then read whole (copied into a shortcut or a
+// key) cannot be forwarded from the store buffer, a stall on every
+// message that names its sender.
+type ipKey struct{ hi, lo uint64 }
+
+func ipKeyOf(b [16]byte) ipKey {
+	return ipKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}
+}
+
+func (k ipKey) as16() [16]byte {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], k.hi)
+	binary.BigEndian.PutUint64(b[8:], k.lo)
+	return b
 }
 
 func packAddr(ap netip.AddrPort) packedAddr {
@@ -70,24 +89,18 @@ func packAddr(ap netip.AddrPort) packedAddr {
 	case !ap.IsValid():
 		return packedAddr{}
 	case a.Is4():
-		// As16's bytes, IPv4-mapped, written as two words: As16 returns
-		// its array through memory, stored in two halves and read back
-		// whole, which the processor cannot forward (a stall on every
-		// message that names its sender).
-		p := packedAddr{port: ap.Port(), kind: 4}
 		v4 := a.As4()
-		binary.BigEndian.PutUint64(p.ip[8:], 0xffff<<32|uint64(binary.BigEndian.Uint32(v4[:])))
-		return p
+		return packedAddr{ip: ipKey{lo: 0xffff<<32 | uint64(binary.BigEndian.Uint32(v4[:]))}, port: ap.Port(), kind: 4}
 	}
-	return packedAddr{ip: a.As16(), port: ap.Port(), kind: 6}
+	return packedAddr{ip: ipKeyOf(a.As16()), port: ap.Port(), kind: 6}
 }
 
 func (p packedAddr) unpack() netip.AddrPort {
 	switch p.kind {
 	case 4:
-		return netip.AddrPortFrom(netip.AddrFrom16(p.ip).Unmap(), p.port)
+		return netip.AddrPortFrom(netip.AddrFrom16(p.ip.as16()).Unmap(), p.port)
 	case 6:
-		return netip.AddrPortFrom(netip.AddrFrom16(p.ip), p.port)
+		return netip.AddrPortFrom(netip.AddrFrom16(p.ip.as16()), p.port)
 	}
 	return netip.AddrPort{}
 }

@@ -1,6 +1,7 @@
 package analyze
 
 import (
+	"encoding/binary"
 	"fmt"
 	"net/netip"
 	"testing"
@@ -166,7 +167,8 @@ func TestPackAddr(t *testing.T) {
 		if ap.Addr().Is4() {
 			kind = 4
 		}
-		want := packedAddr{ip: ap.Addr().As16(), port: ap.Port(), kind: kind}
+		b := ap.Addr().As16()
+		want := packedAddr{ip: ipKey{binary.BigEndian.Uint64(b[:8]), binary.BigEndian.Uint64(b[8:])}, port: ap.Port(), kind: kind}
 		if got := packAddr(ap); got != want {
 			t.Errorf("packAddr(%s) = %v, want %v", s, got, want)
 		}
