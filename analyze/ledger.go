@@ -85,12 +85,6 @@ type rowList[T any] struct {
 // total is the number of rows the list was given, kept or not.
 func (l *rowList[T]) total() int { return len(l.rows) + l.omitted + l.streamed }
 
-func (l *rowList[T]) add(max int, row T) {
-	if l.keep(max) {
-		l.rows = append(l.rows, row)
-	}
-}
-
 // keep reports whether one more row is kept, counting it as omitted if
 // not: a row that costs formatting is built only when it is kept (or
 // observed). kept tells the same of the row keep was last asked about.
