@@ -254,9 +254,12 @@ func TestSniffInterfaceFaults(t *testing.T) {
 	if out, err := exec.Command("ip", "-n", lab.ns[0], "link", "del", lab.veth[0]).CombinedOutput(); err != nil {
 		t.Fatalf("ip link del: %v: %s", err, out)
 	}
-	go io.Copy(&stderr, r)
+	// Wait closes the pipe once the process exits: the rest of stderr is
+	// read to its end first, or the message could be lost unread.
+	copied := make(chan struct{})
+	go func() { io.Copy(&stderr, r); close(copied) }()
 	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait() }()
+	go func() { <-copied; waited <- cmd.Wait() }()
 	select {
 	case err := <-waited:
 		if code := exitCode(err); code != exitFindings || !strings.Contains(stderr.String(), "is gone") {
