@@ -195,7 +195,7 @@ func (ad *address) others() []*host {
 // from one port and listens on another). While a call is being swept, its
 // own shortcuts answer for its two parties first.
 func (b *addressBook) hostOf(addr netip.AddrPort) host {
-	packed := packAddr(addr) // its bytes are As16's (see packAddr)
+	packed := packAddr(addr) // its key is the host table's (see ipKey)
 	key, port := packed.ip, addr.Port()
 	if c := b.sweeping; c != nil {
 		for _, r := range c.hosts {
@@ -294,9 +294,11 @@ func (b *addressBook) agentOf(agent string, addr netip.AddrPort) string {
 		// The same sender seen first at another tap: named as there.
 		return b.agentOf("", netip.AddrPortFrom(first, addr.Port()))
 	}
-	name := "unknown (" + addr.Addr().String() + ")"
+	var name string
 	if addr.Addr().IsLoopback() {
 		name = "unknown (" + addr.String() + ")" // the port tells a lab's parties apart
+	} else {
+		name = "unknown (" + addr.Addr().String() + ")"
 	}
 	*u = unknownName{addr, name}
 	return name

@@ -119,9 +119,6 @@ func (st *SessionTimer) check(d *Dialog, end time.Time, scratch *timerScratch) T
 				tc.Methods = scratch.methods[:0]
 			}
 			tc.Methods = append(tc.Methods, name)
-			if scratch != nil {
-				scratch.methods = tc.Methods[:0]
-			}
 		}
 		if t.byProxy || t.hop {
 			continue // a proxy's request refreshes one leg only; a later hop is the same request
@@ -151,6 +148,9 @@ func (st *SessionTimer) check(d *Dialog, end time.Time, scratch *timerScratch) T
 	}
 	if tc.Expired && d.ended != 0 && !d.Ended().Before(tc.ExpiredAt) {
 		tc.ByeAfterExpiry = true
+	}
+	if scratch != nil && tc.Methods != nil {
+		scratch.methods = tc.Methods[:0] // the array it grew, for the next check
 	}
 	return tc
 }

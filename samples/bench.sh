@@ -133,6 +133,7 @@ if base:
 # trunk above; TCP's CPU per message <= 1.3x UDP's.
 shape_rows = []
 trunk_cpu_per_packet = res["sipalive analyze"][2] / packets
+udp = {l: g for l, g in (x.split("|", 1) for x in shape_list.splitlines() if x.strip())}.get("calls over UDP")
 for line in shape_list.splitlines():
     if not line.strip():
         continue
@@ -148,7 +149,6 @@ for line in shape_list.splitlines():
         ref = os.path.join(bindir, f"trunk-{n}.pcap")
         pcap_prefix(path, ref, n)
         progs.append(("trunk", [f"{bindir}/sipalive", "analyze", "-q", ref]))
-    udp = {l: g for l, g in (x.split("|", 1) for x in shape_list.splitlines() if x.strip())}.get("calls over UDP")
     if label == "calls over TCP" and udp:
         # the same calls over UDP, timed in the same rounds: this
         # machine's speed drifts by a fifth between minutes, and shapes
