@@ -37,15 +37,25 @@ const (
 )
 
 // batch is a run of captured messages, each scanned into an event by one
-// side or the other: the decoding side scans a front part of it. A message cut straight out of a packet stays in the
-// file's read block, which the batch holds until the analysis is done with
-// it; one rebuilt elsewhere (TCP, fragments) is copied into the batch's
-// arena. Batches are recycled: no allocation per message once the
-// pipeline is warm.
+// side or the other: the decoding side scans a front part of it, and
+// hands over the events of that part and the messages of the rest. A
+// message cut straight out of a packet stays in the file's read block,
+// which the batch holds until the analysis is done with it; one rebuilt
+// elsewhere (TCP, fragments) is copied into the batch's arena. Batches are
+// recycled: no allocation per message once the pipeline is warm.
+//
+// Each side builds and scans into arrays of its own, which stay in its
+// core's cache, and the decoding side copies what it hands over into the
+// batch in one run at the end. A batch comes back cold, its lines last
+// read by the other core: written field by field as a message was built
+// and scanned, each line's wait for ownership stalled the writes behind
+// it, a tenth of the decoding side's time. One copy streams them instead
+// (7-11% less wall time on the trunks).
 type batch struct {
-	scanned int // messages at the front scanned by the decoding side; the analysing side scans the rest
-	msgs    []capture.Message
-	events  []analyze.Event
+	scanned int               // messages at the front scanned by the decoding side; the analysing side scans the rest
+	msgs    []capture.Message // while the batch is filled, a view of the pipeline's building array; then of store
+	store   []capture.Message // the messages handed over: those past scanned
+	events  []analyze.Event   // the events handed over: those before scanned
 	arena   []byte
 	blocks  []*capture.Block // the read blocks the batch holds
 }
@@ -53,9 +63,11 @@ type batch struct {
 // pipeline is the decoding side's handle on the analysing goroutine.
 type pipeline struct {
 	keepFrames bool
-	src        capture.Source   // what the packets are read from
-	scan       *analyze.Scanner // the decoding side's
-	dec        *capture.Decoder // builds each message in its slot of cur
+	src        capture.Source    // what the packets are read from
+	scan       *analyze.Scanner  // the decoding side's
+	hot        []analyze.Event   // the decoding side scans into it (see batch)
+	building   []capture.Message // the decoder builds messages in it (see batch)
+	dec        *capture.Decoder  // builds each message in its slot of cur
 	cur        *batch
 	made       int // batches made so far (see take)
 	full, free chan *batch
@@ -95,10 +107,11 @@ func (p *pipeline) queueSize() int {
 }
 
 func newPipeline(a *analyze.Analyzer, src capture.Source, keepFrames bool) *pipeline {
-	p := &pipeline{keepFrames: keepFrames, src: src, scan: analyze.NewScanner(), full: make(chan *batch, queueDeep), free: make(chan *batch, queueDeep+queueShallow), slots: make(chan struct{}, queueDeep), finished: make(chan struct{})}
+	p := &pipeline{keepFrames: keepFrames, src: src, scan: analyze.NewScanner(), hot: make([]analyze.Event, batchMessages), building: make([]capture.Message, batchMessages), full: make(chan *batch, queueDeep), free: make(chan *batch, queueDeep+queueShallow), slots: make(chan struct{}, queueDeep), finished: make(chan struct{})}
 	go func() {
 		defer close(p.finished)
-		scan := analyze.NewScanner() // the analysing side's
+		scan := analyze.NewScanner()                // the analysing side's
+		own := make([]analyze.Event, batchMessages) // what it scans into (see batch)
 		for b := range p.full {
 			p.slots <- struct{}{}
 			// Scan what the decoding side left, then analyse the whole
@@ -106,10 +119,13 @@ func newPipeline(a *analyze.Analyzer, src capture.Source, keepFrames bool) *pipe
 			// messages, where scanning between two messages swept them
 			// out (a few percent on the 1 GB capture).
 			for i := b.scanned; i < len(b.msgs); i++ {
-				scan.Scan(&b.msgs[i], &b.events[i])
+				scan.Scan(&b.msgs[i], &own[i])
 			}
-			for i := range b.msgs {
+			for i := range b.scanned {
 				a.Take(&b.events[i])
+			}
+			for i := b.scanned; i < len(b.msgs); i++ {
+				a.Take(&own[i])
 			}
 			for _, blk := range b.blocks {
 				blk.Release()
@@ -138,7 +154,7 @@ func (p *pipeline) take() {
 		if p.made < size {
 			p.made++
 			p.cur = &batch{
-				msgs:   make([]capture.Message, 0, batchMessages),
+				store:  make([]capture.Message, batchMessages),
 				events: make([]analyze.Event, batchMessages),
 			}
 			break
@@ -150,6 +166,7 @@ func (p *pipeline) take() {
 		}
 		p.cur = b
 	}
+	p.cur.msgs = p.building[:0]
 	p.dec.BuildInto(&p.cur.msgs[:1][0])
 }
 
@@ -217,8 +234,12 @@ func (p *pipeline) flush() {
 	if b := p.cur; b != nil && len(b.msgs) > 0 {
 		share := min(len(b.msgs), len(b.msgs)*max(len(p.full)-1, 0)/(shareFull-1))
 		for i := range share {
-			p.scan.Scan(&b.msgs[i], &b.events[i])
+			p.scan.Scan(&b.msgs[i], &p.hot[i])
 		}
+		copy(b.events[:share], p.hot[:share])
+		n := len(b.msgs)
+		copy(b.store[share:n], b.msgs[share:n])
+		b.msgs = b.store[:n]
 		b.scanned = share
 		for want := p.queueSize(); p.open != want; {
 			if p.open < want {
