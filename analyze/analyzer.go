@@ -77,7 +77,6 @@ type Analyzer struct {
 	seq    uint64 // creation order of calls, dialogs and transactions
 
 	foldKeys []foldedKey // scratch for sweepCall
-	idText   []byte      // scratch for newCall
 	warmSink uintptr     // see warmCall
 
 	sipMessages uint64
@@ -180,11 +179,7 @@ func (a *Analyzer) newCall(e *Event) *call {
 	c := a.store.newCall() // cleared, then filled field by field (see request)
 	// The Call-ID and the From tag in one allocation: the first request's
 	// transaction takes the tag before a dialog holds it (see call.tag).
-	a.idText = append(append(a.idText[:0], e.CallID...), e.FromTag...)
-	text := string(a.idText)
-	if cap(a.idText) > maxIDText {
-		a.idText = nil
-	}
+	text := e.callText()
 	c.id, c.tag0, c.tag0Hash = text[:len(e.CallID)], text[len(e.CallID):], e.FromTagHash
 	c.hash, c.hash2, c.seq = e.CallHash, e.CallHash2, a.seq
 	if c.txs == nil { // a new record
@@ -361,7 +356,7 @@ func (a *Analyzer) newDialog(c *call, e *Event, caller, callee netip.AddrPort) *
 	txs, keys := d.Transactions, d.txKeys
 	*d = Dialog{} // cleared in place, then filled field by field (see request)
 	d.seq, d.CallID = a.seq, c.id
-	d.setTags(e.FromTag, e.ToTag)
+	d.tags, d.callerLen = e.dialogTags(), uint32(len(e.FromTag)) // see setTags
 	d.callerHash, d.calleeHash = e.FromTagHash, e.ToTagHash
 	d.caller, d.callee = packAddr(caller), packAddr(callee)
 	d.Transactions, d.txKeys = listFor(txs, d.txsBuf[:]), listFor(keys, d.txKeysBuf[:])
@@ -722,6 +717,3 @@ func (a *Analyzer) retireAll() {
 		a.sweepCall(c, a.last, true)
 	}
 }
-
-// maxIDText bounds the buffer newCall keeps for a Call-ID and tag.
-const maxIDText = 1 << 12

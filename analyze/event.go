@@ -24,6 +24,12 @@ type Event struct {
 	Input    int
 
 	CallID, FromTag, ToTag []byte
+	// ids is, made by the scanning side, what the analysis keeps of a
+	// message that may open a call or a dialog: the Call-ID and From tag
+	// of a request without a To tag, the From and To tags of a 2xx to an
+	// INVITE (see callText and dialogTags). Empty for the others. The
+	// other core reading them out of the payload stalled for each.
+	ids string
 
 	Method    string // the request's method, or a response's CSeq method
 	Agent     string // User-Agent
@@ -112,6 +118,24 @@ func (e *Event) granted(contact uint32) int {
 
 // inDialog reports whether a request carries a To tag.
 func (e *Event) inDialog() bool { return len(e.ToTag) > 0 }
+
+// callText returns the Call-ID and the From tag as one string, the one
+// the scan made when it did (see ids).
+func (e *Event) callText() string {
+	if e.Request && len(e.ToTag) == 0 && len(e.ids) == len(e.CallID)+len(e.FromTag) && e.ids != "" {
+		return e.ids
+	}
+	return string(e.CallID) + string(e.FromTag)
+}
+
+// dialogTags returns the From and the To tag as one string, the one the
+// scan made when it did (see ids).
+func (e *Event) dialogTags() string {
+	if !e.Request && len(e.ToTag) > 0 && len(e.ids) == len(e.FromTag)+len(e.ToTag) {
+		return e.ids
+	}
+	return string(e.FromTag) + string(e.ToTag)
+}
 
 // relayed reports whether e is a request a proxy forwarded: it carries
 // the Via of every hop so far. Its User-Agent, Allow and the Server of the
@@ -209,6 +233,13 @@ func (s *Scanner) Scan(cm *capture.Message, e *Event) {
 		if k == methodUpdate && m.Status >= 200 && m.Status < 300 {
 			e.SDP = m.HasSDP() // an answer to an UPDATE that made no offer must have none
 		}
+	}
+	e.ids = ""
+	switch {
+	case m.Request && len(m.To.Tag) == 0 && k != methodAck && k != methodCancel:
+		e.ids = string(m.CallID) + string(m.From.Tag)
+	case !m.Request && k == methodInvite && m.Status >= 200 && m.Status < 300 && len(m.To.Tag) > 0:
+		e.ids = string(m.From.Tag) + string(m.To.Tag)
 	}
 	e.nBinds = 0
 	if k == methodRegister && (m.Request || m.Status >= 200 && m.Status < 300) {
