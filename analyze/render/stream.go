@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/csv"
 	"fmt"
@@ -128,10 +129,11 @@ func (s *Stream) KeepAlive(r *analyze.KeepAliveRow) {
 
 // CSV writes the CSV report: the header, then the spooled keep-alives in
 // time order.
-func (s *Stream) CSV(w io.Writer) error {
+func (s *Stream) CSV(out io.Writer) error {
 	if s.err != nil {
 		return s.err
 	}
+	w := bufio.NewWriterSize(out, outBuffer)
 	cw := csv.NewWriter(w)
 	if err := cw.Write(CSVHeader); err != nil {
 		return err
@@ -140,20 +142,30 @@ func (s *Stream) CSV(w io.Writer) error {
 	if err := cw.Error(); err != nil {
 		return err
 	}
-	return s.keepAlives.each(func(row []byte) error {
+	err := s.keepAlives.each(func(row []byte) error {
 		_, err := w.Write(row)
 		return err
 	})
+	if err != nil {
+		return err
+	}
+	return w.Flush()
 }
+
+// outBuffer is the size of the buffer the streamed reports are written
+// through: a write per row cost a system call each, a third of the time
+// of a JSON report of 100,000 dialogs.
+const outBuffer = 64 << 10
 
 // JSON writes the JSON report r, whose per-row lists went to s: the report
 // is encoded with those lists empty, and each empty list is written with
 // the spooled rows in its place. The rows r still holds (the vendors'
 // findings, made at the end) join the spooled ones in time order.
-func (s *Stream) JSON(w io.Writer, r *analyze.Report) error {
+func (s *Stream) JSON(out io.Writer, r *analyze.Report) error {
 	if s.err != nil {
 		return s.err
 	}
+	w := bufio.NewWriterSize(out, outBuffer)
 	for i := range r.Findings {
 		s.finding(&r.Findings[i])
 	}
@@ -192,14 +204,16 @@ func (s *Stream) JSON(w io.Writer, r *analyze.Report) error {
 		}
 		pos = at + len("[]")
 	}
-	_, err := w.Write(text[pos:])
-	return err
+	if _, err := w.Write(text[pos:]); err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
 // writeRows writes a JSON list of the spooled rows as json.Encoder's
 // indentation does it: indent is that of the list's key.
 func writeRows(w io.Writer, indent string, spools []*spool) error {
-	n := 0
+	n, pad := 0, indent+"  "
 	if _, err := io.WriteString(w, "["); err != nil {
 		return err
 	}
@@ -210,7 +224,10 @@ func writeRows(w io.Writer, indent string, spools []*spool) error {
 				sep = "\n"
 			}
 			n++
-			if _, err := io.WriteString(w, sep+indent+"  "); err != nil {
+			if _, err := io.WriteString(w, sep); err != nil {
+				return err
+			}
+			if _, err := io.WriteString(w, pad); err != nil {
 				return err
 			}
 			_, err := w.Write(row)
