@@ -8,8 +8,8 @@ import (
 // Batches carry messages from the decoding goroutine to the analysing one.
 // Each is 150 KB of the heap's live state, and holds the read blocks of
 // its packets until the analysis is done with it; the number queued is
-// bounded. More wait in the free pool, queueShallow more than may be
-// queued, so that a batch comes back to the decoding side only once the
+// bounded. More wait in the free pool, as many more as may be queued up
+// to poolExtra, so that a batch comes back to the decoding side only once the
 // analysing core's cache has let go of it: writing into lines the other
 // core still holds costs a round trip between the cores for each.
 //
@@ -25,8 +25,13 @@ import (
 const (
 	batchMessages = 256
 	batchArena    = 1 << 16 // payload bytes per batch (most payloads stay in the read blocks)
-	queueShallow  = 8
-	queueDeep     = 24
+	// queueShallow is the queue of a heap without room (see queueSize).
+	// With 8 queued and 8 more in the pool, a trunk whose live state
+	// fills the budget peaked 1 MiB higher once the decoding side got
+	// faster and kept the queue full.
+	queueShallow = 6
+	queueDeep    = 24
+	poolExtra    = 8
 	// deepRoom is the heap the deep queue needs: its 16 more batches
 	// and the read blocks they hold (see capture's blockTrim), about
 	// 5 MB, and as much again for the live state to grow into.
@@ -107,7 +112,7 @@ func (p *pipeline) queueSize() int {
 }
 
 func newPipeline(a *analyze.Analyzer, src capture.Source, keepFrames bool) *pipeline {
-	p := &pipeline{keepFrames: keepFrames, src: src, scan: analyze.NewScanner(), hot: make([]analyze.Event, batchMessages), building: make([]capture.Message, batchMessages), full: make(chan *batch, queueDeep), free: make(chan *batch, queueDeep+queueShallow), slots: make(chan struct{}, queueDeep), finished: make(chan struct{})}
+	p := &pipeline{keepFrames: keepFrames, src: src, scan: analyze.NewScanner(), hot: make([]analyze.Event, batchMessages), building: make([]capture.Message, batchMessages), full: make(chan *batch, queueDeep), free: make(chan *batch, queueDeep+poolExtra), slots: make(chan struct{}, queueDeep), finished: make(chan struct{})}
 	go func() {
 		defer close(p.finished)
 		scan := analyze.NewScanner()                // the analysing side's
@@ -149,7 +154,8 @@ func newPipeline(a *analyze.Analyzer, src capture.Source, keepFrames bool) *pipe
 // cores for each. When the heap loses its room for the deep queue, the
 // batches beyond the shallow queue's pool are let go as they come back.
 func (p *pipeline) take() {
-	size := p.queueSize() + queueShallow
+	size := p.queueSize()
+	size += min(size, poolExtra)
 	for p.cur = nil; p.cur == nil; {
 		if p.made < size {
 			p.made++
