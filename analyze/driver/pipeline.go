@@ -16,7 +16,7 @@ import (
 // The analysis works in bursts: every 100 ms of capture time its sweep
 // retires the calls that finished (see analyze's sweepEvery), while the
 // decoding side has nothing to do but fill batches. A queue of
-// queueShallow fills in about 1.5 ms, and the decoding core then idles;
+// queueShallow fills in about a millisecond, and the decoding core then idles;
 // one of queueDeep carries it through the longer sweeps (a queue of 12 or
 // 16 took 1-4% more time on a trunk of 1,000 calls a second). The deep queue is
 // used while the heap has room for it below its budget (see BudgetHeap),
