@@ -356,7 +356,7 @@ func (a *Analyzer) newDialog(c *call, e *Event, caller, callee netip.AddrPort) *
 	txs, keys := d.Transactions, d.txKeys
 	*d = Dialog{} // cleared in place, then filled field by field (see request)
 	d.seq, d.CallID = a.seq, c.id
-	d.tags, d.callerLen = e.dialogTags(), uint32(len(e.FromTag)) // see setTags
+	d.setTags(e.dialogTags(), len(e.FromTag))
 	d.callerHash, d.calleeHash = e.FromTagHash, e.ToTagHash
 	d.caller, d.callee = packAddr(caller), packAddr(callee)
 	d.Transactions, d.txKeys = listFor(txs, d.txsBuf[:]), listFor(keys, d.txKeysBuf[:])

@@ -64,9 +64,10 @@ func (d *Dialog) CallerTag() string { return d.tags[:d.callerLen] }
 // CalleeTag is the other party's tag.
 func (d *Dialog) CalleeTag() string { return d.tags[d.callerLen:] }
 
-// setTags makes caller and callee the dialog's tags, in one allocation.
-func (d *Dialog) setTags(caller, callee []byte) {
-	d.tags, d.callerLen = string(caller)+string(callee), uint32(len(caller))
+// setTags makes tags, the caller's tag followed by the callee's, the
+// dialog's: one string, so one allocation for both.
+func (d *Dialog) setTags(tags string, callerLen int) {
+	d.tags, d.callerLen = tags, uint32(callerLen)
 }
 
 // Confirmed is when a 2xx to an INVITE was seen, zero if none was.

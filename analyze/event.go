@@ -122,7 +122,7 @@ func (e *Event) inDialog() bool { return len(e.ToTag) > 0 }
 // callText returns the Call-ID and the From tag as one string, the one
 // the scan made when it did (see ids).
 func (e *Event) callText() string {
-	if e.Request && len(e.ToTag) == 0 && len(e.ids) == len(e.CallID)+len(e.FromTag) && e.ids != "" {
+	if e.Request && len(e.ids) == len(e.CallID)+len(e.FromTag) {
 		return e.ids
 	}
 	return string(e.CallID) + string(e.FromTag)
@@ -131,7 +131,7 @@ func (e *Event) callText() string {
 // dialogTags returns the From and the To tag as one string, the one the
 // scan made when it did (see ids).
 func (e *Event) dialogTags() string {
-	if !e.Request && len(e.ToTag) > 0 && len(e.ids) == len(e.FromTag)+len(e.ToTag) {
+	if !e.Request && len(e.ids) == len(e.FromTag)+len(e.ToTag) {
 		return e.ids
 	}
 	return string(e.FromTag) + string(e.ToTag)

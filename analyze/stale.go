@@ -300,7 +300,7 @@ func (t *tombstone) revive(d *Dialog, c *call, e *Event, proxies [2]packedAddr) 
 		exported: t.flags&tombExported != 0, MidCall: t.flags&tombMidCall != 0,
 	}
 	d.ended = t.ended
-	d.setTags(caller, callee)
+	d.setTags(string(caller)+string(callee), len(caller))
 	if t.flags&tombTimer != 0 {
 		d.Timer = &d.timer // its settings were reported; a request only asks whether there is one
 	}

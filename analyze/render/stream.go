@@ -213,21 +213,18 @@ func (s *Stream) JSON(out io.Writer, r *analyze.Report) error {
 // writeRows writes a JSON list of the spooled rows as json.Encoder's
 // indentation does it: indent is that of the list's key.
 func writeRows(w io.Writer, indent string, spools []*spool) error {
-	n, pad := 0, indent+"  "
+	n, first, next := 0, "\n"+indent+"  ", ",\n"+indent+"  "
 	if _, err := io.WriteString(w, "["); err != nil {
 		return err
 	}
 	for _, sp := range spools {
 		err := sp.each(func(row []byte) error {
-			sep := ",\n"
+			sep := next
 			if n == 0 {
-				sep = "\n"
+				sep = first
 			}
 			n++
 			if _, err := io.WriteString(w, sep); err != nil {
-				return err
-			}
-			if _, err := io.WriteString(w, pad); err != nil {
 				return err
 			}
 			_, err := w.Write(row)
